@@ -1,0 +1,1 @@
+"""Typed HTTP client of the Paved gateway, the paved CLI and paved up."""

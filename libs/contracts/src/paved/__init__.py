@@ -1,0 +1,1 @@
+"""Paved gRPC contracts (generated code lives under paved.<area>.v1)."""

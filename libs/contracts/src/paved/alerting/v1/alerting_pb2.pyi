@@ -1,0 +1,410 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Severity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SEVERITY_UNSPECIFIED: _ClassVar[Severity]
+    SEVERITY_CRITICAL: _ClassVar[Severity]
+    SEVERITY_WARNING: _ClassVar[Severity]
+    SEVERITY_INFO: _ClassVar[Severity]
+
+class Operator(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OPERATOR_UNSPECIFIED: _ClassVar[Operator]
+    OPERATOR_GREATER_THAN: _ClassVar[Operator]
+    OPERATOR_GREATER_THAN_OR_EQUAL: _ClassVar[Operator]
+    OPERATOR_LESS_THAN: _ClassVar[Operator]
+    OPERATOR_LESS_THAN_OR_EQUAL: _ClassVar[Operator]
+    OPERATOR_EQUAL: _ClassVar[Operator]
+    OPERATOR_NOT_EQUAL: _ClassVar[Operator]
+
+class AlertState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ALERT_STATE_UNSPECIFIED: _ClassVar[AlertState]
+    ALERT_STATE_INACTIVE: _ClassVar[AlertState]
+    ALERT_STATE_PENDING: _ClassVar[AlertState]
+    ALERT_STATE_FIRING: _ClassVar[AlertState]
+    ALERT_STATE_RESOLVED: _ClassVar[AlertState]
+
+class HealthStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HEALTH_STATUS_UNSPECIFIED: _ClassVar[HealthStatus]
+    HEALTH_STATUS_HEALTHY: _ClassVar[HealthStatus]
+    HEALTH_STATUS_DEGRADED: _ClassVar[HealthStatus]
+    HEALTH_STATUS_DOWN: _ClassVar[HealthStatus]
+    HEALTH_STATUS_UNKNOWN: _ClassVar[HealthStatus]
+
+class ExportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXPORT_FORMAT_UNSPECIFIED: _ClassVar[ExportFormat]
+    EXPORT_FORMAT_RULE_FILE: _ClassVar[ExportFormat]
+    EXPORT_FORMAT_PROMETHEUS_RULE: _ClassVar[ExportFormat]
+SEVERITY_UNSPECIFIED: Severity
+SEVERITY_CRITICAL: Severity
+SEVERITY_WARNING: Severity
+SEVERITY_INFO: Severity
+OPERATOR_UNSPECIFIED: Operator
+OPERATOR_GREATER_THAN: Operator
+OPERATOR_GREATER_THAN_OR_EQUAL: Operator
+OPERATOR_LESS_THAN: Operator
+OPERATOR_LESS_THAN_OR_EQUAL: Operator
+OPERATOR_EQUAL: Operator
+OPERATOR_NOT_EQUAL: Operator
+ALERT_STATE_UNSPECIFIED: AlertState
+ALERT_STATE_INACTIVE: AlertState
+ALERT_STATE_PENDING: AlertState
+ALERT_STATE_FIRING: AlertState
+ALERT_STATE_RESOLVED: AlertState
+HEALTH_STATUS_UNSPECIFIED: HealthStatus
+HEALTH_STATUS_HEALTHY: HealthStatus
+HEALTH_STATUS_DEGRADED: HealthStatus
+HEALTH_STATUS_DOWN: HealthStatus
+HEALTH_STATUS_UNKNOWN: HealthStatus
+EXPORT_FORMAT_UNSPECIFIED: ExportFormat
+EXPORT_FORMAT_RULE_FILE: ExportFormat
+EXPORT_FORMAT_PROMETHEUS_RULE: ExportFormat
+
+class Condition(_message.Message):
+    __slots__ = ("metric", "operator", "threshold")
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    metric: str
+    operator: Operator
+    threshold: float
+    def __init__(self, metric: _Optional[str] = ..., operator: _Optional[_Union[Operator, str]] = ..., threshold: _Optional[float] = ...) -> None: ...
+
+class AlertRule(_message.Message):
+    __slots__ = ("name", "service", "team", "display_name", "condition", "for_duration", "severity", "labels", "annotations", "enabled", "default_rule", "etag", "create_time", "update_time", "expression")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AnnotationsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
+    FOR_DURATION_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_RULE_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXPRESSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    service: str
+    team: str
+    display_name: str
+    condition: Condition
+    for_duration: _duration_pb2.Duration
+    severity: Severity
+    labels: _containers.ScalarMap[str, str]
+    annotations: _containers.ScalarMap[str, str]
+    enabled: bool
+    default_rule: bool
+    etag: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    expression: str
+    def __init__(self, name: _Optional[str] = ..., service: _Optional[str] = ..., team: _Optional[str] = ..., display_name: _Optional[str] = ..., condition: _Optional[_Union[Condition, _Mapping]] = ..., for_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., severity: _Optional[_Union[Severity, str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., enabled: _Optional[bool] = ..., default_rule: _Optional[bool] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expression: _Optional[str] = ...) -> None: ...
+
+class CreateAlertRuleRequest(_message.Message):
+    __slots__ = ("alert_rule", "alert_rule_id", "request_id")
+    ALERT_RULE_FIELD_NUMBER: _ClassVar[int]
+    ALERT_RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    alert_rule: AlertRule
+    alert_rule_id: str
+    request_id: str
+    def __init__(self, alert_rule: _Optional[_Union[AlertRule, _Mapping]] = ..., alert_rule_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class GetAlertRuleRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListAlertRulesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "filter")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    filter: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class ListAlertRulesResponse(_message.Message):
+    __slots__ = ("alert_rules", "next_page_token")
+    ALERT_RULES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    alert_rules: _containers.RepeatedCompositeFieldContainer[AlertRule]
+    next_page_token: str
+    def __init__(self, alert_rules: _Optional[_Iterable[_Union[AlertRule, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateAlertRuleRequest(_message.Message):
+    __slots__ = ("alert_rule", "update_mask")
+    ALERT_RULE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    alert_rule: AlertRule
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, alert_rule: _Optional[_Union[AlertRule, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class DeleteAlertRuleRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteAlertRuleResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreateDefaultAlertsRequest(_message.Message):
+    __slots__ = ("service", "team")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    team: str
+    def __init__(self, service: _Optional[str] = ..., team: _Optional[str] = ...) -> None: ...
+
+class CreateDefaultAlertsResponse(_message.Message):
+    __slots__ = ("alert_rules", "created")
+    ALERT_RULES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    alert_rules: _containers.RepeatedCompositeFieldContainer[AlertRule]
+    created: int
+    def __init__(self, alert_rules: _Optional[_Iterable[_Union[AlertRule, _Mapping]]] = ..., created: _Optional[int] = ...) -> None: ...
+
+class DeleteServiceAlertsRequest(_message.Message):
+    __slots__ = ("service",)
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    def __init__(self, service: _Optional[str] = ...) -> None: ...
+
+class DeleteServiceAlertsResponse(_message.Message):
+    __slots__ = ("deleted",)
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    deleted: int
+    def __init__(self, deleted: _Optional[int] = ...) -> None: ...
+
+class MetricSample(_message.Message):
+    __slots__ = ("service", "metric", "value", "time")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    metric: str
+    value: float
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, service: _Optional[str] = ..., metric: _Optional[str] = ..., value: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class IngestSamplesRequest(_message.Message):
+    __slots__ = ("samples",)
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    samples: _containers.RepeatedCompositeFieldContainer[MetricSample]
+    def __init__(self, samples: _Optional[_Iterable[_Union[MetricSample, _Mapping]]] = ...) -> None: ...
+
+class IngestSamplesResponse(_message.Message):
+    __slots__ = ("accepted", "rejected", "errors")
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    accepted: int
+    rejected: int
+    errors: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, accepted: _Optional[int] = ..., rejected: _Optional[int] = ..., errors: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class EvaluateRulesRequest(_message.Message):
+    __slots__ = ("time",)
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class EvaluateRulesResponse(_message.Message):
+    __slots__ = ("rules_evaluated", "transitions")
+    RULES_EVALUATED_FIELD_NUMBER: _ClassVar[int]
+    TRANSITIONS_FIELD_NUMBER: _ClassVar[int]
+    rules_evaluated: int
+    transitions: _containers.RepeatedCompositeFieldContainer[Alert]
+    def __init__(self, rules_evaluated: _Optional[int] = ..., transitions: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
+
+class Alert(_message.Message):
+    __slots__ = ("name", "rule", "service", "team", "state", "severity", "value", "active_time", "fire_time", "resolve_time", "labels", "annotations", "fingerprint", "display_name")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AnnotationsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    FIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESOLVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    rule: str
+    service: str
+    team: str
+    state: AlertState
+    severity: Severity
+    value: float
+    active_time: _timestamp_pb2.Timestamp
+    fire_time: _timestamp_pb2.Timestamp
+    resolve_time: _timestamp_pb2.Timestamp
+    labels: _containers.ScalarMap[str, str]
+    annotations: _containers.ScalarMap[str, str]
+    fingerprint: str
+    display_name: str
+    def __init__(self, name: _Optional[str] = ..., rule: _Optional[str] = ..., service: _Optional[str] = ..., team: _Optional[str] = ..., state: _Optional[_Union[AlertState, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., value: _Optional[float] = ..., active_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., fingerprint: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
+
+class ListAlertsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "filter")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    filter: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class ListAlertsResponse(_message.Message):
+    __slots__ = ("alerts", "next_page_token")
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    alerts: _containers.RepeatedCompositeFieldContainer[Alert]
+    next_page_token: str
+    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetServiceHealthRequest(_message.Message):
+    __slots__ = ("service",)
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    def __init__(self, service: _Optional[str] = ...) -> None: ...
+
+class ServiceHealth(_message.Message):
+    __slots__ = ("service", "status", "requests_per_second", "error_rate", "latency_p99", "firing_alerts", "sample_time")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    ERROR_RATE_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P99_FIELD_NUMBER: _ClassVar[int]
+    FIRING_ALERTS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_TIME_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    status: HealthStatus
+    requests_per_second: float
+    error_rate: float
+    latency_p99: float
+    firing_alerts: _containers.RepeatedCompositeFieldContainer[Alert]
+    sample_time: _timestamp_pb2.Timestamp
+    def __init__(self, service: _Optional[str] = ..., status: _Optional[_Union[HealthStatus, str]] = ..., requests_per_second: _Optional[float] = ..., error_rate: _Optional[float] = ..., latency_p99: _Optional[float] = ..., firing_alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., sample_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Receiver(_message.Message):
+    __slots__ = ("name", "team", "url", "send_resolved", "create_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    SEND_RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    team: str
+    url: str
+    send_resolved: bool
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., team: _Optional[str] = ..., url: _Optional[str] = ..., send_resolved: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateReceiverRequest(_message.Message):
+    __slots__ = ("receiver", "receiver_id")
+    RECEIVER_FIELD_NUMBER: _ClassVar[int]
+    RECEIVER_ID_FIELD_NUMBER: _ClassVar[int]
+    receiver: Receiver
+    receiver_id: str
+    def __init__(self, receiver: _Optional[_Union[Receiver, _Mapping]] = ..., receiver_id: _Optional[str] = ...) -> None: ...
+
+class ListReceiversRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListReceiversResponse(_message.Message):
+    __slots__ = ("receivers", "next_page_token")
+    RECEIVERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    receivers: _containers.RepeatedCompositeFieldContainer[Receiver]
+    next_page_token: str
+    def __init__(self, receivers: _Optional[_Iterable[_Union[Receiver, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeleteReceiverRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteReceiverResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ExportRulesRequest(_message.Message):
+    __slots__ = ("service", "format", "namespace")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    format: ExportFormat
+    namespace: str
+    def __init__(self, service: _Optional[str] = ..., format: _Optional[_Union[ExportFormat, str]] = ..., namespace: _Optional[str] = ...) -> None: ...
+
+class ExportRulesResponse(_message.Message):
+    __slots__ = ("content", "assumed_metrics")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    ASSUMED_METRICS_FIELD_NUMBER: _ClassVar[int]
+    content: str
+    assumed_metrics: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, content: _Optional[str] = ..., assumed_metrics: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -1,0 +1,453 @@
+import datetime
+
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from paved.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Template(_message.Message):
+    __slots__ = ("name", "description", "document", "parameters", "resources", "workflows", "revision", "etag", "builtin", "create_time", "update_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOWS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    BUILTIN_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    document: str
+    parameters: _containers.RepeatedCompositeFieldContainer[TemplateParameter]
+    resources: _containers.RepeatedCompositeFieldContainer[TemplateResource]
+    workflows: _containers.RepeatedCompositeFieldContainer[_common_pb2.Workflow]
+    revision: int
+    etag: str
+    builtin: bool
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., document: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ..., resources: _Optional[_Iterable[_Union[TemplateResource, _Mapping]]] = ..., workflows: _Optional[_Iterable[_Union[_common_pb2.Workflow, _Mapping]]] = ..., revision: _Optional[int] = ..., etag: _Optional[str] = ..., builtin: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TemplateParameter(_message.Message):
+    __slots__ = ("name", "type", "required", "default_value", "values", "pattern", "min", "max", "description")
+    class Type(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        TYPE_UNSPECIFIED: _ClassVar[TemplateParameter.Type]
+        TYPE_STRING: _ClassVar[TemplateParameter.Type]
+        TYPE_ENUM: _ClassVar[TemplateParameter.Type]
+        TYPE_INT: _ClassVar[TemplateParameter.Type]
+        TYPE_BOOL: _ClassVar[TemplateParameter.Type]
+    TYPE_UNSPECIFIED: TemplateParameter.Type
+    TYPE_STRING: TemplateParameter.Type
+    TYPE_ENUM: TemplateParameter.Type
+    TYPE_INT: TemplateParameter.Type
+    TYPE_BOOL: TemplateParameter.Type
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    type: TemplateParameter.Type
+    required: bool
+    default_value: _struct_pb2.Value
+    values: _containers.RepeatedScalarFieldContainer[str]
+    pattern: str
+    min: int
+    max: int
+    description: str
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[TemplateParameter.Type, str]] = ..., required: _Optional[bool] = ..., default_value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., values: _Optional[_Iterable[str]] = ..., pattern: _Optional[str] = ..., min: _Optional[int] = ..., max: _Optional[int] = ..., description: _Optional[str] = ...) -> None: ...
+
+class TemplateResource(_message.Message):
+    __slots__ = ("type", "template", "condition", "automatic", "includes", "name")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
+    AUTOMATIC_FIELD_NUMBER: _ClassVar[int]
+    INCLUDES_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    template: str
+    condition: str
+    automatic: bool
+    includes: _containers.RepeatedScalarFieldContainer[str]
+    name: str
+    def __init__(self, type: _Optional[str] = ..., template: _Optional[str] = ..., condition: _Optional[str] = ..., automatic: _Optional[bool] = ..., includes: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class CreateTemplateRequest(_message.Message):
+    __slots__ = ("document", "request_id")
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    document: str
+    request_id: str
+    def __init__(self, document: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class GetTemplateRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListTemplatesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "filter")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    filter: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class ListTemplatesResponse(_message.Message):
+    __slots__ = ("templates", "next_page_token")
+    TEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    templates: _containers.RepeatedCompositeFieldContainer[Template]
+    next_page_token: str
+    def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateTemplateRequest(_message.Message):
+    __slots__ = ("name", "document", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    document: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., document: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class DeleteTemplateRequest(_message.Message):
+    __slots__ = ("name", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class DeleteTemplateResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ValidateTemplateRequest(_message.Message):
+    __slots__ = ("document",)
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    document: str
+    def __init__(self, document: _Optional[str] = ...) -> None: ...
+
+class DocumentViolation(_message.Message):
+    __slots__ = ("path", "message", "line", "column")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    message: str
+    line: int
+    column: int
+    def __init__(self, path: _Optional[str] = ..., message: _Optional[str] = ..., line: _Optional[int] = ..., column: _Optional[int] = ...) -> None: ...
+
+class ValidateTemplateResponse(_message.Message):
+    __slots__ = ("valid", "violations")
+    VALID_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    valid: bool
+    violations: _containers.RepeatedCompositeFieldContainer[DocumentViolation]
+    def __init__(self, valid: _Optional[bool] = ..., violations: _Optional[_Iterable[_Union[DocumentViolation, _Mapping]]] = ...) -> None: ...
+
+class ParameterViolation(_message.Message):
+    __slots__ = ("field", "rule", "description")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    rule: str
+    description: str
+    def __init__(self, field: _Optional[str] = ..., rule: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class ValidateParametersRequest(_message.Message):
+    __slots__ = ("template", "parameters")
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    template: str
+    parameters: _struct_pb2.Struct
+    def __init__(self, template: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ValidateParametersResponse(_message.Message):
+    __slots__ = ("valid", "violations", "resolved")
+    VALID_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    valid: bool
+    violations: _containers.RepeatedCompositeFieldContainer[ParameterViolation]
+    resolved: _struct_pb2.Struct
+    def __init__(self, valid: _Optional[bool] = ..., violations: _Optional[_Iterable[_Union[ParameterViolation, _Mapping]]] = ..., resolved: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class RenderContext(_message.Message):
+    __slots__ = ("service_name", "team", "environment", "namespace", "image", "region", "cost_center")
+    SERVICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    COST_CENTER_FIELD_NUMBER: _ClassVar[int]
+    service_name: str
+    team: str
+    environment: str
+    namespace: str
+    image: str
+    region: str
+    cost_center: str
+    def __init__(self, service_name: _Optional[str] = ..., team: _Optional[str] = ..., environment: _Optional[str] = ..., namespace: _Optional[str] = ..., image: _Optional[str] = ..., region: _Optional[str] = ..., cost_center: _Optional[str] = ...) -> None: ...
+
+class RenderTemplateRequest(_message.Message):
+    __slots__ = ("template", "parameters", "context")
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    template: str
+    parameters: _struct_pb2.Struct
+    context: RenderContext
+    def __init__(self, template: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., context: _Optional[_Union[RenderContext, _Mapping]] = ...) -> None: ...
+
+class RenderTemplateResponse(_message.Message):
+    __slots__ = ("plan",)
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    plan: _common_pb2.Plan
+    def __init__(self, plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ...) -> None: ...
+
+class Service(_message.Message):
+    __slots__ = ("name", "team", "template", "template_revision", "parameters", "environment", "state", "endpoints", "dashboards", "documentation_url", "plan", "annotations", "etag", "create_time", "update_time", "uid")
+    class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STATE_UNSPECIFIED: _ClassVar[Service.State]
+        STATE_PROVISIONING: _ClassVar[Service.State]
+        STATE_ACTIVE: _ClassVar[Service.State]
+        STATE_FAILED: _ClassVar[Service.State]
+        STATE_DEPROVISIONING: _ClassVar[Service.State]
+        STATE_DELETED: _ClassVar[Service.State]
+    STATE_UNSPECIFIED: Service.State
+    STATE_PROVISIONING: Service.State
+    STATE_ACTIVE: Service.State
+    STATE_FAILED: Service.State
+    STATE_DEPROVISIONING: Service.State
+    STATE_DELETED: Service.State
+    class AnnotationsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_REVISION_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    DASHBOARDS_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTATION_URL_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    team: str
+    template: str
+    template_revision: int
+    parameters: _struct_pb2.Struct
+    environment: str
+    state: Service.State
+    endpoints: _containers.RepeatedScalarFieldContainer[str]
+    dashboards: _containers.RepeatedCompositeFieldContainer[_common_pb2.Link]
+    documentation_url: str
+    plan: _common_pb2.Plan
+    annotations: _containers.ScalarMap[str, str]
+    etag: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    uid: str
+    def __init__(self, name: _Optional[str] = ..., team: _Optional[str] = ..., template: _Optional[str] = ..., template_revision: _Optional[int] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., environment: _Optional[str] = ..., state: _Optional[_Union[Service.State, str]] = ..., endpoints: _Optional[_Iterable[str]] = ..., dashboards: _Optional[_Iterable[_Union[_common_pb2.Link, _Mapping]]] = ..., documentation_url: _Optional[str] = ..., plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uid: _Optional[str] = ...) -> None: ...
+
+class CreateServiceRequest(_message.Message):
+    __slots__ = ("service", "request_id")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    service: Service
+    request_id: str
+    def __init__(self, service: _Optional[_Union[Service, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class GetServiceRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListServicesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "filter")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    filter: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class ListServicesResponse(_message.Message):
+    __slots__ = ("services", "next_page_token")
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    services: _containers.RepeatedCompositeFieldContainer[Service]
+    next_page_token: str
+    def __init__(self, services: _Optional[_Iterable[_Union[Service, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateServiceRequest(_message.Message):
+    __slots__ = ("service", "update_mask")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    service: Service
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, service: _Optional[_Union[Service, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class DeleteServiceRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteServiceResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ExportBackstageEntitiesRequest(_message.Message):
+    __slots__ = ("filter",)
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    filter: str
+    def __init__(self, filter: _Optional[str] = ...) -> None: ...
+
+class ExportBackstageEntitiesResponse(_message.Message):
+    __slots__ = ("entities", "yaml")
+    ENTITIES_FIELD_NUMBER: _ClassVar[int]
+    YAML_FIELD_NUMBER: _ClassVar[int]
+    entities: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
+    yaml: str
+    def __init__(self, entities: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., yaml: _Optional[str] = ...) -> None: ...
+
+class ExportBackstageTemplateRequest(_message.Message):
+    __slots__ = ("template", "proxy_path")
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    PROXY_PATH_FIELD_NUMBER: _ClassVar[int]
+    template: str
+    proxy_path: str
+    def __init__(self, template: _Optional[str] = ..., proxy_path: _Optional[str] = ...) -> None: ...
+
+class ExportBackstageTemplateResponse(_message.Message):
+    __slots__ = ("template", "yaml")
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    YAML_FIELD_NUMBER: _ClassVar[int]
+    template: _struct_pb2.Struct
+    yaml: str
+    def __init__(self, template: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., yaml: _Optional[str] = ...) -> None: ...
+
+class ReportServiceFactsRequest(_message.Message):
+    __slots__ = ("service", "source", "facts")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    source: str
+    facts: _struct_pb2.Struct
+    def __init__(self, service: _Optional[str] = ..., source: _Optional[str] = ..., facts: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ReportServiceFactsResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ScorecardCheck(_message.Message):
+    __slots__ = ("id", "title", "passed", "remediation", "evidence")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    PASSED_FIELD_NUMBER: _ClassVar[int]
+    REMEDIATION_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    title: str
+    passed: bool
+    remediation: str
+    evidence: str
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., passed: _Optional[bool] = ..., remediation: _Optional[str] = ..., evidence: _Optional[str] = ...) -> None: ...
+
+class Scorecard(_message.Message):
+    __slots__ = ("service", "team", "level", "checks", "score", "evaluate_time")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    EVALUATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    team: str
+    level: int
+    checks: _containers.RepeatedCompositeFieldContainer[ScorecardCheck]
+    score: float
+    evaluate_time: _timestamp_pb2.Timestamp
+    def __init__(self, service: _Optional[str] = ..., team: _Optional[str] = ..., level: _Optional[int] = ..., checks: _Optional[_Iterable[_Union[ScorecardCheck, _Mapping]]] = ..., score: _Optional[float] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetScorecardRequest(_message.Message):
+    __slots__ = ("service",)
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    def __init__(self, service: _Optional[str] = ...) -> None: ...
+
+class SummarizeScorecardsRequest(_message.Message):
+    __slots__ = ("team",)
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    team: str
+    def __init__(self, team: _Optional[str] = ...) -> None: ...
+
+class SummarizeScorecardsResponse(_message.Message):
+    __slots__ = ("scorecards", "average_score", "level", "level_evidence", "check_pass_rates")
+    class LevelEvidenceEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: str
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[str] = ...) -> None: ...
+    class CheckPassRatesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    SCORECARDS_FIELD_NUMBER: _ClassVar[int]
+    AVERAGE_SCORE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    CHECK_PASS_RATES_FIELD_NUMBER: _ClassVar[int]
+    scorecards: _containers.RepeatedCompositeFieldContainer[Scorecard]
+    average_score: float
+    level: int
+    level_evidence: _containers.ScalarMap[int, str]
+    check_pass_rates: _containers.ScalarMap[str, float]
+    def __init__(self, scorecards: _Optional[_Iterable[_Union[Scorecard, _Mapping]]] = ..., average_score: _Optional[float] = ..., level: _Optional[int] = ..., level_evidence: _Optional[_Mapping[int, str]] = ..., check_pass_rates: _Optional[_Mapping[str, float]] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""Paved policy service."""
