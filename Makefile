@@ -15,7 +15,7 @@ help:
 	@echo "make proto   regenerate the Python contracts from proto/"
 
 uv:
-	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --user --quiet uv || curl -LsSf https://astral.sh/uv/install.sh | sh
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
 
 install: uv
 	$(UV) sync --frozen
