@@ -1,0 +1,1 @@
+"""Shared plumbing for Paved services; knows no domain."""

@@ -1,0 +1,71 @@
+"""Client interceptor: every outgoing call carries the request id, the bearer token and a deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc.aio
+from pydantic import SecretStr
+
+from paved_kit.context import current_request_id, new_request_id
+from paved_kit.grpc_errors import REQUEST_ID_KEY
+from paved_kit.interceptors.auth import AUTHORIZATION_KEY
+
+Continuation = Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]]
+
+
+class OutgoingContextInterceptor(
+    grpc.aio.UnaryUnaryClientInterceptor,
+    grpc.aio.UnaryStreamClientInterceptor,
+    grpc.aio.StreamUnaryClientInterceptor,
+    grpc.aio.StreamStreamClientInterceptor,
+):
+    """Adds ``x-request-id`` (the current request's, else a new one), ``authorization`` and a default
+    deadline to every call kind; values the caller set explicitly win."""
+
+    def __init__(self, *, token: SecretStr | str | None, default_timeout: float | None) -> None:
+        secret = token.get_secret_value() if isinstance(token, SecretStr) else token
+        self._authorization = f"Bearer {secret}" if secret else None
+        self._default_timeout = default_timeout
+
+    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        metadata = grpc.aio.Metadata(*(details.metadata or ()))
+        if REQUEST_ID_KEY not in metadata:
+            metadata.add(REQUEST_ID_KEY, current_request_id() or new_request_id())
+        if self._authorization is not None and AUTHORIZATION_KEY not in metadata:
+            metadata.add(AUTHORIZATION_KEY, self._authorization)
+        timeout = details.timeout if details.timeout is not None else self._default_timeout
+        return grpc.aio.ClientCallDetails(
+            method=details.method,
+            timeout=timeout,
+            metadata=metadata,
+            credentials=details.credentials,
+            wait_for_ready=details.wait_for_ready,
+        )
+
+    async def intercept_unary_unary(
+        self, continuation: Continuation, client_call_details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(self._details(client_call_details), request)
+
+    async def intercept_unary_stream(
+        self, continuation: Continuation, client_call_details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(self._details(client_call_details), request)
+
+    async def intercept_stream_unary(
+        self,
+        continuation: Continuation,
+        client_call_details: grpc.aio.ClientCallDetails,
+        request_iterator: Any,
+    ) -> Any:
+        return await continuation(self._details(client_call_details), request_iterator)
+
+    async def intercept_stream_stream(
+        self,
+        continuation: Continuation,
+        client_call_details: grpc.aio.ClientCallDetails,
+        request_iterator: Any,
+    ) -> Any:
+        return await continuation(self._details(client_call_details), request_iterator)

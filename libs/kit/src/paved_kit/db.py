@@ -1,0 +1,125 @@
+"""Database plumbing: one SQLModel base per service, async engines for SQLite and PostgreSQL, sessions.
+
+Each service declares its own base so its tables live in its own MetaData::
+
+    class CatalogModel(SQLModel, registry=new_registry()):
+        '''Base of the catalog's tables.'''
+
+    class Template(CatalogModel, table=True): ...
+
+    await create_schema(engine, CatalogModel.metadata)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import registry
+from sqlalchemy.pool import StaticPool
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+POSTGRES_POOL_SIZE = 10
+POSTGRES_MAX_OVERFLOW = 10
+
+
+def new_registry() -> registry:
+    """A fresh SQLAlchemy registry (with its own MetaData) for a service's SQLModel base class."""
+    return registry()
+
+
+def model_registry(name: str = "Base") -> tuple[type[SQLModel], MetaData]:
+    """A new SQLModel base class with its own MetaData, and that MetaData.
+
+    Handy for tests and scripts; for typed code prefer ``class Base(SQLModel, registry=new_registry())``,
+    which type checkers accept as a base class.
+    """
+    reg = new_registry()
+    base: type[SQLModel] = type(name, (SQLModel,), {"__module__": __name__}, registry=reg)
+    return base, reg.metadata
+
+
+def normalize_url(url: str) -> URL:
+    """The URL with an async driver: ``sqlite://`` → ``sqlite+aiosqlite://``,
+    ``postgresql://`` / ``postgres://`` → ``postgresql+asyncpg://``."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    if parsed.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+        raise ValueError(
+            f"unsupported database URL scheme {parsed.drivername!r}: "
+            "use sqlite+aiosqlite or postgresql+asyncpg"
+        )
+    return parsed
+
+
+def _is_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL lets readers proceed while one writer commits; busy_timeout waits for the lock instead
+        # of failing at once; SQLite enforces foreign keys only when asked.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``url``, tuned per backend; extra ``kwargs`` go to SQLAlchemy.
+
+    SQLite: creates the file's directory, WAL, foreign keys on, busy timeout. PostgreSQL (asyncpg): a
+    bounded pool with pre-ping, so connections dropped by the server are replaced transparently.
+    """
+    parsed = normalize_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        if _is_memory(parsed):
+            # One shared connection, or every session would see its own empty in-memory database.
+            kwargs.setdefault("poolclass", StaticPool)
+            kwargs.setdefault("connect_args", {"check_same_thread": False})
+        else:
+            assert parsed.database is not None
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, **kwargs)
+        event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+        return engine
+    kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+    kwargs.setdefault("max_overflow", POSTGRES_MAX_OVERFLOW)
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_recycle", 1800)
+    return create_async_engine(parsed, **kwargs)
+
+
+def is_postgres(engine: AsyncEngine) -> bool:
+    """Whether the engine talks to PostgreSQL (for the few queries that differ, e.g. SKIP LOCKED)."""
+    return engine.dialect.name == "postgresql"
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    """Whether the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions bound to ``engine``; objects stay readable after commit (``expire_on_commit=False``)."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def create_schema(engine: AsyncEngine, metadata: MetaData) -> None:
+    """Create the tables of ``metadata`` that do not exist yet (and only those of ``metadata``)."""
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)

@@ -1,0 +1,241 @@
+"""Domain-level errors that every Paved service raises; pure Python, mapped to gRPC status by the kit.
+
+Domain modules raise these; the errors interceptor turns them into a rich ``google.rpc.Status``
+(``ErrorInfo`` plus ``BadRequest`` / ``QuotaFailure`` / ``PreconditionFailure`` details).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+_REASON = re.compile(r"^[A-Z][A-Z0-9_]*[A-Z0-9]$")
+
+
+class Code(enum.IntEnum):
+    """Canonical status codes; values match ``google.rpc.Code`` and ``grpc.StatusCode``."""
+
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One problem with one field of a request (``google.rpc.BadRequest.FieldViolation``).
+
+    ``field`` is a path such as ``parameters.replicas`` or ``resources[2].type``.
+    """
+
+    field: str
+    description: str
+
+
+@dataclass(frozen=True)
+class QuotaViolation:
+    """One exceeded quota (``google.rpc.QuotaFailure.Violation``), e.g. subject ``teams/payments``."""
+
+    subject: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PreconditionViolation:
+    """One unmet precondition (``google.rpc.PreconditionFailure.Violation``).
+
+    ``type`` is a service-specific UPPER_SNAKE category such as ``POLICY`` or ``STATE``.
+    """
+
+    type: str
+    subject: str
+    description: str
+
+
+class PavedError(Exception):
+    """An error meant for the caller: a status code, a machine-readable reason and a safe message.
+
+    The message and every detail are sent to the caller as they are, so they must never contain
+    secrets or internal text (exception strings, SQL, stack traces).
+    """
+
+    code: Code = Code.UNKNOWN
+    default_reason: str = "UNKNOWN"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: Code | None = None,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        field_violations: Iterable[FieldViolation] = (),
+        quota_violations: Iterable[QuotaViolation] = (),
+        precondition_violations: Iterable[PreconditionViolation] = (),
+    ) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.reason = reason or self.default_reason
+        if not _REASON.match(self.reason):
+            raise ValueError(f"error reason must be UPPER_SNAKE_CASE, got {self.reason!r}")
+        self.message = message
+        self.metadata: dict[str, str] = {str(k): str(v) for k, v in (metadata or {}).items()}
+        self.field_violations: list[FieldViolation] = list(field_violations)
+        self.quota_violations: list[QuotaViolation] = list(quota_violations)
+        self.precondition_violations: list[PreconditionViolation] = list(precondition_violations)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code.name}, reason={self.reason!r}, message={self.message!r})"
+        )
+
+
+class InvalidArgument(PavedError):
+    """The request is malformed; ``violations`` name every bad field at once."""
+
+    code = Code.INVALID_ARGUMENT
+    default_reason = "INVALID_ARGUMENT"
+
+    def __init__(
+        self,
+        message: str,
+        violations: Iterable[FieldViolation] = (),
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata, field_violations=violations)
+
+
+class NotFound(PavedError):
+    """The named resource does not exist."""
+
+    code = Code.NOT_FOUND
+    default_reason = "NOT_FOUND"
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+
+
+class AlreadyExists(PavedError):
+    """A resource with that name already exists."""
+
+    code = Code.ALREADY_EXISTS
+    default_reason = "ALREADY_EXISTS"
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+
+
+class FailedPrecondition(PavedError):
+    """The system is not in a state that allows the operation (policy denial, wrong lifecycle state)."""
+
+    code = Code.FAILED_PRECONDITION
+    default_reason = "FAILED_PRECONDITION"
+
+    def __init__(
+        self,
+        message: str,
+        violations: Iterable[PreconditionViolation] = (),
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata, precondition_violations=violations)
+
+
+class Aborted(PavedError):
+    """A concurrency conflict, such as an etag mismatch; the caller may re-read and retry."""
+
+    code = Code.ABORTED
+    default_reason = "ABORTED"
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+
+
+class QuotaExceeded(PavedError):
+    """A quota or budget would be exceeded (RESOURCE_EXHAUSTED)."""
+
+    code = Code.RESOURCE_EXHAUSTED
+    default_reason = "QUOTA_EXCEEDED"
+
+    def __init__(
+        self,
+        message: str,
+        violations: Iterable[QuotaViolation] = (),
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata, quota_violations=violations)
+
+
+class PermissionDenied(PavedError):
+    """The caller is known but may not do this."""
+
+    code = Code.PERMISSION_DENIED
+    default_reason = "PERMISSION_DENIED"
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+
+
+class Unauthenticated(PavedError):
+    """The caller did not prove who it is."""
+
+    code = Code.UNAUTHENTICATED
+    default_reason = "UNAUTHENTICATED"
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+
+
+class Unavailable(PavedError):
+    """A dependency is down or overloaded; retrying later may succeed."""
+
+    code = Code.UNAVAILABLE
+    default_reason = "UNAVAILABLE"
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+
+
+class Internal(PavedError):
+    """A bug or broken invariant; the message must still be safe to show."""
+
+    code = Code.INTERNAL
+    default_reason = "INTERNAL"
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)

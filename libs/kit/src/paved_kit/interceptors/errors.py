@@ -1,0 +1,37 @@
+"""Error interceptor: PavedError → rich status; anything unexpected → a generic INTERNAL, logged in full."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import grpc.aio
+
+from paved_kit.context import current_request_id
+from paved_kit.errors import PavedError
+from paved_kit.grpc_errors import abort_with, internal_error
+from paved_kit.interceptors.base import AroundInterceptor, Context
+from paved_kit.logging import get_logger
+
+_log = get_logger("paved.rpc")
+
+
+class ErrorInterceptor(AroundInterceptor):
+    """Turns exceptions leaving a handler into statuses; ``domain`` goes into every ErrorInfo."""
+
+    def __init__(self, domain: str) -> None:
+        self._domain = domain
+
+    @asynccontextmanager
+    async def around(self, context: Context, method: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except grpc.aio.AbortError:
+            # The handler chose its status deliberately.
+            raise
+        except PavedError as err:
+            await abort_with(context, err, self._domain)
+        except Exception:
+            # The traceback stays in our log; the caller only gets the request id to quote.
+            _log.exception("unhandled error in handler", method=method)
+            await abort_with(context, internal_error(current_request_id()), self._domain)
