@@ -9,7 +9,7 @@ import grpc
 import grpc.aio
 from pydantic import SecretStr
 
-from paved_kit.client_interceptors import OutgoingContextInterceptor
+from paved_kit.client_interceptors import OutgoingContext
 from paved_kit.settings import BaseServiceSettings
 from paved_kit.tls import ClientTLS
 
@@ -50,7 +50,7 @@ def create_channel(
     ]
     if tls is not None and tls.server_name:
         options.append(("grpc.ssl_target_name_override", tls.server_name))
-    interceptors = [OutgoingContextInterceptor(token=token, default_timeout=default_timeout)]
+    interceptors = OutgoingContext(token=token, default_timeout=default_timeout).interceptors()
     if tls is not None:
         return grpc.aio.secure_channel(address, tls.credentials(), options=options, interceptors=interceptors)
     return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)

@@ -1,4 +1,4 @@
-"""Client interceptor: every outgoing call carries the request id, the bearer token and a deadline."""
+"""Client interceptors: every outgoing call carries the request id, the bearer token and a deadline."""
 
 from __future__ import annotations
 
@@ -15,21 +15,17 @@ from paved_kit.interceptors.auth import AUTHORIZATION_KEY
 Continuation = Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]]
 
 
-class OutgoingContextInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor,
-    grpc.aio.UnaryStreamClientInterceptor,
-    grpc.aio.StreamUnaryClientInterceptor,
-    grpc.aio.StreamStreamClientInterceptor,
-):
+class OutgoingContext:
     """Adds ``x-request-id`` (the current request's, else a new one), ``authorization`` and a default
-    deadline to every call kind; values the caller set explicitly win."""
+    deadline to call details; values the caller set explicitly win."""
 
     def __init__(self, *, token: SecretStr | str | None, default_timeout: float | None) -> None:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
         self._authorization = f"Bearer {secret}" if secret else None
         self._default_timeout = default_timeout
 
-    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    def details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        """The call details to send instead of ``details``."""
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
         if REQUEST_ID_KEY not in metadata:
             metadata.add(REQUEST_ID_KEY, current_request_id() or new_request_id())
@@ -44,15 +40,39 @@ class OutgoingContextInterceptor(
             wait_for_ready=details.wait_for_ready,
         )
 
+    def interceptors(self) -> list[grpc.aio.ClientInterceptor]:
+        """One interceptor per call kind: a grpc.aio channel files each interceptor under a single kind."""
+        return [
+            _UnaryUnary(self),
+            _UnaryStream(self),
+            _StreamUnary(self),
+            _StreamStream(self),
+        ]
+
+
+class _UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, outgoing: OutgoingContext) -> None:
+        self._outgoing = outgoing
+
     async def intercept_unary_unary(
         self, continuation: Continuation, client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(self._outgoing.details(client_call_details), request)
+
+
+class _UnaryStream(grpc.aio.UnaryStreamClientInterceptor):
+    def __init__(self, outgoing: OutgoingContext) -> None:
+        self._outgoing = outgoing
 
     async def intercept_unary_stream(
         self, continuation: Continuation, client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(self._outgoing.details(client_call_details), request)
+
+
+class _StreamUnary(grpc.aio.StreamUnaryClientInterceptor):
+    def __init__(self, outgoing: OutgoingContext) -> None:
+        self._outgoing = outgoing
 
     async def intercept_stream_unary(
         self,
@@ -60,7 +80,12 @@ class OutgoingContextInterceptor(
         client_call_details: grpc.aio.ClientCallDetails,
         request_iterator: Any,
     ) -> Any:
-        return await continuation(self._details(client_call_details), request_iterator)
+        return await continuation(self._outgoing.details(client_call_details), request_iterator)
+
+
+class _StreamStream(grpc.aio.StreamStreamClientInterceptor):
+    def __init__(self, outgoing: OutgoingContext) -> None:
+        self._outgoing = outgoing
 
     async def intercept_stream_stream(
         self,
@@ -68,4 +93,4 @@ class OutgoingContextInterceptor(
         client_call_details: grpc.aio.ClientCallDetails,
         request_iterator: Any,
     ) -> Any:
-        return await continuation(self._details(client_call_details), request_iterator)
+        return await continuation(self._outgoing.details(client_call_details), request_iterator)
