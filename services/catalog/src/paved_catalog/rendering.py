@@ -1,0 +1,270 @@
+"""Rendering a template into a plan: parameters checked, conditions applied, placeholders filled,
+observability expanded, properties and tags attached, and the Terraform of the platform module built.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from paved_kit.errors import FieldViolation, InvalidArgument
+
+from paved_catalog import conditions, observability, properties
+from paved_catalog.parameters import check_parameters
+from paved_catalog.placeholders import CompiledTemplate, MissingValues, compile_template
+from paved_catalog.render_context import PlatformDefaults, RenderContext
+from paved_catalog.spec import ResourceSpec, TemplateSpec, WorkflowSpec
+
+TERRAFORM_MODULE_SOURCE = "./modules/paved-service"
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "PersistentVolume",
+        "StorageClass",
+        "CustomResourceDefinition",
+        "PriorityClass",
+        "IngressClass",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    }
+)
+
+
+@dataclass(frozen=True)
+class RenderedResource:
+    """One resource of a plan, in the shape of ``paved.common.v1.Resource``."""
+
+    name: str
+    type: str
+    properties: dict[str, Any]
+    tags: dict[str, str]
+    manifests: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RenderedPlan:
+    """A plan, in the shape of ``paved.common.v1.Plan``."""
+
+    service_name: str
+    team: str
+    environment: str
+    template: str
+    template_revision: int
+    parameters: dict[str, Any]
+    resources: list[RenderedResource]
+    namespace: str
+    image: str
+    region: str
+    terraform: dict[str, Any]
+    workflows: tuple[WorkflowSpec, ...] = field(default=())
+
+
+@lru_cache(maxsize=256)
+def compiled(text: str) -> CompiledTemplate:
+    """Compiled templates, shared by renders of the same template text."""
+    return compile_template(text)
+
+
+def _resolve_identity(
+    spec: TemplateSpec, resolved: dict[str, Any], context: RenderContext, violations: list[FieldViolation]
+) -> tuple[str, str]:
+    service_name = context.service_name
+    declared = resolved.get("service_name")
+    if isinstance(declared, str) and declared:
+        if service_name and service_name != declared:
+            violations.append(FieldViolation("context.service_name", "must equal parameters.service_name"))
+        service_name = declared
+    if not service_name:
+        field_name = "parameters.service_name" if spec.parameter("service_name") else "context.service_name"
+        violations.append(FieldViolation(field_name, "MISSING: required"))
+    team = context.team
+    chosen = resolved.get("team")
+    if isinstance(chosen, str) and chosen:
+        if team and team != chosen:
+            violations.append(
+                FieldViolation("parameters.team", f"must be the owner team {team!r} or left out")
+            )
+        team = chosen
+    if not team:
+        violations.append(FieldViolation("context.team", "MISSING: the owner team is required"))
+    return service_name, team
+
+
+def render(
+    spec: TemplateSpec,
+    revision: int,
+    parameters: Mapping[str, Any],
+    context: RenderContext,
+    defaults: PlatformDefaults,
+) -> RenderedPlan:
+    """Render ``spec`` for one service; raises InvalidArgument naming every bad parameter or context field."""
+    violations = context.violations()
+    check = check_parameters(spec, parameters)
+    violations += [
+        FieldViolation(f"parameters.{v.field}", f"{v.rule}: {v.description}") for v in check.violations
+    ]
+    resolved = dict(check.resolved)
+    service_name, team = _resolve_identity(spec, resolved, context, violations)
+    if violations:
+        raise InvalidArgument("the render request is invalid", violations, reason="INVALID_PARAMETERS")
+
+    ctx = RenderContext(
+        service_name=service_name,
+        team=team,
+        environment=context.environment,
+        namespace=context.namespace,
+        image=context.image,
+        region=context.region,
+        cost_center=context.cost_center,
+        domain=context.domain,
+    ).resolved(defaults)
+    # Declared parameters win over platform values of the same name; everything else comes from the context.
+    values: dict[str, Any] = {**ctx.as_values(), **resolved}
+    values["service_name"], values["team"] = service_name, team
+    tags = {
+        "owner": team,
+        "team": team,
+        "cost_center": ctx.cost_center,
+        "environment": ctx.environment,
+        "service": service_name,
+    }
+
+    rendered: list[RenderedResource] = []
+    missing: set[str] = set()
+    for resource in spec.resources:
+        if resource.condition and not conditions.evaluate(
+            conditions.parse_condition(resource.condition), values
+        ):
+            continue
+        try:
+            rendered.append(_render_resource(resource, values, ctx, tags, defaults, rendered))
+        except MissingValues as exc:
+            missing.update(exc.names)
+    if missing:
+        raise InvalidArgument(
+            "the template needs values that were not given",
+            [
+                FieldViolation(f"parameters.{name}", "MISSING: used by the template")
+                for name in sorted(missing)
+            ],
+            reason="INVALID_PARAMETERS",
+        )
+    return RenderedPlan(
+        service_name=service_name,
+        team=team,
+        environment=ctx.environment,
+        template=f"templates/{spec.name}",
+        template_revision=revision,
+        parameters=resolved,
+        resources=rendered,
+        namespace=ctx.namespace,
+        image=ctx.image,
+        region=ctx.region,
+        terraform=_terraform(service_name, ctx, tags, rendered),
+        workflows=spec.workflows,
+    )
+
+
+def _render_resource(
+    resource: ResourceSpec,
+    values: Mapping[str, Any],
+    ctx: RenderContext,
+    tags: dict[str, str],
+    defaults: PlatformDefaults,
+    earlier: list[RenderedResource],
+) -> RenderedResource:
+    manifests: list[dict[str, Any]] = []
+    if resource.template:
+        manifests = [m for m in compiled(resource.template).render(values) if isinstance(m, dict)]
+    props: dict[str, Any]
+    if resource.type == "compute":
+        _label_kubernetes_objects(manifests, ctx)
+        props = properties.compute_properties(manifests, values, ctx.environment, ctx.region)
+    elif resource.type == "networking":
+        _label_kubernetes_objects(manifests, ctx)
+        props = properties.networking_properties(manifests, ctx.region)
+    elif resource.type == "database":
+        _tag_terraform(manifests, tags)
+        props = properties.database_properties(manifests, ctx.region)
+    elif resource.type == "storage":
+        _tag_terraform(manifests, tags)
+        props = properties.storage_properties(manifests, ctx.region)
+    elif resource.type == "observability":
+        compute = next((r for r in earlier if r.type == "compute"), None)
+        port = compute.properties.get("port", "metrics") if compute else "metrics"
+        target = observability.ObservabilityTarget(
+            ctx.service_name, ctx.team, ctx.namespace, ctx.environment, port, defaults.dashboards_url
+        )
+        specs, props = observability.expand(resource.includes, target)
+        manifests = specs + manifests
+    else:
+        props = {"region": ctx.region}
+    return RenderedResource(resource.name, resource.type, props, dict(tags), manifests)
+
+
+def _label_kubernetes_objects(manifests: list[dict[str, Any]], ctx: RenderContext) -> None:
+    labels = {
+        "app.kubernetes.io/managed-by": "paved",
+        "paved.dev/team": ctx.team,
+        "paved.dev/environment": ctx.environment,
+    }
+    for manifest in manifests:
+        metadata = manifest.setdefault("metadata", {})
+        if not isinstance(metadata, dict):
+            continue
+        if manifest.get("kind") not in CLUSTER_SCOPED_KINDS:
+            metadata.setdefault("namespace", ctx.namespace)
+        existing = metadata.get("labels")
+        if existing is None or isinstance(existing, dict):
+            metadata["labels"] = {**labels, **(existing or {})}
+
+
+def _tag_terraform(manifests: list[dict[str, Any]], tags: dict[str, str]) -> None:
+    for manifest in manifests:
+        resources = manifest.get("resource")
+        if not isinstance(resources, dict):
+            continue
+        for by_name in resources.values():
+            if not isinstance(by_name, dict):
+                continue
+            for body in by_name.values():
+                if isinstance(body, dict):
+                    existing = body.get("tags")
+                    body["tags"] = {**tags, **(existing if isinstance(existing, dict) else {})}
+
+
+def _terraform(
+    service_name: str, ctx: RenderContext, tags: dict[str, str], resources: list[RenderedResource]
+) -> dict[str, Any]:
+    """The platform module call (tags, encryption, observability flags) plus the data stores' resources."""
+    observed = next((r for r in resources if r.type == "observability"), None)
+    module = {
+        "source": TERRAFORM_MODULE_SOURCE,
+        "service_name": service_name,
+        "team": ctx.team,
+        "environment": ctx.environment,
+        "cost_center": ctx.cost_center,
+        "region": ctx.region,
+        "enable_encryption": True,
+        "enable_monitoring": bool(observed and observed.properties.get("metrics")),
+        "tags": dict(tags),
+    }
+    merged: dict[str, dict[str, Any]] = {}
+    for resource in resources:
+        if resource.type not in ("database", "storage"):
+            continue
+        for manifest in resource.manifests:
+            for kind, by_name in (manifest.get("resource") or {}).items():
+                if isinstance(by_name, dict):
+                    for name, body in by_name.items():
+                        key = name if resource.name == resource.type else f"{resource.name}_{name}"
+                        merged.setdefault(kind, {})[key] = copy.deepcopy(body)
+    terraform: dict[str, Any] = {"module": {service_name.replace("-", "_"): module}}
+    if merged:
+        terraform["resource"] = merged
+    return terraform
