@@ -1,0 +1,71 @@
+"""FastAPI dependencies: the shared backends, the settings, the authenticated caller, idempotency keys."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from paved_kit.errors import FieldViolation
+
+from paved_gateway.auth import Authenticator, Principal
+from paved_gateway.backends import Backends
+from paved_gateway.errors import invalid
+from paved_gateway.settings import GatewaySettings
+
+# Declares the scheme in the OpenAPI document; the Authenticator does the checking.
+_bearer = HTTPBearer(auto_error=False, description="A static token or a Backstage-issued JWT.")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+def get_backends(request: Request) -> Backends:
+    """The app's service stubs."""
+    backends: Backends = request.app.state.backends
+    return backends
+
+
+def get_settings(request: Request) -> GatewaySettings:
+    """The app's settings."""
+    settings: GatewaySettings = request.app.state.settings
+    return settings
+
+
+async def get_principal(
+    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """The authenticated caller (401 otherwise)."""
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = await authenticator.authenticate(request.headers.get("authorization"))
+    structlog.contextvars.bind_contextvars(caller=principal.subject)
+    return principal
+
+
+def idempotency_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Retries with the same key return the same operation (AIP-155 request_id)."),
+    ] = None,
+) -> str | None:
+    """The ``Idempotency-Key`` header, checked."""
+    if idempotency_key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise invalid(
+            "the request is invalid",
+            [FieldViolation("Idempotency-Key", "must be 1-200 printable ASCII characters without spaces")],
+        )
+    return idempotency_key
+
+
+def request_id_for(key: str | None) -> str:
+    """The request_id sent to provisioning: the idempotency key, or a fresh one."""
+    return key or uuid.uuid4().hex
+
+
+BackendsDep = Annotated[Backends, Depends(get_backends)]
+SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]

@@ -1,0 +1,77 @@
+"""Per-request plumbing: the request id (accepted, generated, returned, bound for the gRPC hops), one
+canonical log line and the HTTP metrics."""
+
+from __future__ import annotations
+
+import time
+
+from paved_kit.context import bind_request, is_valid_request_id, new_request_id
+from paved_kit.logging import get_logger
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+_log = get_logger("paved_gateway.access")
+
+
+class HttpMetrics:
+    """The gateway's HTTP metrics, on the registry ``/metrics`` serves."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.requests = Counter(
+            "paved_gateway_http_requests",
+            "HTTP requests answered, by route and status.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "paved_gateway_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route.",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+
+
+class RequestContextMiddleware:
+    """Pure ASGI (not BaseHTTPMiddleware) so the contextvars it binds reach the route's gRPC calls."""
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        presented = Headers(scope=scope).get(REQUEST_ID_HEADER)
+        request_id = presented if presented and is_valid_request_id(presented) else new_request_id()
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        method = scope["method"]
+        with bind_request(request_id=request_id, service="gateway"):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                elapsed = time.perf_counter() - started
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                self.metrics.requests.labels(method, route, str(status)).inc()
+                self.metrics.latency.labels(method, route).observe(elapsed)
+                _log.info(
+                    "http request",
+                    method=method,
+                    path=scope["path"],
+                    route=route,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )

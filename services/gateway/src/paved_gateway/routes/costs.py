@@ -1,0 +1,132 @@
+"""Cost routes: per-team costs, recommendations, and auto-optimization."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from paved.cost.v1 import cost_pb2
+from paved_kit.errors import FieldViolation
+
+from paved_gateway import convert, schemas
+from paved_gateway.access import and_filters, authorized_service, team_filter, team_scope
+from paved_gateway.deps import BackendsDep, PrincipalDep
+from paved_gateway.errors import call, invalid
+from paved_gateway.schemas import DNS_LABEL
+
+router = APIRouter(prefix="/api/costs", tags=["costs"])
+
+TeamQuery = Annotated[str | None, Query(min_length=1, max_length=63, pattern=DNS_LABEL)]
+RESPONSES: dict[int | str, dict[str, str]] = {
+    400: {"description": "Invalid input."},
+    401: {"description": "No or invalid bearer token."},
+    403: {"description": "Not the caller's team."},
+}
+
+
+@router.get("", response_model=schemas.TeamCosts, responses=RESPONSES)
+async def team_costs(
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    team: TeamQuery = None,
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")] = None,
+) -> schemas.TeamCosts:
+    """Current, projected and previous month per team, with the trend."""
+    teams = team_scope(principal, team)
+    reply = await call(
+        "cost",
+        backends.cost.GetTeamCosts(
+            cost_pb2.GetTeamCostsRequest(
+                month=month or "", team=teams[0] if teams and len(teams) == 1 else ""
+            )
+        ),
+    )
+    visible = [t for t in reply.teams if teams is None or t.team in teams]
+    everything = teams is None
+    return schemas.TeamCosts(
+        month=reply.month,
+        teams=[convert.team_cost(t) for t in visible],
+        # Unattributed cost and the grand total span every team: only for those who see everything.
+        unallocated=convert.money_amount(reply.unallocated) if everything else None,
+        total=(
+            convert.money_amount(reply.total)
+            if everything
+            else round(sum(convert.money_amount(t.current_month) for t in visible), 2)
+        ),
+        currency=reply.total.currency_code or "USD",
+    )
+
+
+@router.get("/recommendations", response_model=schemas.Items, responses=RESPONSES)
+async def recommendations(
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    team: TeamQuery = None,
+    service: TeamQuery = None,
+    kind: Literal["rightsize", "spot", "reserved"] | None = None,
+    page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
+    page_token: Annotated[str | None, Query(max_length=1000)] = None,
+) -> schemas.Items:
+    """Recommendations with their estimated savings and evidence."""
+    if service is not None:
+        await authorized_service(backends, principal, service)
+        scope = ""
+    else:
+        scope = team_filter(team_scope(principal, team))
+    filter_ = and_filters(
+        scope,
+        f'service = "{service}"' if service else "",
+        f"kind = {kind.upper()}" if kind else "",
+    )
+    reply = await call(
+        "cost",
+        backends.cost.ListRecommendations(
+            cost_pb2.ListRecommendationsRequest(
+                page_size=page_size, page_token=page_token or "", filter=filter_
+            )
+        ),
+    )
+    return schemas.Items(
+        items=[convert.to_dict(r) for r in reply.recommendations],
+        next_page_token=reply.next_page_token or None,
+        total_monthly_savings=(
+            convert.money_view(reply.total_monthly_savings)
+            if reply.HasField("total_monthly_savings")
+            else None
+        ),
+    )
+
+
+@router.post("/optimize", response_model=schemas.Items, responses=RESPONSES)
+async def optimize(
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    dry_run: bool = True,
+    team: TeamQuery = None,
+    service: TeamQuery = None,
+) -> schemas.Items:
+    """Apply (or with `dry_run`, list) the low-risk recommendations."""
+    if service is not None:
+        await authorized_service(backends, principal, service)
+    elif team is not None:
+        principal.require_team(team)
+    elif not principal.is_admin:
+        if len(principal.teams) != 1:
+            raise invalid(
+                "the request is invalid", [FieldViolation("team", "required: name one of your teams")]
+            )
+        team = next(iter(principal.teams))
+    reply = await call(
+        "cost",
+        backends.cost.AutoOptimize(
+            cost_pb2.AutoOptimizeRequest(dry_run=dry_run, team=team or "", service=service or "")
+        ),
+    )
+    return schemas.Items(
+        items=[convert.to_dict(action) for action in reply.actions],
+        total_monthly_savings=(
+            convert.money_view(reply.total_monthly_savings)
+            if reply.HasField("total_monthly_savings")
+            else None
+        ),
+    )

@@ -1,0 +1,249 @@
+"""Service routes: create (the orchestrated flow), status (parallel fan-out), list, deploy, rollback."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Literal
+
+import grpc
+from fastapi import APIRouter, Path, Query, Response
+from paved.alerting.v1 import alerting_pb2
+from paved.catalog.v1 import catalog_pb2
+from paved.cost.v1 import cost_pb2
+from paved.provisioning.v1 import provisioning_pb2
+
+from paved_gateway import convert, create_flow, schemas
+from paved_gateway.access import (
+    and_filters,
+    authorized_service,
+    not_found_for,
+    not_permitted,
+    team_filter,
+    team_scope,
+)
+from paved_gateway.auth import Principal
+from paved_gateway.deps import BackendsDep, IdempotencyKeyDep, PrincipalDep, request_id_for
+from paved_gateway.errors import ApiError, call, from_rpc_error
+from paved_gateway.schemas import DNS_LABEL
+
+router = APIRouter(prefix="/api/services", tags=["services"])
+
+ServiceId = Annotated[str, Path(min_length=1, max_length=63, pattern=DNS_LABEL, description="Service name.")]
+StateName = Literal["provisioning", "active", "failed", "deprovisioning", "deleted"]
+ERROR_RESPONSES: dict[int | str, dict[str, str]] = {
+    400: {"description": "Invalid input; every field error is listed."},
+    401: {"description": "No or invalid bearer token."},
+    403: {"description": "Not the caller's team, quota exceeded or denied by policy."},
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=schemas.CreateServiceAccepted,
+    responses={
+        **ERROR_RESPONSES,
+        409: {"description": "A service with that name exists."},
+        422: {"description": "Soft-mandatory policies failed; an override can approve."},
+        503: {"description": "A service the flow needs is down."},
+    },
+)
+async def create_service(
+    body: schemas.CreateServiceRequest,
+    response: Response,
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    key: IdempotencyKeyDep,
+) -> schemas.CreateServiceAccepted:
+    """Validate, check quota, render, estimate, evaluate policy and start provisioning."""
+    accepted = await create_flow.create_service(
+        backends,
+        body,
+        principal,
+        request_id=request_id_for(key),
+        idempotent_replay_allowed=key is not None,
+    )
+    response.headers["Location"] = f"/api/operations/{convert.bare(accepted.operation, 'operations/')}"
+    return accepted
+
+
+@router.get("", response_model=schemas.ServiceList, responses=ERROR_RESPONSES)
+async def list_services(
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    team: Annotated[str | None, Query(min_length=1, max_length=63, pattern=DNS_LABEL)] = None,
+    state: StateName | None = None,
+    template: Annotated[str | None, Query(min_length=1, max_length=63, pattern=DNS_LABEL)] = None,
+    environment: Annotated[str | None, Query(min_length=1, max_length=63, pattern=DNS_LABEL)] = None,
+    page_size: Annotated[int, Query(ge=1, le=1000)] = 50,
+    page_token: Annotated[str | None, Query(max_length=1000)] = None,
+) -> schemas.ServiceList:
+    """Services the caller may see, filtered, one page at a time."""
+    filter_ = and_filters(
+        team_filter(team_scope(principal, team)),
+        f"state = {state.upper()}" if state else "",
+        f'template = "templates/{template}"' if template else "",
+        f'environment = "{environment}"' if environment else "",
+    )
+    reply = await call(
+        "catalog",
+        backends.catalog.ListServices(
+            catalog_pb2.ListServicesRequest(page_size=page_size, page_token=page_token or "", filter=filter_)
+        ),
+    )
+    return schemas.ServiceList(
+        services=[convert.service_summary(s) for s in reply.services],
+        next_page_token=reply.next_page_token or None,
+    )
+
+
+@router.get(
+    "/{service_id}",
+    response_model=schemas.ServiceStatus,
+    responses={**ERROR_RESPONSES, 404: {"description": "No such service (admins only)."}},
+)
+async def get_service(
+    service_id: ServiceId, backends: BackendsDep, principal: PrincipalDep
+) -> schemas.ServiceStatus:
+    """The service with its health, metrics and cost, asked of catalog, alerting and cost at once."""
+    replies: list[object] = await asyncio.gather(
+        backends.catalog.GetService(catalog_pb2.GetServiceRequest(name=convert.SERVICE_PREFIX + service_id)),
+        backends.alerting.GetServiceHealth(alerting_pb2.GetServiceHealthRequest(service=service_id)),
+        backends.cost.GetServiceCost(cost_pb2.GetServiceCostRequest(service=service_id)),
+        return_exceptions=True,
+    )
+    catalog_reply, health_reply, cost_reply = replies
+    unavailable: list[str] = []
+    service = _catalog_part(catalog_reply, principal, service_id, unavailable)
+    cost = _cost_part(cost_reply, unavailable)
+    owner = service.team if service is not None else (cost.team if cost is not None else None)
+    if owner is None and not principal.is_admin:
+        # Neither catalog nor cost could say whose service it is: refuse rather than guess.
+        raise ApiError(503, "cannot tell who owns the service: the catalog service is unavailable")
+    if owner is not None and not principal.may_act_for(owner):
+        raise not_permitted(principal, f"service {service_id!r}")
+    health = _health_part(health_reply, unavailable)
+    return schemas.ServiceStatus(
+        id=service_id,
+        name=service_id,
+        team=owner,
+        template=convert.bare(service.template, convert.TEMPLATE_PREFIX) if service else None,
+        environment=service.environment if service else None,
+        status=convert.state_name(service.state) if service else "unknown",
+        health=convert.health_name(health.status)
+        if health
+        else ("unavailable" if "alerting" in unavailable else "unknown"),
+        metrics=convert.metrics(health) if health else None,
+        cost=convert.service_cost(cost) if cost else None,
+        endpoints=list(service.endpoints) if service else [],
+        dashboards=convert.links(service.dashboards) if service else [],
+        documentation=(service.documentation_url or None) if service else None,
+        unavailable=unavailable,
+    )
+
+
+def _catalog_part(
+    reply: object, principal: Principal, service_id: str, unavailable: list[str]
+) -> catalog_pb2.Service | None:
+    if isinstance(reply, catalog_pb2.Service):
+        return reply
+    if isinstance(reply, grpc.RpcError):
+        if reply.code() == grpc.StatusCode.NOT_FOUND:
+            raise not_found_for(principal, f"service {service_id!r}")
+        if _is_down(reply):
+            unavailable.append("catalog")
+            return None
+        raise from_rpc_error(reply, "catalog")
+    raise reply if isinstance(reply, BaseException) else TypeError("unexpected catalog reply")
+
+
+def _health_part(reply: object, unavailable: list[str]) -> alerting_pb2.ServiceHealth | None:
+    if isinstance(reply, alerting_pb2.ServiceHealth):
+        return reply
+    if isinstance(reply, grpc.RpcError):
+        if reply.code() != grpc.StatusCode.NOT_FOUND:
+            unavailable.append("alerting")
+        return None
+    raise reply if isinstance(reply, BaseException) else TypeError("unexpected alerting reply")
+
+
+def _cost_part(reply: object, unavailable: list[str]) -> cost_pb2.ServiceCost | None:
+    if isinstance(reply, cost_pb2.ServiceCost):
+        return reply
+    if isinstance(reply, grpc.RpcError):
+        if reply.code() != grpc.StatusCode.NOT_FOUND:
+            unavailable.append("cost")
+        return None
+    raise reply if isinstance(reply, BaseException) else TypeError("unexpected cost reply")
+
+
+def _is_down(exc: grpc.RpcError) -> bool:
+    code = exc.code()
+    return code in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+
+
+async def _run_workflow(
+    workflow: str,
+    service_id: str,
+    body: schemas.WorkflowRequest,
+    response: Response,
+    backends: BackendsDep,
+    principal: Principal,
+    key: str | None,
+) -> schemas.OperationAccepted:
+    await authorized_service(backends, principal, service_id)
+    operation = await call(
+        "provisioning",
+        backends.provisioning.RunWorkflow(
+            provisioning_pb2.RunWorkflowRequest(
+                service=convert.SERVICE_PREFIX + service_id,
+                workflow=workflow,
+                version=body.version or "",
+                image=body.image or "",
+                environment=body.environment or "",
+                request_id=request_id_for(key),
+                requester=principal.subject,
+            )
+        ),
+    )
+    operation_id = convert.bare(operation.name, convert.OPERATION_PREFIX)
+    response.headers["Location"] = f"/api/operations/{operation_id}"
+    return schemas.OperationAccepted(
+        id=operation_id, operation=operation.name, service=service_id, workflow=workflow
+    )
+
+
+@router.post(
+    "/{service_id}/deploy",
+    status_code=202,
+    response_model=schemas.OperationAccepted,
+    responses={**ERROR_RESPONSES, 404: {"description": "No such service (admins only)."}},
+)
+async def deploy(
+    service_id: ServiceId,
+    body: schemas.WorkflowRequest,
+    response: Response,
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    key: IdempotencyKeyDep,
+) -> schemas.OperationAccepted:
+    """Run the template's deploy workflow."""
+    return await _run_workflow("deploy", service_id, body, response, backends, principal, key)
+
+
+@router.post(
+    "/{service_id}/rollback",
+    status_code=202,
+    response_model=schemas.OperationAccepted,
+    responses={**ERROR_RESPONSES, 404: {"description": "No such service (admins only)."}},
+)
+async def rollback(
+    service_id: ServiceId,
+    body: schemas.WorkflowRequest,
+    response: Response,
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    key: IdempotencyKeyDep,
+) -> schemas.OperationAccepted:
+    """Run the template's rollback workflow."""
+    return await _run_workflow("rollback", service_id, body, response, backends, principal, key)

@@ -1,0 +1,73 @@
+"""Template routes: golden paths and their Backstage Software Template form."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from paved.catalog.v1 import catalog_pb2
+
+from paved_gateway import convert, schemas
+from paved_gateway.deps import BackendsDep, PrincipalDep, SettingsDep
+from paved_gateway.errors import call
+from paved_gateway.schemas import DNS_LABEL
+
+router = APIRouter(prefix="/api/templates", tags=["templates"])
+
+TemplateId = Annotated[str, Path(min_length=1, max_length=63, pattern=DNS_LABEL)]
+RESPONSES: dict[int | str, dict[str, str]] = {
+    401: {"description": "No or invalid bearer token."},
+    404: {"description": "No such template."},
+}
+
+
+@router.get("", response_model=schemas.TemplateList, responses=RESPONSES)
+async def list_templates(
+    backends: BackendsDep,
+    _principal: PrincipalDep,
+    page_size: Annotated[int, Query(ge=1, le=1000)] = 50,
+    page_token: Annotated[str | None, Query(max_length=1000)] = None,
+) -> schemas.TemplateList:
+    """Golden-path templates."""
+    reply = await call(
+        "catalog",
+        backends.catalog.ListTemplates(
+            catalog_pb2.ListTemplatesRequest(page_size=page_size, page_token=page_token or "")
+        ),
+    )
+    return schemas.TemplateList(
+        templates=[convert.template(t) for t in reply.templates],
+        next_page_token=reply.next_page_token or None,
+    )
+
+
+@router.get("/{template_id}", response_model=schemas.Template, responses=RESPONSES)
+async def get_template(
+    template_id: TemplateId, backends: BackendsDep, _principal: PrincipalDep
+) -> schemas.Template:
+    """One template with its parameters, resources and workflows."""
+    reply = await call(
+        "catalog",
+        backends.catalog.GetTemplate(catalog_pb2.GetTemplateRequest(name=f"templates/{template_id}")),
+    )
+    return convert.template(reply)
+
+
+@router.get(
+    "/{template_id}/backstage",
+    response_class=Response,
+    responses={**RESPONSES, 200: {"content": {"application/yaml": {}}, "description": "Software Template."}},
+)
+async def backstage_template(
+    template_id: TemplateId, backends: BackendsDep, _principal: PrincipalDep, settings: SettingsDep
+) -> Response:
+    """The template as a Backstage Software Template (`scaffolder.backstage.io/v1beta3`) YAML."""
+    reply = await call(
+        "catalog",
+        backends.catalog.ExportBackstageTemplate(
+            catalog_pb2.ExportBackstageTemplateRequest(
+                template=f"templates/{template_id}", proxy_path=settings.backstage_proxy_path
+            )
+        ),
+    )
+    return Response(reply.yaml, media_type="application/yaml")

@@ -1,0 +1,287 @@
+"""The HTTP API's request and response bodies (they are the OpenAPI document's schemas)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+NAME_FIELD = Field(min_length=1, max_length=63, pattern=DNS_LABEL)
+
+
+class Override(BaseModel):
+    """An override of soft-mandatory policy failures: who takes responsibility and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000)
+    approved_by: str | None = Field(None, min_length=1, max_length=200, description="Defaults to the caller.")
+
+
+class CreateServiceRequest(BaseModel):
+    """A new service from a golden-path template."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        min_length=1, max_length=63, pattern=DNS_LABEL, description="DNS-1123 label, e.g. `checkout`."
+    )
+    team: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Owner team.")
+    template: str = Field(
+        min_length=1,
+        max_length=80,
+        pattern=r"^(templates/)?[a-z]([-a-z0-9]*[a-z0-9])?$",
+        description="Template id, e.g. `web-service` (or `templates/web-service`).",
+    )
+    parameters: dict[str, Any] = Field(default_factory=dict, description="Template parameters.")
+    environment: str = Field("development", min_length=1, max_length=63, pattern=DNS_LABEL)
+    override: Override | None = None
+
+
+class Link(BaseModel):
+    """A titled link."""
+
+    title: str
+    url: str
+
+
+class Money(BaseModel):
+    """An amount in a currency."""
+
+    amount: float
+    currency: str
+
+
+class PolicySummary(BaseModel):
+    """The policy decision a create was allowed under."""
+
+    outcome: str
+    decision: str
+    override_applied: bool = False
+    warnings: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class CreateServiceAccepted(BaseModel):
+    """202 answer: the service is being provisioned by the named operation."""
+
+    id: str
+    name: str
+    team: str
+    environment: str
+    status: Literal["provisioning"] = "provisioning"
+    operation: str
+    endpoints: list[str]
+    dashboards: list[Link]
+    documentation: str | None
+    estimated_monthly_cost: Money | None = None
+    policy: PolicySummary | None = None
+
+
+class Metrics(BaseModel):
+    """Current metrics from alerting; null values mean no data."""
+
+    requests_per_second: float | None
+    error_rate: float | None
+    latency_p99: float | None
+
+
+class Cost(BaseModel):
+    """Cost of the current month from the cost service."""
+
+    current_month: float
+    projected_month: float
+    currency: str
+    previous_month: float | None = None
+    trend: str | None = None
+    estimated_monthly_cost: float | None = None
+
+
+class ServiceStatus(BaseModel):
+    """A service as the portal shows it; parts whose service is down are null and listed in
+    ``unavailable``."""
+
+    id: str
+    name: str
+    team: str | None
+    template: str | None
+    environment: str | None
+    status: str
+    health: str
+    metrics: Metrics | None
+    cost: Cost | None
+    endpoints: list[str] = Field(default_factory=list)
+    dashboards: list[Link] = Field(default_factory=list)
+    documentation: str | None = None
+    unavailable: list[str] = Field(default_factory=list)
+
+
+class ServiceSummary(BaseModel):
+    """A service in a list."""
+
+    id: str
+    name: str
+    team: str
+    template: str
+    environment: str
+    status: str
+    endpoints: list[str]
+    create_time: str | None
+    update_time: str | None
+
+
+class ServiceList(BaseModel):
+    """A page of services."""
+
+    services: list[ServiceSummary]
+    next_page_token: str | None
+
+
+class WorkflowRequest(BaseModel):
+    """A deploy or rollback."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
+    image: str | None = Field(None, min_length=1, max_length=512)
+    environment: str | None = Field(None, min_length=1, max_length=63, pattern=DNS_LABEL)
+
+
+class OperationAccepted(BaseModel):
+    """202 answer: the work runs as the named operation."""
+
+    id: str
+    operation: str
+    service: str
+    workflow: str
+    status: Literal["running"] = "running"
+
+
+class Step(BaseModel):
+    """One step of an operation."""
+
+    name: str
+    state: str
+    attempts: int
+    start_time: str | None
+    end_time: str | None
+    error: str | None
+    detail: str | None
+
+
+class OperationError(BaseModel):
+    """Why an operation failed."""
+
+    code: str
+    message: str
+
+
+class Operation(BaseModel):
+    """A long-running operation and its steps."""
+
+    id: str
+    name: str
+    kind: str
+    service: str
+    team: str
+    environment: str
+    requester: str
+    done: bool
+    status: Literal["running", "succeeded", "failed"]
+    steps: list[Step]
+    result: dict[str, Any] | None
+    error: OperationError | None
+    create_time: str | None
+    update_time: str | None
+    end_time: str | None
+
+
+class Template(BaseModel):
+    """A golden-path template."""
+
+    id: str
+    name: str
+    description: str
+    parameters: list[dict[str, Any]]
+    resources: list[dict[str, Any]]
+    workflows: list[dict[str, Any]]
+    revision: int
+    builtin: bool
+
+
+class TemplateList(BaseModel):
+    """A page of templates."""
+
+    templates: list[Template]
+    next_page_token: str | None
+
+
+class TeamCost(BaseModel):
+    """A team's cost for a month."""
+
+    team: str
+    current_month: float
+    projected_month: float
+    previous_month: float
+    currency: str
+    trend: str
+    trend_percent: float
+    services: int
+
+
+class TeamCosts(BaseModel):
+    """Costs per team."""
+
+    month: str
+    teams: list[TeamCost]
+    unallocated: float | None
+    total: float | None
+    currency: str
+
+
+class Items(BaseModel):
+    """A page of pass-through items (recommendations, policies, alerts, entities)."""
+
+    items: list[dict[str, Any]]
+    next_page_token: str | None = None
+    total_monthly_savings: Money | None = None
+
+
+class EvaluationContextBody(BaseModel):
+    """Facts policies may read as ``context``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    team: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL)
+    environment: str = Field("development", min_length=1, max_length=63, pattern=DNS_LABEL)
+    service: str | None = Field(None, min_length=1, max_length=63, pattern=DNS_LABEL)
+    estimated_monthly_cost: float | None = Field(None, ge=0)
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+
+
+class ResourceBody(BaseModel):
+    """A rendered resource as in ``paved.common.v1.Resource``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=63)
+    type: str = Field(min_length=1, max_length=63)
+    properties: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class EvaluateRequest(BaseModel):
+    """Resources to evaluate against the enabled policies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resources: list[ResourceBody] = Field(min_length=1, max_length=200)
+    context: EvaluationContextBody
+    override: Override | None = None
+
+
+class Health(BaseModel):
+    """Liveness or readiness."""
+
+    status: Literal["ok", "unavailable"]
+    services: dict[str, str] = Field(default_factory=dict)
