@@ -201,13 +201,8 @@ class GrpcServer:
                 loop.add_signal_handler(sig, self._on_signal, sig)
                 installed.append(sig)
         try:
-            terminated = asyncio.ensure_future(self._server.wait_for_termination())
-            requested = asyncio.ensure_future(self._stop_requested.wait())
-            try:
-                await asyncio.wait({terminated, requested}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                terminated.cancel()
-                requested.cancel()
+            # Not wait_for_termination(): cancelling that wait would cancel grpc's own shutdown future.
+            await self._stop_requested.wait()
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
