@@ -1,0 +1,209 @@
+"""Evaluating resources against policies: per-resource violations, waivers, rule errors, one decision.
+
+Sentinel's enforcement levels decide: a hard-mandatory failure denies, a soft-mandatory one needs an
+override that names who and why, an advisory one only warns. A rule that cannot be evaluated on a
+resource fails at its policy's level: it is reported as an error and never counted as a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from paved_policy.domain import (
+    EnforcementLevel,
+    EvaluationContext,
+    EvaluationError,
+    EvaluationResult,
+    Outcome,
+    Override,
+    Policy,
+    PolicyException,
+    Resource,
+    ResourceResult,
+    Violation,
+    WaivedViolation,
+)
+from paved_policy.rules import (
+    MessageTemplate,
+    Rule,
+    RuleEngine,
+    RuleError,
+    context_binding,
+    resource_binding,
+)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    policy: Policy
+    rule: Rule
+    template: MessageTemplate
+    params: Mapping[str, Any]
+
+
+def override_is_valid(override: Override | None) -> bool:
+    """An override counts only when it names who approved it and why."""
+    return bool(override and override.approved_by.strip() and override.reason.strip())
+
+
+def decide(results: Iterable[ResourceResult], override: Override | None) -> tuple[Outcome, bool]:
+    """The one decision over all results, and whether the override was needed and applied."""
+    levels = {v.enforcement_level for r in results for v in r.violations} | {
+        e.enforcement_level for r in results for e in r.errors
+    }
+    if EnforcementLevel.HARD_MANDATORY in levels:
+        return Outcome.DENY, False
+    if EnforcementLevel.SOFT_MANDATORY in levels:
+        if override_is_valid(override):
+            return Outcome.ALLOW_WITH_WARNINGS, True
+        return Outcome.NEEDS_OVERRIDE, False
+    if EnforcementLevel.ADVISORY in levels:
+        return Outcome.ALLOW_WITH_WARNINGS, False
+    return Outcome.ALLOW, False
+
+
+def summarize(outcome: Outcome, results: Sequence[ResourceResult], override_applied: bool) -> str:
+    """One line a person can read: the decision and what led to it."""
+    violations = sum(len(r.violations) for r in results)
+    waived = sum(len(r.waived) for r in results)
+    errors = sum(len(r.errors) for r in results)
+    checks = sum(r.policies_evaluated for r in results)
+    text = (
+        f"{outcome.value}: {len(results)} resource(s), {checks} check(s), {violations} violation(s), "
+        f"{waived} waived, {errors} evaluation error(s)"
+    )
+    blocking = [
+        f"{item.policy} on {item.resource}"
+        for r in results
+        for item in (*r.violations, *r.errors)
+        if item.enforcement_level is not EnforcementLevel.ADVISORY
+    ]
+    if blocking:
+        shown = ", ".join(blocking[:5]) + (f" and {len(blocking) - 5} more" if len(blocking) > 5 else "")
+        text += f"; {'overridden' if override_applied else 'failed'}: {shown}"
+    return text
+
+
+class Evaluator:
+    """Evaluates batches of resources; compiled programs come from (and stay in) the shared RuleEngine."""
+
+    def __init__(self, engine: RuleEngine, *, batch_rules: bool = True) -> None:
+        self._engine = engine
+        # One CEL call per resource for all its rules is several times faster than one call per rule;
+        # a resource on which any rule errs is re-evaluated rule by rule, so results are identical.
+        self._batch_rules = batch_rules
+
+    def _compile(self, policy: Policy) -> _Compiled:
+        return _Compiled(
+            policy,
+            self._engine.compile(policy.expression, policy.revision),
+            self._engine.compile_message(policy.message),
+            dict(policy.parameters),
+        )
+
+    def evaluate(
+        self,
+        resources: Sequence[Resource],
+        context: EvaluationContext,
+        policies: Sequence[Policy],
+        exceptions: Sequence[PolicyException] = (),
+        override: Override | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> EvaluationResult:
+        """Evaluate ``resources`` against ``policies``; exceptions apply while active at ``now``."""
+        compiled = [self._compile(policy) for policy in policies]
+        moment = now or context.time
+        waivers: dict[str, list[PolicyException]] = {}
+        for exception in exceptions:
+            if exception.is_active(moment):
+                waivers.setdefault(exception.policy, []).append(exception)
+        context_map = context_binding(context)
+        in_scope: dict[tuple[str, str, str], list[_Compiled]] = {}
+        results = []
+        for resource in resources:
+            team = context.team or resource.tags.get("team", "")
+            environment = context.environment or resource.tags.get("environment", "")
+            key = (resource.type, team, environment)
+            applicable = in_scope.get(key)
+            if applicable is None:
+                applicable = [c for c in compiled if c.policy.scope.applies(*key)]
+                in_scope[key] = applicable
+            results.append(self._evaluate_resource(resource, team, applicable, context_map, waivers))
+        outcome, override_applied = decide(results, override)
+        return EvaluationResult(
+            outcome=outcome,
+            results=tuple(results),
+            override_applied=override_applied,
+            summary=summarize(outcome, results, override_applied),
+            policy_revisions={policy.name: policy.revision for policy in policies},
+        )
+
+    def _evaluate_resource(
+        self,
+        resource: Resource,
+        team: str,
+        applicable: list[_Compiled],
+        context_map: Mapping[str, Any],
+        waivers: Mapping[str, list[PolicyException]],
+    ) -> ResourceResult:
+        resource_map = resource_binding(resource)
+        outcomes: Sequence[bool | RuleError] | None = None
+        if self._batch_rules and len(applicable) > 1:
+            batch = self._engine.compile_batch([(c.policy.expression, c.policy.revision) for c in applicable])
+            outcomes = self._engine.evaluate_batch(batch, resource_map, context_map, [c.params for c in applicable])
+        if outcomes is None:
+            outcomes = [
+                self._engine.evaluate(c.rule, {"resource": resource_map, "context": context_map, "params": c.params})
+                for c in applicable
+            ]
+        violations: list[Violation] = []
+        waived: list[WaivedViolation] = []
+        errors: list[EvaluationError] = []
+        for item, outcome in zip(applicable, outcomes, strict=True):
+            if outcome is True:
+                continue
+            policy = item.policy
+            if isinstance(outcome, RuleError):
+                errors.append(EvaluationError(policy.name, resource.name, outcome.message, policy.enforcement_level))
+                continue
+            violation = Violation(
+                policy=policy.name,
+                policy_revision=policy.revision,
+                severity=policy.severity,
+                enforcement_level=policy.enforcement_level,
+                message=self._message(item, resource, resource_map, context_map),
+                resource=resource.name,
+            )
+            waiver = next(
+                (w for w in waivers.get(policy.name, ()) if w.matches(resource.name, team)),
+                None,
+            )
+            if waiver is None:
+                violations.append(violation)
+            else:
+                waived.append(WaivedViolation(violation, waiver.name))
+        return ResourceResult(
+            resource=resource.name,
+            type=resource.type,
+            violations=tuple(violations),
+            waived=tuple(waived),
+            errors=tuple(errors),
+            policies_evaluated=len(applicable),
+        )
+
+    def _message(
+        self,
+        item: _Compiled,
+        resource: Resource,
+        resource_map: Mapping[str, Any],
+        context_map: Mapping[str, Any],
+    ) -> str:
+        if not item.template.parts:
+            return f"{resource.name} does not comply with {item.policy.name}"
+        return self._engine.render(
+            item.template, {"resource": resource_map, "context": context_map, "params": item.params}
+        )
