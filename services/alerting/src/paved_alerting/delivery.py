@@ -1,0 +1,127 @@
+"""Delivers notifications from the outbox: POSTs each, retries failures with exponential backoff and jitter.
+
+Notifications are rows written together with the alert state they report, so a crash or restart loses
+none: the next dispatcher finds them due and sends them. Delivery is at least once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from paved_kit.logging import get_logger
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paved_alerting import store
+from paved_alerting.models import OutboxRow
+
+_log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How failed deliveries are retried."""
+
+    initial_seconds: float = 1.0
+    max_seconds: float = 300.0
+    max_attempts: int = 24
+
+    def delay(self, attempts: int, rng: random.Random) -> float:
+        """Seconds to wait after the ``attempts``-th failure: doubling, capped, with jitter in [50%, 100%]."""
+        base = min(self.max_seconds, self.initial_seconds * 2 ** (attempts - 1))
+        return base * (0.5 + rng.random() / 2)
+
+
+class Dispatcher:
+    """Sends due notifications; :meth:`run` loops until cancelled, :meth:`deliver_due` does one pass."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: httpx.AsyncClient,
+        policy: RetryPolicy,
+        *,
+        poll_seconds: float = 1.0,
+        batch: int = 100,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._policy = policy
+        self._poll = poll_seconds
+        self._batch = batch
+        self._now = wall_clock
+        self._wake = asyncio.Event()
+        self._rng = random.Random()
+
+    def wake(self) -> None:
+        """New notifications are waiting; deliver without waiting for the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        while True:
+            try:
+                await self.deliver_due()
+                async with self._sessions() as session:
+                    due = await store.next_due_time(session=session)
+            except Exception:
+                _log.exception("notification delivery pass failed")
+                due = None
+            wait = self._poll if due is None else max(0.0, min(self._poll, due - self._now()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            self._wake.clear()
+
+    async def deliver_due(self) -> int:
+        """One pass over due notifications; returns how many were delivered."""
+        async with self._sessions() as session:
+            rows = await store.due_notifications(session=session, now=self._now(), limit=self._batch)
+        if not rows:
+            return 0
+        outcomes = await asyncio.gather(*(self._send(row) for row in rows))
+        delivered = 0
+        async with self._sessions() as session, session.begin():
+            for row, error in zip(rows, outcomes, strict=True):
+                assert row.id is not None
+                if error is None:
+                    delivered += 1
+                    await store.delivered(session=session, notification_id=row.id)
+                    continue
+                attempts = row.attempts + 1
+                dead = attempts >= self._policy.max_attempts
+                await store.failed(
+                    session=session,
+                    notification_id=row.id,
+                    attempts=attempts,
+                    next_attempt_at=self._now() + self._policy.delay(attempts, self._rng),
+                    error=error,
+                    dead=dead,
+                )
+                # Receiver URLs may carry tokens: log the receiver's name, never its URL.
+                log = _log.error if dead else _log.warning
+                log(
+                    "notification delivery failed",
+                    receiver=row.receiver,
+                    attempts=attempts,
+                    error=error,
+                    gave_up=dead,
+                )
+        return delivered
+
+    async def _send(self, row: OutboxRow) -> str | None:
+        try:
+            response = await self._client.post(
+                row.url, content=row.payload, headers={"Content-Type": "application/json"}
+            )
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}"
+        if response.is_success:
+            return None
+        return f"HTTP {response.status_code}"

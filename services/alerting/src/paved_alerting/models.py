@@ -1,0 +1,89 @@
+"""The alerting service's tables: rules, alert states, receivers and the notification outbox.
+
+Times are seconds since the epoch (float), the unit the evaluator works in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paved_kit.db import new_registry
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field, SQLModel
+
+
+class AlertingModel(SQLModel, registry=new_registry()):
+    """Base of the alerting service's tables (its own MetaData)."""
+
+
+class AlertRuleRow(AlertingModel, table=True):
+    """An alert rule."""
+
+    __tablename__ = "alert_rules"
+
+    rule_id: str = Field(primary_key=True, max_length=100)
+    service: str = Field(index=True, max_length=63)
+    team: str = Field(index=True, max_length=63)
+    display_name: str = Field(max_length=100)
+    metric: str = Field(max_length=63)
+    operator: str = Field(max_length=2)
+    threshold: float
+    for_ms: int
+    severity: str = Field(max_length=16)
+    labels: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    enabled: bool = True
+    default_rule: bool = False
+    etag: str = Field(max_length=64)
+    request_id: str | None = Field(default=None, unique=True, max_length=100)
+    create_time: float
+    update_time: float
+
+
+class AlertRow(AlertingModel, table=True):
+    """The persisted state of a rule's alert (one per rule)."""
+
+    __tablename__ = "alerts"
+
+    rule_id: str = Field(primary_key=True, max_length=100)
+    service: str = Field(index=True, max_length=63)
+    team: str = Field(index=True, max_length=63)
+    severity: str = Field(index=True, max_length=16)
+    state: str = Field(index=True, max_length=16)
+    display_name: str = Field(max_length=100)
+    value: float | None = None
+    active_at: float | None = None
+    fired_at: float | None = None
+    resolved_at: float | None = None
+    fingerprint: str = Field(max_length=16)
+    labels: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ReceiverRow(AlertingModel, table=True):
+    """A webhook receiver; ``team`` empty means a default receiver."""
+
+    __tablename__ = "receivers"
+
+    receiver_id: str = Field(primary_key=True, max_length=63)
+    team: str = Field(default="", index=True, max_length=63)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    send_resolved: bool = True
+    create_time: float
+
+
+class OutboxRow(AlertingModel, table=True):
+    """A notification to deliver; written in the transaction that records the alert state it reports."""
+
+    __tablename__ = "notification_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    receiver: str = Field(max_length=63)
+    kind: str = Field(max_length=16)  # "webhook" or "alertmanager"
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    attempts: int = 0
+    next_attempt_at: float = Field(index=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    dead: bool = Field(default=False, index=True)
+    create_time: float

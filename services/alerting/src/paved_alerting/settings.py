@@ -1,0 +1,48 @@
+"""Settings of the alerting service (``PAVED_ALERTING_*``); every default works out of the box."""
+
+from __future__ import annotations
+
+from paved_kit.settings import BaseServiceSettings
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
+
+
+class AlertingSettings(BaseServiceSettings):
+    """The alerting service's configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="PAVED_ALERTING_", validate_default=True)
+
+    port: int = 50055
+    evaluation_interval_seconds: float = Field(
+        15.0, ge=0, description="How often rules are evaluated; 0 = only when EvaluateRules is called."
+    )
+    sample_window: int = Field(32, ge=1, le=10_000, description="Samples kept per (service, metric) series.")
+    lookback_seconds: float = Field(
+        300.0, gt=0, description="How old the newest sample may be and still count (Prometheus: 5m)."
+    )
+    prometheus_url: str | None = Field(
+        None, description="Prometheus base URL; when set, each evaluation also queries its HTTP API."
+    )
+    alertmanager_url: str | None = Field(
+        None,
+        description="Alertmanager base URL; when set, alerts go to its /api/v2/alerts instead of webhooks.",
+    )
+    default_webhook_url: SecretStr | None = Field(
+        None,
+        description="Webhook for alerts of teams without a receiver of their own (URLs may hold tokens).",
+    )
+    external_url: str = Field(
+        "http://localhost:8080", description="Base URL alert links (generatorURL, externalURL) point to."
+    )
+    notification_poll_seconds: float = Field(1.0, gt=0, description="How often the outbox is checked.")
+    notification_timeout_seconds: float = Field(10.0, gt=0)
+    retry_initial_seconds: float = Field(1.0, gt=0, description="First retry delay; doubles per attempt.")
+    retry_max_seconds: float = Field(300.0, gt=0)
+    retry_max_attempts: int = Field(24, ge=1, description="Attempts before a notification is given up.")
+
+    @field_validator("prometheus_url", "alertmanager_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else None

@@ -1,0 +1,200 @@
+"""Queries of the alerting service; the only module that touches the session. Callers own the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paved_alerting.models import AlertRow, AlertRuleRow, OutboxRow, ReceiverRow
+
+# Rows per multi-row INSERT: below SQLite's and asyncpg's bind-parameter limits for these tables.
+_CHUNK = 500
+
+
+async def get_rule(*, session: AsyncSession, rule_id: str) -> AlertRuleRow | None:
+    """The rule with that id."""
+    return await session.get(AlertRuleRow, rule_id)
+
+
+async def get_rule_by_request_id(*, session: AsyncSession, request_id: str) -> AlertRuleRow | None:
+    """The rule a create with this request id made."""
+    result = await session.exec(select(AlertRuleRow).where(col(AlertRuleRow.request_id) == request_id))
+    return result.first()
+
+
+async def add_rule(*, session: AsyncSession, row: AlertRuleRow) -> None:
+    """Insert a rule."""
+    session.add(row)
+    await session.flush()
+
+
+async def save_rule(*, session: AsyncSession, row: AlertRuleRow) -> None:
+    """Write a changed rule."""
+    session.add(row)
+    await session.flush()
+
+
+async def rules_by_id(*, session: AsyncSession, rule_ids: Sequence[str]) -> dict[str, AlertRuleRow]:
+    """The rules among ``rule_ids`` that exist."""
+    result = await session.exec(select(AlertRuleRow).where(col(AlertRuleRow.rule_id).in_(rule_ids)))
+    return {row.rule_id: row for row in result.all()}
+
+
+async def list_rules(
+    *, session: AsyncSession, filters: Mapping[str, str], after: str | None, limit: int
+) -> list[AlertRuleRow]:
+    """Rules matching ``filters`` (equality on columns), ordered by id, after ``after``."""
+    query = select(AlertRuleRow)
+    for name, value in filters.items():
+        column = getattr(AlertRuleRow, name)
+        query = query.where(
+            column == (value == "true") if name in ("enabled", "default_rule") else column == value
+        )
+    if after is not None:
+        query = query.where(col(AlertRuleRow.rule_id) > after)
+    result = await session.exec(query.order_by(col(AlertRuleRow.rule_id)).limit(limit))
+    return list(result.all())
+
+
+async def all_rules(*, session: AsyncSession) -> list[AlertRuleRow]:
+    """Every rule."""
+    result = await session.exec(select(AlertRuleRow))
+    return list(result.all())
+
+
+async def delete_rules(*, session: AsyncSession, rule_ids: Sequence[str]) -> int:
+    """Delete rules and their alert states; returns how many rules went."""
+    if not rule_ids:
+        return 0
+    await session.exec(delete(AlertRow).where(col(AlertRow.rule_id).in_(rule_ids)))
+    result = await session.exec(delete(AlertRuleRow).where(col(AlertRuleRow.rule_id).in_(rule_ids)))
+    return int(result.rowcount or 0)
+
+
+async def rule_ids_of_service(*, session: AsyncSession, service: str) -> list[str]:
+    """Ids of the rules of a service."""
+    result = await session.exec(select(AlertRuleRow.rule_id).where(col(AlertRuleRow.service) == service))
+    return list(result.all())
+
+
+async def upsert_alerts(*, session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Insert or overwrite alert states, many at once (an evaluation may change thousands)."""
+    values = [dict(row) for row in rows]
+    if not values:
+        return
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = [name for name in values[0] if name != "rule_id"]
+    for start in range(0, len(values), _CHUNK):
+        statement = insert(AlertRow).values(values[start : start + _CHUNK])
+        statement = statement.on_conflict_do_update(
+            index_elements=["rule_id"], set_={name: statement.excluded[name] for name in columns}
+        )
+        await session.exec(statement)
+
+
+async def all_alerts(*, session: AsyncSession) -> list[AlertRow]:
+    """Every persisted alert state."""
+    result = await session.exec(select(AlertRow))
+    return list(result.all())
+
+
+async def list_alerts(
+    *, session: AsyncSession, filters: Mapping[str, str], after: str | None, limit: int
+) -> list[AlertRow]:
+    """Alerts matching ``filters`` (equality on service, team, state, severity), ordered by rule id."""
+    query = select(AlertRow)
+    for name, value in filters.items():
+        query = query.where(getattr(AlertRow, name) == value)
+    if after is not None:
+        query = query.where(col(AlertRow.rule_id) > after)
+    result = await session.exec(query.order_by(col(AlertRow.rule_id)).limit(limit))
+    return list(result.all())
+
+
+async def get_receiver(*, session: AsyncSession, receiver_id: str) -> ReceiverRow | None:
+    """The receiver with that id."""
+    return await session.get(ReceiverRow, receiver_id)
+
+
+async def add_receiver(*, session: AsyncSession, row: ReceiverRow) -> None:
+    """Insert a receiver."""
+    session.add(row)
+    await session.flush()
+
+
+async def list_receivers(*, session: AsyncSession, after: str | None, limit: int | None) -> list[ReceiverRow]:
+    """Receivers ordered by id."""
+    query = select(ReceiverRow)
+    if after is not None:
+        query = query.where(col(ReceiverRow.receiver_id) > after)
+    query = query.order_by(col(ReceiverRow.receiver_id))
+    if limit is not None:
+        query = query.limit(limit)
+    result = await session.exec(query)
+    return list(result.all())
+
+
+async def delete_receiver(*, session: AsyncSession, receiver_id: str) -> bool:
+    """Delete a receiver; whether it existed."""
+    result = await session.exec(delete(ReceiverRow).where(col(ReceiverRow.receiver_id) == receiver_id))
+    return bool(result.rowcount)
+
+
+async def enqueue(*, session: AsyncSession, rows: Sequence[OutboxRow]) -> None:
+    """Add notifications to the outbox."""
+    session.add_all(rows)
+    await session.flush()
+
+
+async def due_notifications(*, session: AsyncSession, now: float, limit: int) -> list[OutboxRow]:
+    """Notifications due for an attempt, oldest first."""
+    result = await session.exec(
+        select(OutboxRow)
+        .where(col(OutboxRow.dead).is_(False), col(OutboxRow.next_attempt_at) <= now)
+        .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
+        .limit(limit)
+    )
+    return list(result.all())
+
+
+async def next_due_time(*, session: AsyncSession) -> float | None:
+    """When the earliest undelivered notification is due."""
+    result = await session.exec(
+        select(func.min(OutboxRow.next_attempt_at)).where(col(OutboxRow.dead).is_(False))
+    )
+    earliest = result.one_or_none()
+    return float(earliest) if earliest is not None else None
+
+
+async def delivered(*, session: AsyncSession, notification_id: int) -> None:
+    """Remove a delivered notification."""
+    await session.exec(delete(OutboxRow).where(col(OutboxRow.id) == notification_id))
+
+
+async def failed(
+    *,
+    session: AsyncSession,
+    notification_id: int,
+    attempts: int,
+    next_attempt_at: float,
+    error: str,
+    dead: bool,
+) -> None:
+    """Record a failed attempt and when to try again (or that we gave up)."""
+    await session.exec(
+        update(OutboxRow)
+        .where(col(OutboxRow.id) == notification_id)
+        .values(attempts=attempts, next_attempt_at=next_attempt_at, last_error=error[:500], dead=dead)
+    )
+
+
+async def outbox_rows(*, session: AsyncSession) -> list[OutboxRow]:
+    """Every notification in the outbox (delivered ones are gone), oldest first."""
+    result = await session.exec(select(OutboxRow).order_by(col(OutboxRow.id)))
+    return list(result.all())
