@@ -1,0 +1,73 @@
+"""The catalog's tables: templates, built-in seeding records and registered services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from paved_kit.db import new_registry
+from sqlalchemy import JSON, Column, DateTime, Index, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+_JSON = JSON().with_variant(JSONB(), "postgresql")
+
+
+class CatalogModel(SQLModel, registry=new_registry()):
+    """Base of the catalog's tables (its own MetaData, apart from other services')."""
+
+
+class TemplateRow(CatalogModel, table=True):
+    """A ServiceTemplate; ``document`` is the source of truth, the rest is derived or bookkeeping."""
+
+    __tablename__ = "catalog_templates"
+
+    name: str = Field(primary_key=True, max_length=63)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    revision: int = 1
+    etag: str = Field(max_length=64)
+    builtin: bool = False
+    request_id: str | None = Field(default=None, max_length=128, unique=True)
+    create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class BuiltinSeedRow(CatalogModel, table=True):
+    """A built-in template loaded once; deleting it later does not bring it back on restart."""
+
+    __tablename__ = "catalog_builtin_seeds"
+
+    name: str = Field(primary_key=True, max_length=63)
+    seed_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ServiceRow(CatalogModel, table=True):
+    """A service in the registry; ``name`` is the bare id of ``services/{id}``."""
+
+    __tablename__ = "catalog_services"
+    # Keyset paging reads (filter column, name) in order: each index serves one filter straight off.
+    __table_args__ = (
+        Index("ix_catalog_services_team_name", "team", "name"),
+        Index("ix_catalog_services_state_name", "state", "name"),
+        Index("ix_catalog_services_template_name", "template", "name"),
+        Index("ix_catalog_services_environment_name", "environment", "name"),
+    )
+
+    name: str = Field(primary_key=True, max_length=63)
+    uid: str = Field(max_length=36, unique=True)
+    team: str = Field(max_length=63)
+    template: str = Field(max_length=63)
+    template_revision: int = 0
+    environment: str = Field(max_length=63)
+    state: str = Field(max_length=16)
+    parameters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
+    endpoints: list[str] = Field(default_factory=list, sa_column=Column(_JSON, nullable=False))
+    dashboards: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(_JSON, nullable=False))
+    documentation_url: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    plan: dict[str, Any] | None = Field(default=None, sa_column=Column(_JSON, nullable=True))
+    annotations: dict[str, str] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
+    etag: str = Field(max_length=64)
+    request_id: str | None = Field(default=None, max_length=128, unique=True)
+    create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

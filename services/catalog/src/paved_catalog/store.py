@@ -1,0 +1,149 @@
+"""Queries of the catalog's tables; the only module that touches the session. Never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, false, func, insert, not_, or_, true, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paved_catalog.filtering import AllOf, Filter, Negation, Restriction
+from paved_catalog.models import BuiltinSeedRow, ServiceRow, TemplateRow
+
+_SERVICE_COLUMNS: dict[str, Any] = {
+    "team": ServiceRow.__table__.c.team,  # type: ignore[attr-defined]
+    "state": ServiceRow.__table__.c.state,  # type: ignore[attr-defined]
+    "template": ServiceRow.__table__.c.template,  # type: ignore[attr-defined]
+    "environment": ServiceRow.__table__.c.environment,  # type: ignore[attr-defined]
+    "name": ServiceRow.__table__.c.name,  # type: ignore[attr-defined]
+}
+_SERVICES = ServiceRow.__table__  # type: ignore[attr-defined]
+_TEMPLATES = TemplateRow.__table__  # type: ignore[attr-defined]
+
+
+# -- templates --------------------------------------------------------------------------------------
+
+
+async def get_template(*, session: AsyncSession, name: str) -> TemplateRow | None:
+    return await session.get(TemplateRow, name)
+
+
+async def get_template_by_request_id(*, session: AsyncSession, request_id: str) -> TemplateRow | None:
+    result = await session.exec(select(TemplateRow).where(col(TemplateRow.request_id) == request_id))
+    return result.first()
+
+
+async def list_templates(*, session: AsyncSession, after: str | None) -> Sequence[TemplateRow]:
+    """Every template after ``after`` in name order (templates are few; filtering happens in memory)."""
+    query = select(TemplateRow).order_by(col(TemplateRow.name))
+    if after is not None:
+        query = query.where(col(TemplateRow.name) > after)
+    result = await session.exec(query)
+    return result.all()
+
+
+def add_template(*, session: AsyncSession, row: TemplateRow) -> None:
+    session.add(row)
+
+
+async def replace_template(
+    *, session: AsyncSession, name: str, expected_etag: str, values: dict[str, Any]
+) -> bool:
+    """Compare-and-swap on the etag: True when the row still had ``expected_etag`` and was updated."""
+    result = await session.exec(
+        update(_TEMPLATES)
+        .where(_TEMPLATES.c.name == name, _TEMPLATES.c.etag == expected_etag)
+        .values(**values)
+    )
+    return bool(result.rowcount)
+
+
+async def delete_template(*, session: AsyncSession, name: str, expected_etag: str | None) -> bool:
+    query = delete(_TEMPLATES).where(_TEMPLATES.c.name == name)
+    if expected_etag is not None:
+        query = query.where(_TEMPLATES.c.etag == expected_etag)
+    result = await session.exec(query)
+    return bool(result.rowcount)
+
+
+async def seeded_builtins(*, session: AsyncSession) -> set[str]:
+    result = await session.exec(select(BuiltinSeedRow.name))
+    return set(result.all())
+
+
+def mark_seeded(*, session: AsyncSession, name: str, when: datetime) -> None:
+    session.add(BuiltinSeedRow(name=name, seed_time=when))
+
+
+# -- services ---------------------------------------------------------------------------------------
+
+
+async def get_service(*, session: AsyncSession, name: str) -> ServiceRow | None:
+    return await session.get(ServiceRow, name)
+
+
+async def get_service_by_request_id(*, session: AsyncSession, request_id: str) -> ServiceRow | None:
+    result = await session.exec(select(ServiceRow).where(col(ServiceRow.request_id) == request_id))
+    return result.first()
+
+
+def add_service(*, session: AsyncSession, row: ServiceRow) -> None:
+    session.add(row)
+
+
+async def insert_services(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert many services in one executemany (bulk registration, benchmarks)."""
+    if rows:
+        await session.exec(insert(_SERVICES), params=rows)
+
+
+async def update_service(
+    *, session: AsyncSession, name: str, expected_etag: str, values: dict[str, Any]
+) -> bool:
+    """Compare-and-swap on the etag: True when the row still had ``expected_etag`` and was updated."""
+    result = await session.exec(
+        update(_SERVICES).where(_SERVICES.c.name == name, _SERVICES.c.etag == expected_etag).values(**values)
+    )
+    return bool(result.rowcount)
+
+
+async def delete_service(*, session: AsyncSession, name: str) -> bool:
+    result = await session.exec(delete(_SERVICES).where(_SERVICES.c.name == name))
+    return bool(result.rowcount)
+
+
+async def count_services_of_template(*, session: AsyncSession, template: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(ServiceRow)
+        .where(col(ServiceRow.template) == template, col(ServiceRow.state) != "DELETED")
+    )
+    result = await session.exec(query)
+    return int(result.one())
+
+
+def _where(node: Filter) -> ColumnElement[bool]:
+    if isinstance(node, Restriction):
+        column = _SERVICE_COLUMNS[node.field]
+        return column == node.value if node.op == "=" else column != node.value
+    if isinstance(node, Negation):
+        return not_(_where(node.operand))
+    if isinstance(node, AllOf):
+        return and_(true(), *(_where(operand) for operand in node.operands))
+    return or_(false(), *(_where(operand) for operand in node.operands))
+
+
+async def list_services(
+    *, session: AsyncSession, where: Filter | None, after: str | None, limit: int
+) -> Sequence[ServiceRow]:
+    """Services matching ``where`` with a name after ``after``, in name order, at most ``limit``."""
+    query = select(ServiceRow).order_by(col(ServiceRow.name)).limit(limit)
+    if where is not None:
+        query = query.where(_where(where))
+    if after is not None:
+        query = query.where(col(ServiceRow.name) > after)
+    result = await session.exec(query)
+    return result.all()
