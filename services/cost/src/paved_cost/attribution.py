@@ -21,7 +21,9 @@ class Attribution:
         """``(service, team)`` named by ``tags``; None where no key matches."""
         if not tags:
             return None, None
-        normalized = {key.strip().lower(): value.strip() for key, value in tags.items() if value and value.strip()}
+        normalized = {
+            key.strip().lower(): value.strip() for key, value in tags.items() if value and value.strip()
+        }
         return _first(normalized, self.service_keys), _first(normalized, self.team_keys)
 
 

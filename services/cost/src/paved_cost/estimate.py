@@ -64,7 +64,9 @@ def estimate(catalog: PriceCatalog, resources: Sequence[PlanResource], region: s
     region = region or catalog.default_region
     if region not in catalog.regions:
         violations.append(
-            FieldViolation("region", f"region {region!r} is not priced; priced: {', '.join(sorted(catalog.regions))}")
+            FieldViolation(
+                "region", f"region {region!r} is not priced; priced: {', '.join(sorted(catalog.regions))}"
+            )
         )
     estimates: list[ResourceEstimate] = []
     for index, resource in enumerate(resources):
@@ -82,7 +84,9 @@ def estimate(catalog: PriceCatalog, resources: Sequence[PlanResource], region: s
         estimates.append(ResourceEstimate(resource.name, resource.type, items))
     if violations:
         raise InvalidArgument("the plan cannot be priced", violations, reason="UNPRICEABLE_PLAN")
-    return Estimate(region, catalog.currency, catalog.hours_per_month, catalog.source, catalog.date, estimates)
+    return Estimate(
+        region, catalog.currency, catalog.hours_per_month, catalog.source, catalog.date, estimates
+    )
 
 
 def _price(
@@ -143,7 +147,9 @@ def _compute(
     description = f"{instance_type} instance-hours"
     if spot:
         price = price * (1 - catalog.spot_discount)
-        description = f"{instance_type} spot instance-hours (estimated {catalog.spot_discount:%} off on-demand)"
+        description = (
+            f"{instance_type} spot instance-hours (estimated {catalog.spot_discount:%} off on-demand)"
+        )
     return [LineItem(description, catalog.hours_per_month * count, "hours", price)]
 
 
@@ -179,9 +185,18 @@ def _database(
             )
         )
         return []
-    items = [LineItem(f"{engine} {instance_class} instance-hours{suffix}", catalog.hours_per_month, "hours", price * factor)]
+    items = [
+        LineItem(
+            f"{engine} {instance_class} instance-hours{suffix}",
+            catalog.hours_per_month,
+            "hours",
+            price * factor,
+        )
+    ]
     if storage_gb:
         items.append(
-            LineItem(f"{engine} storage{suffix}", storage_gb, "GB-month", prices.database_storage_gb_month * factor)
+            LineItem(
+                f"{engine} storage{suffix}", storage_gb, "GB-month", prices.database_storage_gb_month * factor
+            )
         )
     return items

@@ -200,7 +200,9 @@ class RowParser:
         if category is None:
             raise RowError("ChargeCategory", "mandatory column is empty")
         if category not in CHARGE_CATEGORIES:
-            raise RowError("ChargeCategory", f"{category[:40]!r} is not one of {', '.join(sorted(CHARGE_CATEGORIES))}")
+            raise RowError(
+                "ChargeCategory", f"{category[:40]!r} is not one of {', '.join(sorted(CHARGE_CATEGORIES))}"
+            )
         tags, service, team = self._parse_tags(text("Tags"))
         return BillingRecord(
             self.source,
@@ -257,7 +259,9 @@ class RowParser:
             raise RowError("Tags", "not a JSON object") from None
         if not isinstance(parsed, dict):
             raise RowError("Tags", "not a JSON object")
-        tags = {str(key): value if isinstance(value, str) else json.dumps(value) for key, value in parsed.items()}
+        tags = {
+            str(key): value if isinstance(value, str) else json.dumps(value) for key, value in parsed.items()
+        }
         service, team = self._attribution.attribute(tags)
         result = (json.dumps(tags, sort_keys=True, ensure_ascii=False), service, team)
         if len(self._tags) >= _TAG_CACHE_LIMIT:

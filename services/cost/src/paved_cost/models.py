@@ -6,12 +6,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from paved_kit.db import new_registry
 from sqlalchemy import Column, DateTime, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
-
-from paved_kit.db import new_registry
 
 
 class ExactDecimal(TypeDecorator[Decimal]):

@@ -50,7 +50,12 @@ class PriceCatalog(BaseModel):
     def database_classes(self) -> list[str]:
         """Every database instance class priced for some engine in some region."""
         return sorted(
-            {name for region in self.regions.values() for table in region.database_hourly.values() for name in table}
+            {
+                name
+                for region in self.regions.values()
+                for table in region.database_hourly.values()
+                for name in table
+            }
         )
 
     def compute_price(self, region: str, instance_type: str) -> Decimal | None:

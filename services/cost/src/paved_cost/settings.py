@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from paved_kit.settings import BaseServiceSettings
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
-
-from paved_kit.settings import BaseServiceSettings
 
 
 class RecommendationSettings(BaseModel):
@@ -61,7 +60,9 @@ class CostSettings(BaseServiceSettings):
         default_factory=lambda: ["team", "owner", "cost_center"],
         description="Tag keys naming a billing row's team, first match wins.",
     )
-    forecast_lookback_days: int = Field(14, ge=1, le=90, description="Complete days the forecast learns from.")
+    forecast_lookback_days: int = Field(
+        14, ge=1, le=90, description="Complete days the forecast learns from."
+    )
     trend_flat_percent: float = Field(5.0, ge=0, description="Changes within ±this percent are flat.")
     import_batch_rows: int = Field(5000, ge=1, description="Rows written per database round trip.")
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)

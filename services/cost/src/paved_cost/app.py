@@ -1,0 +1,77 @@
+"""Builds the cost service from settings: the domain objects and the servicer, ready to register."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import grpc.aio
+from paved.cost.v1 import cost_pb2, cost_pb2_grpc
+from paved_kit.client import channel_from_settings
+from paved_kit.db import create_schema, session_factory
+from paved_kit.server import GrpcServer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from paved_cost.analysis import CostAnalysis
+from paved_cost.attribution import Attribution
+from paved_cost.ingest import BillingImporter
+from paved_cost.models import CostModel
+from paved_cost.optimizer import Optimizer
+from paved_cost.prices import load_catalog
+from paved_cost.provisioning_client import GrpcProvisioning
+from paved_cost.servicer import CostServicer
+from paved_cost.settings import CostSettings
+from paved_cost.tracking import Tracking
+
+SERVICE_NAME = cost_pb2.DESCRIPTOR.services_by_name["CostService"].full_name
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class CostApp:
+    servicer: CostServicer
+    channel: grpc.aio.Channel | None
+
+    async def close(self) -> None:
+        if self.channel is not None:
+            await self.channel.close()
+
+
+async def build_app(
+    settings: CostSettings, engine: AsyncEngine, clock: Callable[[], datetime] = utc_now
+) -> CostApp:
+    """Create the schema and wire everything; ``clock`` is injectable so tests control "now"."""
+    await create_schema(engine, CostModel.metadata)
+    catalog = load_catalog(settings.price_catalog_file)
+    sessions = session_factory(engine)
+    attribution = Attribution(tuple(settings.service_tag_keys), tuple(settings.team_tag_keys))
+    analysis = CostAnalysis(sessions, settings, catalog, clock)
+    channel = (
+        channel_from_settings(settings.provisioning_address, settings)
+        if settings.provisioning_address
+        else None
+    )
+    optimizer = Optimizer(analysis, sessions, GrpcProvisioning(channel) if channel else None, clock)
+    servicer = CostServicer(
+        catalog=catalog,
+        importer=BillingImporter(
+            sessions,
+            attribution,
+            currency=settings.currency,
+            batch_rows=settings.import_batch_rows,
+            clock=clock,
+        ),
+        tracking=Tracking(sessions, settings.currency, clock),
+        analysis=analysis,
+        optimizer=optimizer,
+        clock=clock,
+    )
+    return CostApp(servicer, channel)
+
+
+def register(server: GrpcServer, app: CostApp) -> None:
+    server.add_servicer(cost_pb2_grpc.add_CostServiceServicer_to_server, app.servicer, SERVICE_NAME)

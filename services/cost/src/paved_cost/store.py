@@ -1,0 +1,304 @@
+"""Queries of the cost service; the only module that touches the session. Nothing here commits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paved_cost.focus import RECORD_FIELDS, BillingRecord
+from paved_cost.models import (
+    AppliedOptimization,
+    BillingImport,
+    BillingRow,
+    DailyCost,
+    ServiceRegistration,
+    TrackedResource,
+    UtilizationSample,
+)
+
+# FOCUS column name → stored column, for SummarizeBilling's group_by.
+GROUPABLE = {
+    "ProviderName": "provider_name",
+    "ChargeCategory": "charge_category",
+    "ServiceName": "service_name",
+    "ServiceCategory": "service_category",
+    "RegionId": "region_id",
+    "SubAccountId": "sub_account_id",
+    "PricingCategory": "pricing_category",
+    "BillingCurrency": "billing_currency",
+}
+_BILLING_TABLE = BillingRow.__table__  # type: ignore[attr-defined]
+_DAILY_TABLE = DailyCost.__table__  # type: ignore[attr-defined]
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+# ---- billing -------------------------------------------------------------------------------------
+
+
+async def claim_billing_period(
+    *, session: AsyncSession, source: str, billing_period: str, now: datetime
+) -> int:
+    """Lock the (source, period) import slot and drop what an earlier import stored; returns rows dropped.
+
+    The upsert takes a row lock that a concurrent import of the same slot waits on until this
+    transaction ends, so two imports can never both add their rows.
+    """
+    values = {"source": source, "billing_period": billing_period, "rows": 0, "imported_at": now}
+    table = BillingImport.__table__  # type: ignore[attr-defined]
+    if _dialect(session) == "postgresql":
+        statement: Any = postgresql.insert(table).values(values)
+    else:
+        statement = sqlite.insert(table).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["source", "billing_period"], set_={"imported_at": now}
+    )
+    await session.execute(statement)
+    where = and_(_BILLING_TABLE.c.source == source, _BILLING_TABLE.c.billing_period == billing_period)
+    result = await session.execute(delete(_BILLING_TABLE).where(where))
+    await session.execute(
+        delete(_DAILY_TABLE).where(
+            and_(_DAILY_TABLE.c.source == source, _DAILY_TABLE.c.billing_period == billing_period)
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def set_import_rows(*, session: AsyncSession, source: str, billing_period: str, rows: int) -> None:
+    table = BillingImport.__table__  # type: ignore[attr-defined]
+    await session.execute(
+        update(table)
+        .where(and_(table.c.source == source, table.c.billing_period == billing_period))
+        .values(rows=rows)
+    )
+
+
+async def insert_billing_records(*, session: AsyncSession, records: Sequence[BillingRecord]) -> None:
+    """Append rows: PostgreSQL COPY on the session's own connection (same transaction), else a bulk insert."""
+    if not records:
+        return
+    if _dialect(session) == "postgresql":
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.copy_records_to_table(BillingRow.__tablename__, records=records, columns=RECORD_FIELDS)
+        return
+    await session.execute(insert(_BILLING_TABLE), [record._asdict() for record in records])
+
+
+async def insert_daily_costs(*, session: AsyncSession, rows: Iterable[dict[str, Any]]) -> None:
+    batch = list(rows)
+    if batch:
+        await session.execute(insert(_DAILY_TABLE), batch)
+
+
+async def billing_totals(
+    *, session: AsyncSession, group_by: str, start: datetime | None, end: datetime | None
+) -> list[tuple[str, Decimal, Decimal, int]]:
+    """(group value, sum BilledCost, sum EffectiveCost, rows) per value of a FOCUS column; exact sums."""
+    column = _BILLING_TABLE.c[GROUPABLE[group_by]]
+    conditions = []
+    if start is not None and end is not None:
+        conditions = [
+            _BILLING_TABLE.c.charge_period_start >= start,
+            _BILLING_TABLE.c.charge_period_start < end,
+        ]
+    if _dialect(session) == "postgresql":
+        statement = (
+            select(
+                column,
+                func.sum(_BILLING_TABLE.c.billed_cost),
+                func.sum(_BILLING_TABLE.c.effective_cost),
+                func.count(),
+            )
+            .where(*conditions)
+            .group_by(column)
+            .order_by(column)
+        )
+        result = await session.execute(statement)
+        return [
+            (key or "", Decimal(billed), Decimal(effective), rows) for key, billed, effective, rows in result
+        ]
+    # SQLite keeps amounts as text (its NUMERIC is a float), so they are summed exactly here.
+    sums: dict[str, list[Any]] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
+    result = await session.execute(
+        select(column, _BILLING_TABLE.c.billed_cost, _BILLING_TABLE.c.effective_cost).where(*conditions)
+    )
+    for key, billed, effective in result:
+        entry = sums[key or ""]
+        entry[0] += Decimal(billed)
+        entry[1] += Decimal(effective)
+        entry[2] += 1
+    return [(key, *sums[key]) for key in sorted(sums)]  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class DailyAmount:
+    """EffectiveCost of one day for one (service, team) as tagged; None where no tag named it."""
+
+    day: date
+    service: str | None
+    team: str | None
+    cost: Decimal
+
+
+async def daily_costs(
+    *, session: AsyncSession, start: date, end: date, currency: str, service: str | None = None
+) -> list[DailyAmount]:
+    """Daily EffectiveCost in [start, end) grouped by day, service and team."""
+    table = _DAILY_TABLE
+    conditions = [table.c.day >= start, table.c.day < end, table.c.currency == currency]
+    if service is not None:
+        conditions.append(table.c.service == service)
+    keys = (table.c.day, table.c.service, table.c.team)
+    if _dialect(session) == "postgresql":
+        result = await session.execute(
+            select(*keys, func.sum(table.c.effective_cost)).where(*conditions).group_by(*keys)
+        )
+        return [DailyAmount(day, svc, team, Decimal(cost)) for day, svc, team, cost in result]
+    sums: dict[tuple[date, str | None, str | None], Decimal] = defaultdict(Decimal)
+    result = await session.execute(select(*keys, table.c.effective_cost).where(*conditions))
+    for day, svc, team, cost in result:
+        sums[(day, svc, team)] += Decimal(cost)
+    return [DailyAmount(day, svc, team, cost) for (day, svc, team), cost in sums.items()]
+
+
+# ---- services and resources ----------------------------------------------------------------------
+
+
+async def upsert_registration(*, session: AsyncSession, registration: ServiceRegistration) -> None:
+    existing = await session.get(ServiceRegistration, registration.service)
+    if existing is None:
+        session.add(registration)
+        return
+    existing.team = registration.team
+    existing.environment = registration.environment
+    existing.estimated_monthly_cost = registration.estimated_monthly_cost
+    existing.currency = registration.currency
+
+
+async def get_registration(*, session: AsyncSession, service: str) -> ServiceRegistration | None:
+    return await session.get(ServiceRegistration, service)
+
+
+async def list_registrations(*, session: AsyncSession) -> list[ServiceRegistration]:
+    result = await session.execute(select(ServiceRegistration))
+    return list(result.scalars())
+
+
+async def delete_registration(*, session: AsyncSession, service: str) -> int:
+    """Forget a service and its resources; returns how many resources were tracked."""
+    table = TrackedResource.__table__  # type: ignore[attr-defined]
+    removed = await session.execute(delete(table).where(table.c.service == service))
+    registration = await session.get(ServiceRegistration, service)
+    if registration is not None:
+        await session.delete(registration)
+    return int(removed.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def list_resources(*, session: AsyncSession, service: str | None = None) -> list[TrackedResource]:
+    statement = select(TrackedResource).order_by(TrackedResource.service, TrackedResource.resource)  # type: ignore[arg-type]
+    if service is not None:
+        statement = statement.where(TrackedResource.service == service)  # type: ignore[arg-type]
+    result = await session.execute(statement)
+    return list(result.scalars())
+
+
+async def get_resource(*, session: AsyncSession, service: str, resource: str) -> TrackedResource | None:
+    result = await session.execute(
+        select(TrackedResource).where(
+            TrackedResource.service == service,  # type: ignore[arg-type]
+            TrackedResource.resource == resource,  # type: ignore[arg-type]
+        )
+    )
+    return result.scalars().first()
+
+
+async def replace_resources(
+    *, session: AsyncSession, service: str, resources: Sequence[TrackedResource]
+) -> None:
+    """Make ``resources`` the service's tracked set, keeping registration times of those already known."""
+    existing = {r.resource: r for r in await list_resources(session=session, service=service)}
+    wanted = {r.resource for r in resources}
+    for name, old in existing.items():
+        if name not in wanted:
+            await session.delete(old)
+    for resource in resources:
+        old = existing.get(resource.resource)
+        if old is None:
+            session.add(resource)
+            continue
+        if old.properties != resource.properties:
+            old.changed_at = resource.changed_at
+        old.type, old.team, old.environment = resource.type, resource.team, resource.environment
+        old.properties = resource.properties
+
+
+# ---- utilization ---------------------------------------------------------------------------------
+
+
+async def insert_utilization(*, session: AsyncSession, samples: Sequence[dict[str, Any]]) -> None:
+    if samples:
+        await session.execute(insert(UtilizationSample.__table__), list(samples))  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class UtilizationStats:
+    """Average of one metric of one resource since it last changed."""
+
+    service: str
+    resource: str
+    metric: str
+    average: float
+    samples: int
+
+
+async def utilization_stats(*, session: AsyncSession, since: datetime) -> list[UtilizationStats]:
+    """Averages per resource and metric over samples newer than ``since`` and than the resource's last change."""
+    u = UtilizationSample.__table__  # type: ignore[attr-defined]
+    r = TrackedResource.__table__  # type: ignore[attr-defined]
+    statement = (
+        select(u.c.service, u.c.resource, u.c.metric, func.avg(u.c.value), func.count())
+        .select_from(u.join(r, and_(u.c.service == r.c.service, u.c.resource == r.c.resource)))
+        .where(u.c.time >= since, u.c.time >= r.c.changed_at)
+        .group_by(u.c.service, u.c.resource, u.c.metric)
+    )
+    result = await session.execute(statement)
+    return [UtilizationStats(s, res, m, float(avg), int(n)) for s, res, m, avg, n in result]
+
+
+async def average_utilization(*, session: AsyncSession, since: datetime) -> float | None:
+    u = UtilizationSample.__table__  # type: ignore[attr-defined]
+    value = (await session.execute(select(func.avg(u.c.value)).where(u.c.time >= since))).scalar()
+    return None if value is None else float(value)
+
+
+# ---- optimizations -------------------------------------------------------------------------------
+
+
+async def add_optimization(*, session: AsyncSession, optimization: AppliedOptimization) -> None:
+    session.add(optimization)
+
+
+async def realized_savings(
+    *, session: AsyncSession, start: datetime, end: datetime, currency: str
+) -> Decimal:
+    result = await session.execute(
+        select(AppliedOptimization.monthly_savings).where(
+            AppliedOptimization.applied_at >= start,  # type: ignore[operator]
+            AppliedOptimization.applied_at < end,  # type: ignore[operator]
+            AppliedOptimization.currency == currency,  # type: ignore[arg-type]
+        )
+    )
+    return sum((Decimal(value) for value in result.scalars()), Decimal(0))
