@@ -1,0 +1,127 @@
+"""Wiring: the provisioner, the servicers, the GitOps repository and the worker, built from settings."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from contextlib import suppress
+from dataclasses import dataclass
+
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from paved.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
+from paved_kit.db import create_engine, create_schema, is_sqlite, session_factory
+from paved_kit.logging import get_logger
+from paved_kit.server import GrpcServer
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from paved_provisioning.engine import OperationRunner
+from paved_provisioning.gitops import GitOpsRepository
+from paved_provisioning.handlers import Toolkit
+from paved_provisioning.models import ProvisioningModel
+from paved_provisioning.operations_servicer import OperationsServicer
+from paved_provisioning.peers import Peers
+from paved_provisioning.provisioner import Provisioner
+from paved_provisioning.servicer import ProvisioningServicer
+from paved_provisioning.settings import ProvisioningSettings
+from paved_provisioning.worker import Worker
+
+_log = get_logger(__name__)
+
+PROVISIONING_SERVICE = provisioning_pb2.DESCRIPTOR.services_by_name["ProvisioningService"].full_name
+OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name
+
+
+async def prepare_schema(engine: AsyncEngine) -> None:
+    """Create the tables; tolerate another process creating them at the same moment."""
+    for attempt in range(3):
+        try:
+            await create_schema(engine, ProvisioningModel.metadata)
+            return
+        except DBAPIError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.2)
+
+
+@dataclass
+class Components:
+    """Everything a server or worker process runs."""
+
+    provisioner: Provisioner
+    worker: Worker
+    peers: Peers
+    repo: GitOpsRepository
+
+
+def build_components(
+    settings: ProvisioningSettings, engine: AsyncEngine, *, worker_name: str | None = None
+) -> Components:
+    sessions = session_factory(engine)
+    repo = GitOpsRepository(
+        settings.gitops_repository,
+        branch=settings.gitops_branch,
+        author=settings.gitops_author,
+        remote_url=settings.gitops_remote_url,
+    )
+    repo.ensure()
+    peers = Peers(settings)
+    provisioner = Provisioner(settings, sessions)
+    tools = Toolkit(settings=settings, repo=repo, peers=peers, history=provisioner.deployment_history)
+    runner = OperationRunner(sessions, tools)
+    worker = Worker(
+        sessions,
+        runner,
+        concurrency=settings.worker_concurrency,
+        lease_seconds=settings.lease_seconds,
+        heartbeat_seconds=settings.heartbeat_seconds,
+        poll_interval=settings.poll_interval_seconds,
+        name=worker_name,
+    )
+    provisioner.on_submit = worker.wake
+    return Components(provisioner, worker, peers, repo)
+
+
+def register(server: GrpcServer, provisioner: Provisioner) -> None:
+    server.add_servicer(
+        provisioning_pb2_grpc.add_ProvisioningServiceServicer_to_server,
+        ProvisioningServicer(provisioner),
+        PROVISIONING_SERVICE,
+    )
+    server.add_servicer(
+        operations_pb2_grpc.add_OperationsServicer_to_server,
+        OperationsServicer(provisioner),
+        OPERATIONS_SERVICE,
+    )
+
+
+async def build(settings: ProvisioningSettings, engine: AsyncEngine, server: GrpcServer) -> list[object]:
+    """``run_service`` hook: schema, servicers, and the in-process worker unless turned off."""
+    await prepare_schema(engine)
+    parts = build_components(settings, engine)
+    register(server, parts.provisioner)
+    result: list[object] = [parts.peers.close]
+    if settings.run_worker:
+        result.append(asyncio.create_task(parts.worker.run(), name="provisioning-worker"))
+    return result
+
+
+async def run_worker_process(settings: ProvisioningSettings) -> int:
+    """A worker on its own (``python -m paved_provisioning worker``) until SIGTERM/SIGINT."""
+    engine = create_engine(settings.database_url)
+    try:
+        await prepare_schema(engine)
+        if is_sqlite(engine):
+            _log.warning("SQLite runs one worker: do not start another worker on this database")
+        parts = build_components(settings, engine)
+        task = asyncio.create_task(parts.worker.run(), name="provisioning-worker")
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, task.cancel)
+        with suppress(asyncio.CancelledError):
+            await task
+        await parts.peers.close()
+    finally:
+        await engine.dispose()
+    return 0

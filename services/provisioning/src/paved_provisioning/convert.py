@@ -1,0 +1,161 @@
+"""Proto ⇄ domain conversion for the provisioning API and the Operations service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from google.longrunning import operations_pb2
+from google.protobuf import json_format, timestamp_pb2
+from google.rpc import status_pb2
+from google.type import money_pb2
+from paved.common.v1 import common_pb2
+from paved.provisioning.v1 import provisioning_pb2 as pb
+
+from paved_provisioning import store
+from paved_provisioning.models import Deployment, OperationStep
+from paved_provisioning.provisioner import OperationView, QuotaView
+from paved_provisioning.quotas import QuotaCheck
+from paved_provisioning.steps import PROVISION
+
+STEP_STATES = {
+    "pending": pb.STEP_STATE_PENDING,
+    "running": pb.STEP_STATE_RUNNING,
+    "succeeded": pb.STEP_STATE_SUCCEEDED,
+    "failed": pb.STEP_STATE_FAILED,
+    "skipped": pb.STEP_STATE_SKIPPED,
+    "compensated": pb.STEP_STATE_COMPENSATED,
+    "cancelled": pb.STEP_STATE_CANCELLED,
+}
+DEPLOYMENT_STATUSES = {
+    "in_progress": pb.DEPLOYMENT_STATUS_IN_PROGRESS,
+    "succeeded": pb.DEPLOYMENT_STATUS_SUCCEEDED,
+    "failed": pb.DEPLOYMENT_STATUS_FAILED,
+    "rolled_back": pb.DEPLOYMENT_STATUS_ROLLED_BACK,
+}
+
+
+def plan_dict(plan: common_pb2.Plan) -> dict[str, Any]:
+    return json_format.MessageToDict(plan, preserving_proto_field_name=True)
+
+
+def money_amount(money: money_pb2.Money) -> float:
+    return float(money.units) + money.nanos / 1e9
+
+
+def money(amount: float, currency: str) -> money_pb2.Money:
+    units = int(amount)
+    return money_pb2.Money(currency_code=currency, units=units, nanos=round((amount - units) * 1e9))
+
+
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    value = store.aware(value)
+    if value is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def quota(view: QuotaView, currency: str) -> pb.Quota:
+    return pb.Quota(
+        team=view.team,
+        max_services=view.limits.max_services,
+        max_instances=view.limits.max_instances,
+        max_monthly_cost=money(view.limits.max_monthly_cost, currency),
+        used_services=view.usage.services,
+        used_instances=view.usage.instances,
+        used_monthly_cost=money(view.usage.monthly_cost, currency),
+        overridden=view.limits.overridden,
+    )
+
+
+def quota_checks(checks: list[QuotaCheck]) -> pb.CheckQuotaResponse:
+    return pb.CheckQuotaResponse(
+        allowed=all(c.allowed for c in checks),
+        checks=[
+            pb.QuotaCheck(
+                quota=c.quota, current=c.current, requested=c.requested, limit=c.limit, allowed=c.allowed
+            )
+            for c in checks
+        ],
+    )
+
+
+def step(row: OperationStep) -> pb.Step:
+    message = pb.Step(
+        name=row.name,
+        state=STEP_STATES.get(row.state, pb.STEP_STATE_UNSPECIFIED),
+        attempts=row.attempts,
+        error=row.error,
+        detail=row.detail,
+    )
+    if (start := timestamp(row.start_time)) is not None:
+        message.start_time.CopyFrom(start)
+    if (end := timestamp(row.end_time)) is not None:
+        message.end_time.CopyFrom(end)
+    return message
+
+
+def deployment(row: Deployment) -> pb.Deployment:
+    message = pb.Deployment(
+        name=f"services/{row.service}/deployments/{row.id}",
+        environment=row.environment,
+        version=row.version,
+        image=row.image,
+        commit=row.commit,
+        status=DEPLOYMENT_STATUSES.get(row.status, pb.DEPLOYMENT_STATUS_UNSPECIFIED),
+        requester=row.requester,
+        workflow=row.workflow,
+        operation=f"operations/{row.operation_id}" if row.operation_id else "",
+    )
+    if (start := timestamp(row.start_time)) is not None:
+        message.start_time.CopyFrom(start)
+    if (end := timestamp(row.end_time)) is not None:
+        message.end_time.CopyFrom(end)
+    return message
+
+
+def operation(view: OperationView) -> operations_pb2.Operation:
+    op = view.operation
+    metadata = pb.OperationMetadata(
+        kind=op.kind,
+        service=f"services/{op.service}",
+        team=op.team,
+        environment=op.environment,
+        steps=[step(s) for s in view.steps],
+        requester=op.requester,
+        cancel_requested=op.cancel_requested,
+    )
+    for field, value in (
+        ("create_time", op.create_time),
+        ("update_time", op.update_time),
+        ("end_time", op.end_time),
+    ):
+        if (ts := timestamp(value)) is not None:
+            getattr(metadata, field).CopyFrom(ts)
+    message = operations_pb2.Operation(name=f"operations/{op.id}", done=op.done)
+    message.metadata.Pack(metadata)
+    if not op.done:
+        return message
+    if op.error_code:
+        message.error.CopyFrom(status_pb2.Status(code=op.error_code, message=op.error_message))
+    elif op.kind == PROVISION:
+        result = op.result
+        message.response.Pack(
+            pb.ProvisionResult(
+                service=result.get("service", ""),
+                endpoints=result.get("endpoints", []),
+                dashboards=[common_pb2.Link(title=t, url=u) for t, u in result.get("dashboards", [])],
+                documentation_url=result.get("documentation_url", ""),
+                commit=result.get("commit", ""),
+                path=result.get("path", ""),
+            )
+        )
+    elif view.deployment is not None:
+        message.response.Pack(pb.WorkflowResult(deployment=deployment(view.deployment)))
+    else:
+        from google.protobuf import empty_pb2
+
+        message.response.Pack(empty_pb2.Empty())
+    return message

@@ -1,0 +1,335 @@
+"""Runs one leased operation to its end: steps in order with recorded attempts and backoff, compensation
+on failure or cancellation, and the operation's final bookkeeping (quota, deployments, result)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from paved_kit.errors import Code
+from paved_kit.logging import get_logger
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paved_provisioning import store
+from paved_provisioning.handlers import StepContext, Toolkit, run_step, undo_step
+from paved_provisioning.models import Operation, OperationStep
+from paved_provisioning.steps import (
+    DEPLOY,
+    DEPROVISION,
+    PROVISION,
+    ROLLBACK,
+    UPDATE_INSTANCE_TYPE,
+    StepError,
+    backoff_seconds,
+)
+
+_log = get_logger(__name__)
+
+DONE_STEP_STATES = ("succeeded", "skipped")
+
+
+class Cancelled(Exception):
+    """Cancellation was requested."""
+
+
+class OperationRunner:
+    """Executes operations a worker holds the lease of."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        tools: Toolkit,
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.tools = tools
+        self.settings = tools.settings
+
+    async def run(self, operation_id: str) -> None:
+        """Run (or resume) the operation; returns when it is done."""
+        async with self.sessions() as session:
+            operation = await store.get_operation(session=session, operation_id=operation_id)
+            steps = await store.steps_of(session=session, operation_id=operation_id)
+        if operation is None or operation.done:
+            return
+        if operation.state == "pending":
+            await self._update_op(operation_id, state="running")
+        outputs = {s.name: dict(s.output or {}) for s in steps if s.state in DONE_STEP_STATES}
+        try:
+            if operation.state in ("compensating", "cancelling"):
+                raise _Resume(operation.state, operation.error_message, operation.error_code)
+            for step in steps:
+                if step.state in DONE_STEP_STATES:
+                    continue
+                await self._run_step(operation, step, outputs)
+        except _Resume as resume:
+            await self._compensate(operation, resume.error_message, resume.code, resume.state == "cancelling")
+            return
+        except Cancelled:
+            await self._update_op(
+                operation_id,
+                state="cancelling",
+                error_code=int(Code.CANCELLED),
+                error_message="cancelled on request",
+            )
+            await self._compensate(operation, "cancelled on request", int(Code.CANCELLED), True)
+            return
+        except _StepFailed as failure:
+            message = f"step {failure.step} failed: {failure.message}"
+            await self._update_op(
+                operation_id, state="compensating", error_code=int(Code.ABORTED), error_message=message
+            )
+            await self._compensate(operation, message, int(Code.ABORTED), False)
+            return
+        await self._succeed(operation, outputs)
+
+    # steps ------------------------------------------------------------------------------------------------
+
+    async def _run_step(
+        self, operation: Operation, step: OperationStep, outputs: dict[str, dict[str, Any]]
+    ) -> None:
+        attempts = step.attempts
+        while True:
+            async with self.sessions() as session:
+                current = await store.get_operation(session=session, operation_id=operation.id)
+            if current is not None and current.cancel_requested:
+                raise Cancelled()
+            attempts += 1
+            now = store.utcnow()
+            async with self.sessions() as session, session.begin():
+                await store.update_step(
+                    session=session,
+                    operation_id=operation.id,
+                    position=step.position,
+                    state="running",
+                    attempts=attempts,
+                    start_time=step.start_time or now,
+                )
+            ctx = self._context(operation, step.name, attempts, outputs)
+            try:
+                outcome = await run_step(ctx, self.tools)
+            except StepError as exc:
+                error = exc
+            except Exception as exc:
+                _log.exception("step crashed", operation=operation.id, step=step.name)
+                error = StepError(f"unexpected {type(exc).__name__}", retryable=True)
+            else:
+                state = "skipped" if outcome.skipped else "succeeded"
+                async with self.sessions() as session, session.begin():
+                    await store.update_step(
+                        session=session,
+                        operation_id=operation.id,
+                        position=step.position,
+                        state=state,
+                        detail=outcome.detail,
+                        output=outcome.output,
+                        end_time=store.utcnow(),
+                        error="",
+                    )
+                outputs[step.name] = dict(outcome.output)
+                _log.info("step done", operation=operation.id, step=step.name, state=state, attempts=attempts)
+                return
+            final = not error.retryable or attempts >= self.settings.step_max_attempts
+            async with self.sessions() as session, session.begin():
+                await store.update_step(
+                    session=session,
+                    operation_id=operation.id,
+                    position=step.position,
+                    state="failed" if final else "pending",
+                    error=error.message,
+                    end_time=store.utcnow() if final else None,
+                )
+            _log.warning(
+                "step attempt failed",
+                operation=operation.id,
+                step=step.name,
+                attempts=attempts,
+                error=error.message,
+                final=final,
+            )
+            if final:
+                raise _StepFailed(step.name, error.message)
+            await asyncio.sleep(
+                backoff_seconds(
+                    attempts, self.settings.step_backoff_seconds, self.settings.step_backoff_max_seconds
+                )
+            )
+
+    def _context(
+        self, operation: Operation, step: str, attempt: int, outputs: dict[str, dict[str, Any]]
+    ) -> StepContext:
+        created = store.aware(operation.create_time)
+        return StepContext(
+            operation_id=operation.id,
+            kind=operation.kind,
+            service=operation.service,
+            team=operation.team,
+            environment=operation.environment,
+            requester=operation.requester,
+            payload=operation.payload,
+            created_at=created.timestamp() if created else 0.0,
+            step=step,
+            attempt=attempt,
+            outputs=outputs,
+        )
+
+    # endings ----------------------------------------------------------------------------------------------
+
+    async def _compensate(self, operation: Operation, message: str, code: int, cancelled: bool) -> None:
+        async with self.sessions() as session:
+            steps = await store.steps_of(session=session, operation_id=operation.id)
+        outputs = {s.name: dict(s.output or {}) for s in steps}
+        for step in reversed(steps):
+            if step.state != "succeeded":
+                continue
+            ctx = self._context(operation, step.name, step.attempts, outputs)
+            for attempt in range(1, self.settings.step_max_attempts + 1):
+                try:
+                    done = await undo_step(ctx, self.tools)
+                    break
+                except StepError as exc:
+                    if not exc.retryable or attempt == self.settings.step_max_attempts:
+                        # Leave the step SUCCEEDED: what it created is still there, and the error says so.
+                        done = None
+                        message += f"; compensating {step.name} failed: {exc.message}"
+                        break
+                    await asyncio.sleep(backoff_seconds(attempt, self.settings.step_backoff_seconds, 5.0))
+            if done is not None:
+                async with self.sessions() as session, session.begin():
+                    await store.update_step(
+                        session=session,
+                        operation_id=operation.id,
+                        position=step.position,
+                        state="compensated",
+                        detail=f"{step.detail} — undone: {done}",
+                    )
+        async with self.sessions() as session, session.begin():
+            for step in steps:
+                if step.state in ("pending", "running"):
+                    await store.update_step(
+                        session=session,
+                        operation_id=operation.id,
+                        position=step.position,
+                        state="cancelled" if cancelled else "pending",
+                        end_time=store.utcnow(),
+                        detail="not run: operation cancelled"
+                        if cancelled
+                        else "not run: an earlier step failed",
+                    )
+            await self._release_resources(session, operation, failed=True)
+            await store.update_operation(
+                session=session,
+                operation_id=operation.id,
+                done=True,
+                state="cancelled" if cancelled else "failed",
+                error_code=code,
+                error_message=message,
+                end_time=store.utcnow(),
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        _log.info(
+            "operation ended", operation=operation.id, kind=operation.kind, state="failed", error=message
+        )
+
+    async def _release_resources(self, session: AsyncSession, operation: Operation, *, failed: bool) -> None:
+        deployment = operation.payload.get("deployment_id")
+        if operation.kind == PROVISION and failed:
+            await store.set_service_fields(session=session, name=operation.service, state="failed")
+        if deployment:
+            await store.update_deployment(
+                session=session, deployment_id=deployment, status="failed", end_time=store.utcnow()
+            )
+
+    async def _succeed(self, operation: Operation, outputs: dict[str, dict[str, Any]]) -> None:
+        result: dict[str, Any] = {}
+        now = store.utcnow()
+        payload = operation.payload
+        async with self.sessions() as session, session.begin():
+            deployment = payload.get("deployment_id")
+            if operation.kind == PROVISION:
+                commit = outputs.get("gitops_commit", {})
+                active = outputs.get("activate", {})
+                result = {
+                    "service": f"services/{operation.service}",
+                    "endpoints": active.get("endpoints", []),
+                    "dashboards": active.get("dashboards", []),
+                    "documentation_url": active.get("documentation_url", ""),
+                    "commit": commit.get("commit", ""),
+                    "path": commit.get("path", ""),
+                }
+                await store.set_service_fields(session=session, name=operation.service, state="active")
+                if deployment:
+                    await store.update_deployment(
+                        session=session,
+                        deployment_id=deployment,
+                        status="succeeded",
+                        commit=commit.get("commit", ""),
+                        end_time=now,
+                    )
+            elif operation.kind in (DEPLOY, ROLLBACK, UPDATE_INSTANCE_TYPE):
+                commits = [o for o in outputs.values() if o.get("commit")]
+                plans = [o["plan"] for o in outputs.values() if o.get("plan")]
+                values: dict[str, Any] = {"status": "succeeded", "end_time": now}
+                if commits:
+                    values["commit"] = commits[-1]["commit"]
+                if operation.kind == ROLLBACK:
+                    target = outputs.get("identify_previous_version", {})
+                    values.update(version=target.get("version", ""), image=target.get("image", ""))
+                    if target.get("current_deployment"):
+                        await store.update_deployment(
+                            session=session, deployment_id=target["current_deployment"], status="rolled_back"
+                        )
+                new_plan = payload.get("new_plan") if operation.kind == UPDATE_INSTANCE_TYPE else None
+                new_plan = new_plan or (plans[-1] if plans else None)
+                if new_plan is not None and commits:
+                    values["plan"] = new_plan
+                    from paved_provisioning.manifests import current_image, version_of
+
+                    image = current_image(new_plan)
+                    await store.set_service_fields(
+                        session=session,
+                        name=operation.service,
+                        plan=new_plan,
+                        image=image,
+                        version=values.get("version") or payload.get("version") or version_of(image),
+                    )
+                if deployment:
+                    await store.update_deployment(session=session, deployment_id=deployment, **values)
+                    result = {"deployment_id": deployment}
+            elif operation.kind == DEPROVISION:
+                await store.set_service_fields(session=session, name=operation.service, state="deleted")
+                result = {"service": f"services/{operation.service}"}
+            await store.update_operation(
+                session=session,
+                operation_id=operation.id,
+                done=True,
+                state="succeeded",
+                result=result,
+                end_time=now,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        _log.info("operation ended", operation=operation.id, kind=operation.kind, state="succeeded")
+
+    async def _update_op(self, operation_id: str, **values: Any) -> None:
+        async with self.sessions() as session, session.begin():
+            await store.update_operation(session=session, operation_id=operation_id, **values)
+
+
+class _StepFailed(Exception):
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(message)
+        self.step = step
+        self.message = message
+
+
+class _Resume(Exception):
+    def __init__(self, state: str, error_message: str, code: int) -> None:
+        super().__init__(error_message)
+        self.state = state
+        self.error_message = error_message
+        self.code = code

@@ -1,0 +1,239 @@
+"""The GitOps repository: one commit per change under ``services/<team>/<service>/<env>/`` (dulwich).
+
+Commits from concurrent operations (threads or processes) are serialized by an exclusive file lock on the
+repository and land with a compare-and-swap of the branch ref, so no commit is ever lost. Each commit carries
+``Paved-Operation`` and ``Paved-Step`` trailers: a retried step finds its earlier commit instead of
+committing twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import stat
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from dulwich import porcelain
+from dulwich.object_store import commit_tree_changes
+from dulwich.objects import Blob, Commit, Tree
+from dulwich.repo import Repo
+
+OPERATION_TRAILER = "Paved-Operation"
+STEP_TRAILER = "Paved-Step"
+CAS_ATTEMPTS = 5
+
+
+class GitOpsError(Exception):
+    """The repository could not be written or pushed."""
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """A commit made (or found already made) by a step."""
+
+    sha: str
+    created: bool
+
+
+def _author_bytes(author: str) -> bytes:
+    return author.encode()
+
+
+class GitOpsRepository:
+    """A bare repository on local disk, optionally pushed to a remote after each commit."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        branch: str = "main",
+        author: str = "Paved <paved@paved.dev>",
+        remote_url: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.branch = branch
+        self.ref = f"refs/heads/{branch}".encode()
+        self.author = author
+        self.remote_url = remote_url
+
+    def ensure(self) -> None:
+        """Create the bare repository when it does not exist yet."""
+        if (self.path / "HEAD").exists():
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            if not (self.path / "HEAD").exists():
+                repo = Repo.init_bare(str(self.path))
+                repo.refs.set_symbolic_ref(b"HEAD", self.ref)
+                repo.close()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(self.path / "paved.lock", "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def head(self) -> str | None:
+        """The branch's current commit, or None while the repository is empty."""
+        with Repo(str(self.path)) as repo:
+            sha = repo.refs.as_dict().get(self.ref)
+            return sha.decode() if sha else None
+
+    def find_commit(self, operation_id: str, step: str, *, since: float | None = None) -> str | None:
+        """The commit a step of an operation made on the branch, if any (walks back to ``since``)."""
+        with Repo(str(self.path)) as repo:
+            return self._find(repo, operation_id, step, since)
+
+    def _find(self, repo: Repo, operation_id: str, step: str, since: float | None) -> str | None:
+        head = repo.refs.as_dict().get(self.ref)
+        if head is None:
+            return None
+        wanted = {f"{OPERATION_TRAILER}: {operation_id}", f"{STEP_TRAILER}: {step}"}
+        for entry in repo.get_walker(include=[head]):
+            commit = entry.commit
+            if since is not None and commit.commit_time < since:
+                break
+            lines = set(commit.message.decode(errors="replace").splitlines())
+            if wanted <= lines:
+                return str(commit.id.decode())
+        return None
+
+    def commit_directory(
+        self,
+        directory: str,
+        files: Mapping[str, bytes],
+        *,
+        message: str,
+        operation_id: str,
+        step: str,
+        check_existing_since: float | None = None,
+    ) -> CommitResult:
+        """Make ``directory`` hold exactly ``files`` (paths from the repository root) in one commit.
+
+        With ``check_existing_since`` set (a retry that may have committed before dying), an earlier commit
+        of the same operation and step is returned instead of committing again.
+        """
+        prefix = directory.strip("/") + "/"
+        for path in files:
+            if not path.startswith(prefix):
+                raise ValueError(f"{path} is outside {directory}")
+        self.ensure()
+        with self._locked(), Repo(str(self.path)) as repo:
+            if check_existing_since is not None:
+                found = self._find(repo, operation_id, step, check_existing_since)
+                if found:
+                    return CommitResult(found, created=False)
+            for _ in range(CAS_ATTEMPTS):
+                old = repo.refs.as_dict().get(self.ref)
+                tree_id = self._tree_with(repo, old, prefix, files)
+                commit = Commit()
+                commit.tree = tree_id
+                commit.parents = [old] if old else []
+                commit.author = commit.committer = _author_bytes(self.author)
+                commit.commit_time = commit.author_time = int(time.time())
+                commit.commit_timezone = commit.author_timezone = 0
+                commit.encoding = b"UTF-8"
+                commit.message = (
+                    f"{message}\n\n{OPERATION_TRAILER}: {operation_id}\n{STEP_TRAILER}: {step}\n"
+                ).encode()
+                repo.object_store.add_object(commit)
+                # The file lock serializes Paved writers; the compare-and-swap also protects against any
+                # other process updating the branch behind our back (then we rebuild on the new head).
+                if repo.refs.set_if_equals(self.ref, old, commit.id):
+                    sha = commit.id.decode()
+                    break
+            else:
+                raise GitOpsError(f"branch {self.branch} kept moving; gave up after {CAS_ATTEMPTS} attempts")
+        self._push()
+        return CommitResult(sha, created=True)
+
+    def _tree_with(self, repo: Repo, head: bytes | None, prefix: str, files: Mapping[str, bytes]) -> bytes:
+        store = repo.object_store
+        if head is None:
+            base_tree = Tree()
+            store.add_object(base_tree)
+            base_id = base_tree.id
+        else:
+            base_id = store[head].tree  # type: ignore[attr-defined]
+        existing = set(self._paths_under(repo, base_id, prefix))
+        changes: list[tuple[bytes, int | None, bytes | None]] = []
+        for path in sorted(existing - set(files)):
+            changes.append((path.encode(), None, None))
+        for path, content in sorted(files.items()):
+            blob = Blob.from_string(content)
+            store.add_object(blob)
+            changes.append((path.encode(), stat.S_IFREG | 0o644, blob.id))
+        return commit_tree_changes(store, base_id, changes)
+
+    def _paths_under(self, repo: Repo, tree_id: bytes, prefix: str) -> Iterator[str]:
+        tree = repo.object_store[tree_id]
+        for part in prefix.strip("/").split("/"):
+            assert isinstance(tree, Tree)
+            try:
+                mode, sha = tree[part.encode()]
+            except KeyError:
+                return
+            if not stat.S_ISDIR(mode):
+                return
+            tree = repo.object_store[sha]
+        assert isinstance(tree, Tree)
+        for entry in repo.object_store.iter_tree_contents(tree.id):
+            yield prefix + entry.path.decode()
+
+    def read_file(self, path: str, *, commit: str | None = None) -> bytes | None:
+        """A file's content at ``commit`` (default: the branch head), or None."""
+        with Repo(str(self.path)) as repo:
+            sha = commit.encode() if commit else repo.refs.as_dict().get(self.ref)
+            if sha is None:
+                return None
+            tree_id = repo.object_store[sha].tree  # type: ignore[attr-defined]
+            try:
+                from dulwich.object_store import tree_lookup_path
+
+                _, blob_id = tree_lookup_path(repo.object_store.__getitem__, tree_id, path.encode())
+            except KeyError:
+                return None
+            blob = repo.object_store[blob_id]
+            return bytes(blob.data)  # type: ignore[attr-defined]
+
+    def list_files(self, directory: str, *, commit: str | None = None) -> list[str]:
+        """Paths of the files under ``directory`` at ``commit`` (default: the branch head)."""
+        with Repo(str(self.path)) as repo:
+            sha = commit.encode() if commit else repo.refs.as_dict().get(self.ref)
+            if sha is None:
+                return []
+            tree_id = repo.object_store[sha].tree  # type: ignore[attr-defined]
+            return sorted(self._paths_under(repo, tree_id, directory.strip("/") + "/"))
+
+    def log(self, *, limit: int = 1000) -> list[tuple[str, str]]:
+        """(sha, message) of the branch's commits, newest first."""
+        with Repo(str(self.path)) as repo:
+            head = repo.refs.as_dict().get(self.ref)
+            if head is None:
+                return []
+            return [
+                (e.commit.id.decode(), e.commit.message.decode(errors="replace"))
+                for e in repo.get_walker(include=[head], max_entries=limit)
+            ]
+
+    def _push(self) -> None:
+        if not self.remote_url:
+            return
+        try:
+            with self._locked():
+                porcelain.push(
+                    str(self.path),
+                    self.remote_url,
+                    refspecs=[self.ref],
+                    outstream=open(os.devnull, "wb"),  # noqa: SIM115
+                    errstream=open(os.devnull, "wb"),  # noqa: SIM115
+                )
+        except Exception as exc:
+            raise GitOpsError(f"push to the configured remote failed: {type(exc).__name__}") from exc

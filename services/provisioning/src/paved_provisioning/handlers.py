@@ -1,0 +1,370 @@
+"""What each step of each kind of operation does, and how a finished step is undone (compensation)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from paved_provisioning import executors, manifests
+from paved_provisioning.gitops import GitOpsRepository
+from paved_provisioning.peers import Peers, State
+from paved_provisioning.settings import ProvisioningSettings
+from paved_provisioning.steps import (
+    DEPLOY,
+    DEPROVISION,
+    PROVISION,
+    ROLLBACK,
+    UPDATE_INSTANCE_TYPE,
+    StepError,
+    StepOutcome,
+)
+
+# A retried step may have committed before its worker died; look that far back for its commit.
+COMMIT_LOOKBACK_SECONDS = 600
+
+History = Callable[[str, str], Awaitable[list[dict[str, Any]]]]
+
+
+@dataclass
+class StepContext:
+    """One step of one operation, as the handler sees it."""
+
+    operation_id: str
+    kind: str
+    service: str
+    team: str
+    environment: str
+    requester: str
+    payload: dict[str, Any]
+    created_at: float
+    step: str
+    attempt: int
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def plan(self) -> dict[str, Any]:
+        return dict(self.payload["plan"])
+
+    def retry_since(self) -> float | None:
+        """Where to look for an earlier commit of this step: only a retry can have made one."""
+        return self.created_at - COMMIT_LOOKBACK_SECONDS if self.attempt > 1 else None
+
+
+@dataclass
+class Toolkit:
+    """What handlers work with."""
+
+    settings: ProvisioningSettings
+    repo: GitOpsRepository
+    peers: Peers
+    history: History
+
+    @property
+    def site(self) -> manifests.SiteConfig:
+        s = self.settings
+        return manifests.SiteConfig(
+            s.ingress_domain, s.dashboard_base_url, s.docs_base_url, s.runbook_base_url
+        )
+
+
+async def _commit(
+    tools: Toolkit,
+    ctx: StepContext,
+    plan: dict[str, Any],
+    message: str,
+    *,
+    canary: list[dict[str, Any]] | None = None,
+    step: str | None = None,
+    remove: bool = False,
+    always_check: bool = False,
+) -> dict[str, Any]:
+    path = manifests.service_path(plan)
+    files = {} if remove else manifests.render_files(plan, tools.site, canary=canary)
+    since = ctx.created_at - COMMIT_LOOKBACK_SECONDS if always_check else ctx.retry_since()
+    result = await asyncio.to_thread(
+        tools.repo.commit_directory,
+        path,
+        files,
+        message=message,
+        operation_id=ctx.operation_id,
+        step=step or ctx.step,
+        check_existing_since=since,
+    )
+    return {"commit": result.sha, "path": path, "created": result.created}
+
+
+def _describe_commit(out: dict[str, Any]) -> str:
+    verb = "committed" if out["created"] else "found earlier commit"
+    return f"{verb} {out['commit'][:12]} under {out['path']}"
+
+
+# Provision -----------------------------------------------------------------------------------------------
+
+
+async def _provision_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
+    plan = ctx.plan
+    if ctx.step == "register_catalog":
+        uid = await tools.peers.register_in_catalog(plan, request_id=ctx.operation_id)
+        return StepOutcome(f"services/{ctx.service} registered (PROVISIONING)", {"uid": uid})
+    if ctx.step == "gitops_commit":
+        out = await _commit(
+            tools, ctx, plan, f"Provision {ctx.service} ({ctx.environment}) for team {ctx.team}"
+        )
+        return StepOutcome(_describe_commit(out), out)
+    if ctx.step == "create_alerts":
+        total, created = await tools.peers.create_default_alerts(ctx.service, ctx.team)
+        return StepOutcome(f"{total} default alert rule(s) in place, {created} new", {"rules": total})
+    if ctx.step == "register_cost":
+        tracked = await tools.peers.register_resources(
+            plan, float(ctx.payload.get("monthly_cost", 0.0)), ctx.payload.get("currency", "USD")
+        )
+        return StepOutcome(f"{tracked} resource(s) tracked by cost", {"tracked": tracked})
+    if ctx.step == "publish_docs":
+        commit = ctx.outputs.get("gitops_commit", {}).get("commit")
+        path = manifests.service_path(plan) + "/docs/index.md"
+        page = await asyncio.to_thread(tools.repo.read_file, path, commit=commit)
+        if page is None:
+            raise StepError(f"documentation page {path} is missing from commit {commit}", retryable=False)
+        url = manifests.links(plan, tools.site).documentation_url
+        return StepOutcome(
+            f"TechDocs page {path} published at {url}", {"documentation_url": url, "path": path}
+        )
+    if ctx.step == "activate":
+        link = manifests.links(plan, tools.site)
+        commit = ctx.outputs.get("gitops_commit", {})
+        await tools.peers.update_catalog(
+            ctx.service,
+            state=State.STATE_ACTIVE,
+            endpoints=link.endpoints,
+            dashboards=link.dashboards,
+            documentation_url=link.documentation_url,
+            annotations={
+                "paved.dev/gitops-commit": str(commit.get("commit", "")),
+                "paved.dev/gitops-path": str(commit.get("path", "")),
+                "paved.dev/operation": f"operations/{ctx.operation_id}",
+            },
+        )
+        return StepOutcome(
+            "service ACTIVE",
+            {
+                "endpoints": link.endpoints,
+                "dashboards": [list(d) for d in link.dashboards],
+                "documentation_url": link.documentation_url,
+            },
+        )
+    raise StepError(f"unknown provisioning step {ctx.step}", retryable=False)
+
+
+async def _undo_provision_step(ctx: StepContext, tools: Toolkit) -> str | None:
+    if ctx.step == "register_catalog":
+        await tools.peers.update_catalog(ctx.service, state=State.STATE_FAILED)
+        return "catalog state FAILED"
+    if ctx.step == "gitops_commit":
+        out = await _commit(
+            tools,
+            ctx,
+            ctx.plan,
+            f"Remove {ctx.service} ({ctx.environment}): provisioning failed",
+            step="compensate:gitops_commit",
+            remove=True,
+            always_check=True,
+        )
+        return "manifests removed: " + _describe_commit(out)
+    if ctx.step == "create_alerts":
+        return f"{await tools.peers.delete_alerts(ctx.service)} alert rule(s) deleted"
+    if ctx.step == "register_cost":
+        return f"{await tools.peers.unregister_resources(ctx.service)} resource(s) unregistered"
+    return None
+
+
+# Workflows -----------------------------------------------------------------------------------------------
+
+
+def _facts(ctx: StepContext) -> dict[str, str]:
+    return {
+        "service": ctx.service,
+        "team": ctx.team,
+        "environment": ctx.environment,
+        "version": str(ctx.payload.get("version", "")),
+        "image": str(ctx.payload.get("image", "")),
+        "operation": ctx.operation_id,
+    }
+
+
+async def _workflow_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
+    executor = tools.settings.step_executors.get(ctx.step)
+    if executor is None or executor == "none":
+        return StepOutcome(f"no executor bound to step {ctx.step}", skipped=True)
+    plan = ctx.plan
+    image = str(ctx.payload.get("image", ""))
+    settings = tools.settings
+    if executor == "kubernetes-validate":
+        target = manifests.with_image(plan, image) if image else plan
+        objects = [obj for _, obj in manifests.kubernetes_objects(target)]
+        if ctx.kind == DEPLOY and image:
+            objects += manifests.canary_objects(plan, image)
+        return await asyncio.to_thread(executors.validate_kubernetes, objects)
+    if executor == "ci":
+        token = settings.ci_webhook_token.get_secret_value() if settings.ci_webhook_token else None
+        return await executors.run_ci(
+            ctx.step,
+            _facts(ctx),
+            webhook_url=settings.ci_webhook_url,
+            webhook_token=token,
+            command=settings.ci_command,
+            timeout=settings.ci_timeout_seconds,
+        )
+    if executor == "health":
+        return await executors.probe_health(
+            ctx.service,
+            ctx.environment,
+            url_template=settings.health_url,
+            via_alerting=settings.health_via_alerting,
+            alerting_health=tools.peers.service_health,
+        )
+    if executor == "gitops-canary":
+        if not image:
+            raise StepError("deploy_canary needs an image", retryable=False)
+        canary = manifests.canary_objects(plan, image)
+        out = await _commit(
+            tools,
+            ctx,
+            plan,
+            f"Canary {ctx.service} {ctx.payload.get('version', '')} ({ctx.environment})",
+            canary=canary,
+        )
+        return StepOutcome(f"canary (1 replica, track: canary) {_describe_commit(out)}", out)
+    if executor == "gitops-promote":
+        new_plan = manifests.with_image(plan, image) if image else plan
+        out = await _commit(
+            tools,
+            ctx,
+            new_plan,
+            f"Promote {ctx.service} {ctx.payload.get('version', '')} ({ctx.environment})",
+        )
+        return StepOutcome(f"promoted: {_describe_commit(out)}", {**out, "plan": new_plan})
+    if executor == "deployment-history":
+        history = await tools.history(ctx.service, ctx.environment)
+        succeeded = [d for d in history if d["status"] == "succeeded"]
+        if len(succeeded) < 2:
+            raise StepError("no earlier successful deployment to roll back to", retryable=False)
+        current, previous = succeeded[0], succeeded[1]
+        return StepOutcome(
+            f"rolling back from {current['version']} to {previous['version']} ({previous['image']})",
+            {
+                "current_deployment": current["id"],
+                "deployment": previous["id"],
+                "version": previous["version"],
+                "image": previous["image"],
+                "plan": previous["plan"],
+            },
+        )
+    if executor == "gitops-rollback":
+        target = ctx.outputs.get("identify_previous_version")
+        if not target:
+            raise StepError("no previous version identified before this step", retryable=False)
+        out = await _commit(
+            tools, ctx, target["plan"], f"Roll back {ctx.service} to {target['version']} ({ctx.environment})"
+        )
+        return StepOutcome(f"rolled back: {_describe_commit(out)}", {**out, "plan": target["plan"]})
+    raise StepError(f"executor {executor} cannot run step {ctx.step}", retryable=False)
+
+
+async def _undo_workflow_step(ctx: StepContext, tools: Toolkit) -> str | None:
+    executor = tools.settings.step_executors.get(ctx.step)
+    if executor in ("gitops-canary", "gitops-promote", "gitops-rollback"):
+        out = await _commit(
+            tools,
+            ctx,
+            ctx.plan,
+            f"Restore {ctx.service} ({ctx.environment}) after a failed {ctx.kind}",
+            step=f"compensate:{ctx.step}",
+            always_check=True,
+        )
+        return "manifests restored: " + _describe_commit(out)
+    return None
+
+
+# Deprovision and instance type ---------------------------------------------------------------------------
+
+
+async def _deprovision_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
+    plan = ctx.plan
+    if ctx.step == "retire_catalog":
+        await tools.peers.update_catalog(ctx.service, state=State.STATE_DEPROVISIONING)
+        return StepOutcome("catalog state DEPROVISIONING")
+    if ctx.step == "remove_manifests":
+        out = await _commit(tools, ctx, plan, f"Deprovision {ctx.service} ({ctx.environment})", remove=True)
+        return StepOutcome("manifests removed: " + _describe_commit(out), out)
+    if ctx.step == "delete_alerts":
+        return StepOutcome(f"{await tools.peers.delete_alerts(ctx.service)} alert rule(s) deleted")
+    if ctx.step == "unregister_cost":
+        return StepOutcome(f"{await tools.peers.unregister_resources(ctx.service)} resource(s) unregistered")
+    if ctx.step == "delete_catalog":
+        await tools.peers.update_catalog(ctx.service, state=State.STATE_DELETED)
+        return StepOutcome("catalog state DELETED")
+    raise StepError(f"unknown deprovisioning step {ctx.step}", retryable=False)
+
+
+async def _instance_type_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
+    new_plan = ctx.payload["new_plan"]
+    if ctx.step == "gitops_commit":
+        out = await _commit(
+            tools,
+            ctx,
+            new_plan,
+            f"Change {ctx.service} {ctx.payload['resource']} instance type to {ctx.payload['instance_type']}",
+        )
+        return StepOutcome(_describe_commit(out), out)
+    if ctx.step == "update_catalog":
+        await tools.peers.update_catalog(ctx.service, plan=new_plan)
+        return StepOutcome("catalog plan updated")
+    if ctx.step == "register_cost":
+        tracked = await tools.peers.register_resources(
+            new_plan, float(ctx.payload.get("monthly_cost", 0.0)), ctx.payload.get("currency", "USD")
+        )
+        return StepOutcome(f"{tracked} resource(s) re-registered with cost", {"tracked": tracked})
+    raise StepError(f"unknown step {ctx.step}", retryable=False)
+
+
+async def _undo_instance_type_step(ctx: StepContext, tools: Toolkit) -> str | None:
+    if ctx.step == "gitops_commit":
+        out = await _commit(
+            tools,
+            ctx,
+            ctx.plan,
+            f"Restore {ctx.service} instance type",
+            step="compensate:gitops_commit",
+            always_check=True,
+        )
+        return "manifests restored: " + _describe_commit(out)
+    if ctx.step == "update_catalog":
+        await tools.peers.update_catalog(ctx.service, plan=ctx.plan)
+        return "catalog plan restored"
+    return None
+
+
+async def run_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
+    """Run one step of an operation."""
+    if ctx.kind == PROVISION:
+        return await _provision_step(ctx, tools)
+    if ctx.kind in (DEPLOY, ROLLBACK):
+        return await _workflow_step(ctx, tools)
+    if ctx.kind == DEPROVISION:
+        return await _deprovision_step(ctx, tools)
+    if ctx.kind == UPDATE_INSTANCE_TYPE:
+        return await _instance_type_step(ctx, tools)
+    raise StepError(f"unknown operation kind {ctx.kind}", retryable=False)
+
+
+async def undo_step(ctx: StepContext, tools: Toolkit) -> str | None:
+    """Undo a finished step; returns what was done, or None when the step left nothing to undo."""
+    if ctx.kind == PROVISION:
+        return await _undo_provision_step(ctx, tools)
+    if ctx.kind in (DEPLOY, ROLLBACK):
+        return await _undo_workflow_step(ctx, tools)
+    if ctx.kind == UPDATE_INSTANCE_TYPE:
+        return await _undo_instance_type_step(ctx, tools)
+    return None

@@ -1,0 +1,238 @@
+"""Calls to the catalog, alerting and cost services over gRPC, as the worker's steps need them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf import field_mask_pb2, json_format
+from google.type import money_pb2
+from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
+from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from paved.common.v1 import common_pb2
+from paved.cost.v1 import cost_pb2, cost_pb2_grpc
+from paved_kit.client import channel_from_settings
+
+from paved_provisioning.settings import ProvisioningSettings
+from paved_provisioning.steps import rpc_failure
+
+State = catalog_pb2.Service.State
+
+
+def plan_message(plan: dict[str, Any]) -> common_pb2.Plan:
+    """The plan dict back as a proto message."""
+    return json_format.ParseDict(plan, common_pb2.Plan(), ignore_unknown_fields=True)
+
+
+def money(amount: float, currency: str) -> money_pb2.Money:
+    units = int(amount)
+    nanos = round((amount - units) * 1e9)
+    return money_pb2.Money(currency_code=currency, units=units, nanos=nanos)
+
+
+class Peers:
+    """Stubs of the services the worker calls; channels are opened lazily and closed by :meth:`close`."""
+
+    def __init__(self, settings: ProvisioningSettings) -> None:
+        self._settings = settings
+        self._channels: list[grpc.aio.Channel] = []
+        self._catalog: catalog_pb2_grpc.CatalogServiceStub | None = None
+        self._alerting: alerting_pb2_grpc.AlertingServiceStub | None = None
+        self._cost: cost_pb2_grpc.CostServiceStub | None = None
+
+    def _channel(self, address: str) -> grpc.aio.Channel:
+        channel = channel_from_settings(
+            address, self._settings, default_timeout=self._settings.call_timeout_seconds
+        )
+        self._channels.append(channel)
+        return channel
+
+    @property
+    def catalog(self) -> catalog_pb2_grpc.CatalogServiceStub:
+        if self._catalog is None:
+            self._catalog = catalog_pb2_grpc.CatalogServiceStub(self._channel(self._settings.catalog_address))
+        return self._catalog
+
+    @property
+    def alerting(self) -> alerting_pb2_grpc.AlertingServiceStub:
+        if self._alerting is None:
+            self._alerting = alerting_pb2_grpc.AlertingServiceStub(
+                self._channel(self._settings.alerting_address)
+            )
+        return self._alerting
+
+    @property
+    def cost(self) -> cost_pb2_grpc.CostServiceStub:
+        if self._cost is None:
+            self._cost = cost_pb2_grpc.CostServiceStub(self._channel(self._settings.cost_address))
+        return self._cost
+
+    async def close(self) -> None:
+        for channel in self._channels:
+            await channel.close()
+        self._channels.clear()
+        self._catalog = self._alerting = self._cost = None
+
+    # catalog ----------------------------------------------------------------------------------------------
+
+    async def register_in_catalog(self, plan: dict[str, Any], *, request_id: str) -> str:
+        """Create the catalog entry in state PROVISIONING (idempotent by ``request_id``); returns its uid.
+
+        A service left FAILED by an earlier attempt is taken back to PROVISIONING with the new plan.
+        """
+        name = f"services/{plan['service_name']}"
+        service = catalog_pb2.Service(
+            name=name,
+            team=plan["team"],
+            template=plan.get("template", ""),
+            template_revision=int(plan.get("template_revision", 0) or 0),
+            environment=plan["environment"],
+            state=State.STATE_PROVISIONING,
+            plan=plan_message(plan),
+        )
+        service.parameters.update(plan.get("parameters") or {})
+        try:
+            created = await self.catalog.CreateService(
+                catalog_pb2.CreateServiceRequest(service=service, request_id=request_id)
+            )
+            return str(created.uid)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
+                raise rpc_failure("catalog CreateService", exc) from None
+        try:
+            existing = await self.catalog.GetService(catalog_pb2.GetServiceRequest(name=name))
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure("catalog GetService", exc) from None
+        if existing.team != plan["team"] or existing.state in (
+            State.STATE_ACTIVE,
+            State.STATE_DEPROVISIONING,
+        ):
+            from paved_provisioning.steps import StepError
+
+            raise StepError(
+                f"catalog already has {name} ({State.Name(existing.state)}, team {existing.team})",
+                retryable=False,
+            )
+        await self.update_catalog(
+            plan["service_name"],
+            state=State.STATE_PROVISIONING,
+            plan=plan,
+            team=plan["team"],
+            environment=plan["environment"],
+        )
+        return str(existing.uid)
+
+    async def update_catalog(
+        self,
+        service: str,
+        *,
+        state: int | None = None,
+        endpoints: list[str] | None = None,
+        dashboards: list[tuple[str, str]] | None = None,
+        documentation_url: str | None = None,
+        plan: dict[str, Any] | None = None,
+        annotations: dict[str, str] | None = None,
+        team: str | None = None,
+        environment: str | None = None,
+    ) -> None:
+        message = catalog_pb2.Service(name=f"services/{service}")
+        paths = []
+        if state is not None:
+            message.state = state  # type: ignore[assignment]
+            paths.append("state")
+        if endpoints is not None:
+            message.endpoints.extend(endpoints)
+            paths.append("endpoints")
+        if dashboards is not None:
+            message.dashboards.extend(common_pb2.Link(title=t, url=u) for t, u in dashboards)
+            paths.append("dashboards")
+        if documentation_url is not None:
+            message.documentation_url = documentation_url
+            paths.append("documentation_url")
+        if plan is not None:
+            message.plan.CopyFrom(plan_message(plan))
+            paths.append("plan")
+        if annotations is not None:
+            message.annotations.update(annotations)
+            paths.append("annotations")
+        if team is not None:
+            message.team = team
+            paths.append("team")
+        if environment is not None:
+            message.environment = environment
+            paths.append("environment")
+        try:
+            await self.catalog.UpdateService(
+                catalog_pb2.UpdateServiceRequest(
+                    service=message, update_mask=field_mask_pb2.FieldMask(paths=paths)
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure("catalog UpdateService", exc) from None
+
+    async def delete_from_catalog(self, service: str) -> bool:
+        try:
+            await self.catalog.DeleteService(catalog_pb2.DeleteServiceRequest(name=f"services/{service}"))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return False
+            raise rpc_failure("catalog DeleteService", exc) from None
+        return True
+
+    # alerting ---------------------------------------------------------------------------------------------
+
+    async def create_default_alerts(self, service: str, team: str) -> tuple[int, int]:
+        """(rules now in place, rules newly created)."""
+        try:
+            response = await self.alerting.CreateDefaultAlerts(
+                alerting_pb2.CreateDefaultAlertsRequest(service=service, team=team)
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure("alerting CreateDefaultAlerts", exc) from None
+        return len(response.alert_rules), int(response.created)
+
+    async def delete_alerts(self, service: str) -> int:
+        try:
+            response = await self.alerting.DeleteServiceAlerts(
+                alerting_pb2.DeleteServiceAlertsRequest(service=service)
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure("alerting DeleteServiceAlerts", exc) from None
+        return int(response.deleted)
+
+    async def service_health(self, service: str) -> str:
+        """The alerting health status name, e.g. ``HEALTH_STATUS_HEALTHY``."""
+        try:
+            response = await self.alerting.GetServiceHealth(
+                alerting_pb2.GetServiceHealthRequest(service=service)
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure("alerting GetServiceHealth", exc) from None
+        return str(alerting_pb2.HealthStatus.Name(response.status))
+
+    # cost -------------------------------------------------------------------------------------------------
+
+    async def register_resources(self, plan: dict[str, Any], monthly_cost: float, currency: str) -> int:
+        message = plan_message(plan)
+        try:
+            response = await self.cost.RegisterResources(
+                cost_pb2.RegisterResourcesRequest(
+                    service=plan["service_name"],
+                    team=plan["team"],
+                    environment=plan["environment"],
+                    resources=list(message.resources),
+                    estimated_monthly_cost=money(monthly_cost, currency),
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure("cost RegisterResources", exc) from None
+        return int(response.tracked)
+
+    async def unregister_resources(self, service: str) -> int:
+        try:
+            response = await self.cost.UnregisterResources(
+                cost_pb2.UnregisterResourcesRequest(service=service)
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure("cost UnregisterResources", exc) from None
+        return int(response.removed)

@@ -1,0 +1,119 @@
+"""gRPC servicer of ``paved.provisioning.v1.ProvisioningService``: converts, then delegates."""
+
+from __future__ import annotations
+
+import grpc
+from google.longrunning import operations_pb2
+from paved.provisioning.v1 import provisioning_pb2 as pb
+from paved.provisioning.v1 import provisioning_pb2_grpc
+from paved_kit.context import current_caller
+
+from paved_provisioning import convert
+from paved_provisioning.provisioner import Provisioner
+
+
+def _requester(value: str) -> str:
+    return value or current_caller() or ""
+
+
+class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
+    """ProvisioningService over a :class:`Provisioner`."""
+
+    def __init__(self, provisioner: Provisioner) -> None:
+        self.provisioner = provisioner
+        self.currency = provisioner.settings.currency
+
+    async def GetQuota(self, request: pb.GetQuotaRequest, context: grpc.aio.ServicerContext) -> pb.Quota:
+        return convert.quota(await self.provisioner.get_quota(request.team), self.currency)
+
+    async def UpdateQuota(
+        self, request: pb.UpdateQuotaRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Quota:
+        q = request.quota
+        view = await self.provisioner.update_quota(
+            q.team,
+            q.max_services,
+            q.max_instances,
+            convert.money_amount(q.max_monthly_cost),
+            q.max_monthly_cost.currency_code,
+        )
+        return convert.quota(view, self.currency)
+
+    async def CheckQuota(
+        self, request: pb.CheckQuotaRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CheckQuotaResponse:
+        checks = await self.provisioner.check_quota(
+            request.team,
+            convert.plan_dict(request.plan) if request.HasField("plan") else None,
+            convert.money_amount(request.estimated_monthly_cost),
+            request.estimated_monthly_cost.currency_code,
+        )
+        return convert.quota_checks(checks)
+
+    async def ProvisionService(
+        self, request: pb.ProvisionServiceRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        decision = request.policy_decision
+        view = await self.provisioner.provision(
+            convert.plan_dict(request.plan) if request.HasField("plan") else None,
+            convert.money_amount(request.estimated_monthly_cost),
+            request.estimated_monthly_cost.currency_code,
+            {
+                "decision": decision.decision,
+                "outcome": decision.outcome,
+                "override_approved_by": decision.override_approved_by,
+            },
+            request.request_id,
+            _requester(request.requester),
+        )
+        return convert.operation(view)
+
+    async def RunWorkflow(
+        self, request: pb.RunWorkflowRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        view = await self.provisioner.run_workflow(
+            request.service,
+            request.workflow,
+            request.version,
+            request.image,
+            request.environment,
+            request.request_id,
+            _requester(request.requester),
+        )
+        return convert.operation(view)
+
+    async def DeprovisionService(
+        self, request: pb.DeprovisionServiceRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        view = await self.provisioner.deprovision(
+            request.service, request.request_id, _requester(request.requester)
+        )
+        return convert.operation(view)
+
+    async def UpdateInstanceType(
+        self, request: pb.UpdateInstanceTypeRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        view = await self.provisioner.update_instance_type(
+            request.service,
+            request.resource,
+            request.instance_type,
+            request.request_id,
+            _requester(request.requester),
+        )
+        return convert.operation(view)
+
+    async def ListDeployments(
+        self, request: pb.ListDeploymentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDeploymentsResponse:
+        rows, token = await self.provisioner.list_deployments(
+            request.parent, request.filter, request.page_size, request.page_token
+        )
+        return pb.ListDeploymentsResponse(
+            deployments=[convert.deployment(r) for r in rows], next_page_token=token
+        )
+
+    async def GetDeliveryMetrics(
+        self, request: pb.GetDeliveryMetricsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeliveryMetrics:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "delivery metrics are not implemented yet")
+        raise AssertionError("unreachable")

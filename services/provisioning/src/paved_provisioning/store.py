@@ -1,0 +1,299 @@
+"""Queries of the provisioning service; the only module that touches the session. Never commits: the caller
+owns the transaction. Writes are single statements or come first in their transaction, so SQLite takes its
+write lock at once instead of failing to upgrade a read."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paved_provisioning.models import Deployment, Operation, OperationStep, ProvisionedService, TeamQuota
+from paved_provisioning.quotas import Usage
+
+LIVE_STATES = ("provisioning", "active", "deprovisioning")
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """``value`` as aware UTC (SQLite returns naive datetimes)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# Quotas -------------------------------------------------------------------------------------------------
+
+
+async def lock_team(*, session: AsyncSession, team: str) -> TeamQuota:
+    """Create the team's quota row if needed and lock it until the transaction ends.
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` on the row. SQLite: the insert/update takes the database write
+    lock first thing, which serializes every other writer until commit.
+    """
+    insert = postgresql.insert if _is_postgres(session) else sqlite.insert
+    await session.exec(insert(TeamQuota).values(team=team, version=0).on_conflict_do_nothing())  # type: ignore[call-overload]
+    if _is_postgres(session):
+        row = (
+            await session.exec(select(TeamQuota).where(TeamQuota.team == team).with_for_update())  # type: ignore[call-overload]
+        ).scalar_one()
+    else:
+        await session.exec(  # type: ignore[call-overload]
+            update(TeamQuota).where(TeamQuota.team == team).values(version=TeamQuota.version + 1)  # type: ignore[arg-type]
+        )
+        row = (await session.exec(select(TeamQuota).where(TeamQuota.team == team))).scalar_one()  # type: ignore[call-overload]
+    return row  # type: ignore[no-any-return]
+
+
+async def get_team_quota(*, session: AsyncSession, team: str) -> TeamQuota | None:
+    return await session.get(TeamQuota, team)
+
+
+async def set_team_quota(
+    *, session: AsyncSession, team: str, max_services: int, max_instances: int, max_monthly_cost: float
+) -> None:
+    row = await lock_team(session=session, team=team)
+    row.max_services, row.max_instances, row.max_monthly_cost = max_services, max_instances, max_monthly_cost
+    row.overridden = True
+    session.add(row)
+
+
+async def team_usage(*, session: AsyncSession, team: str, exclude_service: str | None = None) -> Usage:
+    stmt = select(
+        func.count(ProvisionedService.name),  # type: ignore[arg-type]
+        func.coalesce(func.sum(ProvisionedService.instances), 0),
+        func.coalesce(func.sum(ProvisionedService.monthly_cost), 0.0),
+    ).where(ProvisionedService.team == team, ProvisionedService.state.in_(LIVE_STATES))  # type: ignore[attr-defined]
+    if exclude_service:
+        stmt = stmt.where(ProvisionedService.name != exclude_service)
+    count, instances, cost = (await session.exec(stmt)).one()  # type: ignore[call-overload]
+    return Usage(int(count), int(instances), float(cost))
+
+
+# Provisioned services ------------------------------------------------------------------------------------
+
+
+async def get_service(*, session: AsyncSession, name: str) -> ProvisionedService | None:
+    return await session.get(ProvisionedService, name)
+
+
+async def save_service(*, session: AsyncSession, service: ProvisionedService) -> None:
+    service.update_time = utcnow()
+    session.add(service)
+
+
+async def set_service_fields(*, session: AsyncSession, name: str, **values: Any) -> None:
+    await session.exec(  # type: ignore[call-overload]
+        update(ProvisionedService)
+        .where(ProvisionedService.name == name)  # type: ignore[arg-type]
+        .values(update_time=utcnow(), **values)
+    )
+
+
+# Operations ----------------------------------------------------------------------------------------------
+
+
+async def get_operation(*, session: AsyncSession, operation_id: str) -> Operation | None:
+    return await session.get(Operation, operation_id)
+
+
+async def operation_by_request_key(*, session: AsyncSession, request_key: str) -> Operation | None:
+    return (
+        await session.exec(select(Operation).where(Operation.request_key == request_key))  # type: ignore[call-overload]
+    ).scalar_one_or_none()
+
+
+async def add_operation(*, session: AsyncSession, operation: Operation, steps: Sequence[str]) -> None:
+    now = utcnow()
+    operation.create_time = operation.update_time = now
+    session.add(operation)
+    await session.flush()
+    for position, name in enumerate(steps):
+        session.add(OperationStep(operation_id=operation.id, position=position, name=name))
+
+
+async def list_operations(
+    *, session: AsyncSession, service: str | None, done: bool | None, offset: int, limit: int
+) -> list[Operation]:
+    stmt = select(Operation)
+    if service is not None:
+        stmt = stmt.where(Operation.service == service)
+    if done is not None:
+        stmt = stmt.where(Operation.done == done)
+    stmt = stmt.order_by(Operation.create_time.desc(), Operation.id).offset(offset).limit(limit)  # type: ignore[union-attr]
+    return list((await session.exec(stmt)).scalars())  # type: ignore[call-overload]
+
+
+async def steps_of(*, session: AsyncSession, operation_id: str) -> list[OperationStep]:
+    stmt = (
+        select(OperationStep)
+        .where(OperationStep.operation_id == operation_id)
+        .order_by(OperationStep.position)
+    )  # type: ignore[arg-type]
+    return list((await session.exec(stmt)).scalars())  # type: ignore[call-overload]
+
+
+async def steps_of_many(
+    *, session: AsyncSession, operation_ids: Sequence[str]
+) -> dict[str, list[OperationStep]]:
+    if not operation_ids:
+        return {}
+    stmt = (
+        select(OperationStep)
+        .where(OperationStep.operation_id.in_(operation_ids))  # type: ignore[attr-defined]
+        .order_by(OperationStep.operation_id, OperationStep.position)
+    )
+    out: dict[str, list[OperationStep]] = {op: [] for op in operation_ids}
+    for step in (await session.exec(stmt)).scalars():  # type: ignore[call-overload]
+        out[step.operation_id].append(step)
+    return out
+
+
+async def update_step(*, session: AsyncSession, operation_id: str, position: int, **values: Any) -> None:
+    await session.exec(  # type: ignore[call-overload]
+        update(OperationStep)
+        .where(OperationStep.operation_id == operation_id, OperationStep.position == position)  # type: ignore[arg-type]
+        .values(**values)
+    )
+
+
+async def update_operation(*, session: AsyncSession, operation_id: str, **values: Any) -> int:
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Operation).where(Operation.id == operation_id).values(update_time=utcnow(), **values)  # type: ignore[arg-type]
+    )
+    return int(result.rowcount)
+
+
+async def lock_operation(*, session: AsyncSession, operation_id: str) -> Operation | None:
+    """The operation, locked for the transaction (PostgreSQL row lock; SQLite database write lock)."""
+    if _is_postgres(session):
+        stmt = select(Operation).where(Operation.id == operation_id).with_for_update()
+        return (await session.exec(stmt)).scalar_one_or_none()  # type: ignore[call-overload,no-any-return]
+    await session.exec(  # type: ignore[call-overload]
+        update(Operation).where(Operation.id == operation_id).values(update_time=utcnow())  # type: ignore[arg-type]
+    )
+    return await session.get(Operation, operation_id, populate_existing=True)
+
+
+async def claim_operations(
+    *, session: AsyncSession, owner: str, now: datetime, lease_until: datetime, limit: int
+) -> list[str]:
+    """Lease up to ``limit`` unfinished operations nobody holds (or whose lease expired); their ids."""
+    free = or_(Operation.lease_expires_at.is_(None), Operation.lease_expires_at < now)  # type: ignore[union-attr]
+    if _is_postgres(session):
+        stmt = (
+            select(Operation.id)
+            .where(Operation.done == False, free)  # noqa: E712
+            .order_by(Operation.create_time)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list((await session.exec(stmt)).scalars())  # type: ignore[call-overload]
+        if ids:
+            await session.exec(  # type: ignore[call-overload]
+                update(Operation)
+                .where(Operation.id.in_(ids))  # type: ignore[attr-defined]
+                .values(lease_owner=owner, lease_expires_at=lease_until)
+            )
+        return ids
+    # SQLite: one statement, so the write lock is taken before anything is read.
+    candidates = (
+        select(Operation.id)
+        .where(Operation.done == False, free)  # noqa: E712
+        .order_by(Operation.create_time)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    claim_mark = f"{owner}#{time.monotonic_ns()}"
+    await session.exec(  # type: ignore[call-overload]
+        update(Operation)
+        .where(Operation.id.in_(candidates))  # type: ignore[attr-defined]
+        .values(lease_owner=claim_mark, lease_expires_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(
+        (await session.exec(select(Operation.id).where(Operation.lease_owner == claim_mark))).scalars()
+    )  # type: ignore[call-overload]
+    if ids:
+        await session.exec(  # type: ignore[call-overload]
+            update(Operation)
+            .where(Operation.lease_owner == claim_mark)  # type: ignore[arg-type]
+            .values(lease_owner=owner)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+async def renew_lease(*, session: AsyncSession, operation_id: str, owner: str, lease_until: datetime) -> bool:
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Operation)
+        .where(Operation.id == operation_id, Operation.lease_owner == owner, Operation.done == False)  # type: ignore[arg-type]  # noqa: E712
+        .values(lease_expires_at=lease_until)
+    )
+    return bool(result.rowcount)
+
+
+async def release_lease(*, session: AsyncSession, operation_id: str, owner: str) -> None:
+    await session.exec(  # type: ignore[call-overload]
+        update(Operation)
+        .where(Operation.id == operation_id, Operation.lease_owner == owner)  # type: ignore[arg-type]
+        .values(lease_owner=None, lease_expires_at=None)
+    )
+
+
+# Deployments ---------------------------------------------------------------------------------------------
+
+
+def next_seq() -> int:
+    return time.time_ns() // 1000
+
+
+async def add_deployment(*, session: AsyncSession, deployment: Deployment) -> None:
+    deployment.seq = deployment.seq or next_seq()
+    deployment.start_time = deployment.start_time or utcnow()
+    session.add(deployment)
+
+
+async def update_deployment(*, session: AsyncSession, deployment_id: str, **values: Any) -> None:
+    await session.exec(  # type: ignore[call-overload]
+        update(Deployment).where(Deployment.id == deployment_id).values(**values)  # type: ignore[arg-type]
+    )
+
+
+async def get_deployment(*, session: AsyncSession, deployment_id: str) -> Deployment | None:
+    return await session.get(Deployment, deployment_id)
+
+
+async def list_deployments(
+    *,
+    session: AsyncSession,
+    service: str,
+    environment: str | None = None,
+    status: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> list[Deployment]:
+    stmt = select(Deployment).where(Deployment.service == service)
+    if environment:
+        stmt = stmt.where(Deployment.environment == environment)
+    if status:
+        stmt = stmt.where(Deployment.status == status)
+    stmt = stmt.order_by(Deployment.seq.desc()).offset(offset).limit(limit)  # type: ignore[attr-defined]
+    return list((await session.exec(stmt)).scalars())  # type: ignore[call-overload]
+
+
+async def ping(*, session: AsyncSession) -> None:
+    await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
