@@ -352,7 +352,8 @@ class AlertingEngine:
 
     # Alerts and health ------------------------------------------------------------------------------
 
-    def _view(self, rule: Rule, status: AlertStatus) -> AlertView:
+    def view_of(self, rule: Rule, status: AlertStatus) -> AlertView:
+        """An alert of ``rule`` in ``status`` as callers see it."""
         return AlertView(
             rule, status, self.evaluator.fingerprint(rule.rule_id), rendered_annotations(rule, status.value)
         )
@@ -375,7 +376,7 @@ class AlertingEngine:
                 live = self.evaluator.status(row.rule_id)
                 if live is not None:
                     status.value = live.value
-                views.append(self._view(rule, status))
+                views.append(self.view_of(rule, status))
         next_token = encode_token(rows[-1].rule_id, filter_text) if more and rows else ""
         return views, next_token
 
@@ -394,7 +395,7 @@ class AlertingEngine:
         for rule in self.evaluator.rules_of(service):
             status = self.evaluator.status(rule.rule_id)
             if status is not None and status.state is AlertState.FIRING:
-                firing.append(self._view(rule, status))
+                firing.append(self.view_of(rule, status))
         severities = {view.rule.severity for view in firing}
         if not any_data:
             word = "unknown"

@@ -1,0 +1,99 @@
+"""Wiring of the alerting service from its settings: engine, servicer and background loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import httpx
+from paved.alerting.v1 import alerting_pb2_grpc
+from paved_kit.db import create_schema, session_factory
+from paved_kit.logging import get_logger
+from paved_kit.server import GrpcServer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from paved_alerting.clock import Clock
+from paved_alerting.delivery import Dispatcher, RetryPolicy
+from paved_alerting.engine import AlertingEngine, Notifier
+from paved_alerting.models import AlertingModel
+from paved_alerting.prometheus_source import PrometheusSource
+from paved_alerting.samples import SampleStore
+from paved_alerting.servicer import SERVICE_NAME, AlertingServicer
+from paved_alerting.settings import AlertingSettings
+
+_log = get_logger(__name__)
+
+
+@dataclass
+class AlertingApp:
+    """The running parts of one alerting service."""
+
+    settings: AlertingSettings
+    engine: AlertingEngine
+    servicer: AlertingServicer
+    dispatcher: Dispatcher
+    http: httpx.AsyncClient
+    tasks: list[asyncio.Task[object]] = field(default_factory=list)
+
+    def register(self, server: GrpcServer) -> None:
+        """Add the AlertingService to a gRPC server."""
+        server.add_servicer(
+            alerting_pb2_grpc.add_AlertingServiceServicer_to_server, self.servicer, SERVICE_NAME
+        )
+
+    def start_background(self) -> list[asyncio.Task[object]]:
+        """Start notification delivery and, when an interval is set, periodic evaluation."""
+        self.tasks.append(asyncio.create_task(self.dispatcher.run(), name="alerting-delivery"))
+        interval = self.settings.evaluation_interval_seconds
+        if interval > 0:
+            self.tasks.append(
+                asyncio.create_task(evaluate_every(self.engine, interval), name="alerting-evaluation")
+            )
+        return self.tasks
+
+    async def close(self) -> None:
+        """Stop the loops and close the HTTP client."""
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks.clear()
+        await self.http.aclose()
+
+
+async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Clock) -> AlertingApp:
+    """Create the schema, load rules and alert states, and assemble the service."""
+    await create_schema(database, AlertingModel.metadata)
+    sessions = session_factory(database)
+    http = httpx.AsyncClient(timeout=settings.notification_timeout_seconds, follow_redirects=False)
+    dispatcher = Dispatcher(
+        sessions,
+        http,
+        RetryPolicy(settings.retry_initial_seconds, settings.retry_max_seconds, settings.retry_max_attempts),
+        poll_seconds=settings.notification_poll_seconds,
+    )
+    default_webhook = (
+        settings.default_webhook_url.get_secret_value() if settings.default_webhook_url else None
+    )
+    engine = AlertingEngine(
+        sessions,
+        clock,
+        SampleStore(settings.sample_window, settings.lookback_seconds),
+        Notifier(settings.external_url, settings.alertmanager_url, default_webhook),
+        dispatcher=dispatcher,
+        prometheus=PrometheusSource(settings.prometheus_url, http) if settings.prometheus_url else None,
+    )
+    await engine.load()
+    return AlertingApp(settings, engine, AlertingServicer(engine), dispatcher, http)
+
+
+async def evaluate_every(engine: AlertingEngine, interval: float) -> None:
+    """Evaluate the rules every ``interval`` seconds until cancelled; a failed cycle is logged, not fatal."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await engine.evaluate()
+        except Exception:
+            _log.exception("rule evaluation failed")
