@@ -1,0 +1,24 @@
+"""The gateway commands of the ``paved`` CLI; ``register`` adds them to the top-level group."""
+
+from __future__ import annotations
+
+import click
+
+from paved_client.commands import alerts, costs, operations, policies, services, templates
+
+
+def register(group: click.Group) -> None:
+    """Add every gateway command to ``group``."""
+    for command in (
+        services.create,
+        services.status,
+        services.list_services,
+        services.deploy,
+        services.rollback,
+        costs.costs,
+        templates.templates,
+        policies.policies,
+        alerts.alerts,
+        operations.ops,
+    ):
+        group.add_command(command)
