@@ -1,0 +1,45 @@
+"""``python -m paved_catalog``: the catalog service with its settings from ``PAVED_CATALOG_*``."""
+
+from __future__ import annotations
+
+from paved.catalog.v1 import catalog_pb2_grpc
+from paved_kit.db import create_schema, session_factory
+from paved_kit.server import GrpcServer
+from paved_kit.service import run_service
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from paved_catalog.backstage import ExportLinks
+from paved_catalog.catalog import Catalog
+from paved_catalog.models import CatalogModel
+from paved_catalog.servicer import SERVICE_NAME, CatalogServicer
+from paved_catalog.settings import CatalogSettings
+
+
+def build_catalog(settings: CatalogSettings, engine: AsyncEngine) -> Catalog:
+    """The catalog's use cases over ``engine``, configured from ``settings``."""
+    links = ExportLinks(
+        location_url=settings.backstage_location_url,
+        source_url=settings.source_url,
+        template_owner=settings.template_owner,
+        proxy_path=settings.gateway_proxy_path,
+    )
+    return Catalog(session_factory(engine), settings.platform_defaults(), links)
+
+
+async def build(settings: CatalogSettings, engine: AsyncEngine, server: GrpcServer) -> None:
+    """Create the schema, load the golden paths on first start and register the servicer."""
+    await create_schema(engine, CatalogModel.metadata)
+    catalog = build_catalog(settings, engine)
+    if settings.load_builtin_templates:
+        await catalog.seed_builtins()
+    server.add_servicer(
+        catalog_pb2_grpc.add_CatalogServiceServicer_to_server, CatalogServicer(catalog), SERVICE_NAME
+    )
+
+
+def main() -> None:
+    run_service("catalog", CatalogSettings, build)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""Conversion between the catalog's messages and its domain objects (no logic beyond shape)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from paved.catalog.v1 import catalog_pb2
+from paved.common.v1 import common_pb2
+
+from paved_catalog.catalog import TemplateView
+from paved_catalog.document import DocumentViolation
+from paved_catalog.models import ServiceRow
+from paved_catalog.parameters import ParameterViolation
+from paved_catalog.registry import ServiceDraft, State
+from paved_catalog.render_context import RenderContext
+from paved_catalog.rendering import RenderedPlan
+from paved_catalog.spec import ParameterSpec, ResourceSpec, WorkflowSpec
+
+_PARAMETER_TYPES = {
+    "string": catalog_pb2.TemplateParameter.TYPE_STRING,
+    "enum": catalog_pb2.TemplateParameter.TYPE_ENUM,
+    "int": catalog_pb2.TemplateParameter.TYPE_INT,
+    "bool": catalog_pb2.TemplateParameter.TYPE_BOOL,
+}
+_STATES = {state: getattr(catalog_pb2.Service, f"STATE_{state.value}") for state in State}
+_STATES_BACK = {number: state for state, number in _STATES.items()}
+
+
+def _integral(value: Any) -> Any:
+    # Struct numbers are doubles; 3.0 sent for an integer parameter is the integer 3.
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
+def struct_to_dict(message: struct_pb2.Struct) -> dict[str, Any]:
+    result: dict[str, Any] = _integral(json_format.MessageToDict(message))
+    return result
+
+
+def dict_to_struct(data: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(data)
+    return struct
+
+
+def _value(data: Any) -> struct_pb2.Value:
+    value = struct_pb2.Value()
+    json_format.ParseDict(data, value)
+    return value
+
+
+def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    result = timestamp_pb2.Timestamp()
+    result.FromDatetime(moment)
+    return result
+
+
+# -- templates ----------------------------------------------------------------------------------------
+
+
+def parameter_to_proto(parameter: ParameterSpec) -> catalog_pb2.TemplateParameter:
+    message = catalog_pb2.TemplateParameter(
+        name=parameter.name,
+        type=_PARAMETER_TYPES[parameter.type],
+        required=parameter.required,
+        values=list(parameter.values),
+        pattern=parameter.pattern,
+        description=parameter.description,
+    )
+    if parameter.has_default:
+        message.default_value.CopyFrom(_value(parameter.default))
+    if parameter.min is not None:
+        message.min = parameter.min
+    if parameter.max is not None:
+        message.max = parameter.max
+    return message
+
+
+def resource_to_proto(resource: ResourceSpec) -> catalog_pb2.TemplateResource:
+    return catalog_pb2.TemplateResource(
+        name=resource.name,
+        type=resource.type,
+        template=resource.template,
+        condition=resource.condition,
+        automatic=resource.automatic,
+        includes=list(resource.includes),
+    )
+
+
+def workflow_to_proto(workflow: WorkflowSpec) -> common_pb2.Workflow:
+    return common_pb2.Workflow(name=workflow.name, steps=list(workflow.steps))
+
+
+def template_to_proto(view: TemplateView) -> catalog_pb2.Template:
+    row, spec = view.row, view.spec
+    return catalog_pb2.Template(
+        name=f"templates/{row.name}",
+        description=row.description,
+        document=row.document,
+        parameters=[parameter_to_proto(p) for p in spec.parameters],
+        resources=[resource_to_proto(r) for r in spec.resources],
+        workflows=[workflow_to_proto(w) for w in spec.workflows],
+        revision=row.revision,
+        etag=row.etag,
+        builtin=row.builtin,
+        create_time=timestamp(row.create_time),
+        update_time=timestamp(row.update_time),
+    )
+
+
+def document_violation_to_proto(violation: DocumentViolation) -> catalog_pb2.DocumentViolation:
+    return catalog_pb2.DocumentViolation(
+        path=violation.path, message=violation.message, line=violation.line, column=violation.column
+    )
+
+
+def parameter_violation_to_proto(violation: ParameterViolation) -> catalog_pb2.ParameterViolation:
+    return catalog_pb2.ParameterViolation(
+        field=violation.field, rule=violation.rule, description=violation.description
+    )
+
+
+# -- render -------------------------------------------------------------------------------------------
+
+
+def render_context_from_proto(message: catalog_pb2.RenderContext) -> RenderContext:
+    return RenderContext(
+        service_name=message.service_name,
+        team=message.team,
+        environment=message.environment,
+        namespace=message.namespace,
+        image=message.image,
+        region=message.region,
+        cost_center=message.cost_center,
+    )
+
+
+def plan_to_proto(plan: RenderedPlan) -> common_pb2.Plan:
+    return common_pb2.Plan(
+        service_name=plan.service_name,
+        team=plan.team,
+        environment=plan.environment,
+        template=plan.template,
+        template_revision=plan.template_revision,
+        parameters=dict_to_struct(plan.parameters),
+        resources=[
+            common_pb2.Resource(
+                name=resource.name,
+                type=resource.type,
+                properties=dict_to_struct(resource.properties),
+                tags=resource.tags,
+                manifests=[dict_to_struct(m) for m in resource.manifests],
+            )
+            for resource in plan.resources
+        ],
+        namespace=plan.namespace,
+        image=plan.image,
+        terraform=dict_to_struct(plan.terraform),
+        workflows=[workflow_to_proto(w) for w in plan.workflows],
+        region=plan.region,
+    )
+
+
+# -- services -----------------------------------------------------------------------------------------
+
+
+def state_from_proto(state: int) -> State | None:
+    return _STATES_BACK.get(state)
+
+
+def service_draft(message: catalog_pb2.Service, service_id: str) -> ServiceDraft:
+    plan = (
+        json_format.MessageToDict(message.plan, preserving_proto_field_name=True)
+        if message.HasField("plan")
+        else None
+    )
+    template = message.template.removeprefix("templates/") or (
+        message.plan.template.removeprefix("templates/") if message.HasField("plan") else ""
+    )
+    return ServiceDraft(
+        service_id=service_id,
+        team=message.team or (message.plan.team if message.HasField("plan") else ""),
+        template=template,
+        template_revision=message.template_revision or message.plan.template_revision,
+        environment=message.environment or message.plan.environment or "development",
+        state=state_from_proto(message.state),
+        parameters=struct_to_dict(message.parameters)
+        if message.HasField("parameters")
+        else struct_to_dict(message.plan.parameters),
+        endpoints=list(message.endpoints),
+        dashboards=[{"title": link.title, "url": link.url} for link in message.dashboards],
+        documentation_url=message.documentation_url,
+        plan=_integral(plan) if plan is not None else None,
+        annotations=dict(message.annotations),
+    )
+
+
+def service_to_proto(row: ServiceRow) -> catalog_pb2.Service:
+    message = catalog_pb2.Service(
+        name=f"services/{row.name}",
+        uid=row.uid,
+        team=row.team,
+        template=f"templates/{row.template}",
+        template_revision=row.template_revision,
+        parameters=dict_to_struct(row.parameters),
+        environment=row.environment,
+        state=_STATES.get(State(row.state), catalog_pb2.Service.STATE_UNSPECIFIED),
+        endpoints=row.endpoints,
+        dashboards=[common_pb2.Link(title=d.get("title", ""), url=d.get("url", "")) for d in row.dashboards],
+        documentation_url=row.documentation_url,
+        annotations=row.annotations,
+        etag=row.etag,
+        create_time=timestamp(row.create_time),
+        update_time=timestamp(row.update_time),
+    )
+    if row.plan is not None:
+        json_format.ParseDict(row.plan, message.plan, ignore_unknown_fields=True)
+    return message

@@ -1,0 +1,168 @@
+"""``paved.catalog.v1.CatalogService`` over gRPC: converts messages and delegates to :class:`Catalog`.
+
+The scorecard RPCs (ReportServiceFacts, GetScorecard, SummarizeScorecards) are not implemented yet and
+answer UNIMPLEMENTED through the generated base class.
+"""
+
+from __future__ import annotations
+
+import grpc
+from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from paved_kit.errors import FieldViolation, InvalidArgument
+
+from paved_catalog import backstage, convert
+from paved_catalog.catalog import Catalog
+from paved_catalog.names import SERVICES, TEMPLATES, parse_name
+from paved_catalog.registry import UPDATABLE_FIELDS
+
+SERVICE_NAME = catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name
+
+
+class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
+    """The catalog's gRPC face."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    # -- templates ---------------------------------------------------------------------------------
+
+    async def CreateTemplate(
+        self, request: catalog_pb2.CreateTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.Template:
+        view = await self._catalog.create_template(request.document, request.request_id)
+        return convert.template_to_proto(view)
+
+    async def GetTemplate(
+        self, request: catalog_pb2.GetTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.Template:
+        view = await self._catalog.get_template(parse_name(request.name, TEMPLATES, "name"))
+        return convert.template_to_proto(view)
+
+    async def ListTemplates(
+        self, request: catalog_pb2.ListTemplatesRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ListTemplatesResponse:
+        views, token = await self._catalog.list_templates(
+            request.page_size, request.page_token, request.filter
+        )
+        return catalog_pb2.ListTemplatesResponse(
+            templates=[convert.template_to_proto(v) for v in views], next_page_token=token
+        )
+
+    async def UpdateTemplate(
+        self, request: catalog_pb2.UpdateTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.Template:
+        template_id = parse_name(request.name, TEMPLATES, "name")
+        view = await self._catalog.update_template(template_id, request.document, request.etag)
+        return convert.template_to_proto(view)
+
+    async def DeleteTemplate(
+        self, request: catalog_pb2.DeleteTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.DeleteTemplateResponse:
+        await self._catalog.delete_template(parse_name(request.name, TEMPLATES, "name"), request.etag)
+        return catalog_pb2.DeleteTemplateResponse()
+
+    async def ValidateTemplate(
+        self, request: catalog_pb2.ValidateTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ValidateTemplateResponse:
+        parsed = self._catalog.validate_template(request.document)
+        return catalog_pb2.ValidateTemplateResponse(
+            valid=parsed.valid,
+            violations=[convert.document_violation_to_proto(v) for v in parsed.violations],
+        )
+
+    # -- validate and render -----------------------------------------------------------------------
+
+    async def ValidateParameters(
+        self, request: catalog_pb2.ValidateParametersRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ValidateParametersResponse:
+        template_id = parse_name(request.template, TEMPLATES, "template")
+        check = await self._catalog.validate_parameters(
+            template_id, convert.struct_to_dict(request.parameters)
+        )
+        return catalog_pb2.ValidateParametersResponse(
+            valid=check.valid,
+            violations=[convert.parameter_violation_to_proto(v) for v in check.violations],
+            resolved=convert.dict_to_struct(check.resolved) if check.valid else None,
+        )
+
+    async def RenderTemplate(
+        self, request: catalog_pb2.RenderTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.RenderTemplateResponse:
+        template_id = parse_name(request.template, TEMPLATES, "template")
+        plan = await self._catalog.render(
+            template_id,
+            convert.struct_to_dict(request.parameters),
+            convert.render_context_from_proto(request.context),
+        )
+        return catalog_pb2.RenderTemplateResponse(plan=convert.plan_to_proto(plan))
+
+    # -- services ----------------------------------------------------------------------------------
+
+    async def CreateService(
+        self, request: catalog_pb2.CreateServiceRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.Service:
+        name = request.service.name or (
+            f"services/{request.service.plan.service_name}" if request.service.plan.service_name else ""
+        )
+        service_id = parse_name(name, SERVICES, "service.name")
+        draft = convert.service_draft(request.service, service_id)
+        row = await self._catalog.create_service(draft, request.request_id)
+        return convert.service_to_proto(row)
+
+    async def GetService(
+        self, request: catalog_pb2.GetServiceRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.Service:
+        row = await self._catalog.get_service(parse_name(request.name, SERVICES, "name"))
+        return convert.service_to_proto(row)
+
+    async def ListServices(
+        self, request: catalog_pb2.ListServicesRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ListServicesResponse:
+        rows, token = await self._catalog.list_services(request.page_size, request.page_token, request.filter)
+        return catalog_pb2.ListServicesResponse(
+            services=[convert.service_to_proto(r) for r in rows], next_page_token=token
+        )
+
+    async def UpdateService(
+        self, request: catalog_pb2.UpdateServiceRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.Service:
+        service_id = parse_name(request.service.name, SERVICES, "service.name")
+        paths = list(request.update_mask.paths) or _present_fields(request.service)
+        if not paths:
+            raise InvalidArgument(
+                "nothing to update", [FieldViolation("update_mask", "name the fields to change, e.g. state")]
+            )
+        draft = convert.service_draft(request.service, service_id)
+        row = await self._catalog.update_service(draft, paths, request.service.etag)
+        return convert.service_to_proto(row)
+
+    async def DeleteService(
+        self, request: catalog_pb2.DeleteServiceRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.DeleteServiceResponse:
+        await self._catalog.delete_service(parse_name(request.name, SERVICES, "name"))
+        return catalog_pb2.DeleteServiceResponse()
+
+    # -- Backstage ---------------------------------------------------------------------------------
+
+    async def ExportBackstageEntities(
+        self, request: catalog_pb2.ExportBackstageEntitiesRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ExportBackstageEntitiesResponse:
+        entities = await self._catalog.export_entities(request.filter)
+        return catalog_pb2.ExportBackstageEntitiesResponse(
+            entities=[convert.dict_to_struct(e) for e in entities], yaml=backstage.to_yaml(entities)
+        )
+
+    async def ExportBackstageTemplate(
+        self, request: catalog_pb2.ExportBackstageTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ExportBackstageTemplateResponse:
+        template_id = parse_name(request.template, TEMPLATES, "template")
+        document = await self._catalog.export_template(template_id, request.proxy_path)
+        return catalog_pb2.ExportBackstageTemplateResponse(
+            template=convert.dict_to_struct(document), yaml=backstage.to_yaml([document])
+        )
+
+
+def _present_fields(service: catalog_pb2.Service) -> list[str]:
+    """Without a mask, the updatable fields the caller set (AIP-134's implied mask)."""
+    present = {field.name for field, _ in service.ListFields()}
+    return sorted(present & UPDATABLE_FIELDS)
