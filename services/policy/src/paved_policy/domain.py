@@ -204,3 +204,13 @@ class Decision:
     service: str
     results: tuple[ResourceResult, ...]
     create_time: datetime
+
+
+@dataclass(frozen=True)
+class PolicyRecord:
+    """A stored policy with its bookkeeping."""
+
+    policy: Policy
+    etag: str
+    create_time: datetime
+    update_time: datetime

@@ -75,10 +75,13 @@ def summarize(outcome: Outcome, results: Sequence[ResourceResult], override_appl
         f"{outcome.value}: {len(results)} resource(s), {checks} check(s), {violations} violation(s), "
         f"{waived} waived, {errors} evaluation error(s)"
     )
+    failures: list[Violation | EvaluationError] = []
+    for r in results:
+        failures += r.violations
+        failures += r.errors
     blocking = [
         f"{item.policy} on {item.resource}"
-        for r in results
-        for item in (*r.violations, *r.errors)
+        for item in failures
         if item.enforcement_level is not EnforcementLevel.ADVISORY
     ]
     if blocking:
@@ -154,10 +157,14 @@ class Evaluator:
         outcomes: Sequence[bool | RuleError] | None = None
         if self._batch_rules and len(applicable) > 1:
             batch = self._engine.compile_batch([(c.policy.expression, c.policy.revision) for c in applicable])
-            outcomes = self._engine.evaluate_batch(batch, resource_map, context_map, [c.params for c in applicable])
+            outcomes = self._engine.evaluate_batch(
+                batch, resource_map, context_map, [c.params for c in applicable]
+            )
         if outcomes is None:
             outcomes = [
-                self._engine.evaluate(c.rule, {"resource": resource_map, "context": context_map, "params": c.params})
+                self._engine.evaluate(
+                    c.rule, {"resource": resource_map, "context": context_map, "params": c.params}
+                )
                 for c in applicable
             ]
         violations: list[Violation] = []
@@ -168,7 +175,9 @@ class Evaluator:
                 continue
             policy = item.policy
             if isinstance(outcome, RuleError):
-                errors.append(EvaluationError(policy.name, resource.name, outcome.message, policy.enforcement_level))
+                errors.append(
+                    EvaluationError(policy.name, resource.name, outcome.message, policy.enforcement_level)
+                )
                 continue
             violation = Violation(
                 policy=policy.name,

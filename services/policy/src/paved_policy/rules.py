@@ -78,7 +78,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class MessageTemplate:
-    """A violation message with ``{cel expression}`` placeholders compiled; ``parts`` alternate text and programs."""
+    """A violation message with its ``{cel expression}`` placeholders compiled into ``parts``."""
 
     text: str
     parts: tuple[str | Any, ...]
@@ -202,9 +202,7 @@ class RuleEngine:
 
     def __init__(self, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
         string_map = cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
-        self._env = cel.NewEnv(
-            variables={name: string_map for name in VARIABLES}, extensions=_extensions()
-        )
+        self._env = cel.NewEnv(variables={name: string_map for name in VARIABLES}, extensions=_extensions())
         self._batch_env = cel.NewEnv(
             variables={
                 "resource": string_map,
@@ -257,7 +255,9 @@ class RuleEngine:
                 except RuleCompileError as exc:
                     raise RuleCompileError(
                         [
-                            CompileProblem(p.line, p.column, f"in placeholder {{{match.group(1)}}}: {p.message}")
+                            CompileProblem(
+                                p.line, p.column, f"in placeholder {{{match.group(1)}}}: {p.message}"
+                            )
                             for p in exc.problems
                         ]
                     ) from None
@@ -298,7 +298,7 @@ class RuleEngine:
     def evaluate_batch(
         batch: RuleBatch, resource: Mapping[str, Any], context: Mapping[str, Any], params: Sequence[Any]
     ) -> list[bool] | None:
-        """Every rule's result when all of them yield a bool; None when any errs (evaluate them one by one)."""
+        """Every rule's result when all yield a bool; None when any errs (then evaluate one by one)."""
         try:
             value = batch.program.eval(data={"resource": resource, "context": context, _BATCH_PARAMS: params})
         except Exception:
@@ -308,7 +308,7 @@ class RuleEngine:
         results = value.plain_value()
         if not all(type(result) is bool for result in results):
             return None
-        return results  # type: ignore[no-any-return]
+        return results
 
     @staticmethod
     def render(template: MessageTemplate, bindings: Mapping[str, Any]) -> str:

@@ -1,0 +1,52 @@
+"""Builds the policy service from settings: schema, built-in policies, the servicer ready to register."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from paved.policy.v1 import policy_pb2, policy_pb2_grpc
+from paved_kit.db import create_schema, session_factory
+from paved_kit.logging import get_logger
+from paved_kit.server import GrpcServer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from paved_policy.administration import Administration, utcnow
+from paved_policy.decisions import Decisions
+from paved_policy.models import PolicyModel
+from paved_policy.rules import RuleEngine
+from paved_policy.servicer import PolicyServicer
+from paved_policy.settings import PolicySettings
+
+SERVICE_NAME = policy_pb2.DESCRIPTOR.services_by_name["PolicyService"].full_name
+_log = get_logger(__name__)
+
+
+@dataclass
+class PolicyApp:
+    """The wired service."""
+
+    servicer: PolicyServicer
+    administration: Administration
+    decisions: Decisions
+
+
+async def build_app(
+    settings: PolicySettings, engine: AsyncEngine, clock: Callable[[], datetime] = utcnow
+) -> PolicyApp:
+    """Create the schema and the built-ins (first start only) and wire everything; ``clock`` is for tests."""
+    await create_schema(engine, PolicyModel.metadata)
+    sessions = session_factory(engine)
+    rules = RuleEngine(settings.program_cache_size)
+    administration = Administration(sessions, settings, rules, clock)
+    decisions = Decisions(sessions, settings, rules, clock)
+    created = await administration.ensure_builtins()
+    if created:
+        _log.info("built-in policies created", policies=created)
+    return PolicyApp(PolicyServicer(administration, decisions, clock), administration, decisions)
+
+
+def register(server: GrpcServer, app: PolicyApp) -> None:
+    """Add the policy servicer to ``server``."""
+    server.add_servicer(policy_pb2_grpc.add_PolicyServiceServicer_to_server, app.servicer, SERVICE_NAME)
