@@ -280,3 +280,45 @@ def test_dev_database_urls_match_the_dev_postgres(overlays: dict[str, list[Manif
     deployment = by_kind(overlays["dev"], "Deployment")["paved-catalog"]
     ref = env_of(deployment)["PAVED_CATALOG_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"]
     assert ref.startswith("paved-database-") and ref in by_kind(overlays["dev"], "Secret")
+
+
+def test_dev_settings_given_through_env_from_are_settings_of_the_service(
+    overlays: dict[str, list[Manifest]],
+) -> None:
+    import base64
+
+    sources = {**by_kind(overlays["dev"], "Secret"), **by_kind(overlays["dev"], "ConfigMap")}
+    used = 0
+    for name, deployment in by_kind(overlays["dev"], "Deployment").items():
+        service = service_of(name)
+        settings = settings_class(service)
+        for source in container(deployment).get("envFrom", []):
+            ref = source.get("secretRef") or source["configMapRef"]
+            if ref["name"] not in sources:
+                assert ref.get("optional") is True, f"{name}: {ref['name']} is missing"
+                continue
+            obj = sources[ref["name"]]
+            data = {k: base64.b64decode(v).decode() for k, v in obj.get("data", {}).items()}
+            environ = {**obj.get("stringData", {}), **data}
+            prefix = f"PAVED_{service.upper()}_"
+            assert all(key.startswith(prefix) for key in environ), environ.keys()
+            # The service accepts them: its settings load from exactly this environment.
+            loaded = settings.model_validate(
+                {key.removeprefix(prefix).lower(): v for key, v in environ.items()}
+            )
+            assert loaded is not None
+            used += 1
+    assert used, "dev configures the gateway's caller tokens through envFrom"
+
+
+def test_the_dev_gateway_token_is_one_the_gateway_accepts(overlays: dict[str, list[Manifest]]) -> None:
+    import base64
+
+    auth = pytest.importorskip("paved_gateway.auth")
+    secret = next(
+        s for n, s in by_kind(overlays["dev"], "Secret").items() if n.startswith("paved-gateway-secrets")
+    )
+    tokens = auth.parse_static_tokens(
+        SecretStr(base64.b64decode(secret["data"]["PAVED_GATEWAY_TOKENS"]).decode())
+    )
+    assert [(t.subject, t.roles) for t in tokens] == [("dev-admin", ["admin"])]
