@@ -14,7 +14,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paved_kit.client import create_channel
 
-DEMO = Path(__file__).with_name("demo_service.py")
+DEMO_PATH = Path(__file__).with_name("demo")
+DEMO = ["-m", "paved_demo"]
+
+
+def _env(**values: str) -> dict[str, str]:
+    path = os.pathsep.join(filter(None, [str(DEMO_PATH), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, **values}
 
 
 def _free_port() -> int:
@@ -41,15 +47,14 @@ async def _wait_serving(address: str, within: float = 15.0) -> None:
 
 async def test_service_serves_until_sigterm_then_stops_cleanly(tmp_path: Path) -> None:
     port = _free_port()
-    env = {
-        **os.environ,
-        "PAVED_DEMO_PORT": str(port),
-        "PAVED_DEMO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/data/demo.db",
-        "PAVED_DEMO_GRACE_PERIOD_SECONDS": "1",
-        "PAVED_DEMO_AUTH_TOKEN": "demo-secret-token",
-    }
+    env = _env(
+        PAVED_DEMO_PORT=str(port),
+        PAVED_DEMO_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/data/demo.db",
+        PAVED_DEMO_GRACE_PERIOD_SECONDS="1",
+        PAVED_DEMO_AUTH_TOKEN="demo-secret-token",
+    )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(DEMO), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        sys.executable, *DEMO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     try:
         await _wait_serving(f"127.0.0.1:{port}")
@@ -72,9 +77,9 @@ async def test_service_serves_until_sigterm_then_stops_cleanly(tmp_path: Path) -
 
 
 async def test_bad_configuration_fails_before_serving(tmp_path: Path) -> None:
-    env = {**os.environ, "PAVED_DEMO_PORT": "not-a-port", "PAVED_DEMO_LOG_FORMAT": "xml"}
+    env = _env(PAVED_DEMO_PORT="not-a-port", PAVED_DEMO_LOG_FORMAT="xml")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(DEMO), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        sys.executable, *DEMO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     _, errors = await asyncio.wait_for(process.communicate(), timeout=15)
     assert process.returncode == 2
@@ -84,9 +89,9 @@ async def test_bad_configuration_fails_before_serving(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", ["config"])
 async def test_config_command_prints_masked_settings(command: str) -> None:
-    env = {**os.environ, "PAVED_DEMO_AUTH_TOKEN": "demo-secret-token"}
+    env = _env(PAVED_DEMO_AUTH_TOKEN="demo-secret-token")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(DEMO), command, env=env, stdout=asyncio.subprocess.PIPE
+        sys.executable, *DEMO, command, env=env, stdout=asyncio.subprocess.PIPE
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=15)
     settings = json.loads(output)
