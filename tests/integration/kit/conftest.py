@@ -19,11 +19,13 @@ from paved_kit.errors import (
     PreconditionViolation,
     QuotaExceeded,
     QuotaViolation,
+    Unavailable,
 )
 from paved_kit.server import GrpcServer
 from paved_kit.testing import GrpcServerFactory
 
 ECHO_SERVICE = "paved.test.v1.EchoService"
+ATTEMPTS: dict[str, int] = {}
 SECRET_DETAIL = "password=hunter2 at /srv/internal/db.py line 42"
 
 
@@ -85,6 +87,13 @@ async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 method("Unary"), request_serializer=encode, response_deserializer=decode
             )
             return {"here": _seen(context), "downstream": await downstream({})}
+    if action == "flaky":
+        # Fails UNAVAILABLE until the request's third attempt (retries keep the request id).
+        key = current_request_id() or ""
+        ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
+        if ATTEMPTS[key] < 3:
+            raise Unavailable("warming up")
+        return {**_seen(context), "attempts": ATTEMPTS[key]}
     if action == "sleep":
         await asyncio.sleep(request["seconds"])
     return _seen(context)
