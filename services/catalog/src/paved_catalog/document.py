@@ -80,7 +80,7 @@ def parse_template_document(text: str) -> ParsedDocument:
         return _fail(
             DocumentViolation(
                 "",
-                f"YAML syntax error: {exc.problem or exc.context or 'invalid document'}",
+                "YAML syntax error: " + (" ".join(filter(None, (exc.context, exc.problem))) or "invalid document"),
                 mark.line + 1 if mark else 0,
                 mark.column + 1 if mark else 0,
             )

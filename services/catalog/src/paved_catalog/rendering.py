@@ -79,7 +79,7 @@ def _resolve_identity(
         if service_name and service_name != declared:
             violations.append(FieldViolation("context.service_name", "must equal parameters.service_name"))
         service_name = declared
-    if not service_name:
+    if not service_name and not any(v.field == "parameters.service_name" for v in violations):
         field_name = "parameters.service_name" if spec.parameter("service_name") else "context.service_name"
         violations.append(FieldViolation(field_name, "MISSING: required"))
     team = context.team
@@ -109,7 +109,9 @@ def render(
         FieldViolation(f"parameters.{v.field}", f"{v.rule}: {v.description}") for v in check.violations
     ]
     resolved = dict(check.resolved)
-    service_name, team = _resolve_identity(spec, resolved, context, violations)
+    # With bad parameters the identity still comes from what was sent, so its problems are reported too.
+    identity = resolved if check.valid else {k: v for k, v in parameters.items() if isinstance(v, str)}
+    service_name, team = _resolve_identity(spec, identity, context, violations)
     if violations:
         raise InvalidArgument("the render request is invalid", violations, reason="INVALID_PARAMETERS")
 

@@ -1,0 +1,179 @@
+"""Rendering templates into plans: conditions, defaults, observability, properties, tags, Kubernetes validity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from paved_kit.errors import InvalidArgument
+
+from paved_catalog.builtins import builtin_documents
+from paved_catalog.document import parse_template_document
+from paved_catalog.render_context import PlatformDefaults, RenderContext
+from paved_catalog.rendering import RenderedPlan, render
+from paved_catalog.spec import TemplateSpec
+
+KUBERNETES_VERSION = "1.30"
+DEFAULTS = PlatformDefaults()
+
+
+def _spec(file_name: str) -> TemplateSpec:
+    spec = parse_template_document(builtin_documents()[file_name]).spec
+    assert spec is not None
+    return spec
+
+
+def _render(file_name: str, parameters: dict[str, Any], **context: str) -> RenderedPlan:
+    return render(_spec(file_name), 1, parameters, RenderContext(**{"team": "payments", **context}), DEFAULTS)
+
+
+def _by_name(plan: RenderedPlan) -> dict[str, Any]:
+    return {r.name: r for r in plan.resources}
+
+
+def test_web_service_with_a_database() -> None:
+    plan = _render(
+        "web-service.yaml",
+        {"service_name": "checkout", "language": "python", "min_instances": 3},
+        environment="production",
+    )
+    resources = _by_name(plan)
+    assert list(resources) == ["compute", "networking", "database", "observability"]
+    compute = resources["compute"].properties
+    assert compute["instance_type"] == "t3.medium"
+    assert (compute["min_instances"], compute["max_instances"], compute["replicas"]) == (3, 10, 3)
+    assert (compute["cpu_request"], compute["memory_limit"]) == ("250m", "512Mi")
+    assert compute["critical"] is True and compute["spot"] is False
+    assert compute["port"] == 8080
+    assert compute["image"] == "registry.paved.internal/payments/checkout:latest"
+    database = resources["database"].properties
+    assert database == {
+        "engine": "postgres",
+        "instance_class": "db.t3.medium",
+        "storage_gb": 20,
+        "encrypted": True,
+        "multi_az": False,
+        "region": "us-east-1",
+    }
+    assert resources["networking"].properties["host"] == "checkout.production.paved.internal"
+    observability = resources["observability"].properties
+    assert all(observability[s] for s in ("metrics", "logs", "traces", "alerts"))
+    kinds = [m["kind"] for m in resources["observability"].manifests]
+    assert kinds == ["MetricsScrape", "LogPipeline", "TraceExporter", "AlertRules"]
+    for resource in plan.resources:
+        assert resource.tags == {
+            "owner": "payments",
+            "team": "payments",
+            "cost_center": "payments",
+            "environment": "production",
+            "service": "checkout",
+        }
+    assert plan.terraform["resource"]["aws_db_instance"]["main"]["tags"]["cost_center"] == "payments"
+    assert plan.terraform["module"]["checkout"]["enable_encryption"] is True
+    assert plan.parameters["database"] == "postgres"
+    assert [w.name for w in plan.workflows] == ["deploy", "rollback"]
+
+
+def test_web_service_without_a_database() -> None:
+    plan = _render("web-service.yaml", {"service_name": "checkout", "language": "go", "database": "none"})
+    assert [r.type for r in plan.resources] == ["compute", "networking", "observability"]
+    assert "resource" not in plan.terraform
+
+
+@pytest.mark.parametrize(
+    ("file_name", "parameters"),
+    [
+        ("web-service.yaml", {"service_name": "checkout", "language": "java"}),
+        ("background-worker.yaml", {"service_name": "mailer", "language": "go", "database": "mysql"}),
+        (
+            "scheduled-job.yaml",
+            {"service_name": "nightly", "language": "python", "schedule": "0 3 * * *", "storage": "s3"},
+        ),
+    ],
+)
+def test_kubernetes_objects_validate_against_the_kubernetes_schemas(
+    file_name: str, parameters: dict[str, Any]
+) -> None:
+    plan = _render(file_name, parameters, environment="staging")
+    objects = [m for r in plan.resources if r.type in ("compute", "networking") for m in r.manifests]
+    assert objects
+    for manifest in objects:
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        assert manifest["metadata"]["namespace"] == "payments"
+        assert manifest["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "paved"
+
+
+def test_scheduled_job_storage_properties() -> None:
+    plan = _render(
+        "scheduled-job.yaml",
+        {"service_name": "nightly", "language": "python", "schedule": "@daily", "storage": "s3"},
+    )
+    storage = _by_name(plan)["storage"].properties
+    assert storage["storage_class"] == "s3" and storage["encrypted"] is True and storage["storage_gb"] == 50
+    assert _by_name(plan)["compute"].properties["schedule"] == "@daily"
+
+
+def test_platform_values_cannot_be_set_as_parameters() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        _render("web-service.yaml", {"service_name": "a", "language": "go", "image": "evil:latest"})
+    assert [v.field for v in caught.value.field_violations] == ["parameters.image"]
+    plan = _render(
+        "web-service.yaml", {"service_name": "a", "language": "go"}, image="registry.example.com/a:1.2"
+    )
+    assert _by_name(plan)["compute"].properties["image"] == "registry.example.com/a:1.2"
+
+
+def test_declared_parameters_may_set_a_platform_value() -> None:
+    document = builtin_documents()["web-service.yaml"].replace(
+        "  parameters:\n",
+        "  parameters:\n    - name: image\n      type: string\n      default: nginx:1.27\n",
+        1,
+    )
+    spec = parse_template_document(document).spec
+    assert spec is not None
+    plan = render(spec, 1, {"service_name": "a", "language": "go"}, RenderContext(team="t"), DEFAULTS)
+    assert plan.resources[0].properties["image"] == "nginx:1.27"
+
+
+def test_team_parameter_must_match_the_owner() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        _render("web-service.yaml", {"service_name": "a", "language": "go", "team": "other"})
+    assert [v.field for v in caught.value.field_violations] == ["parameters.team"]
+
+
+def test_missing_identity_and_bad_context_are_reported_together() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        render(
+            _spec("web-service.yaml"),
+            1,
+            {"language": "go"},
+            RenderContext(environment="Prod!", image="bad image"),
+            DEFAULTS,
+        )
+    fields = {v.field for v in caught.value.field_violations}
+    assert fields == {"context.environment", "context.image", "parameters.service_name", "context.team"}
+
+
+def test_an_optional_parameter_without_value_used_by_a_template_is_an_error() -> None:
+    document = """\
+apiVersion: platform.dev/v1
+kind: ServiceTemplate
+metadata: {name: t}
+spec:
+  parameters:
+    - {name: service_name, type: string, required: true}
+    - {name: owner_email, type: string}
+  resources:
+    - type: compute
+      template: |
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: "{{ .service_name }}"}
+        data: {email: "{{ .owner_email }}"}
+"""
+    spec = parse_template_document(document).spec
+    assert spec is not None
+    with pytest.raises(InvalidArgument) as caught:
+        render(spec, 1, {"service_name": "a"}, RenderContext(team="t"), DEFAULTS)
+    assert [v.field for v in caught.value.field_violations] == ["parameters.owner_email"]
