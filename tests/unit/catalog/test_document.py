@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from paved_catalog.builtins import builtin_documents
 from paved_catalog.document import parse_template_document
 

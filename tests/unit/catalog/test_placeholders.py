@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-
 from paved_catalog.placeholders import MissingValues, TemplateSyntaxError, compile_template
 
 TEMPLATE = """\

@@ -1,4 +1,4 @@
-"""Rendering templates into plans: conditions, defaults, observability, properties, tags, Kubernetes validity."""
+"""Rendering templates into plans: conditions, defaults, observability, properties, tags, validity."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from paved_kit.errors import InvalidArgument
-
 from paved_catalog.builtins import builtin_documents
 from paved_catalog.document import parse_template_document
 from paved_catalog.render_context import PlatformDefaults, RenderContext
 from paved_catalog.rendering import RenderedPlan, render
 from paved_catalog.spec import TemplateSpec
+from paved_kit.errors import InvalidArgument
 
 KUBERNETES_VERSION = "1.30"
 DEFAULTS = PlatformDefaults()
