@@ -80,7 +80,8 @@ def parse_template_document(text: str) -> ParsedDocument:
         return _fail(
             DocumentViolation(
                 "",
-                "YAML syntax error: " + (" ".join(filter(None, (exc.context, exc.problem))) or "invalid document"),
+                "YAML syntax error: "
+                + (" ".join(filter(None, (exc.context, exc.problem))) or "invalid document"),
                 mark.line + 1 if mark else 0,
                 mark.column + 1 if mark else 0,
             )
