@@ -46,10 +46,10 @@ class HttpRecorder:
     responder: Callable[[str, str], tuple[int, Any]] | None = None
     attempts: int = 0
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+    async def wait_for(self, count: int, within: float = 10.0) -> list[Received]:
         """Wait until ``count`` requests were answered with success; returns them."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while len(self.received) < count:
             if loop.time() > deadline:
                 raise AssertionError(f"expected {count} deliveries, got {len(self.received)}")
@@ -88,7 +88,7 @@ def _serve(recorder: HttpRecorder) -> ThreadingHTTPServer:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server
 
 
