@@ -94,8 +94,8 @@ async def enabled_policies(*, session: AsyncSession) -> Sequence[PolicyRow]:
 
 async def delete_policy(*, session: AsyncSession, policy_id: str) -> None:
     """Delete the policy and its exceptions (its revisions stay, for the decisions that cite them)."""
-    await session.execute(delete(ExceptionRow).where(col(ExceptionRow.policy_id) == policy_id))
-    await session.execute(delete(PolicyRow).where(col(PolicyRow.policy_id) == policy_id))
+    await session.exec(delete(ExceptionRow).where(col(ExceptionRow.policy_id) == policy_id))
+    await session.exec(delete(PolicyRow).where(col(PolicyRow.policy_id) == policy_id))
 
 
 async def policy_revision(
