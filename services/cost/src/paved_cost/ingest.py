@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import io
 import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -19,11 +20,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+import asyncpg
 from paved_kit.errors import FieldViolation, InvalidArgument
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paved_cost import store
+from paved_cost import staging, store
 from paved_cost.attribution import Attribution
 from paved_cost.focus import (
     COLUMNS,
@@ -33,7 +36,10 @@ from paved_cost.focus import (
     RowError,
     RowParser,
     RowRejection,
+    check_mandatory,
+    first_record_end,
     header_index,
+    normalize_tags,
 )
 
 _SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$")
@@ -140,7 +146,12 @@ class BillingImporter:
                 "invalid import header",
                 [FieldViolation("header.source", "must be 1-200 characters: letters, digits, . _ : / @ -")],
             )
+        first = await anext(messages, None)
+        if first is not None:
+            messages = _prepend(first, messages)
         async with self._sessions() as session, session.begin():
+            if isinstance(first, CsvChunk) and session.get_bind().dialect.name == "postgresql":
+                return await self._run_staged(session, header, messages)
             writer = _Writer(session, header.source, self._clock())
             task = writer.task = asyncio.create_task(writer.run())
             try:
@@ -152,17 +163,7 @@ class BillingImporter:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            if header.mode is Mode.ALL_OR_NOTHING and result.rejections:
-                violations = [
-                    FieldViolation(f"rows[{r.row}].{r.column}", r.message)
-                    for r in result.rejections[:MAX_REPORTED_VIOLATIONS]
-                ]
-                raise InvalidArgument(
-                    f"{result.rows_rejected} of {result.rows_read} rows are invalid; nothing was imported "
-                    "(mode ALL_OR_NOTHING)",
-                    violations,
-                    reason="INVALID_BILLING_ROWS",
-                )
+            _refuse_if_all_or_nothing(header, result)
             await store.insert_daily_costs(
                 session=session,
                 rows=(
@@ -189,6 +190,67 @@ class BillingImporter:
                 )
             result.rows_replaced = writer.replaced
             result.billing_periods = sorted(writer.claimed)
+        return result
+
+    async def _run_staged(
+        self, session: AsyncSession, header: Header, messages: AsyncIterator[ImportMessage]
+    ) -> ImportResult:
+        """PostgreSQL and CSV: PostgreSQL parses and validates (see :mod:`paved_cost.staging`)."""
+        buffered = b""
+        cut = 0
+        async for message in messages:
+            if not isinstance(message, CsvChunk):
+                raise _mixed() if isinstance(message, RowBatch) else _second_header()
+            buffered += message.data
+            cut = first_record_end(buffered)
+            if cut:
+                break
+        if not cut:
+            cut = len(buffered)
+        try:
+            header_line = buffered[:cut].decode("utf-8-sig")
+            columns = next(csv.reader(io.StringIO(header_line, newline="")), [])
+        except (UnicodeDecodeError, csv.Error) as err:
+            raise _bad_csv(err, 0) from None
+        index = header_index(columns)
+        check_mandatory(index)
+        stage = staging.Stage(session, columns, index, header.null_token)
+        await stage.create()
+
+        async def csv_bytes() -> AsyncIterator[bytes]:
+            yield buffered
+            async for message in messages:
+                if not isinstance(message, CsvChunk):
+                    raise _mixed() if isinstance(message, RowBatch) else _second_header()
+                yield message.data
+
+        try:
+            await stage.copy(csv_bytes())
+        except asyncpg.DataError as err:
+            raise _bad_copy(err) from None
+        result = ImportResult(rows_read=await stage.rows_read())
+        entries = []
+        for raw in await stage.distinct_tags():
+            try:
+                entries.append((raw, True, *normalize_tags(raw, self._attribution)))
+            except RowError:
+                entries.append((raw, False, None, None, None))
+        await stage.load_tag_map(entries)
+        try:
+            result.rows_rejected, result.rejections = await stage.mark_problems()
+        except DBAPIError as err:
+            raise _bad_copy(err) from None
+        _refuse_if_all_or_nothing(header, result)
+        now = self._clock()
+        periods = await stage.billing_periods()
+        for period in periods:
+            result.rows_replaced += await store.claim_billing_period(
+                session=session, source=header.source, billing_period=period, now=now
+            )
+        result.rows_imported, result.billed_cost = await stage.publish(header.source, self._currency)
+        for period, rows in (await stage.rows_per_period(header.source)).items():
+            await store.set_import_rows(session=session, source=header.source, billing_period=period, rows=rows)
+        result.billing_periods = periods
         return result
 
     async def _parse(
@@ -297,6 +359,43 @@ class BillingImporter:
             null_token=header.null_token,
             default_currency=self._currency,
         )
+
+
+async def _prepend(first: ImportMessage, rest: AsyncIterator[ImportMessage]) -> AsyncIterator[ImportMessage]:
+    yield first
+    async for message in rest:
+        yield message
+
+
+def _refuse_if_all_or_nothing(header: Header, result: ImportResult) -> None:
+    if header.mode is Mode.ALL_OR_NOTHING and result.rejections:
+        violations = [
+            FieldViolation(f"rows[{r.row}].{r.column}", r.message)
+            for r in result.rejections[:MAX_REPORTED_VIOLATIONS]
+        ]
+        raise InvalidArgument(
+            f"{result.rows_rejected} of {result.rows_read} rows are invalid; nothing was imported "
+            "(mode ALL_OR_NOTHING)",
+            violations,
+            reason="INVALID_BILLING_ROWS",
+        )
+
+
+def _second_header() -> InvalidArgument:
+    return InvalidArgument(
+        "an import has one header", [FieldViolation("header", "only the first message is a header")]
+    )
+
+
+def _bad_copy(err: Exception) -> InvalidArgument:
+    """A data error PostgreSQL found in the CSV; its message and position describe the user's data only."""
+    cause: BaseException | None = err
+    while cause is not None and not isinstance(cause, asyncpg.PostgresError):
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    if not isinstance(cause, asyncpg.DataError):
+        raise err
+    where = f" ({cause.where})" if getattr(cause, "where", None) else ""
+    return InvalidArgument("malformed CSV", [FieldViolation("csv_chunk", f"{cause.message}{where}")])
 
 
 def _mixed() -> InvalidArgument:
