@@ -43,7 +43,11 @@ async def test_builtins_exist_enabled_on_first_start(policy: PolicyHarness) -> N
     assert all(p.enabled and p.revision == 1 for p in by_name.values())
     assert by_name["policies/cost_limit"].severity == policy_pb2.SEVERITY_WARNING
     assert by_name["policies/cost_limit"].parameters["max_monthly_cost"] == 1000.0
-    assert list(by_name["policies/required_tags"].parameters["tags"]) == ["owner", "cost_center", "environment"]
+    assert list(by_name["policies/required_tags"].parameters["tags"]) == [
+        "owner",
+        "cost_center",
+        "environment",
+    ]
     assert list(by_name["policies/enforce_encryption"].scope.resource_types) == ["database", "storage"]
 
 
@@ -58,7 +62,9 @@ async def test_create_get_update_delete(policy: PolicyHarness) -> None:
 
     change = policy_pb2.Policy(name=created.name, enforcement_level=HARD, etag=created.etag)
     updated = await policy.stub.UpdatePolicy(
-        policy_pb2.UpdatePolicyRequest(policy=change, update_mask=field_mask_pb2.FieldMask(paths=["enforcement_level"]))
+        policy_pb2.UpdatePolicyRequest(
+            policy=change, update_mask=field_mask_pb2.FieldMask(paths=["enforcement_level"])
+        )
     )
     assert updated.enforcement_level == HARD
     assert updated.revision == 2
@@ -67,7 +73,9 @@ async def test_create_get_update_delete(policy: PolicyHarness) -> None:
 
     with pytest.raises(grpc.aio.AioRpcError) as stale:
         await policy.stub.UpdatePolicy(
-            policy_pb2.UpdatePolicyRequest(policy=change, update_mask=field_mask_pb2.FieldMask(paths=["enabled"]))
+            policy_pb2.UpdatePolicyRequest(
+                policy=change, update_mask=field_mask_pb2.FieldMask(paths=["enabled"])
+            )
         )
     assert stale.value.code() == grpc.StatusCode.ABORTED
 
@@ -165,7 +173,9 @@ async def test_builtins_are_tunable_but_not_deletable(policy: PolicyHarness) -> 
     change = policy_pb2.Policy(name="policies/cost_limit")
     change.parameters.update({"max_monthly_cost": 5000, "currency": "EUR"})
     updated = await policy.stub.UpdatePolicy(
-        policy_pb2.UpdatePolicyRequest(policy=change, update_mask=field_mask_pb2.FieldMask(paths=["parameters"]))
+        policy_pb2.UpdatePolicyRequest(
+            policy=change, update_mask=field_mask_pb2.FieldMask(paths=["parameters"])
+        )
     )
     assert updated.parameters["max_monthly_cost"] == 5000
     assert updated.builtin and updated.revision == 2
@@ -209,7 +219,9 @@ async def test_list_filters_and_pages(policy: PolicyHarness) -> None:
         ({"page_size": -1}, "page_size"),
     ],
 )
-async def test_list_refuses_bad_requests(policy: PolicyHarness, request_fields: dict[str, object], field: str) -> None:
+async def test_list_refuses_bad_requests(
+    policy: PolicyHarness, request_fields: dict[str, object], field: str
+) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await policy.stub.ListPolicies(policy_pb2.ListPoliciesRequest(**request_fields))  # type: ignore[arg-type]
     details = error_details(caught.value)

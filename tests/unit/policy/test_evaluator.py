@@ -66,7 +66,9 @@ def test_everything_compliant_allows(evaluator: Evaluator) -> None:
         (EnforcementLevel.HARD_MANDATORY, Outcome.DENY),
     ],
 )
-def test_each_level_decides_as_sentinel(evaluator: Evaluator, level: EnforcementLevel, outcome: Outcome) -> None:
+def test_each_level_decides_as_sentinel(
+    evaluator: Evaluator, level: EnforcementLevel, outcome: Outcome
+) -> None:
     result = evaluator.evaluate(
         [compute(replicas=10.0)], CONTEXT, [policy("small", "resource.properties.replicas <= 4", level)]
     )
@@ -98,7 +100,10 @@ def test_override_never_passes_hard_mandatory(evaluator: Evaluator) -> None:
 
 def test_override_not_needed_is_not_applied(evaluator: Evaluator) -> None:
     result = evaluator.evaluate(
-        [compute()], CONTEXT, [policy("small", "resource.properties.replicas <= 4")], override=Override("b", "r")
+        [compute()],
+        CONTEXT,
+        [policy("small", "resource.properties.replicas <= 4")],
+        override=Override("b", "r"),
     )
     assert (result.outcome, result.override_applied) == (Outcome.ALLOW, False)
 
@@ -111,7 +116,9 @@ def test_override_not_needed_is_not_applied(evaluator: Evaluator) -> None:
         (EnforcementLevel.HARD_MANDATORY, Outcome.DENY),
     ],
 )
-def test_runtime_error_is_never_a_pass(evaluator: Evaluator, level: EnforcementLevel, outcome: Outcome) -> None:
+def test_runtime_error_is_never_a_pass(
+    evaluator: Evaluator, level: EnforcementLevel, outcome: Outcome
+) -> None:
     policies = [
         policy("encrypted", "resource.properties.encrypted == true", level),
         policy("small", "resource.properties.replicas <= 4"),
@@ -181,7 +188,11 @@ def test_exceptions_waive_matching_violations_until_they_expire(
     evaluator: Evaluator, waiver: PolicyException, waived: bool
 ) -> None:
     result = evaluator.evaluate(
-        [compute(replicas=10.0)], CONTEXT, [policy("small", "resource.properties.replicas <= 4")], [waiver], now=NOW
+        [compute(replicas=10.0)],
+        CONTEXT,
+        [policy("small", "resource.properties.replicas <= 4")],
+        [waiver],
+        now=NOW,
     )
     if waived:
         assert result.outcome is Outcome.ALLOW
@@ -206,7 +217,10 @@ def test_messages_interpolate_resource_fields(evaluator: Evaluator) -> None:
     ]
     result = evaluator.evaluate([compute(replicas=10.0)], CONTEXT, policies)
     messages = sorted(v.message for v in result.results[0].violations)
-    assert messages == ["compute asks for 10 replicas; at most 4", "compute does not comply with policies/silent"]
+    assert messages == [
+        "compute asks for 10 replicas; at most 4",
+        "compute does not comply with policies/silent",
+    ]
 
 
 def test_batched_and_one_by_one_agree_on_random_inputs() -> None:
@@ -271,7 +285,10 @@ class TestBuiltins:
     def test_encryption_for_data_stores(self, properties: dict[str, object]) -> None:
         for kind in ("database", "storage"):
             assert self.run(Resource("store", kind, TAGS, properties)) == [
-                ("policies/enforce_encryption", f"{kind} store must be encrypted at rest (set encrypted: true)")
+                (
+                    "policies/enforce_encryption",
+                    f"{kind} store must be encrypted at rest (set encrypted: true)",
+                )
             ]
         assert self.run(Resource("web", "compute", TAGS, properties)) == []
 
