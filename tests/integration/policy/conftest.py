@@ -8,11 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
-
 from paved.policy.v1 import policy_pb2_grpc
 from paved_kit.db import create_engine
 from paved_kit.testing import GrpcChannelFactory, GrpcServerFactory
-
 from paved_policy.app import build_app, register
 from paved_policy.settings import PolicySettings
 

@@ -8,7 +8,6 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2, timestamp_pb2
-
 from paved.common.v1 import common_pb2
 from paved.policy.v1 import policy_pb2
 from paved_kit.grpc_errors import error_details
@@ -18,7 +17,6 @@ TAGS = {"owner": "payments", "team": "payments", "cost_center": "cc-1", "environ
 ADVISORY = policy_pb2.ENFORCEMENT_LEVEL_ADVISORY
 SOFT = policy_pb2.ENFORCEMENT_LEVEL_SOFT_MANDATORY
 HARD = policy_pb2.ENFORCEMENT_LEVEL_HARD_MANDATORY
-O = policy_pb2  # outcomes
 
 
 def resource(name: str, kind: str = "compute", tags: dict[str, str] | None = None, **properties: Any) -> Any:
@@ -68,11 +66,11 @@ async def test_builtins_allow_a_compliant_plan_and_deny_an_unencrypted_database(
     ok = await evaluate(
         policy, resource("compute"), resource("database", "database", engine="postgres", encrypted=True)
     )
-    assert ok.outcome == O.DECISION_OUTCOME_ALLOW
+    assert ok.outcome == policy_pb2.DECISION_OUTCOME_ALLOW
     assert [r.policies_evaluated for r in ok.results] == [2, 3]
 
     denied = await evaluate(policy, resource("compute"), resource("database", "database", encrypted=False))
-    assert denied.outcome == O.DECISION_OUTCOME_DENY
+    assert denied.outcome == policy_pb2.DECISION_OUTCOME_DENY
     [violation] = denied.results[1].violations
     assert violation.policy == "policies/enforce_encryption"
     assert violation.enforcement_level == HARD
@@ -82,7 +80,7 @@ async def test_builtins_allow_a_compliant_plan_and_deny_an_unencrypted_database(
 
 async def test_cost_limit_only_warns(policy: PolicyHarness) -> None:
     response = await evaluate(policy, resource("compute"), ctx=context(estimated_monthly_cost=2500.0))
-    assert response.outcome == O.DECISION_OUTCOME_ALLOW_WITH_WARNINGS
+    assert response.outcome == policy_pb2.DECISION_OUTCOME_ALLOW_WITH_WARNINGS
     [violation] = response.results[0].violations
     assert violation.severity == policy_pb2.SEVERITY_WARNING
     assert violation.message == "compute: estimated monthly cost 2500 USD exceeds the limit of 1000 USD"
@@ -91,14 +89,16 @@ async def test_cost_limit_only_warns(policy: PolicyHarness) -> None:
 @pytest.mark.parametrize(
     ("level", "outcome"),
     [
-        (ADVISORY, O.DECISION_OUTCOME_ALLOW_WITH_WARNINGS),
-        (SOFT, O.DECISION_OUTCOME_NEEDS_OVERRIDE),
-        (HARD, O.DECISION_OUTCOME_DENY),
+        (ADVISORY, policy_pb2.DECISION_OUTCOME_ALLOW_WITH_WARNINGS),
+        (SOFT, policy_pb2.DECISION_OUTCOME_NEEDS_OVERRIDE),
+        (HARD, policy_pb2.DECISION_OUTCOME_DENY),
     ],
 )
 async def test_each_enforcement_level(policy: PolicyHarness, level: int, outcome: int) -> None:
     await add_policy(policy, "replicas", "resource.properties.replicas <= 3", level)
-    assert (await evaluate(policy, resource("compute", replicas=2))).outcome == O.DECISION_OUTCOME_ALLOW
+    assert (
+        await evaluate(policy, resource("compute", replicas=2))
+    ).outcome == policy_pb2.DECISION_OUTCOME_ALLOW
     assert (await evaluate(policy, resource("compute", replicas=5))).outcome == outcome
 
 
@@ -118,7 +118,7 @@ async def test_override_needs_who_and_why(policy: PolicyHarness) -> None:
     granted = await evaluate(
         policy, big, override=policy_pb2.Override(approved_by="bob", reason="peak season")
     )
-    assert granted.outcome == O.DECISION_OUTCOME_ALLOW_WITH_WARNINGS
+    assert granted.outcome == policy_pb2.DECISION_OUTCOME_ALLOW_WITH_WARNINGS
     assert granted.override_applied
     recorded = await policy.stub.GetDecision(policy_pb2.GetDecisionRequest(name=granted.decision))
     assert (recorded.override.approved_by, recorded.override.reason) == ("bob", "peak season")
@@ -129,14 +129,14 @@ async def test_override_needs_who_and_why(policy: PolicyHarness) -> None:
         resource("compute", replicas=5, spot=True),
         override=policy_pb2.Override(approved_by="b", reason="r"),
     )
-    assert still_denied.outcome == O.DECISION_OUTCOME_DENY
+    assert still_denied.outcome == policy_pb2.DECISION_OUTCOME_DENY
     assert not still_denied.override_applied
 
 
 async def test_runtime_errors_are_surfaced_not_passed(policy: PolicyHarness) -> None:
     await add_policy(policy, "encrypted-flag", "resource.properties.encrypted == true", SOFT)
     response = await evaluate(policy, resource("compute"))
-    assert response.outcome == O.DECISION_OUTCOME_NEEDS_OVERRIDE
+    assert response.outcome == policy_pb2.DECISION_OUTCOME_NEEDS_OVERRIDE
     [error] = response.results[0].errors
     assert (error.policy, error.resource, error.message) == (
         "policies/encrypted-flag",
@@ -155,10 +155,12 @@ async def test_scope_by_team_environment_and_type(policy: PolicyHarness) -> None
         scope=policy_pb2.Scope(resource_types=["database"], environments=["production"], teams=["payments"]),
     )
     db = resource("db", "database", encrypted=True, multi_az=False)
-    assert (await evaluate(policy, db)).outcome == O.DECISION_OUTCOME_DENY
+    assert (await evaluate(policy, db)).outcome == policy_pb2.DECISION_OUTCOME_DENY
     for other in (context(environment="staging"), context(team="search")):
-        assert (await evaluate(policy, db, ctx=other)).outcome == O.DECISION_OUTCOME_ALLOW
-    assert (await evaluate(policy, resource("web", multi_az=False))).outcome == O.DECISION_OUTCOME_ALLOW
+        assert (await evaluate(policy, db, ctx=other)).outcome == policy_pb2.DECISION_OUTCOME_ALLOW
+    assert (
+        await evaluate(policy, resource("web", multi_az=False))
+    ).outcome == policy_pb2.DECISION_OUTCOME_ALLOW
 
 
 def expires_in(policy: PolicyHarness, delta: timedelta) -> timestamp_pb2.Timestamp:
@@ -184,21 +186,21 @@ async def test_exceptions_apply_and_expire_by_themselves(policy: PolicyHarness) 
     assert created.name.startswith("policies/enforce_encryption/exceptions/")
 
     waived = await evaluate(policy, unencrypted)
-    assert waived.outcome == O.DECISION_OUTCOME_ALLOW
+    assert waived.outcome == policy_pb2.DECISION_OUTCOME_ALLOW
     [item] = waived.results[0].waived
     assert item.exception == created.name
     assert item.violation.policy == "policies/enforce_encryption"
     # the pattern and the team limit the waiver
     assert (
         await evaluate(policy, resource("new-db", "database", encrypted=False))
-    ).outcome == O.DECISION_OUTCOME_DENY
+    ).outcome == policy_pb2.DECISION_OUTCOME_DENY
     assert (
         await evaluate(policy, unencrypted, ctx=context(team="search"))
-    ).outcome == O.DECISION_OUTCOME_DENY
+    ).outcome == policy_pb2.DECISION_OUTCOME_DENY
 
     policy.clock.now += timedelta(hours=2)
     expired = await evaluate(policy, unencrypted)
-    assert expired.outcome == O.DECISION_OUTCOME_DENY
+    assert expired.outcome == policy_pb2.DECISION_OUTCOME_DENY
     assert list(expired.results[0].waived) == []
 
     active = await policy.stub.ListExceptions(policy_pb2.ListExceptionsRequest(parent="policies/-"))
@@ -263,7 +265,7 @@ async def test_every_decision_is_recorded_and_listable(policy: PolicyHarness) ->
     ]  # newest first
 
     recorded = await policy.stub.GetDecision(policy_pb2.GetDecisionRequest(name=second.decision))
-    assert recorded.outcome == O.DECISION_OUTCOME_NEEDS_OVERRIDE
+    assert recorded.outcome == policy_pb2.DECISION_OUTCOME_NEEDS_OVERRIDE
     assert (recorded.requester, recorded.team, recorded.service) == ("bob", "search", "search-api")
     assert recorded.policy_revisions == {
         "policies/replicas": 1,
@@ -309,7 +311,10 @@ async def test_policy_revision_is_recorded_per_decision(policy: PolicyHarness) -
         )
     )
     after = await evaluate(policy, resource("compute", replicas=5))
-    assert (before.outcome, after.outcome) == (O.DECISION_OUTCOME_NEEDS_OVERRIDE, O.DECISION_OUTCOME_ALLOW)
+    assert (before.outcome, after.outcome) == (
+        policy_pb2.DECISION_OUTCOME_NEEDS_OVERRIDE,
+        policy_pb2.DECISION_OUTCOME_ALLOW,
+    )
     revisions = [
         (await policy.stub.GetDecision(policy_pb2.GetDecisionRequest(name=d))).policy_revisions[
             "policies/replicas"
@@ -329,14 +334,14 @@ async def test_disabled_policies_are_not_applied_but_can_be_dry_run(policy: Poli
     )
     await policy.stub.CreatePolicy(policy_pb2.CreatePolicyRequest(policy_id="no-large", policy=draft))
     big = resource("compute", instance_type="c5.2xlarge")
-    assert (await evaluate(policy, big)).outcome == O.DECISION_OUTCOME_ALLOW  # not enabled
+    assert (await evaluate(policy, big)).outcome == policy_pb2.DECISION_OUTCOME_ALLOW  # not enabled
 
     dry = await policy.stub.DryRunPolicies(
         policy_pb2.DryRunPoliciesRequest(
             policies=[draft], resources=[big, resource("small", instance_type="t3.small")], context=context()
         )
     )
-    assert dry.outcome == O.DECISION_OUTCOME_DENY
+    assert dry.outcome == policy_pb2.DECISION_OUTCOME_DENY
     assert [v.message for v in dry.results[0].violations] == ["compute uses c5.2xlarge"]
     assert list(dry.results[1].violations) == []
     log = await policy.stub.ListDecisions(policy_pb2.ListDecisionsRequest())

@@ -7,10 +7,8 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2
-
 from paved.policy.v1 import policy_pb2
 from paved_kit.grpc_errors import error_details
-
 
 PolicyHarness = Any  # conftest's harness: .stub and .clock
 HARD = policy_pb2.ENFORCEMENT_LEVEL_HARD_MANDATORY

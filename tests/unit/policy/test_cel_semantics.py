@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
 from paved_policy.domain import EvaluationContext, Resource
 from paved_policy.rules import RuleEngine, RuleError, context_binding, resource_binding
 

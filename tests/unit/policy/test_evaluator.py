@@ -6,7 +6,6 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from paved_policy.builtins import builtin_policies
 from paved_policy.domain import (
     EnforcementLevel,
