@@ -109,6 +109,20 @@ class Suite:
         )
         log.close()
         self._wait_ready(name)
+        if name != "gateway" and "gateway" in self.processes:
+            self._wait_gateway_reconnected()
+
+    def _wait_gateway_reconnected(self) -> None:
+        """After a restart, wait until the gateway's channels reach every service again."""
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.gateway_url}/readyz", timeout=3).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the gateway did not reconnect to every service within 15 s")
 
     def _wait_ready(self, name: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT

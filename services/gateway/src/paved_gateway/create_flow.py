@@ -1,9 +1,9 @@
 """``POST /api/services``: the source design's flow as orchestrated calls, each answer mapped to HTTP.
 
 template → validate parameters → render → estimate cost → check quota → evaluate policy → provision.
-Quota is checked after the estimate (the agreed order puts it before rendering) so that all three
-quotas — services, instances and monthly budget — are checked against the real plan; every step
-before provisioning is read-only, so the order changes no outcome except a more complete quota check.
+Quota is checked after the estimate (the agreed order puts it before rendering): provisioning's
+CheckQuota needs the plan's resources and the estimate to check all three quotas (services, instances,
+monthly budget). Every step before provisioning is read-only, so the order changes no other outcome.
 """
 
 from __future__ import annotations
@@ -176,39 +176,25 @@ async def _validate(backends: Backends, template: str, parameters: dict[str, Any
 
 
 async def _check_quota(backends: Backends, team: str, plan: common_pb2.Plan, estimate: Any) -> None:
+    # Provisioning answers RESOURCE_EXHAUSTED (reason QUOTA_EXCEEDED) when the plan does not fit; the
+    # error mapping turns that into the seed's 403 {error: "Quota exceeded", current, limit}.
     result = await call(
         "provisioning",
         backends.provisioning.CheckQuota(
             provisioning_pb2.CheckQuotaRequest(team=team, plan=plan, estimated_monthly_cost=estimate)
         ),
     )
-    if result.allowed:
-        return
     exceeded = [check for check in result.checks if not check.allowed]
+    if result.allowed and not exceeded:
+        return
     first = exceeded[0] if exceeded else None
-    checks = [
-        {
-            "quota": check.quota,
-            "current": check.current,
-            "requested": check.requested,
-            "limit": check.limit,
-            "allowed": check.allowed,
-        }
-        for check in result.checks
-    ]
-    raise ApiError(
-        403,
-        "Quota exceeded",
-        name="QuotaExceededError",
-        details={"quota": first.quota if first else None, "checks": checks},
-        # The seed's body: {error: "Quota exceeded", current, limit}; kept at the top level.
-        extra={
-            "current": first.current if first else None,
-            "limit": first.limit if first else None,
-            "requested": first.requested if first else None,
-            "quota": first.quota if first else None,
-        },
-    )
+    extra = {
+        "quota": first.quota if first else None,
+        "current": first.current if first else None,
+        "requested": first.requested if first else None,
+        "limit": first.limit if first else None,
+    }
+    raise ApiError(403, "Quota exceeded", name="QuotaExceededError", details=dict(extra), extra=extra)
 
 
 async def _evaluate(

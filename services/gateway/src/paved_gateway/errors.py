@@ -131,7 +131,34 @@ def from_rpc_error(exc: grpc.RpcError, backend: str) -> ApiError:
         details["preconditionViolations"] = [asdict(v) for v in info.precondition_violations]
     if status >= 500:
         _log.warning("backend call failed", backend=backend, grpc_code=info.code.name, reason=info.reason)
+    if status == 403 and info.reason == "QUOTA_EXCEEDED":
+        return _quota_exceeded(message, details, info.metadata)
     return ApiError(status, message, name=name, details=details)
+
+
+def _quota_exceeded(description: str, details: dict[str, Any], metadata: dict[str, str]) -> ApiError:
+    """The seed's quota answer, ``{error: "Quota exceeded", current, limit}``, in Backstage's shape: the
+    numbers of the first exceeded quota at the top level, the service's full description in the error."""
+
+    def number(key: str) -> float | None:
+        try:
+            return float(metadata[key])
+        except (KeyError, ValueError):
+            return None
+
+    extra = {
+        "quota": metadata.get("quota"),
+        "current": number("current"),
+        "requested": number("requested"),
+        "limit": number("limit"),
+    }
+    return ApiError(
+        403,
+        "Quota exceeded",
+        name="QuotaExceededError",
+        details={**details, "description": description, **extra},
+        extra=extra,
+    )
 
 
 def error_body(request: Request, err: ApiError) -> dict[str, Any]:
