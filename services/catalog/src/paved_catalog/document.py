@@ -109,6 +109,9 @@ class _Validator:
         self.value_marks: dict[str, yaml.Mark] = {}
         self.key_marks: dict[str, yaml.Mark] = {}
         self.nodes: dict[str, yaml.Node] = {}
+        # Names of parameters that were declared, valid or not, so one bad parameter does not also
+        # make every placeholder using it "unknown".
+        self.declared: set[str] = set()
         self._index(root, "")
 
     # -- positions -------------------------------------------------------------------------------
@@ -239,6 +242,8 @@ class _Validator:
                 f"{path}.name", "must be lowercase letters, digits and '_', starting with a letter or '_'"
             )
             name = None
+        if name is not None:
+            self.declared.add(name)
         ptype = self.require(item, "type", str, path)
         if ptype is not None and ptype not in PARAMETER_TYPES:
             self.add(f"{path}.type", f"must be one of: {', '.join(PARAMETER_TYPES)}")
@@ -332,7 +337,7 @@ class _Validator:
             return ()
         if not items:
             self.add("spec.resources", "must list at least one resource")
-        known = {p.name for p in parameters} | set(CONTEXT_KEYS)
+        known = {p.name for p in parameters} | self.declared | set(CONTEXT_KEYS)
         enums = {p.name: p.values for p in parameters if p.type == "enum"}
         result: list[ResourceSpec] = []
         names: set[str] = set()
