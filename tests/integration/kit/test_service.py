@@ -13,6 +13,11 @@ from pathlib import Path
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paved_kit.client import create_channel
+from paved_kit.server import GrpcServer
+from paved_kit.service import run_service
+from paved_kit.settings import BaseServiceSettings
+from pydantic_settings import SettingsConfigDict
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 DEMO_PATH = Path(__file__).with_name("demo")
 DEMO = ["-m", "paved_demo"]
@@ -76,25 +81,35 @@ async def test_service_serves_until_sigterm_then_stops_cleanly(tmp_path: Path) -
     assert "demo-secret-token" not in output.decode()
 
 
-async def test_bad_configuration_fails_before_serving(tmp_path: Path) -> None:
-    env = _env(PAVED_DEMO_PORT="not-a-port", PAVED_DEMO_LOG_FORMAT="xml")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, *DEMO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    _, errors = await asyncio.wait_for(process.communicate(), timeout=15)
-    assert process.returncode == 2
-    assert "PAVED_DEMO_PORT" in errors.decode()
-    assert "PAVED_DEMO_LOG_FORMAT" in errors.decode()
+class DemoSettings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="PAVED_DEMO_")
+
+    port: int = 50999
 
 
-@pytest.mark.parametrize("command", ["config"])
-async def test_config_command_prints_masked_settings(command: str) -> None:
-    env = _env(PAVED_DEMO_AUTH_TOKEN="demo-secret-token")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, *DEMO, command, env=env, stdout=asyncio.subprocess.PIPE
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=15)
-    settings = json.loads(output)
+async def _never_built(settings: DemoSettings, engine: AsyncEngine, server: GrpcServer) -> None:
+    raise AssertionError("must not be called")
+
+
+def test_bad_configuration_fails_before_serving(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PAVED_DEMO_PORT", "not-a-port")
+    monkeypatch.setenv("PAVED_DEMO_LOG_FORMAT", "xml")
+    with pytest.raises(SystemExit) as exit_info:
+        run_service("demo", DemoSettings, _never_built, argv=[])
+    assert exit_info.value.code == 2
+    errors = capsys.readouterr().err
+    assert "PAVED_DEMO_PORT" in errors
+    assert "PAVED_DEMO_LOG_FORMAT" in errors
+
+
+def test_config_command_prints_masked_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PAVED_DEMO_AUTH_TOKEN", "demo-secret-token")
+    run_service("demo", DemoSettings, _never_built, argv=["config"])
+    settings = json.loads(capsys.readouterr().out)
     assert settings["port"] == 50999
     assert settings["auth_token"] == "**********"
     assert settings["database_url"] == "sqlite+aiosqlite:///.paved/demo.db"
