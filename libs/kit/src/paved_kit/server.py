@@ -145,19 +145,27 @@ class GrpcServer:
 
         bind = format_address(self.settings.host, self.settings.port)
         tls = self.settings.server_tls()
-        try:
-            port = server.add_secure_port(bind, tls.credentials()) if tls else server.add_insecure_port(bind)
-        except RuntimeError as exc:
-            raise OSError(f"cannot listen on {bind}: address in use or unavailable") from exc
-        if port == 0:
-            raise OSError(f"cannot listen on {bind}: address in use or unavailable")
-        await server.start()
-        self._server, self._port = server, port
-        self._stop_requested = asyncio.Event()
         if self.settings.metrics_port is not None:
             self._metrics_endpoint = MetricsEndpoint(
                 self.settings.host, self.settings.metrics_port, self._metrics_registry
             )
+        try:
+            try:
+                port = (
+                    server.add_secure_port(bind, tls.credentials()) if tls else server.add_insecure_port(bind)
+                )
+            except RuntimeError as exc:
+                raise OSError(f"cannot listen on {bind}: address in use or unavailable") from exc
+            if port == 0:
+                raise OSError(f"cannot listen on {bind}: address in use or unavailable")
+            await server.start()
+        except BaseException:
+            if self._metrics_endpoint is not None:
+                self._metrics_endpoint.stop()
+                self._metrics_endpoint = None
+            raise
+        self._server, self._port = server, port
+        self._stop_requested = asyncio.Event()
         _log.info(
             "grpc server listening",
             address=self.address,
