@@ -22,6 +22,7 @@ from paved_alerting.settings import AlertingSettings
 from paved_kit.db import create_engine
 from paved_kit.server import GrpcServer
 from paved_kit.testing import GrpcChannelFactory, GrpcServerFactory
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 T0 = 1_800_000_000.0
 
@@ -116,6 +117,7 @@ class Alerting:
     server: GrpcServer
     stub: alerting_pb2_grpc.AlertingServiceStub
     clock: ManualClock
+    database: AsyncEngine
     stop: Callable[[], Awaitable[None]]
 
 
@@ -160,7 +162,7 @@ async def start_alerting(
 
         stops.append(stop)
         stub = alerting_pb2_grpc.AlertingServiceStub(grpc_channel_factory(server))
-        return Alerting(app, server, stub, clock, stop)
+        return Alerting(app, server, stub, clock, database, stop)
 
     yield start
     for stop in reversed(stops):

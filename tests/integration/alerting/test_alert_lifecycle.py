@@ -1,4 +1,4 @@
-"""Alerts over real gRPC with a controlled clock: pending, firing after `for`, resolved, notifications, health."""
+"""Alerts over real gRPC with a controlled clock: pending, firing after `for`, resolved, notified, health."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ DEFAULTS = {
 
 
 def at(seconds: float) -> timestamp_pb2.Timestamp:
-    return timestamp_pb2.Timestamp(seconds=int(seconds), nanos=int(round((seconds % 1) * 1e9)))
+    return timestamp_pb2.Timestamp(seconds=int(seconds), nanos=round((seconds % 1) * 1e9))
 
 
 async def send(stub: Any, service: str, metric: str, value: float, when: float) -> pb.IngestSamplesResponse:

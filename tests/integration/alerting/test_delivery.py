@@ -1,0 +1,130 @@
+"""Notification delivery: retries after failures, survival across a restart, Alertmanager forwarding."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from google.protobuf import timestamp_pb2
+from paved.alerting.v1 import alerting_pb2 as pb
+from paved_alerting import store
+from paved_alerting.clock import ManualClock
+from paved_kit.db import session_factory
+
+StartAlerting = Callable[..., Awaitable[Any]]
+Recorders = Callable[[], Any]
+T0 = 1_800_000_000
+
+
+def at(seconds: float) -> timestamp_pb2.Timestamp:
+    return timestamp_pb2.Timestamp(seconds=int(seconds))
+
+
+async def service_down(stub: Any, start: float) -> None:
+    """Make checkout's Service Down alert fire (down for the whole minute)."""
+    for offset in (0, 60):
+        sample = pb.MetricSample(service="checkout", metric="up", value=0, time=at(start + offset))
+        await stub.IngestSamples(iter([pb.IngestSamplesRequest(samples=[sample])]))
+        await stub.EvaluateRules(pb.EvaluateRulesRequest(time=at(start + offset)))
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    """Wait until ``check`` holds (delivery runs in the background)."""
+    for _ in range(int(within / 0.02)):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached in time")
+
+
+async def outbox(alerting: Any) -> list[Any]:
+    sessions = session_factory(alerting.database)
+    async with sessions() as session:
+        return await store.outbox_rows(session=session)
+
+
+async def test_a_failing_webhook_is_retried_with_backoff(
+    start_alerting: StartAlerting, http_recorder: Recorders
+) -> None:
+    hook = http_recorder()
+    hook.statuses = [500, 503]
+    alerting = await start_alerting(default_webhook_url=hook.url)
+    await alerting.stub.CreateDefaultAlerts(
+        pb.CreateDefaultAlertsRequest(service="checkout", team="payments")
+    )
+    await service_down(alerting.stub, T0)
+    [delivered] = await hook.wait_for(1)
+    assert hook.attempts == 3  # two failures, then success
+    assert delivered.body["status"] == "firing"
+    assert delivered.body["alerts"][0]["labels"]["alertname"] == "ServiceDown"
+
+    async def outbox_empty() -> bool:
+        return await outbox(alerting) == []
+
+    await eventually(outbox_empty)
+
+
+async def test_pending_notifications_survive_a_restart(
+    start_alerting: StartAlerting, http_recorder: Recorders
+) -> None:
+    hook = http_recorder()
+    hook.default_status = 500
+    clock = ManualClock(T0)
+    first = await start_alerting(clock=clock, default_webhook_url=hook.url)
+    await first.stub.CreateDefaultAlerts(pb.CreateDefaultAlertsRequest(service="checkout", team="payments"))
+    # The error-rate alert goes pending before the restart; its `for` keeps counting across it.
+    sample = pb.MetricSample(service="checkout", metric="error_rate", value=0.3, time=at(T0))
+    await first.stub.IngestSamples(iter([pb.IngestSamplesRequest(samples=[sample])]))
+    await service_down(first.stub, T0)
+
+    async def failed_twice() -> bool:
+        return hook.attempts >= 2
+
+    await eventually(failed_twice)
+    [queued] = await outbox(first)
+    assert queued.attempts >= 1 and queued.last_error == "HTTP 500"
+    await first.stop()
+
+    hook.default_status = 200
+    second = await start_alerting(clock=clock, default_webhook_url=hook.url)
+    [delivered] = await hook.wait_for(1)
+    assert delivered.body["alerts"][0]["labels"]["alertname"] == "ServiceDown"
+
+    async def outbox_empty() -> bool:
+        return await outbox(second) == []
+
+    await eventually(outbox_empty)
+
+    # Alert states were persisted; samples live in memory only, so checkout's `up` has no data now.
+    firing = await second.stub.ListAlerts(pb.ListAlertsRequest(filter="state = FIRING"))
+    assert [a.rule for a in firing.alerts] == ["alertRules/checkout-service-down"]
+    sample = pb.MetricSample(service="checkout", metric="error_rate", value=0.3, time=at(T0 + 300))
+    await second.stub.IngestSamples(iter([pb.IngestSamplesRequest(samples=[sample])]))
+    response = await second.stub.EvaluateRules(pb.EvaluateRulesRequest(time=at(T0 + 300)))
+    changes = {(a.labels["alertname"], a.state) for a in response.transitions}
+    # Error rate fires exactly 5m after it first held (before the restart); without `up` data, resolved.
+    assert changes == {("HighErrorRate", pb.ALERT_STATE_FIRING), ("ServiceDown", pb.ALERT_STATE_RESOLVED)}
+
+
+async def test_alerts_go_to_alertmanager_when_configured(
+    start_alerting: StartAlerting, http_recorder: Recorders
+) -> None:
+    alertmanager = http_recorder()
+    alerting = await start_alerting(alertmanager_url=alertmanager.url)
+    await alerting.stub.CreateDefaultAlerts(
+        pb.CreateDefaultAlertsRequest(service="checkout", team="payments")
+    )
+    await service_down(alerting.stub, T0)
+    [posted] = await alertmanager.wait_for(1)
+    assert (posted.method, posted.path) == ("POST", "/api/v2/alerts")
+    [alert] = posted.body
+    assert alert["labels"] == {
+        "alertname": "ServiceDown",
+        "service": "checkout",
+        "team": "payments",
+        "severity": "critical",
+    }
+    assert alert["startsAt"] == "2027-01-15T08:01:00Z"
+    assert "endsAt" not in alert
+    assert alert["generatorURL"] == "https://portal.example/alertRules/checkout-service-down"
