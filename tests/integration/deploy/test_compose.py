@@ -1,0 +1,168 @@
+"""deploy/compose.yaml runs the suite on PostgreSQL with every service wired to the ones it calls."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from paved_kit.settings import BaseServiceSettings
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[3]
+COMPOSE = REPO / "deploy" / "compose.yaml"
+GRPC_PORTS = {"catalog": 50051, "provisioning": 50052, "policy": 50053, "cost": 50054, "alerting": 50055}
+CALLS = {
+    "gateway": {"catalog", "provisioning", "policy", "cost", "alerting"},
+    "provisioning": {"catalog", "alerting", "cost"},
+    "provisioning-worker": {"catalog", "alerting", "cost"},
+    "cost": {"provisioning"},
+}
+PAVED_SERVICES = (*GRPC_PORTS, "provisioning-worker", "gateway")
+
+
+def interpolate(value: Any) -> Any:
+    """Compose's ``${VAR:-default}`` with nothing set: the defaults, as a fresh checkout runs."""
+    if isinstance(value, str):
+        return re.sub(r"\$\{(\w+):-((?:[^{}]|\{[^{}]*\})*)\}", lambda m: m.group(2), value)
+    if isinstance(value, dict):
+        return {key: interpolate(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item) for item in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = interpolate(yaml.safe_load(COMPOSE.read_text(encoding="utf-8")))
+    return document
+
+
+def settings_class(service: str) -> type[BaseServiceSettings]:
+    try:
+        module = importlib.import_module(f"paved_{service}.settings")
+    except ImportError:
+        return BaseServiceSettings
+    (cls,) = (
+        v
+        for v in vars(module).values()
+        if isinstance(v, type) and issubclass(v, BaseServiceSettings) and v is not BaseServiceSettings
+    )
+    return cls
+
+
+def test_every_service_runs_its_own_command_from_the_one_image(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(PAVED_SERVICES) | {"postgres"} | {f"{s}-migrate" for s in GRPC_PORTS} == set(services)
+    for name in PAVED_SERVICES:
+        service = services[name]
+        module = name.removesuffix("-worker")
+        expected = ["python", "-m", f"paved_{module}"] + (["worker"] if name.endswith("-worker") else [])
+        assert service["command"] == expected
+        assert service["image"] == "paved:dev"
+        assert (REPO / "deploy" / service["build"]["context"] / service["build"]["dockerfile"]).resolve() == (
+            REPO / "deploy" / "docker" / "Dockerfile"
+        )
+    for name in GRPC_PORTS:
+        assert services[f"{name}-migrate"]["command"] == ["python", "-m", f"paved_{name}", "migrate"]
+        assert services[name]["depends_on"][f"{name}-migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+
+
+@pytest.mark.parametrize("name", PAVED_SERVICES + tuple(f"{s}-migrate" for s in GRPC_PORTS))
+def test_each_service_loads_its_settings_from_its_environment(compose: dict[str, Any], name: str) -> None:
+    service = name.removesuffix("-worker").removesuffix("-migrate")
+    environment = compose["services"][name]["environment"]
+    prefix = f"PAVED_{service.upper()}_"
+    assert all(key.startswith(prefix) for key in environment)
+    settings_cls = settings_class(service)
+    unknown = {
+        key for key in environment if key.removeprefix(prefix).lower() not in settings_cls.model_fields
+    }
+    assert unknown == set()
+    settings = settings_cls.model_validate(
+        {k.removeprefix(prefix).lower(): v for k, v in environment.items()}
+    )
+    if name != "gateway":
+        url = make_url(settings.database_url)
+        postgres = compose["services"]["postgres"]["environment"]
+        assert (url.drivername, url.host, url.port) == ("postgresql+asyncpg", "postgres", 5432)
+        assert (url.username, url.password) == (postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"])
+        assert url.database == f"paved_{service}"
+    if name in GRPC_PORTS or name == "gateway":
+        assert settings.host == "0.0.0.0"
+
+
+def test_callers_reach_the_services_they_call_once_those_are_healthy(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in PAVED_SERVICES:
+        environment = services[name]["environment"]
+        prefix = f"PAVED_{name.removesuffix('-worker').upper()}_"
+        called = {
+            k.removeprefix(prefix).removesuffix("_ADDRESS").lower()
+            for k in environment
+            if k.endswith("_ADDRESS")
+        }
+        assert called == CALLS.get(name, set()), name
+        for other in called:
+            assert environment[f"{prefix}{other.upper()}_ADDRESS"] == f"{other}:{GRPC_PORTS[other]}"
+            # cost and provisioning call each other: neither may wait for the other (calls retry).
+            if {name, other} != {"cost", "provisioning"}:
+                assert services[name]["depends_on"][other] == {"condition": "service_healthy"}, (name, other)
+    for name, port in GRPC_PORTS.items():
+        assert services[name]["environment"][f"PAVED_{name.upper()}_PORT"] == str(port)
+        assert services[name]["healthcheck"]["test"] == [
+            "CMD",
+            "python",
+            "/opt/paved/healthcheck.py",
+            "--address",
+            f"127.0.0.1:{port}",
+        ]
+    assert services["gateway"]["ports"] == ["127.0.0.1:8080:8080"]
+
+
+def test_the_databases_compose_creates_match_kubernetes_dev(compose: dict[str, Any]) -> None:
+    docker_sql = (REPO / "deploy" / "docker" / "create-databases.sql").read_text()
+    kubernetes_sql = (
+        REPO / "deploy" / "kubernetes" / "overlays" / "dev" / "create-databases.sql"
+    ).read_text()
+    assert docker_sql == kubernetes_sql
+    for name in GRPC_PORTS:
+        assert f"CREATE DATABASE paved_{name};" in docker_sql
+    mounts = compose["services"]["postgres"]["volumes"]
+    assert "./docker/create-databases.sql:/docker-entrypoint-initdb.d/10-create-databases.sql:ro" in mounts
+
+
+def test_the_gateway_accepts_its_default_token(compose: dict[str, Any]) -> None:
+    auth = pytest.importorskip("paved_gateway.auth")
+    from pydantic import SecretStr
+
+    raw = compose["services"]["gateway"]["environment"]["PAVED_GATEWAY_TOKENS"]
+    assert [t.subject for t in auth.parse_static_tokens(SecretStr(raw))] == ["dev-admin"]
+
+
+def test_docker_compose_accepts_the_file() -> None:
+    docker = shutil.which("docker")
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode == 0
+    ):
+        command = [docker, "compose"]
+    elif legacy := shutil.which("docker-compose"):
+        command = [legacy]
+    else:
+        pytest.skip("no docker compose client here; the file is checked by the tests above only")
+    result = subprocess.run(
+        [*command, "-f", str(COMPOSE), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
