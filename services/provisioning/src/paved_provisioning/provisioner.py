@@ -8,7 +8,7 @@ import base64
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,7 +201,7 @@ class Provisioner:
             return OperationView(operation, await store.steps_of(session=session, operation_id=operation.id))
 
     async def _submit(
-        self, request_key: str | None, build: Callable[[AsyncSession, str], Any]
+        self, request_key: str | None, build: Callable[[AsyncSession, str], Awaitable[str | None]]
     ) -> OperationView:
         existing = await self._existing(request_key)
         if existing is not None:
@@ -209,7 +209,9 @@ class Provisioner:
         operation_id = uuid.uuid4().hex
         try:
             async with self.sessions() as session, session.begin():
-                await build(session, operation_id)
+                earlier = await build(session, operation_id)
+            if earlier is not None:
+                return await self.get_operation(earlier)
         except IntegrityError:
             # A concurrent call with the same request id won the race: answer with its operation.
             existing = await self._existing(request_key)
@@ -240,8 +242,10 @@ class Provisioner:
         request_key = f"{steps.PROVISION}:{request_id}" if request_id else None
         image = manifests.current_image(plan)
 
-        async def build(session: AsyncSession, operation_id: str) -> None:
+        async def build(session: AsyncSession, operation_id: str) -> str | None:
             row = await store.lock_team(session=session, team=team)
+            if (earlier := await self._earlier(session, request_key)) is not None:
+                return earlier
             existing = await store.get_service(session=session, name=service)
             if existing is not None and existing.state in store.LIVE_STATES:
                 raise FailedPrecondition(
@@ -301,8 +305,16 @@ class Provisioner:
                     plan=plan,
                 ),
             )
+            return None
 
         return await self._submit(request_key, build)
+
+    async def _earlier(self, session: AsyncSession, request_key: str | None) -> str | None:
+        """The operation an earlier call with the same request id created (seen under the team lock)."""
+        if request_key is None:
+            return None
+        operation = await store.operation_by_request_key(session=session, request_key=request_key)
+        return operation.id if operation else None
 
     async def _active_service(self, session: AsyncSession, field: str, service: str) -> ProvisionedService:
         record = await store.get_service(session=session, name=service)
@@ -349,10 +361,12 @@ class Provisioner:
         kind = steps.DEPLOY if workflow == "deploy" else steps.ROLLBACK
         request_key = f"{kind}:{request_id}" if request_id else None
 
-        async def build(session: AsyncSession, operation_id: str) -> None:
+        async def build(session: AsyncSession, operation_id: str) -> str | None:
             probe = await store.get_service(session=session, name=service)
             if probe is not None:
                 await store.lock_team(session=session, team=probe.team)
+            if (earlier := await self._earlier(session, request_key)) is not None:
+                return earlier
             record = await self._active_service(session, "service", service)
             if environment and environment != record.environment:
                 raise InvalidArgument(
@@ -407,6 +421,7 @@ class Provisioner:
                     plan=manifests.with_image(plan, deploy_image) if deploy_image else {},
                 ),
             )
+            return None
 
         return await self._submit(request_key, build)
 
@@ -417,11 +432,13 @@ class Provisioner:
         v.raise_if_any()
         request_key = f"{steps.DEPROVISION}:{request_id}" if request_id else None
 
-        async def build(session: AsyncSession, operation_id: str) -> None:
+        async def build(session: AsyncSession, operation_id: str) -> str | None:
             record = await store.get_service(session=session, name=service)
             if record is None or record.state == "deleted":
                 raise NotFound(f"services/{service} was not provisioned here", metadata={"service": service})
             await store.lock_team(session=session, team=record.team)
+            if (earlier := await self._earlier(session, request_key)) is not None:
+                return earlier
             await self._no_running_operation(session, service)
             if record.state not in ("active", "failed"):
                 raise FailedPrecondition(
@@ -444,6 +461,7 @@ class Provisioner:
                 ),
                 steps=steps.DEPROVISION_STEPS,
             )
+            return None
 
         return await self._submit(request_key, build)
 
@@ -461,10 +479,12 @@ class Provisioner:
         v.raise_if_any()
         request_key = f"{steps.UPDATE_INSTANCE_TYPE}:{request_id}" if request_id else None
 
-        async def build(session: AsyncSession, operation_id: str) -> None:
+        async def build(session: AsyncSession, operation_id: str) -> str | None:
             probe = await store.get_service(session=session, name=service)
             if probe is not None:
                 await store.lock_team(session=session, team=probe.team)
+            if (earlier := await self._earlier(session, request_key)) is not None:
+                return earlier
             record = await self._active_service(session, "service", service)
             await self._no_running_operation(session, service)
             target = next((r for r in record.plan.get("resources", []) if r.get("name") == resource), None)
@@ -516,6 +536,7 @@ class Provisioner:
                     plan=new_plan,
                 ),
             )
+            return None
 
         return await self._submit(request_key, build)
 

@@ -1,0 +1,152 @@
+"""Fixtures: a real provisioning server (with its worker) on a fresh database and GitOps repository, talking
+over real gRPC to catalog, alerting and cost servers."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest_asyncio
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from google.protobuf import duration_pb2
+from google.type import money_pb2
+from paved.provisioning.v1 import provisioning_pb2 as pb
+from paved.provisioning.v1 import provisioning_pb2_grpc
+from paved_kit.db import create_engine
+from paved_kit.server import GrpcServer
+from paved_provisioning.app import Components, build_components, prepare_schema, register
+from paved_provisioning.gitops import GitOpsRepository
+from paved_provisioning.settings import ProvisioningSettings
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fake_peers import FakePeers
+from plans import plan
+
+FAST = {
+    "step_backoff_seconds": 0.05,
+    "step_backoff_max_seconds": 0.2,
+    "poll_interval_seconds": 0.05,
+    "lease_seconds": 2.0,
+    "heartbeat_seconds": 0.5,
+}
+
+
+@dataclass
+class Harness:
+    """A running provisioning service and what it talks to."""
+
+    settings: ProvisioningSettings
+    engine: AsyncEngine
+    parts: Components
+    server: GrpcServer
+    peers: FakePeers
+    stub: provisioning_pb2_grpc.ProvisioningServiceStub
+    ops: operations_pb2_grpc.OperationsStub
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def repo(self) -> GitOpsRepository:
+        return self.parts.repo
+
+    async def provision(
+        self,
+        service: str = "orders",
+        team: str = "payments",
+        *,
+        request_id: str = "",
+        cost: float = 100.0,
+        **plan_kwargs: Any,
+    ) -> operations_pb2.Operation:
+        return await self.stub.ProvisionService(
+            pb.ProvisionServiceRequest(
+                plan=plan(service, team, **plan_kwargs),
+                estimated_monthly_cost=money_pb2.Money(currency_code="USD", units=int(cost)),
+                request_id=request_id,
+                requester="alice",
+            )
+        )
+
+    async def wait(self, name: str, timeout: float = 30.0) -> operations_pb2.Operation:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            op = await self.ops.WaitOperation(
+                operations_pb2.WaitOperationRequest(name=name, timeout=duration_pb2.Duration(seconds=5))
+            )
+            if op.done or asyncio.get_running_loop().time() > deadline:
+                return op
+
+    def start_worker(self) -> None:
+        self.tasks.append(asyncio.create_task(self.parts.worker.run()))
+
+
+def metadata(op: operations_pb2.Operation) -> pb.OperationMetadata:
+    meta = pb.OperationMetadata()
+    op.metadata.Unpack(meta)
+    return meta
+
+
+def steps(op: operations_pb2.Operation) -> dict[str, pb.Step]:
+    return {s.name: s for s in metadata(op).steps}
+
+
+HarnessFactory = Callable[..., Awaitable[Harness]]
+
+
+@pytest_asyncio.fixture
+async def harness_factory(
+    database_url: str, tmp_path: Path, grpc_server_factory: Any, grpc_channel_factory: Any
+) -> AsyncIterator[HarnessFactory]:
+    made: list[Harness] = []
+
+    async def make(*, worker: bool = True, peers: FakePeers | None = None, **overrides: Any) -> Harness:
+        peers = peers or FakePeers()
+        peer_server = await grpc_server_factory(*peers.registrations(), name="peers")
+        settings = ProvisioningSettings(
+            port=0,
+            database_url=database_url,
+            gitops_repository=tmp_path / "gitops.git",
+            catalog_address=peer_server.address,
+            alerting_address=peer_server.address,
+            cost_address=peer_server.address,
+            run_worker=False,
+            **{**FAST, **overrides},
+        )
+        engine = create_engine(settings.database_url)
+        await prepare_schema(engine)
+        parts = build_components(settings, engine)
+        server = await grpc_server_factory(
+            lambda s: register(s, parts.provisioner), name="provisioning", settings=settings
+        )
+        channel = grpc_channel_factory(server)
+        harness = Harness(
+            settings,
+            engine,
+            parts,
+            server,
+            peers,
+            provisioning_pb2_grpc.ProvisioningServiceStub(channel),
+            operations_pb2_grpc.OperationsStub(channel),
+        )
+        if worker:
+            harness.start_worker()
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        for task in harness.tasks:
+            task.cancel()
+        await asyncio.gather(*harness.tasks, return_exceptions=True)
+        await harness.parts.peers.close()
+        await harness.engine.dispose()
+
+
+def rpc_code(exc: grpc.aio.AioRpcError) -> grpc.StatusCode:
+    return exc.code()
