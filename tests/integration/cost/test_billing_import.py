@@ -39,7 +39,9 @@ def direct_sums(path: Path, column: str) -> dict[str, tuple[Decimal, Decimal, in
     return {key: (b, e, n) for key, (b, e, n) in sums.items()}  # type: ignore[misc]
 
 
-async def test_focus_sample_imports_with_exact_totals(cost, focus_sample: Path) -> None:
+@pytest.mark.parametrize("parse_in_database", [True, False], ids=["db-parse", "python-parse"])
+async def test_focus_sample_imports_with_exact_totals(start_cost, focus_sample: Path, parse_in_database: bool) -> None:
+    cost = await start_cost(import_parse_in_database=parse_in_database)
     data = focus_sample.read_bytes()
     response = await cost.stub.ImportBilling(csv_stream(data, "focus-sample"))
     assert (response.rows_read, response.rows_imported, response.rows_rejected) == (1000, 1000, 0)
@@ -90,7 +92,9 @@ async def test_all_or_nothing_refuses_the_whole_import(cost) -> None:
     assert list(summary.totals) == []
 
 
-async def test_skip_invalid_keeps_the_good_rows(cost) -> None:
+@pytest.mark.parametrize("parse_in_database", [True, False], ids=["db-parse", "python-parse"])
+async def test_skip_invalid_keeps_the_good_rows(start_cost, parse_in_database: bool) -> None:
+    cost = await start_cost(import_parse_in_database=parse_in_database)
     response = await cost.stub.ImportBilling(
         csv_stream(BAD_CSV, "bad", chunk=31, mode=cost_pb2.IMPORT_MODE_SKIP_INVALID)
     )

@@ -127,7 +127,9 @@ class BillingImporter:
         currency: str,
         batch_rows: int,
         clock: Callable[[], datetime],
+        parse_in_database: bool = True,
     ) -> None:
+        self._parse_in_database = parse_in_database
         self._sessions = sessions
         self._attribution = attribution
         self._currency = currency
@@ -150,7 +152,11 @@ class BillingImporter:
         if first is not None:
             messages = _prepend(first, messages)
         async with self._sessions() as session, session.begin():
-            if isinstance(first, CsvChunk) and session.get_bind().dialect.name == "postgresql":
+            if (
+                self._parse_in_database
+                and isinstance(first, CsvChunk)
+                and session.get_bind().dialect.name == "postgresql"
+            ):
                 return await self._run_staged(session, header, messages)
             writer = _Writer(session, header.source, self._clock())
             task = writer.task = asyncio.create_task(writer.run())
@@ -214,7 +220,7 @@ class BillingImporter:
             raise _bad_csv(err, 0) from None
         index = header_index(columns)
         check_mandatory(index)
-        stage = staging.Stage(session, columns, index, header.null_token)
+        stage = staging.Stage(session, len(columns), index, header.null_token)
         await stage.create()
 
         async def csv_bytes() -> AsyncIterator[bytes]:
@@ -237,7 +243,7 @@ class BillingImporter:
                 entries.append((raw, False, None, None, None))
         await stage.load_tag_map(entries)
         try:
-            result.rows_rejected, result.rejections = await stage.mark_problems()
+            result.rows_rejected, result.rejections = await stage.validate(self._currency)
         except DBAPIError as err:
             raise _bad_copy(err) from None
         _refuse_if_all_or_nothing(header, result)
@@ -248,7 +254,7 @@ class BillingImporter:
                 session=session, source=header.source, billing_period=period, now=now
             )
         result.rows_imported, result.billed_cost = await stage.publish(header.source, self._currency)
-        for period, rows in (await stage.rows_per_period(header.source)).items():
+        for period, rows in (await stage.rows_per_period()).items():
             await store.set_import_rows(session=session, source=header.source, billing_period=period, rows=rows)
         result.billing_periods = periods
         return result

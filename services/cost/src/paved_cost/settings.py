@@ -65,6 +65,9 @@ class CostSettings(BaseServiceSettings):
     )
     trend_flat_percent: float = Field(5.0, ge=0, description="Changes within ±this percent are flat.")
     import_batch_rows: int = Field(5000, ge=1, description="Rows written per database round trip.")
+    import_parse_in_database: bool = Field(
+        True, description="On PostgreSQL, let the database parse and validate CSV imports (much faster)."
+    )
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
     roi: RoiSettings = Field(default_factory=RoiSettings)
 

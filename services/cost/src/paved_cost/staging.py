@@ -1,9 +1,11 @@
 """PostgreSQL fast path of a CSV import: the server parses the CSV (COPY) and validates it in SQL.
 
 Python never touches the rows: chunks stream from gRPC into ``COPY ... FROM STDIN (FORMAT csv)`` of a
-temporary staging table, SQL finds each bad row's first problem (the same rules and messages as
-:mod:`paved_cost.focus`), and ``INSERT ... SELECT`` publishes the good rows and the daily totals.
-Like store.py, it only runs statements on the session it is given and never commits.
+temporary staging table; one ``CREATE TABLE AS`` casts every row and names each row's first problem
+(the rules and messages of :mod:`paved_cost.focus`); ``INSERT ... SELECT`` publishes the good rows and
+the daily totals. Only when a cast fails (an unparseable number or time somewhere) does a slower pass
+find the offending rows with regular expressions first. Like store.py, this module only runs statements
+on the session it is given and never commits.
 """
 
 from __future__ import annotations
@@ -12,16 +14,39 @@ from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_cost.focus import CHARGE_CATEGORIES, MAX_REJECTIONS, RECORD_FIELDS, RowRejection
 
+TEMP_BUFFERS = "512MB"
+WORK_MEM = "64MB"
 STAGE = "cost_focus_stage"
 TAG_MAP = "cost_focus_tags"
+TYPED = "cost_focus_typed"
 _NUMBER = r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
 _TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
-_NUMERIC_COLUMNS = ("ListCost", "ContractedCost", "ConsumedQuantity")
+_TIME_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_AMOUNTS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ConsumedQuantity")
+_TIMES = (("ChargePeriodStart", "ChargePeriodEnd"), ("BillingPeriodStart", "BillingPeriodEnd"))
+_CATEGORIES = ", ".join(f"'{value}'" for value in sorted(CHARGE_CATEGORIES))
+_TEXTS = {
+    "charge_category": "ChargeCategory",
+    "pricing_category": "PricingCategory",
+    "provider_name": "ProviderName",
+    "service_name": "ServiceName",
+    "service_category": "ServiceCategory",
+    "region_id": "RegionId",
+    "sub_account_id": "SubAccountId",
+    "resource_id": "ResourceId",
+    "resource_type": "ResourceType",
+    "sku_id": "SkuId",
+    "consumed_unit": "ConsumedUnit",
+    "commitment_discount_id": "CommitmentDiscountId",
+    "commitment_discount_type": "CommitmentDiscountType",
+}
 
 
 async def _driver(session: AsyncSession) -> Any:
@@ -34,31 +59,56 @@ def _quote(literal: str) -> str:
     return "'" + literal.replace("'", "''") + "'"
 
 
-class Stage:
-    """One import's staging table; ``index`` maps FOCUS columns to CSV positions (from the header)."""
+def _snake(column: str) -> str:
+    return "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in column).lstrip("_")
 
-    def __init__(self, session: AsyncSession, header: Sequence[str], index: dict[str, int], null_token: str):
+
+def _problem(column: str, message_sql: str) -> str:
+    return f"'{column}|' || {message_sql}"
+
+
+def is_data_error(err: BaseException) -> bool:
+    """Whether ``err`` (possibly wrapped by SQLAlchemy) is PostgreSQL refusing a value (SQLSTATE class 22)."""
+    cause: BaseException | None = err
+    while cause is not None and not isinstance(cause, asyncpg.PostgresError):
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    return isinstance(cause, asyncpg.DataError)
+
+
+class Stage:
+    """One import's staging tables; ``index`` maps FOCUS columns to CSV positions (from the header)."""
+
+    def __init__(self, session: AsyncSession, width: int, index: dict[str, int], null_token: str) -> None:
         self.session = session
-        self.width = len(header)
+        self.width = width
         self.index = index
         self.null_token = null_token
+        self._periods: list[str] | None = None
 
     def col(self, column: str) -> str:
-        """SQL of a FOCUS column's value with empty cells and the null token as NULL."""
+        """SQL of a FOCUS column's raw value, with empty cells and the null token as NULL."""
         position = self.index.get(column)
         if position is None:
             return "NULL::text"
         token = _quote(self.null_token) if self.null_token else "''"
-        return f"NULLIF(NULLIF(c{position}, ''), {token})"
+        return f"NULLIF(NULLIF(s.c{position}, ''), {token})"
+
+    async def _run(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        return await self.session.execute(text(sql), params or {})
 
     async def create(self) -> None:
         columns = ", ".join(f"c{i} text" for i in range(self.width))
-        await self.session.execute(text("SET LOCAL TimeZone = 'UTC'"))
-        await self.session.execute(
-            text(
-                f"CREATE TEMPORARY TABLE {STAGE} (row_no bigint GENERATED ALWAYS AS IDENTITY, {columns}) "
-                "ON COMMIT DROP"
-            )
+        await self._run("SET LOCAL TimeZone = 'UTC'")
+        await self._run(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        # Temporary tables live in per-connection buffers (8 MB by default): a big import would spill to
+        # disk on every pass. The size can only change before the connection first uses a temporary table,
+        # and a pooled connection keeps it, so it is set once per connection.
+        current = (await self._run("SHOW temp_buffers")).scalar_one()
+        if current != TEMP_BUFFERS:
+            await self._run(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+        await self._run(
+            f"CREATE TEMPORARY TABLE {STAGE} (row_no bigint GENERATED ALWAYS AS IDENTITY, "
+            f"{columns}, problem text) ON COMMIT DROP"
         )
 
     async def copy(self, chunks: AsyncIterator[bytes]) -> None:
@@ -69,94 +119,49 @@ class Stage:
         )
 
     async def rows_read(self) -> int:
-        return int((await self.session.execute(text(f"SELECT count(*) FROM {STAGE}"))).scalar_one())
-
-    def _problem_sql(self) -> str:
-        """A CASE giving ``column|message`` of a row's first problem, in the order focus.RowParser checks."""
-        c = self.col
-        checks: list[tuple[str, str]] = [
-            (f"{c('BilledCost')} IS NULL", "'BilledCost|mandatory column is empty'"),
-            (
-                f"{c('BilledCost')} !~ '{_NUMBER}' OR lower({c('BilledCost')}) ~ 'nan|inf'",
-                f"'BilledCost|not a decimal number: ' || quote_literal(left({c('BilledCost')}, 40))",
-            ),
-            (
-                f"{c('EffectiveCost')} !~ '{_NUMBER}'",
-                f"'EffectiveCost|not a decimal number: ' || quote_literal(left({c('EffectiveCost')}, 40))",
-            ),
-        ]
-        for start, end in (("ChargePeriodStart", "ChargePeriodEnd"), ("BillingPeriodStart", "BillingPeriodEnd")):
-            for column in (start, end):
-                checks.append((f"{c(column)} IS NULL", f"'{column}|mandatory column is empty'"))
-                checks.append(
-                    (
-                        f"{c(column)} !~ '{_TIME}'",
-                        f"'{column}|not an ISO 8601 date-time: ' || quote_literal(left({c(column)}, 40))",
-                    )
-                )
-            checks.append(
-                (
-                    f"{c(end)}::timestamptz < {c(start)}::timestamptz",
-                    f"'{end}|{end} is before {start}'",
-                )
-            )
-        categories = ", ".join(_quote(v) for v in sorted(CHARGE_CATEGORIES))
-        checks.append((f"{c('ChargeCategory')} IS NULL", "'ChargeCategory|mandatory column is empty'"))
-        checks.append(
-            (
-                f"{c('ChargeCategory')} NOT IN ({categories})",
-                f"'ChargeCategory|' || quote_literal(left({c('ChargeCategory')}, 40)) || "
-                f"' is not one of {', '.join(sorted(CHARGE_CATEGORIES))}'",
-            )
-        )
-        checks.append((f"{c('Tags')} IS NOT NULL AND NOT t.valid", "'Tags|not a JSON object'"))
-        for column in _NUMERIC_COLUMNS:
-            checks.append(
-                (
-                    f"{c(column)} !~ '{_NUMBER}'",
-                    f"'{column}|not a decimal number: ' || quote_literal(left({c(column)}, 40))",
-                )
-            )
-        cases = " ".join(f"WHEN {condition} THEN {message}" for condition, message in checks)
-        return f"CASE {cases} ELSE NULL END"
+        return int((await self._run(f"SELECT count(*) FROM {STAGE}")).scalar_one())
 
     async def distinct_tags(self) -> list[str]:
-        result = await self.session.execute(
-            text(f"SELECT DISTINCT {self.col('Tags')} FROM {STAGE} WHERE {self.col('Tags')} IS NOT NULL")
-        )
+        tags = self.col("Tags")
+        result = await self._run(f"SELECT DISTINCT {tags} FROM {STAGE} s WHERE {tags} IS NOT NULL")
         return [row[0] for row in result]
 
     async def load_tag_map(self, entries: Sequence[tuple[str, bool, str | None, str | None, str | None]]) -> None:
         """(raw tags, valid, normalized JSON, service, team) per distinct tags value."""
-        await self.session.execute(
-            text(
-                f"CREATE TEMPORARY TABLE {TAG_MAP} (raw text PRIMARY KEY, valid boolean, tags text, "
-                "service text, team text) ON COMMIT DROP"
-            )
+        await self._run(
+            f"CREATE TEMPORARY TABLE {TAG_MAP} (raw text PRIMARY KEY, valid boolean, tags text, "
+            "service text, team text) ON COMMIT DROP"
         )
         if entries:
             driver = await _driver(self.session)
             await driver.copy_records_to_table(TAG_MAP, records=list(entries))
 
-    def _joined(self) -> str:
-        return f"{STAGE} s LEFT JOIN {TAG_MAP} t ON t.raw = {self.col('Tags')}"
+    async def validate(self, default_currency: str) -> tuple[int, list[RowRejection]]:
+        """Cast every row into the typed table and name each bad row's first problem.
 
-    async def mark_problems(self) -> tuple[int, list[RowRejection]]:
-        """Record each row's first problem in the stage; returns the number of bad rows and the first ones."""
-        await self.session.execute(text(f"ALTER TABLE {STAGE} ADD COLUMN problem text"))
-        await self.session.execute(
-            text(
-                f"UPDATE {STAGE} s SET problem = p.problem FROM (SELECT s.row_no, {self._problem_sql()} AS problem "
-                f"FROM {self._joined()}) p WHERE p.row_no = s.row_no AND p.problem IS NOT NULL"
-            )
-        )
+        Returns the number of bad rows and the first :data:`MAX_REJECTIONS` of them.
+        """
+        try:
+            async with self.session.begin_nested():
+                await self._create_typed(default_currency, "TRUE")
+        except DBAPIError as err:
+            if not is_data_error(err):
+                raise
+            # Some value does not cast: find those rows by pattern, then cast the others.
+            await self._run(f"UPDATE {STAGE} s SET problem = p.problem FROM ({self._pattern_problems()}) p "
+                            "WHERE p.row_no = s.row_no")
+            await self._create_typed(default_currency, "s.problem IS NULL")
         count = int(
-            (await self.session.execute(text(f"SELECT count(*) FROM {STAGE} WHERE problem IS NOT NULL"))).scalar_one()
+            (
+                await self._run(
+                    f"SELECT (SELECT count(*) FROM {STAGE} WHERE problem IS NOT NULL) "
+                    f"+ (SELECT count(*) FROM {TYPED} WHERE problem IS NOT NULL)"
+                )
+            ).scalar_one()
         )
-        result = await self.session.execute(
-            text(
-                f"SELECT row_no, problem FROM {STAGE} WHERE problem IS NOT NULL ORDER BY row_no LIMIT {MAX_REJECTIONS}"
-            )
+        result = await self._run(
+            f"SELECT row_no, problem FROM {STAGE} WHERE problem IS NOT NULL UNION ALL "
+            f"SELECT row_no, problem FROM {TYPED} WHERE problem IS NOT NULL ORDER BY 1 LIMIT {MAX_REJECTIONS}"
         )
         rejections = []
         for row_no, problem in result:
@@ -164,93 +169,129 @@ class Stage:
             rejections.append(RowRejection(int(row_no), column, message))
         return count, rejections
 
-    def _ts(self, column: str) -> str:
-        return f"{self.col(column)}::timestamptz"
+    def _pattern_problems(self) -> str:
+        """Rows whose numbers or times would not cast, with the first such column (regex checks)."""
+        c = self.col
+        cases = []
+        for column in ("BilledCost", "EffectiveCost"):
+            cases.append(
+                f"WHEN {c(column)} !~ '{_NUMBER}' THEN "
+                + _problem(column, f"'not a decimal number: ' || quote_literal(left({c(column)}, 40))")
+            )
+        for pair in _TIMES:
+            for column in pair:
+                cases.append(
+                    f"WHEN {c(column)} !~ '{_TIME}' THEN "
+                    + _problem(column, f"'not an ISO 8601 date-time: ' || quote_literal(left({c(column)}, 40))")
+                )
+        for column in ("ListCost", "ContractedCost", "ConsumedQuantity"):
+            cases.append(
+                f"WHEN {c(column)} !~ '{_NUMBER}' THEN "
+                + _problem(column, f"'not a decimal number: ' || quote_literal(left({c(column)}, 40))")
+            )
+        return (
+            f"SELECT row_no, problem FROM (SELECT s.row_no, CASE {' '.join(cases)} ELSE NULL END AS problem "
+            f"FROM {STAGE} s) x WHERE problem IS NOT NULL"
+        )
 
-    def _num(self, column: str) -> str:
-        return f"trim({self.col(column)})::numeric"
+    async def _create_typed(self, default_currency: str, where: str) -> None:
+        c = self.col
+        inner = ["s.row_no"]
+        for column in _AMOUNTS:
+            inner.append(f"trim({c(column)})::numeric AS {_snake(column)}")
+        for pair in _TIMES:
+            for column in pair:
+                inner.append(f"{c(column)}::timestamptz AS {_snake(column)}")
+                inner.append(f"{c(column)} AS {_snake(column)}_raw")
+        for name, column in _TEXTS.items():
+            inner.append(f"{c(column)} AS {name}")
+        inner.append(f"coalesce({c('BillingCurrency')}, {_quote(default_currency)}) AS billing_currency")
+        inner.append(f"{c('Tags')} IS NOT NULL AS has_tags")
+        inner += ["t.valid AS tags_valid", "t.tags", "t.service", "t.team"]
 
-    async def billing_periods(self) -> list[str]:
-        result = await self.session.execute(
-            text(
-                f"SELECT DISTINCT to_char({self._ts('BillingPeriodStart')}, 'YYYY-MM') FROM {STAGE} "
-                "WHERE problem IS NULL ORDER BY 1"
+        empty = "'mandatory column is empty'"
+        cases = [f"WHEN billed_cost IS NULL THEN {_problem('BilledCost', empty)}"]
+        for column in ("BilledCost", "EffectiveCost"):
+            cases.append(self._non_finite(column))
+        for start, end in _TIMES:
+            for column in (start, end):
+                name = _snake(column)
+                cases.append(f"WHEN {name} IS NULL THEN {_problem(column, empty)}")
+                cases.append(
+                    f"WHEN {name}_raw !~ '{_TIME_SHAPE}' THEN "
+                    + _problem(column, f"'not an ISO 8601 date-time: ' || quote_literal(left({name}_raw, 40))")
+                )
+            before = f"'{end} is before {start}'"
+            cases.append(f"WHEN {_snake(end)} < {_snake(start)} THEN {_problem(end, before)}")
+        cases.append(f"WHEN charge_category IS NULL THEN {_problem('ChargeCategory', empty)}")
+        cases.append(
+            f"WHEN charge_category NOT IN ({_CATEGORIES}) THEN "
+            + _problem(
+                "ChargeCategory",
+                f"quote_literal(left(charge_category, 40)) || ' is not one of "
+                f"{', '.join(sorted(CHARGE_CATEGORIES))}'",
             )
         )
-        return [row[0] for row in result]
+        not_object = "'not a JSON object'"
+        cases.append(f"WHEN has_tags AND NOT tags_valid THEN {_problem('Tags', not_object)}")
+        for column in ("ListCost", "ContractedCost", "ConsumedQuantity"):
+            cases.append(self._non_finite(column))
+        await self._run(
+            f"CREATE TEMPORARY TABLE {TYPED} ON COMMIT DROP AS "
+            f"SELECT x.*, CASE {' '.join(cases)} ELSE NULL END AS problem FROM ("
+            f"SELECT {', '.join(inner)} FROM {STAGE} s LEFT JOIN {TAG_MAP} t ON t.raw = {c('Tags')} "
+            f"WHERE {where}) x"
+        )
+
+    @staticmethod
+    def _non_finite(column: str) -> str:
+        name = _snake(column)
+        return (
+            f"WHEN {name}::text IN ('NaN', 'Infinity', '-Infinity') THEN "
+            + _problem(column, f"'not a finite number: ' || quote_literal({name}::text)")
+        )
+
+    async def billing_periods(self) -> list[str]:
+        if self._periods is None:
+            result = await self._run(
+                f"SELECT DISTINCT to_char(billing_period_start, 'YYYY-MM') FROM {TYPED} "
+                "WHERE problem IS NULL ORDER BY 1"
+            )
+            self._periods = [row[0] for row in result]
+        return self._periods
 
     async def publish(self, source: str, default_currency: str) -> tuple[int, Decimal]:
         """Insert the good rows and their daily totals; returns (rows, billed cost in the default currency)."""
-        c = self.col
-        currency = f"coalesce({c('BillingCurrency')}, {_quote(default_currency)})"
-        billed = self._num("BilledCost")
-        values = {
-            "source": _quote(source),
-            "billing_period": f"to_char({self._ts('BillingPeriodStart')}, 'YYYY-MM')",
-            "charge_period_start": self._ts("ChargePeriodStart"),
-            "charge_period_end": self._ts("ChargePeriodEnd"),
-            "billing_period_start": self._ts("BillingPeriodStart"),
-            "billing_period_end": self._ts("BillingPeriodEnd"),
-            "charge_category": c("ChargeCategory"),
-            "pricing_category": c("PricingCategory"),
-            "provider_name": c("ProviderName"),
-            "service_name": c("ServiceName"),
-            "service_category": c("ServiceCategory"),
-            "region_id": c("RegionId"),
-            "sub_account_id": c("SubAccountId"),
-            "resource_id": c("ResourceId"),
-            "resource_type": c("ResourceType"),
-            "sku_id": c("SkuId"),
-            "billing_currency": currency,
-            "billed_cost": billed,
-            "effective_cost": f"coalesce({self._num('EffectiveCost')}, {billed})",
-            "list_cost": self._num("ListCost"),
-            "contracted_cost": self._num("ContractedCost"),
-            "consumed_quantity": self._num("ConsumedQuantity"),
-            "consumed_unit": c("ConsumedUnit"),
-            "commitment_discount_id": c("CommitmentDiscountId"),
-            "commitment_discount_type": c("CommitmentDiscountType"),
-            "tags": "t.tags",
-            "service": "t.service",
-            "team": "t.team",
-        }
-        assert set(values) == set(RECORD_FIELDS)
-        names = ", ".join(RECORD_FIELDS)
-        selected = ", ".join(values[name] for name in RECORD_FIELDS)
-        result = await self.session.execute(
-            text(
-                f"INSERT INTO cost_billing_row ({names}) SELECT {selected} FROM {self._joined()} "
-                "WHERE s.problem IS NULL"
-            )
+        values = {name: name for name in RECORD_FIELDS}
+        values["source"] = ":source"
+        values["billing_period"] = "to_char(billing_period_start, 'YYYY-MM')"
+        values["effective_cost"] = "coalesce(effective_cost, billed_cost)"
+        result = await self._run(
+            f"INSERT INTO cost_billing_row ({', '.join(RECORD_FIELDS)}) "
+            f"SELECT {', '.join(values[name] for name in RECORD_FIELDS)} FROM {TYPED} WHERE problem IS NULL",
+            {"source": source},
         )
-        rows = int(result.rowcount or 0)  # type: ignore[attr-defined]
-        await self.session.execute(
-            text(
-                "INSERT INTO cost_daily (source, billing_period, day, service, team, currency, effective_cost, "
-                "billed_cost, rows) SELECT source, billing_period, (charge_period_start AT TIME ZONE 'UTC')::date, "
-                "service, team, billing_currency, sum(effective_cost), sum(billed_cost), count(*) "
-                "FROM cost_billing_row WHERE source = :source AND billing_period = ANY(:periods) "
-                "GROUP BY 1, 2, 3, 4, 5, 6"
-            ),
-            {"source": source, "periods": await self.billing_periods()},
+        rows = int(result.rowcount or 0)
+        await self._run(
+            "INSERT INTO cost_daily (source, billing_period, day, service, team, currency, effective_cost, "
+            "billed_cost, rows) SELECT :source, to_char(billing_period_start, 'YYYY-MM'), "
+            "(charge_period_start AT TIME ZONE 'UTC')::date, service, team, billing_currency, "
+            "sum(coalesce(effective_cost, billed_cost)), sum(billed_cost), count(*) "
+            f"FROM {TYPED} WHERE problem IS NULL GROUP BY 2, 3, 4, 5, 6",
+            {"source": source},
         )
         total = (
-            await self.session.execute(
-                text(
-                    "SELECT coalesce(sum(billed_cost), 0) FROM cost_daily WHERE source = :source "
-                    "AND billing_period = ANY(:periods) AND currency = :currency"
-                ),
-                {"source": source, "periods": await self.billing_periods(), "currency": default_currency},
+            await self._run(
+                f"SELECT coalesce(sum(billed_cost), 0) FROM {TYPED} WHERE problem IS NULL "
+                "AND billing_currency = :currency",
+                {"currency": default_currency},
             )
         ).scalar_one()
         return rows, Decimal(total)
 
-    async def rows_per_period(self, source: str) -> dict[str, int]:
-        result = await self.session.execute(
-            text(
-                "SELECT billing_period, sum(rows) FROM cost_daily WHERE source = :source "
-                "AND billing_period = ANY(:periods) GROUP BY 1"
-            ),
-            {"source": source, "periods": await self.billing_periods()},
+    async def rows_per_period(self) -> dict[str, int]:
+        result = await self._run(
+            f"SELECT to_char(billing_period_start, 'YYYY-MM'), count(*) FROM {TYPED} "
+            "WHERE problem IS NULL GROUP BY 1"
         )
         return {period: int(rows) for period, rows in result}
