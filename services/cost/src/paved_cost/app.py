@@ -64,6 +64,7 @@ async def build_app(
             currency=settings.currency,
             batch_rows=settings.import_batch_rows,
             clock=clock,
+            parse_in_database=settings.import_parse_in_database,
         ),
         tracking=Tracking(sessions, settings.currency, clock),
         analysis=analysis,
