@@ -128,3 +128,30 @@ async def test_alerts_go_to_alertmanager_when_configured(
     assert alert["startsAt"] == "2027-01-15T08:01:00Z"
     assert "endsAt" not in alert
     assert alert["generatorURL"] == "https://portal.example/alertRules/checkout-service-down"
+
+
+async def test_rules_are_evaluated_on_the_interval(
+    start_alerting: StartAlerting, http_recorder: Recorders
+) -> None:
+    hook = http_recorder()
+    alerting = await start_alerting(evaluation_interval_seconds=0.05, default_webhook_url=hook.url)
+    stub = alerting.stub
+    await stub.CreateDefaultAlerts(pb.CreateDefaultAlertsRequest(service="checkout", team="payments"))
+    sample = pb.MetricSample(service="checkout", metric="up", value=0, time=at(T0))
+    await stub.IngestSamples(iter([pb.IngestSamplesRequest(samples=[sample])]))
+
+    async def state_is(state: int) -> bool:
+        alerts = (await stub.ListAlerts(pb.ListAlertsRequest(filter='service = "checkout"'))).alerts
+        return [a.state for a in alerts] == [state]
+
+    await eventually(lambda: state_is(pb.ALERT_STATE_PENDING))
+    # Nothing fires until the controlled clock has moved past the `for`.
+    alerting.clock.advance(59)
+    sample = pb.MetricSample(service="checkout", metric="up", value=0, time=at(T0 + 59))
+    await stub.IngestSamples(iter([pb.IngestSamplesRequest(samples=[sample])]))
+    await asyncio.sleep(0.2)
+    assert await state_is(pb.ALERT_STATE_PENDING)
+    alerting.clock.advance(1)
+    await eventually(lambda: state_is(pb.ALERT_STATE_FIRING))
+    [delivered] = await hook.wait_for(1)
+    assert delivered.body["alerts"][0]["startsAt"] == "2027-01-15T08:01:00Z"

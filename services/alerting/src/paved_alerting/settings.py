@@ -46,3 +46,11 @@ class AlertingSettings(BaseServiceSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if value else None
+
+    @field_validator("default_webhook_url")
+    @classmethod
+    def _check_webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        # The URL is secret (it may hold a token), so the error never repeats it.
+        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
