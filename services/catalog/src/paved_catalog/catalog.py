@@ -181,7 +181,10 @@ class Catalog:
                     earlier = await store.get_template_by_request_id(session=session, request_id=request_id)
                     if earlier is not None:
                         return self._replayed_template(earlier, name, request_id)
-                if await store.get_template(session=session, name=name) is not None:
+                existing = await store.get_template(session=session, name=name)
+                if existing is not None:
+                    if request_id and existing.request_id == request_id:
+                        return self._view(existing)
                     raise AlreadyExists(f"templates/{name} already exists", metadata={"template": name})
                 row = self._new_template_row(parsed, document, False, request_id or None)
                 store.add_template(session=session, row=row)
@@ -332,6 +335,9 @@ class Catalog:
                         return self._replayed_service(earlier, draft.service_id, request_id)
                 existing = await store.get_service(session=session, name=draft.service_id)
                 if existing is not None:
+                    if request_id and existing.request_id == request_id:
+                        # A retry that raced the first attempt past the request_id lookup.
+                        return existing
                     if existing.state != State.DELETED:
                         raise AlreadyExists(
                             f"services/{draft.service_id} already exists",
