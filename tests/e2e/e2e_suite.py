@@ -97,6 +97,12 @@ class Suite:
 
     def start(self, name: str) -> None:
         """Start one process (again, after stop) and wait until it serves."""
+        self._spawn(name)
+        self._wait_ready(name)
+        if name != "gateway" and "gateway" in self.processes:
+            self._wait_gateway_reconnected()
+
+    def _spawn(self, name: str) -> None:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.ports.setdefault(name, free_port())
         log = open(self.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
@@ -108,9 +114,6 @@ class Suite:
             cwd=self.data_dir,
         )
         log.close()
-        self._wait_ready(name)
-        if name != "gateway" and "gateway" in self.processes:
-            self._wait_gateway_reconnected()
 
     def _wait_gateway_reconnected(self) -> None:
         """After a restart, wait until the gateway's channels reach every service again."""
@@ -165,8 +168,13 @@ class Suite:
         for name in (*GRPC_SERVICES, "gateway"):
             self.ports.setdefault(name, free_port())
         try:
-            for name in (*GRPC_SERVICES, "gateway"):
-                self.start(name)
+            # The gRPC services start side by side (each only needs the others' addresses, not their
+            # presence); the gateway, last, answers /healthz only once it serves.
+            for name in GRPC_SERVICES:
+                self._spawn(name)
+            for name in GRPC_SERVICES:
+                self._wait_ready(name)
+            self.start("gateway")
         except BaseException:
             self.stop_all()
             raise
