@@ -112,22 +112,35 @@ async def test_alerts_go_to_alertmanager_when_configured(
 ) -> None:
     alertmanager = http_recorder()
     alerting = await start_alerting(alertmanager_url=alertmanager.url)
-    await alerting.stub.CreateDefaultAlerts(
-        pb.CreateDefaultAlertsRequest(service="checkout", team="payments")
-    )
-    await service_down(alerting.stub, T0)
+    stub = alerting.stub
+    await stub.CreateDefaultAlerts(pb.CreateDefaultAlertsRequest(service="checkout", team="payments"))
+    await service_down(stub, T0)
     [posted] = await alertmanager.wait_for(1)
     assert (posted.method, posted.path) == ("POST", "/api/v2/alerts")
     [alert] = posted.body
-    assert alert["labels"] == {
-        "alertname": "ServiceDown",
-        "service": "checkout",
-        "team": "payments",
-        "severity": "critical",
-    }
+    labels = {"alertname": "ServiceDown", "service": "checkout", "team": "payments", "severity": "critical"}
+    assert alert["labels"] == labels
     assert alert["startsAt"] == "2027-01-15T08:01:00Z"
-    assert "endsAt" not in alert
+    assert alert["endsAt"] == "2027-01-15T08:05:00Z"  # valid for four resend intervals unless sent again
     assert alert["generatorURL"] == "https://portal.example/alertRules/checkout-service-down"
+
+    async def down_at(offset: int) -> None:
+        sample = pb.MetricSample(service="checkout", metric="up", value=0, time=at(T0 + offset))
+        await stub.IngestSamples(iter([pb.IngestSamplesRequest(samples=[sample])]))
+        await stub.EvaluateRules(pb.EvaluateRulesRequest(time=at(T0 + offset)))
+
+    await down_at(90)  # within the resend interval: nothing new
+    await down_at(120)  # a minute after the last send: sent again, valid longer
+    _, resent = await alertmanager.wait_for(2)
+    assert [a["endsAt"] for a in resent.body] == ["2027-01-15T08:06:00Z"]
+    sample = pb.MetricSample(service="checkout", metric="up", value=1, time=at(T0 + 150))
+    await stub.IngestSamples(iter([pb.IngestSamplesRequest(samples=[sample])]))
+    await stub.EvaluateRules(pb.EvaluateRulesRequest(time=at(T0 + 150)))
+    *_, ended = await alertmanager.wait_for(3)
+    assert [(a["labels"]["alertname"], a["endsAt"]) for a in ended.body] == [
+        ("ServiceDown", "2027-01-15T08:02:30Z")
+    ]
+    assert len(alertmanager.received) == 3
 
 
 async def test_rules_are_evaluated_on_the_interval(

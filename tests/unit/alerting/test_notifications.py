@@ -51,8 +51,8 @@ def test_webhook_payload_has_alertmanager_s_shape() -> None:
     assert item["fingerprint"] == fingerprint(item["labels"])
     firing = snapshot(rule, AlertStatus(rule_id, AlertState.FIRING, 0.5, 100.0, 400.0), "f", "u")
     assert webhook_payload("r", [firing], "u")["alerts"][0]["endsAt"] == "0001-01-01T00:00:00Z"
-    assert "endsAt" not in alertmanager_alerts([firing])[0]
-    assert alertmanager_alerts([alert])[0]["endsAt"] == "1970-01-01T00:07:40Z"
+    assert alertmanager_alerts([firing], valid_until=700)[0]["endsAt"] == "1970-01-01T00:11:40Z"
+    assert alertmanager_alerts([alert], valid_until=700)[0]["endsAt"] == "1970-01-01T00:07:40Z"
 
 
 def test_teams_get_their_own_receivers_or_the_default() -> None:

@@ -81,7 +81,12 @@ async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Cl
         sessions,
         clock,
         SampleStore(settings.sample_window, settings.lookback_seconds),
-        Notifier(settings.external_url, settings.alertmanager_url, default_webhook),
+        Notifier(
+            settings.external_url,
+            settings.alertmanager_url,
+            default_webhook,
+            settings.alertmanager_resend_seconds,
+        ),
         dispatcher=dispatcher,
         prometheus=PrometheusSource(settings.prometheus_url, http) if settings.prometheus_url else None,
     )

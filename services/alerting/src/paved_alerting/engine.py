@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from paved_kit.errors import AlreadyExists, Code, FieldViolation, InvalidArgument, NotFound, PavedError
 from paved_kit.logging import get_logger
@@ -102,6 +103,7 @@ class Notifier:
     external_url: str
     alertmanager_url: str | None = None
     default_webhook_url: str | None = None
+    resend_seconds: float = 60.0
 
 
 class AlertingEngine:
@@ -126,6 +128,7 @@ class AlertingEngine:
         self._prometheus = prometheus
         # Evaluation and rule removal both write alert states; one at a time keeps them in order.
         self._lock = asyncio.Lock()
+        self._last_sent: dict[str, float] = {}
 
     async def load(self) -> None:
         """Read every rule and alert state into memory (start-up)."""
@@ -275,7 +278,7 @@ class AlertingEngine:
                     resolved.append(Transition(rule, AlertState.FIRING, ended))
             async with self._sessions() as session, session.begin():
                 deleted = await store.delete_rules(session=session, rule_ids=list(rule_ids))
-                queued = await self._enqueue(session, resolved)
+                queued = await self._enqueue(session, resolved, now)
             for rule_id in rule_ids:
                 self.evaluator.remove_rule(rule_id)
         if queued:
@@ -298,8 +301,11 @@ class AlertingEngine:
                 metrics = {rule.condition.metric for rule in self._rules()} | set(HEALTH_METRICS)
                 self.samples.ingest(await self._prometheus.fetch(metrics, now))
             transitions = self.evaluator.evaluate(now)
+            notify = [t for t in transitions if t.notifies]
+            if self._notifier.alertmanager_url:
+                notify = self._with_resends(notify, now)
             queued = 0
-            if transitions:
+            if transitions or notify:
                 async with self._sessions() as session, session.begin():
                     await store.upsert_alerts(
                         session=session,
@@ -307,15 +313,32 @@ class AlertingEngine:
                             alert_values(t, self.evaluator.fingerprint(t.rule.rule_id)) for t in transitions
                         ],
                     )
-                    queued = await self._enqueue(session, [t for t in transitions if t.notifies])
+                    queued = await self._enqueue(session, notify, now)
         if queued:
             self._wake()
         return len(self.evaluator), transitions
 
+    def _with_resends(self, notify: list[Transition], now: float) -> list[Transition]:
+        # Alertmanager forgets an alert that is not re-sent before its endsAt, so, as Prometheus does,
+        # firing alerts are sent again every resend interval, each time valid for a few more intervals.
+        resend = self._notifier.resend_seconds
+        changed = {t.rule.rule_id for t in notify}
+        for t in notify:
+            if t.status.state is AlertState.RESOLVED:
+                self._last_sent.pop(t.rule.rule_id, None)
+            else:
+                self._last_sent[t.rule.rule_id] = now
+        again = []
+        for rule, status in self.evaluator.firing():
+            if rule.rule_id not in changed and now - self._last_sent.get(rule.rule_id, -math.inf) >= resend:
+                self._last_sent[rule.rule_id] = now
+                again.append(Transition(rule, AlertState.FIRING, replace(status)))
+        return notify + again
+
     def _rules(self) -> list[Rule]:
         return [rule for rule_id in self.evaluator.rule_ids() if (rule := self.evaluator.rule(rule_id))]
 
-    async def _enqueue(self, session: AsyncSession, transitions: Sequence[Transition]) -> int:
+    async def _enqueue(self, session: AsyncSession, transitions: Sequence[Transition], now: float) -> int:
         if not transitions:
             return 0
         external = self._notifier.external_url
@@ -326,7 +349,8 @@ class AlertingEngine:
         rows: list[OutboxRow] = []
         if self._notifier.alertmanager_url:
             url = f"{self._notifier.alertmanager_url}/api/v2/alerts"
-            body = json.dumps(alertmanager_alerts([alert for _, alert in snapshots]))
+            valid_until = now + 4 * self._notifier.resend_seconds
+            body = json.dumps(alertmanager_alerts([alert for _, alert in snapshots], valid_until))
             rows.append(_outbox("alertmanager", "alertmanager", url, body))
         else:
             receivers = await self._targets(session)

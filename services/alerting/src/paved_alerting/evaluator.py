@@ -130,6 +130,11 @@ class Evaluator:
         """Ids of every loaded rule."""
         return list(self._compiled)
 
+    def firing(self) -> list[tuple[Rule, AlertStatus]]:
+        """Every firing alert with its rule."""
+        firing = AlertState.FIRING
+        return [(c.rule, c.status) for c in self._order if c.status.state is firing]
+
     def rules_of(self, service: str) -> list[Rule]:
         """Rules watching ``service``."""
         return [self._compiled[rule_id].rule for rule_id in sorted(self._by_service.get(service, ()))]

@@ -112,8 +112,9 @@ def webhook_payload(receiver: str, alerts: Sequence[AlertSnapshot], external_url
     }
 
 
-def alertmanager_alerts(alerts: Sequence[AlertSnapshot]) -> list[dict[str, Any]]:
-    """The body of ``POST /api/v2/alerts`` (Alertmanager's postableAlerts) for these alerts."""
+def alertmanager_alerts(alerts: Sequence[AlertSnapshot], valid_until: float) -> list[dict[str, Any]]:
+    """The body of ``POST /api/v2/alerts`` (Alertmanager's postableAlerts); a firing alert ends at
+    ``valid_until`` unless it is sent again before."""
     body = []
     for alert in alerts:
         item: dict[str, Any] = {
@@ -122,8 +123,7 @@ def alertmanager_alerts(alerts: Sequence[AlertSnapshot]) -> list[dict[str, Any]]
             "startsAt": rfc3339(alert.starts_at),
             "generatorURL": alert.generator_url,
         }
-        if alert.ends_at is not None:
-            item["endsAt"] = rfc3339(alert.ends_at)
+        item["endsAt"] = rfc3339(alert.ends_at if alert.ends_at is not None else valid_until)
         body.append(item)
     return body
 

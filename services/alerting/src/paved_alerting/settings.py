@@ -27,6 +27,9 @@ class AlertingSettings(BaseServiceSettings):
         None,
         description="Alertmanager base URL; when set, alerts go to its /api/v2/alerts instead of webhooks.",
     )
+    alertmanager_resend_seconds: float = Field(
+        60.0, gt=0, description="How often firing alerts are sent to Alertmanager again (Prometheus: 1m)."
+    )
     default_webhook_url: SecretStr | None = Field(
         None,
         description="Webhook for alerts of teams without a receiver of their own (URLs may hold tokens).",
