@@ -73,8 +73,8 @@ class Harness:
             )
         )
 
-    async def wait(self, name: str, timeout: float = 30.0) -> operations_pb2.Operation:
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def wait(self, name: str, within: float = 30.0) -> operations_pb2.Operation:
+        deadline = asyncio.get_running_loop().time() + within
         while True:
             op = await self.ops.WaitOperation(
                 operations_pb2.WaitOperationRequest(name=name, timeout=duration_pb2.Duration(seconds=5))

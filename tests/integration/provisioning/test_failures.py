@@ -6,9 +6,8 @@ import asyncio
 
 import grpc
 import pytest
-from google.longrunning import operations_pb2
-
 from conftest import HarnessFactory, steps
+from google.longrunning import operations_pb2
 from paved.catalog.v1 import catalog_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
 

@@ -6,7 +6,6 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import Harness, HarnessFactory, steps
 from paved.catalog.v1 import catalog_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
@@ -116,8 +115,9 @@ async def test_rollback_without_an_earlier_version_fails_clearly(harness_factory
 
 
 async def test_configured_executors_run_instead_of_skipping(harness_factory: HarnessFactory) -> None:
+    check_version = "import os, sys; sys.exit(os.environ['PAVED_VERSION'] != '2.0.0')"
     h = await harness_factory(
-        ci_command=f"{sys.executable} -c \"import os, sys; sys.exit(os.environ['PAVED_VERSION'] != '2.0.0')\"",
+        ci_command=f'{sys.executable} -c "{check_version}"',
         health_via_alerting=True,
     )
     await provisioned(h)
