@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,13 +11,14 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-
 from paved.cost.v1 import cost_pb2_grpc
+from paved_cost.app import build_app, register
+from paved_cost.settings import CostSettings
 from paved_kit.db import create_engine
 from paved_kit.testing import GrpcChannelFactory, GrpcServerFactory
 
-from paved_cost.app import build_app, register
-from paved_cost.settings import CostSettings
+# Tests import their shared row builders (cost_test_rows.py) from this directory.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FOCUS_SAMPLE = REPO_ROOT.parent / "shared" / "data" / "focus" / "focus_sample.csv"

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from paved.cost.v1 import cost_pb2
-from paved_kit.grpc_errors import error_details
-
 from paved_cost.money import from_money
+from paved_kit.grpc_errors import error_details
 
 
 def csv_stream(
     data: bytes, source: str, chunk: int = 7919, mode: int = cost_pb2.IMPORT_MODE_ALL_OR_NOTHING
 ) -> Iterator[cost_pb2.ImportBillingRequest]:
-    yield cost_pb2.ImportBillingRequest(header=cost_pb2.ImportHeader(source=source, mode=mode, null_token="NULL"))
+    yield cost_pb2.ImportBillingRequest(
+        header=cost_pb2.ImportHeader(source=source, mode=mode, null_token="NULL")
+    )
     # An odd chunk size splits lines and quoted fields anywhere.
     for start in range(0, len(data), chunk):
         yield cost_pb2.ImportBillingRequest(csv_chunk=data[start : start + chunk])
@@ -40,7 +40,9 @@ def direct_sums(path: Path, column: str) -> dict[str, tuple[Decimal, Decimal, in
 
 
 @pytest.mark.parametrize("parse_in_database", [True, False], ids=["db-parse", "python-parse"])
-async def test_focus_sample_imports_with_exact_totals(start_cost, focus_sample: Path, parse_in_database: bool) -> None:
+async def test_focus_sample_imports_with_exact_totals(
+    start_cost, focus_sample: Path, parse_in_database: bool
+) -> None:
     cost = await start_cost(import_parse_in_database=parse_in_database)
     data = focus_sample.read_bytes()
     response = await cost.stub.ImportBilling(csv_stream(data, "focus-sample"))
@@ -68,14 +70,14 @@ async def test_reimport_replaces_and_never_doubles(cost, focus_sample: Path) -> 
 
 
 BAD_CSV = (
-    "BilledCost,EffectiveCost,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,"
-    "ChargeCategory,ProviderName,Tags\n"
-    '1.50,1.50,2024-09-01,2024-10-01,2024-09-02T00:00:00Z,2024-09-02T01:00:00Z,Usage,AWS,"{""team"": ""a""}"\n'
-    "abc,1,2024-09-01,2024-10-01,2024-09-02T00:00:00Z,2024-09-02T01:00:00Z,Usage,AWS,NULL\n"
-    "NULL,1,2024-09-01,2024-10-01,2024-09-02T00:00:00Z,2024-09-02T01:00:00Z,Usage,AWS,NULL\n"
-    "2,2,2024-09-01,2024-10-01,2024-09-03T00:00:00Z,2024-09-02T01:00:00Z,Usage,AWS,NULL\n"
-    "2.25,2.25,2024-09-01,2024-10-01,2024-09-04T00:00:00Z,2024-09-04T01:00:00Z,Usage,GCP,NULL\n"
-).encode()
+    b"BilledCost,EffectiveCost,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,"
+    b"ChargeCategory,ProviderName,Tags\n"
+    b'1.50,1.50,2024-09-01,2024-10-01,2024-09-02T00:00:00Z,2024-09-02T01:00:00Z,Usage,AWS,"{""team"": ""a""}"\n'
+    b"abc,1,2024-09-01,2024-10-01,2024-09-02T00:00:00Z,2024-09-02T01:00:00Z,Usage,AWS,NULL\n"
+    b"NULL,1,2024-09-01,2024-10-01,2024-09-02T00:00:00Z,2024-09-02T01:00:00Z,Usage,AWS,NULL\n"
+    b"2,2,2024-09-01,2024-10-01,2024-09-03T00:00:00Z,2024-09-02T01:00:00Z,Usage,AWS,NULL\n"
+    b"2.25,2.25,2024-09-01,2024-10-01,2024-09-04T00:00:00Z,2024-09-04T01:00:00Z,Usage,GCP,NULL\n"
+)
 
 
 async def test_all_or_nothing_refuses_the_whole_import(cost) -> None:
@@ -106,7 +108,10 @@ async def test_skip_invalid_keeps_the_good_rows(start_cost, parse_in_database: b
     ]
     assert "abc" in response.rejections[0].message
     summary = await cost.stub.SummarizeBilling(cost_pb2.SummarizeBillingRequest(group_by="ProviderName"))
-    assert {t.key: Decimal(t.billed_cost) for t in summary.totals} == {"AWS": Decimal("1.50"), "GCP": Decimal("2.25")}
+    assert {t.key: Decimal(t.billed_cost) for t in summary.totals} == {
+        "AWS": Decimal("1.50"),
+        "GCP": Decimal("2.25"),
+    }
 
 
 async def test_missing_mandatory_column_is_refused(cost) -> None:
@@ -171,10 +176,14 @@ async def test_attribution_by_tags_registration_and_unallocated(cost) -> None:
 
 async def test_configured_tag_keys_change_attribution(start_cost) -> None:
     harness = await start_cost(service_tag_keys=["app"], team_tag_keys=["squad"])
-    await harness.stub.ImportBilling(rows_stream("keys", [row("4", 1, {"app": "api", "squad": "core", "team": "x"})]))
+    await harness.stub.ImportBilling(
+        rows_stream("keys", [row("4", 1, {"app": "api", "squad": "core", "team": "x"})])
+    )
     teams = await harness.stub.GetTeamCosts(cost_pb2.GetTeamCostsRequest(month="2024-10"))
     assert [t.team for t in teams.teams] == ["core"]
-    service = await harness.stub.GetServiceCost(cost_pb2.GetServiceCostRequest(service="services/api", month="2024-10"))
+    service = await harness.stub.GetServiceCost(
+        cost_pb2.GetServiceCostRequest(service="services/api", month="2024-10")
+    )
     assert from_money(service.current_month) == Decimal(4) and service.team == "core"
 
 

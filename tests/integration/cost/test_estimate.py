@@ -7,12 +7,10 @@ from decimal import Decimal
 import grpc
 import pytest
 from google.protobuf import struct_pb2
-
 from paved.common.v1 import common_pb2
 from paved.cost.v1 import cost_pb2
-from paved_kit.grpc_errors import error_details
-
 from paved_cost.money import from_money
+from paved_kit.grpc_errors import error_details
 
 
 def resource(name: str, type_: str, **properties: object) -> common_pb2.Resource:
@@ -26,8 +24,15 @@ async def test_web_service_plan_is_priced_per_line_item(cost) -> None:
         cost_pb2.EstimateCostRequest(
             resources=[
                 resource("compute", "compute", instance_type="c5.2xlarge", min_instances=3, max_instances=10),
-                resource("database", "database", engine="postgres", instance_class="db.r5.large",
-                         storage_gb=100, multi_az=True, encrypted=True),
+                resource(
+                    "database",
+                    "database",
+                    engine="postgres",
+                    instance_class="db.r5.large",
+                    storage_gb=100,
+                    multi_az=True,
+                    encrypted=True,
+                ),
                 resource("networking", "networking", load_balancer=True),
                 resource("observability", "observability", metrics=True),
             ],

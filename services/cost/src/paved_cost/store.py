@@ -297,7 +297,7 @@ async def realized_savings(
     result = await session.execute(
         select(AppliedOptimization.monthly_savings).where(
             AppliedOptimization.applied_at >= start,  # type: ignore[operator]
-            AppliedOptimization.applied_at < end,  # type: ignore[operator]
+            AppliedOptimization.applied_at <= end,  # type: ignore[operator]
             AppliedOptimization.currency == currency,  # type: ignore[arg-type]
         )
     )
