@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -188,3 +189,14 @@ async def test_receivers_mask_credentials(start_alerting: StartAlerting) -> None
     assert {v.field for v in error_details(error.value).field_violations} == {"receiver_id", "receiver.url"}
     await stub.DeleteReceiver(pb.DeleteReceiverRequest(name="receivers/payments-oncall"))
     assert list((await stub.ListReceivers(pb.ListReceiversRequest())).receivers) == []
+
+
+async def test_concurrent_creates_do_not_fail(start_alerting: StartAlerting) -> None:
+    stub = (await start_alerting()).stub
+    request = pb.CreateDefaultAlertsRequest(service="checkout", team="payments")
+    responses = await asyncio.gather(*(stub.CreateDefaultAlerts(request) for _ in range(4)))
+    assert sum(response.created for response in responses) == 3
+    assert all(len(response.alert_rules) == 3 for response in responses)
+    create = pb.CreateAlertRuleRequest(alert_rule=error_rule(), request_id="retry-me")
+    rules = await asyncio.gather(*(stub.CreateAlertRule(create) for _ in range(4)))
+    assert len({rule.name for rule in rules}) == 1

@@ -158,18 +158,23 @@ class AlertingEngine:
             )
         rule = build_rule(rule_id or f"{draft.service}-{uuid.uuid4().hex[:12]}", draft)
         now = self.clock.now()
-        async with self._sessions() as session, session.begin():
-            if request_id:
-                existing = await store.get_rule_by_request_id(session=session, request_id=request_id)
-                if existing is not None:
-                    return _stored(existing)
-            if await store.get_rule(session=session, rule_id=rule.rule_id) is not None:
-                raise AlreadyExists(f"alert rule {rule.name} already exists")
-            row = new_rule_row(rule, etag=_etag(rule), request_id=request_id or None, now=now)
-            try:
+        try:
+            async with self._sessions() as session, session.begin():
+                if request_id:
+                    existing = await store.get_rule_by_request_id(session=session, request_id=request_id)
+                    if existing is not None:
+                        return _stored(existing)
+                if await store.get_rule(session=session, rule_id=rule.rule_id) is not None:
+                    raise AlreadyExists(f"alert rule {rule.name} already exists")
+                row = new_rule_row(rule, etag=_etag(rule), request_id=request_id or None, now=now)
                 await store.add_rule(session=session, row=row)
-            except IntegrityError:
-                raise AlreadyExists(f"alert rule {rule.name} already exists") from None
+        except IntegrityError:
+            # A concurrent create won: the same request (a retry) gets its rule, anything else a conflict.
+            async with self._sessions() as session:
+                first = await store.get_rule_by_request_id(session=session, request_id=request_id)
+            if request_id and first is not None:
+                return _stored(first)
+            raise AlreadyExists(f"alert rule {rule.name} already exists") from None
         self.evaluator.set_rule(rule)
         return _stored(row)
 
@@ -239,6 +244,19 @@ class AlertingEngine:
             build_rule(rule_id, draft, default_rule=True)
             for rule_id, draft in default_rule_drafts(service, team)
         ]
+        for attempt in range(2):
+            try:
+                stored, created = await self._insert_missing(rules)
+                break
+            except IntegrityError:
+                # A concurrent call (a retried provisioning step) inserted them first; read them now.
+                if attempt:
+                    raise
+        for rule in created:
+            self.evaluator.set_rule(rule)
+        return stored, len(created)
+
+    async def _insert_missing(self, rules: list[Rule]) -> tuple[list[StoredRule], list[Rule]]:
         now = self.clock.now()
         created: list[Rule] = []
         async with self._sessions() as session, session.begin():
@@ -251,9 +269,7 @@ class AlertingEngine:
                     await store.add_rule(session=session, row=row)
                     created.append(rule)
                 rows.append(row)
-        for rule in created:
-            self.evaluator.set_rule(rule)
-        return [_stored(row) for row in rows], len(created)
+        return [_stored(row) for row in rows], created
 
     async def delete_service_alerts(self, service: str) -> int:
         """Delete every rule of a service; returns how many."""
@@ -451,13 +467,13 @@ class AlertingEngine:
             send_resolved=send_resolved,
             create_time=self.clock.now(),
         )
-        async with self._sessions() as session, session.begin():
-            if await store.get_receiver(session=session, receiver_id=receiver_id) is not None:
-                raise AlreadyExists(f"receiver receivers/{receiver_id} already exists")
-            try:
+        try:
+            async with self._sessions() as session, session.begin():
+                if await store.get_receiver(session=session, receiver_id=receiver_id) is not None:
+                    raise AlreadyExists(f"receiver receivers/{receiver_id} already exists")
                 await store.add_receiver(session=session, row=row)
-            except IntegrityError:
-                raise AlreadyExists(f"receiver receivers/{receiver_id} already exists") from None
+        except IntegrityError:
+            raise AlreadyExists(f"receiver receivers/{receiver_id} already exists") from None
         return _receiver(row)
 
     async def list_receivers(self, size: int, token: str) -> tuple[list[Receiver], str]:
