@@ -9,12 +9,16 @@ import click
 from rich.console import Console
 
 from paved_client import up as up_module
+from paved_client.commands import register as register_gateway_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="paved-client", prog_name="paved")
 def main() -> None:
     """Paved: the internal developer platform, from the command line."""
+
+
+register_gateway_commands(main)
 
 
 def _names(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[str]:
