@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -139,15 +139,21 @@ class CostAnalysis:
         today = self._clock().date()
         month = parse_month(month_text, today)
         start, end = self._window(month, today)
+        month_end = min(month.end, today + timedelta(days=1))
         async with self._sessions() as session:
-            amounts = await store.daily_costs(session=session, start=start, end=end, currency=self.currency)
+            amounts = await store.team_daily_costs(session=session, start=start, end=end, currency=self.currency)
+            pairs = await store.team_services(
+                session=session, start=month.first_day, end=month_end, currency=self.currency
+            )
             registrations = {r.service: r.team for r in await store.list_registrations(session=session)}
         per_team: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         services: dict[str, set[str]] = defaultdict(set)
+        for team, service in pairs:
+            services[team].add(service)
         unallocated = Decimal(0)
         for amount in amounts:
             team = amount.team or (registrations.get(amount.service) if amount.service else None)
-            in_month = month.first_day <= amount.day < month.end and amount.day <= today
+            in_month = month.first_day <= amount.day < month_end
             if team is None:
                 if in_month:
                     unallocated += amount.cost
@@ -160,7 +166,7 @@ class CostAnalysis:
             if team_filter and team != team_filter:
                 continue
             report = self._report(team, dict(per_team[team]), month, today)
-            reports.append(MonthReport(**{**report.__dict__, "services": len(services[team]), "daily": []}))
+            reports.append(replace(report, services=len(services[team]), daily=[]))
         if team_filter:
             unallocated = Decimal(0)
         total = sum((r.current for r in reports), Decimal(0)) + unallocated
