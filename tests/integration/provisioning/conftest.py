@@ -108,16 +108,18 @@ async def harness_factory(
     async def make(*, worker: bool = True, peers: FakePeers | None = None, **overrides: Any) -> Harness:
         peers = peers or FakePeers()
         peer_server = await grpc_server_factory(*peers.registrations(), name="peers")
-        settings = ProvisioningSettings(
-            port=0,
-            database_url=database_url,
-            gitops_repository=tmp_path / "gitops.git",
-            catalog_address=peer_server.address,
-            alerting_address=peer_server.address,
-            cost_address=peer_server.address,
-            run_worker=False,
-            **{**FAST, **overrides},
-        )
+        values: dict[str, Any] = {
+            "port": 0,
+            "database_url": database_url,
+            "gitops_repository": tmp_path / "gitops.git",
+            "catalog_address": peer_server.address,
+            "alerting_address": peer_server.address,
+            "cost_address": peer_server.address,
+            "run_worker": False,
+            **FAST,
+            **overrides,
+        }
+        settings = ProvisioningSettings(**values)
         engine = create_engine(settings.database_url)
         await prepare_schema(engine)
         parts = build_components(settings, engine)

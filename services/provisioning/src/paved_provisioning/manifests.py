@@ -47,8 +47,16 @@ def service_path(plan: dict[str, Any]) -> str:
     return f"services/{plan['team']}/{plan['service_name']}/{plan['environment']}"
 
 
+PLATFORM_API_GROUP_SUFFIX = "paved.dev"
+
+
 def _is_kubernetes(obj: Any) -> bool:
-    return isinstance(obj, dict) and "apiVersion" in obj and "kind" in obj
+    """A Kubernetes object, as opposed to Terraform JSON or a platform spec (``*.paved.dev`` API groups,
+    which the platform itself consumes, e.g. observability specs)."""
+    if not (isinstance(obj, dict) and "apiVersion" in obj and "kind" in obj):
+        return False
+    group = str(obj["apiVersion"]).rpartition("/")[0]
+    return not group.endswith(PLATFORM_API_GROUP_SUFFIX)
 
 
 def kubernetes_objects(plan: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
