@@ -26,12 +26,14 @@ from paved_policy.domain import (
     Violation,
     WaivedViolation,
 )
+from paved_policy.fastpath import Defer
 from paved_policy.rules import (
     MessageTemplate,
     Rule,
     RuleEngine,
     RuleError,
     context_binding,
+    fast_context_binding,
     resource_binding,
 )
 
@@ -95,8 +97,9 @@ class Evaluator:
 
     def __init__(self, engine: RuleEngine, *, batch_rules: bool = True) -> None:
         self._engine = engine
-        # One CEL call per resource for all its rules is several times faster than one call per rule;
-        # a resource on which any rule errs is re-evaluated rule by rule, so results are identical.
+        # Rules outside the fast path's subset (or that it defers) go to the C++ runtime: one call per
+        # resource for all of them is faster than one call per rule; a resource on which any of them
+        # errs is re-evaluated rule by rule, so results are identical either way.
         self._batch_rules = batch_rules
 
     def _compile(self, policy: Policy) -> _Compiled:
@@ -125,6 +128,7 @@ class Evaluator:
             if exception.is_active(moment):
                 waivers.setdefault(exception.policy, []).append(exception)
         context_map = context_binding(context)
+        fast_context = fast_context_binding(context)
         in_scope: dict[tuple[str, str, str], list[_Compiled]] = {}
         results = []
         for resource in resources:
@@ -135,7 +139,9 @@ class Evaluator:
             if applicable is None:
                 applicable = [c for c in compiled if c.policy.scope.applies(*key)]
                 in_scope[key] = applicable
-            results.append(self._evaluate_resource(resource, team, applicable, context_map, waivers))
+            results.append(
+                self._evaluate_resource(resource, team, applicable, context_map, fast_context, waivers)
+            )
         outcome, override_applied = decide(results, override)
         return EvaluationResult(
             outcome=outcome,
@@ -151,28 +157,32 @@ class Evaluator:
         team: str,
         applicable: list[_Compiled],
         context_map: Mapping[str, Any],
+        fast_context: dict[str, Any],
         waivers: Mapping[str, list[PolicyException]],
     ) -> ResourceResult:
         resource_map = resource_binding(resource)
-        outcomes: Sequence[bool | RuleError] | None = None
-        if self._batch_rules and len(applicable) > 1:
-            batch = self._engine.compile_batch([(c.policy.expression, c.policy.revision) for c in applicable])
-            outcomes = self._engine.evaluate_batch(
-                batch, resource_map, context_map, [c.params for c in applicable]
-            )
-        if outcomes is None:
-            outcomes = [
-                self._engine.evaluate(
-                    c.rule, {"resource": resource_map, "context": context_map, "params": c.params}
-                )
-                for c in applicable
-            ]
+        outcomes: list[bool | RuleError | None] = [None] * len(applicable)
+        pending: list[int] = []
+        fast_env: dict[str, Any] = {"resource": resource_map, "context": fast_context}
+        for index, item in enumerate(applicable):
+            fast = item.rule.fast
+            if fast is not None:
+                fast_env["params"] = item.params
+                try:
+                    outcomes[index] = fast(fast_env)
+                    continue
+                except Defer:
+                    pass
+            pending.append(index)
+        if pending:
+            self._evaluate_pending(applicable, pending, outcomes, resource_map, context_map)
         violations: list[Violation] = []
         waived: list[WaivedViolation] = []
         errors: list[EvaluationError] = []
         for item, outcome in zip(applicable, outcomes, strict=True):
             if outcome is True:
                 continue
+            assert outcome is not None
             policy = item.policy
             if isinstance(outcome, RuleError):
                 errors.append(
@@ -184,7 +194,7 @@ class Evaluator:
                 policy_revision=policy.revision,
                 severity=policy.severity,
                 enforcement_level=policy.enforcement_level,
-                message=self._message(item, resource, resource_map, context_map),
+                message=self._message(item, resource, resource_map, context_map, fast_context),
                 resource=resource.name,
             )
             waiver = next(
@@ -204,15 +214,43 @@ class Evaluator:
             policies_evaluated=len(applicable),
         )
 
+    def _evaluate_pending(
+        self,
+        applicable: list[_Compiled],
+        pending: list[int],
+        outcomes: list[bool | RuleError | None],
+        resource_map: Mapping[str, Any],
+        context_map: Mapping[str, Any],
+    ) -> None:
+        """Evaluate the rules at ``pending`` with the C++ runtime, in one call when several are left."""
+        if self._batch_rules and len(pending) > 1:
+            chosen = [applicable[i] for i in pending]
+            batch = self._engine.compile_batch([(c.policy.expression, c.policy.revision) for c in chosen])
+            batched = self._engine.evaluate_batch(
+                batch, resource_map, context_map, [c.params for c in chosen]
+            )
+            if batched is not None:
+                for index, outcome in zip(pending, batched, strict=True):
+                    outcomes[index] = outcome
+                return
+        for index in pending:
+            item = applicable[index]
+            outcomes[index] = self._engine.evaluate(
+                item.rule, {"resource": resource_map, "context": context_map, "params": item.params}
+            )
+
     def _message(
         self,
         item: _Compiled,
         resource: Resource,
         resource_map: Mapping[str, Any],
         context_map: Mapping[str, Any],
+        fast_context: dict[str, Any],
     ) -> str:
         if not item.template.parts:
             return f"{resource.name} does not comply with {item.policy.name}"
         return self._engine.render(
-            item.template, {"resource": resource_map, "context": context_map, "params": item.params}
+            item.template,
+            {"resource": resource_map, "context": context_map, "params": item.params},
+            {"resource": resource_map, "context": fast_context, "params": item.params},
         )

@@ -25,8 +25,10 @@ from cel_expr_python.ext import ext_bindings, ext_math, ext_optional, ext_string
 from google.protobuf import timestamp_pb2
 
 from paved_policy.domain import EvaluationContext, Resource
+from paved_policy.fastpath import Defer, as_fast_value, compile_fast, compile_fast_value
 
 VARIABLES = ("resource", "context", "params")
+_FAST_VARIABLES = frozenset(VARIABLES)
 # The batch program binds each rule's parameters from this list; user rules cannot name it because
 # it is undeclared in the environment they are checked against.
 _BATCH_PARAMS = "__params"
@@ -70,10 +72,19 @@ RuleOutcome = bool | RuleError
 
 @dataclass(frozen=True)
 class Rule:
-    """A compiled rule."""
+    """A compiled rule; ``fast`` answers the common CEL subset natively (see fastpath), None otherwise."""
 
     expression: str
     program: Any
+    fast: Callable[[dict[str, Any]], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """A compiled ``{expression}`` of a message, with its fast path when it has one."""
+
+    program: Any
+    fast: Callable[[dict[str, Any]], Any] | None
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,7 @@ class MessageTemplate:
     """A violation message with its ``{cel expression}`` placeholders compiled into ``parts``."""
 
     text: str
-    parts: tuple[str | Any, ...]
+    parts: tuple[str | Placeholder, ...]
 
 
 @dataclass(frozen=True)
@@ -157,12 +168,13 @@ def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
 
 
 def resource_binding(resource: Resource) -> dict[str, Any]:
-    """``resource`` as rules see it."""
+    """``resource`` as rules see it (plain dicts, which both runtimes read)."""
+    tags, properties = resource.tags, resource.properties
     return {
         "name": resource.name,
         "type": resource.type,
-        "tags": resource.tags,
-        "properties": resource.properties,
+        "tags": tags if type(tags) is dict else dict(tags),
+        "properties": properties if type(properties) is dict else as_fast_value(properties),
     }
 
 
@@ -177,6 +189,20 @@ def context_binding(context: EvaluationContext) -> dict[str, Any]:
         "estimated_monthly_cost": float(context.estimated_monthly_cost),
         "currency": context.currency,
         "attributes": context.attributes,
+    }
+
+
+def fast_context_binding(context: EvaluationContext) -> dict[str, Any]:
+    """``context`` for the native fast path: the time stays a datetime."""
+    return {
+        "team": context.team,
+        "environment": context.environment,
+        "requester": context.requester,
+        "service": context.service,
+        "time": context.time,
+        "estimated_monthly_cost": float(context.estimated_monthly_cost),
+        "currency": context.currency,
+        "attributes": as_fast_value(context.attributes),
     }
 
 
@@ -200,7 +226,8 @@ def format_value(value: Any) -> str:
 class RuleEngine:
     """Compiles rules and message templates once (cached by expression and revision) and evaluates them."""
 
-    def __init__(self, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+    def __init__(self, cache_size: int = DEFAULT_CACHE_SIZE, *, fast_path: bool = True) -> None:
+        self._fast_path = fast_path
         string_map = cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
         self._env = cel.NewEnv(variables={name: string_map for name in VARIABLES}, extensions=_extensions())
         self._batch_env = cel.NewEnv(
@@ -238,7 +265,8 @@ class RuleEngine:
                 raise RuleCompileError(
                     [CompileProblem(1, 1, f"expression must yield a bool, not {result_type.name().lower()}")]
                 )
-            return Rule(expression, program)
+            fast = compile_fast(expression, _FAST_VARIABLES) if self._fast_path else None
+            return Rule(expression, program, fast)
 
         return self._rules.get_or_create((expression, revision), build)
 
@@ -246,12 +274,14 @@ class RuleEngine:
         """The message with its ``{expression}`` placeholders compiled; raises RuleCompileError."""
 
         def build() -> MessageTemplate:
-            parts: list[str | Any] = []
+            parts: list[str | Placeholder] = []
             position = 0
             for match in _PLACEHOLDER.finditer(message):
                 parts.append(message[position : match.start()])
                 try:
-                    parts.append(self._compile_expression(match.group(1)))
+                    program = self._compile_expression(match.group(1))
+                    fast = compile_fast_value(match.group(1), _FAST_VARIABLES) if self._fast_path else None
+                    parts.append(Placeholder(program, fast))
                 except RuleCompileError as exc:
                     raise RuleCompileError(
                         [
@@ -311,15 +341,23 @@ class RuleEngine:
         return results
 
     @staticmethod
-    def render(template: MessageTemplate, bindings: Mapping[str, Any]) -> str:
+    def render(
+        template: MessageTemplate, bindings: Mapping[str, Any], fast_bindings: dict[str, Any] | None = None
+    ) -> str:
         """The message with placeholders replaced; one that errs renders as ``<error: why>``."""
         rendered: list[str] = []
         for part in template.parts:
             if isinstance(part, str):
                 rendered.append(part)
                 continue
+            if part.fast is not None and fast_bindings is not None:
+                try:
+                    rendered.append(format_value(part.fast(fast_bindings)))
+                    continue
+                except Defer:
+                    pass
             try:
-                value = part.eval(data=bindings)
+                value = part.program.eval(data=bindings)
             except Exception as exc:
                 rendered.append(f"<error: {_runtime_message(exc)}>")
                 continue
