@@ -44,6 +44,11 @@ def costs(
     if report.get("total") is not None:
         table.add_row("[bold]total[/bold]", money(report["total"], report["currency"]), "", "", "", "")
     console.print(table)
+    if not report["teams"]:
+        console.print(
+            f"No cost recorded for {team or 'your teams'} in {report['month']} yet: actual costs arrive with "
+            "billing data (FOCUS imports); `paved status NAME` shows a service's estimate."
+        )
     if advice is not None:
         rec = Table(title="Recommendations")
         for column in ("Service", "Resource", "Kind", "Description", "Savings/month"):
