@@ -129,40 +129,57 @@ async def test_exported_entities_pass_backstage_validation(catalog: Any, backsta
 
 async def test_validator_rejects_broken_entities(backstage_validator: Path) -> None:
     broken = [
-        {"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "bad name"}, "spec": {}},
-        {"apiVersion": "backstage.io/v1alpha1", "kind": "Group", "metadata": {"name": "g"}, "spec": {"type": "team"}},
+        {
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Component",
+            "metadata": {"name": "bad name"},
+            "spec": {},
+        },
+        {
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Group",
+            "metadata": {"name": "g"},
+            "spec": {"type": "team"},
+        },
     ]
     assert [r["ok"] for r in _validate(backstage_validator, broken)] == [False, False]
 
 
-@pytest.mark.parametrize("template", ["web-service", "background-worker", "scheduled-job"])
-async def test_software_templates_pass_backstage_validation(
-    catalog: Any, backstage_validator: Path, template: str
-) -> None:
-    response = await catalog.stub.ExportBackstageTemplate(
-        catalog_pb2.ExportBackstageTemplateRequest(template=f"templates/{template}")
-    )
-    document = json_format.MessageToDict(response.template)
-    assert yaml.safe_load(response.yaml) == document
-    assert document["apiVersion"] == "scaffolder.backstage.io/v1beta3" and document["kind"] == "Template"
-    (step,) = document["spec"]["steps"]
-    assert step["action"] == "http:backstage:request"
-    assert step["input"]["method"] == "POST" and step["input"]["path"] == "/proxy/paved/api/services"
-    assert step["input"]["body"]["template"] == template
-    form = document["spec"]["parameters"][0]
-    assert "service_name" in form["required"] and "language" in form["required"]
-    assert form["properties"]["language"]["enum"] == ["python", "go", "java", "nodejs"]
-    assert _validate(backstage_validator, [document]) == [{"kind": "Template", "name": template, "ok": True}]
+async def test_software_templates_pass_backstage_validation(catalog: Any, backstage_validator: Path) -> None:
+    documents = []
+    for template in ("web-service", "background-worker", "scheduled-job"):
+        response = await catalog.stub.ExportBackstageTemplate(
+            catalog_pb2.ExportBackstageTemplateRequest(template=f"templates/{template}")
+        )
+        document = json_format.MessageToDict(response.template)
+        assert yaml.safe_load(response.yaml) == document
+        assert document["apiVersion"] == "scaffolder.backstage.io/v1beta3" and document["kind"] == "Template"
+        (step,) = document["spec"]["steps"]
+        assert step["action"] == "http:backstage:request"
+        assert step["input"]["method"] == "POST" and step["input"]["path"] == "/proxy/paved/api/services"
+        assert step["input"]["body"]["template"] == template
+        form = document["spec"]["parameters"][0]
+        assert "service_name" in form["required"] and "language" in form["required"]
+        assert form["properties"]["language"]["enum"] == ["python", "go", "java", "nodejs"]
+        documents.append(document)
+    assert _validate(backstage_validator, documents) == [
+        {"kind": "Template", "name": name, "ok": True}
+        for name in ("web-service", "background-worker", "scheduled-job")
+    ]
 
 
 async def test_software_template_proxy_path(catalog: Any, failing: Any) -> None:
     response = await catalog.stub.ExportBackstageTemplate(
-        catalog_pb2.ExportBackstageTemplateRequest(template="templates/web-service", proxy_path="/proxy/platform")
+        catalog_pb2.ExportBackstageTemplateRequest(
+            template="templates/web-service", proxy_path="/proxy/platform"
+        )
     )
     assert response.template["spec"]["steps"][0]["input"]["path"] == "/proxy/platform/api/services"
     error = await failing(
         catalog.stub.ExportBackstageTemplate(
-            catalog_pb2.ExportBackstageTemplateRequest(template="templates/web-service", proxy_path="relative")
+            catalog_pb2.ExportBackstageTemplateRequest(
+                template="templates/web-service", proxy_path="relative"
+            )
         )
     )
     assert error.field_violations[0].field == "proxy_path"

@@ -344,7 +344,7 @@ class Catalog:
                             metadata={"service": draft.service_id},
                         )
                     # A deleted service's name is free again; the new registration starts afresh.
-                    await store.delete_service(session=session, name=draft.service_id)
+                    await store.remove_service(session=session, row=existing)
                 store.add_service(session=session, row=row)
         except IntegrityError:
             async with self._sessions() as session:

@@ -110,6 +110,12 @@ async def update_service(
     return bool(result.rowcount)
 
 
+async def remove_service(*, session: AsyncSession, row: ServiceRow) -> None:
+    """Delete a loaded service and flush, so a new row may take its name in the same transaction."""
+    await session.delete(row)
+    await session.flush()
+
+
 async def delete_service(*, session: AsyncSession, name: str) -> bool:
     result = await session.exec(delete(_SERVICES).where(_SERVICES.c.name == name))
     return bool(result.rowcount)
