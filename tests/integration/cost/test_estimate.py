@@ -41,12 +41,12 @@ async def test_web_service_plan_is_priced_per_line_item(cost) -> None:
     )
     by_name = {r.resource: r for r in response.resources}
     compute = by_name["compute"]
-    # 730 h × 3 instances × $0.34/h
+    # 730 h x 3 instances x $0.34/h
     assert from_money(compute.monthly_cost) == Decimal("744.60")
     assert compute.line_items[0].quantity == 2190
     assert from_money(compute.line_items[0].unit_price) == Decimal("0.34")
     database = by_name["database"]
-    # multi-AZ doubles: 730 × 0.25 × 2 + 100 GB × 0.115 × 2
+    # multi-AZ doubles: 730 x 0.25 x 2 + 100 GB x 0.115 x 2
     assert from_money(database.monthly_cost) == Decimal("365") + Decimal("23")
     assert from_money(by_name["networking"].monthly_cost) == Decimal("730") * Decimal("0.0225")
     assert from_money(by_name["observability"].monthly_cost) == 0

@@ -7,17 +7,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from paved_kit.errors import InvalidArgument
-
 from paved_cost.estimate import estimate
 from paved_cost.prices import PriceCatalogError, load_catalog
 from paved_cost.resources import PlanResource
+from paved_kit.errors import InvalidArgument
 
 
 def test_source_design_web_service() -> None:
     catalog = load_catalog()
-    result = estimate(catalog, [PlanResource("compute", "compute", {"instance_type": "c5.2xlarge", "min_instances": 3.0})])
+    result = estimate(
+        catalog, [PlanResource("compute", "compute", {"instance_type": "c5.2xlarge", "min_instances": 3.0})]
+    )
     assert result.total == Decimal("744.60")
     assert result.region == "us-east-1"
 
@@ -64,7 +64,9 @@ def test_replacement_catalog(tmp_path: Path) -> None:
     path = tmp_path / "prices.json"
     path.write_text(json.dumps(shipped))
     catalog = load_catalog(path)
-    result = estimate(catalog, [PlanResource("compute", "compute", {"instance_type": "c5.2xlarge", "min_instances": 3})])
+    result = estimate(
+        catalog, [PlanResource("compute", "compute", {"instance_type": "c5.2xlarge", "min_instances": 3})]
+    )
     assert result.total == Decimal("438.00") and result.source == "negotiated 2025 rates"
     path.write_text("{}")
     with pytest.raises(PriceCatalogError):

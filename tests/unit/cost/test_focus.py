@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from paved_kit.errors import InvalidArgument
-
 from paved_cost.attribution import Attribution
 from paved_cost.focus import CsvChunkReader, RowError, RowParser, first_record_end, header_index
+from paved_kit.errors import InvalidArgument
 
 HEADER = [
     "BilledCost",
@@ -93,7 +91,7 @@ def test_configured_key_order() -> None:
 
 
 def test_chunked_csv_splits_anywhere_including_inside_quotes() -> None:
-    text = 'a,b\n1,"multi\nline, with comma"\n2,"say ""hi"""\n3,last'.encode()
+    text = b'a,b\n1,"multi\nline, with comma"\n2,"say ""hi"""\n3,last'
     for size in (1, 2, 3, 7, 100):
         reader = CsvChunkReader()
         rows = []

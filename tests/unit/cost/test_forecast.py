@@ -6,7 +6,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-
 from paved_cost.forecast import Direction, Month, project_month, trend
 
 
@@ -41,7 +40,9 @@ def test_weekends_are_forecast_at_their_own_rate() -> None:
 
     daily = series(date(2024, 5, 1), date(2024, 5, 20), cost)
     result = project_month(daily, Month(2024, 5), today=date(2024, 5, 20))
-    assert result.projected == sum((cost(d) for d in series(date(2024, 5, 1), date(2024, 6, 1), 0)), Decimal(0))
+    assert result.projected == sum(
+        (cost(d) for d in series(date(2024, 5, 1), date(2024, 6, 1), 0)), Decimal(0)
+    )
 
 
 def test_recent_change_of_run_rate_dominates() -> None:

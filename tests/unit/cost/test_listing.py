@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from paved_kit.errors import InvalidArgument
-
 from paved_cost.listing import matches, page, parse_filter
+from paved_kit.errors import InvalidArgument
 
 
 def test_filter_terms() -> None:

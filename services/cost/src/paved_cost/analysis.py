@@ -141,15 +141,17 @@ class CostAnalysis:
         start, end = self._window(month, today)
         month_end = min(month.end, today + timedelta(days=1))
         async with self._sessions() as session:
-            amounts = await store.team_daily_costs(session=session, start=start, end=end, currency=self.currency)
+            amounts = await store.team_daily_costs(
+                session=session, start=start, end=end, currency=self.currency
+            )
             pairs = await store.team_services(
                 session=session, start=month.first_day, end=month_end, currency=self.currency
             )
             registrations = {r.service: r.team for r in await store.list_registrations(session=session)}
         per_team: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         services: dict[str, set[str]] = defaultdict(set)
-        for team, service in pairs:
-            services[team].add(service)
+        for pair_team, service in pairs:
+            services[pair_team].add(service)
         unallocated = Decimal(0)
         for amount in amounts:
             team = amount.team or (registrations.get(amount.service) if amount.service else None)

@@ -14,7 +14,7 @@ from paved_cost.resources import PlanResource, PropertyReader
 
 @dataclass(frozen=True)
 class LineItem:
-    """quantity × unit_price = monthly_cost."""
+    """quantity x unit_price = monthly_cost."""
 
     description: str
     quantity: Decimal
@@ -110,7 +110,8 @@ def _price(
             violations.append(
                 FieldViolation(
                     f"{path}.properties.storage_class",
-                    f"unknown storage class {storage_class!r}; known: {', '.join(sorted(prices.storage_gb_month))}",
+                    f"unknown storage class {storage_class!r}; "
+                    f"known: {', '.join(sorted(prices.storage_gb_month))}",
                 )
             )
             return []

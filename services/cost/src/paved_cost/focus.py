@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from paved_kit.errors import FieldViolation, InvalidArgument
 
@@ -152,8 +152,11 @@ class RowParser:
         """
         if len(cells) < self._width:
             # A short row would silently read as nulls; truncated lines come out of csv as short rows.
-            raise RowError(_column_at(self._index, len(cells)), f"row has {len(cells)} cells, fewer than the header")
+            raise RowError(
+                _column_at(self._index, len(cells)), f"row has {len(cells)} cells, fewer than the header"
+            )
         nulls = self._nulls
+        values: list[Any]
         # Absent columns point at the empty cell appended here.
         cells.append("")
         (
@@ -181,17 +184,22 @@ class RowParser:
             commitment_id,
             commitment_type,
             tags_text,
-        ) = [None if value in nulls else value for value in self._pick(cells)]
+        ) = values = [None if value in nulls else value for value in self._pick(cells)]
+        del values
         if billed_text is None:
             raise RowError("BilledCost", "mandatory column is empty")
         billed = _decimal("BilledCost", billed_text)
         effective = billed if effective_text is None else _decimal("EffectiveCost", effective_text)
         times = self._times
-        charge_start = times.get(charge_start_text) or self._parse_time("ChargePeriodStart", charge_start_text)
+        charge_start = times.get(charge_start_text) or self._parse_time(
+            "ChargePeriodStart", charge_start_text
+        )
         charge_end = times.get(charge_end_text) or self._parse_time("ChargePeriodEnd", charge_end_text)
         if charge_end < charge_start:
             raise RowError("ChargePeriodEnd", "ChargePeriodEnd is before ChargePeriodStart")
-        period_start = times.get(period_start_text) or self._parse_time("BillingPeriodStart", period_start_text)
+        period_start = times.get(period_start_text) or self._parse_time(
+            "BillingPeriodStart", period_start_text
+        )
         period_end = times.get(period_end_text) or self._parse_time("BillingPeriodEnd", period_end_text)
         if period_end < period_start:
             raise RowError("BillingPeriodEnd", "BillingPeriodEnd is before BillingPeriodStart")
@@ -312,9 +320,9 @@ def header_index(header: Sequence[str]) -> dict[str, int]:
             wanted.setdefault(alias, column)
     index: dict[str, int] = {}
     for position, name in enumerate(header):
-        column = wanted.get(name.strip().lstrip("\ufeff"))
-        if column is not None and column not in index:
-            index[column] = position
+        canonical = wanted.get(name.strip().lstrip("\ufeff"))
+        if canonical is not None and canonical not in index:
+            index[canonical] = position
     return index
 
 

@@ -235,7 +235,7 @@ class BillingImporter:
         except asyncpg.DataError as err:
             raise _bad_copy(err) from None
         result = ImportResult(rows_read=await stage.rows_read())
-        entries = []
+        entries: list[tuple[str, bool, str | None, str | None, str | None]] = []
         for raw in await stage.distinct_tags():
             try:
                 entries.append((raw, True, *normalize_tags(raw, self._attribution)))
@@ -255,7 +255,9 @@ class BillingImporter:
             )
         result.rows_imported, result.billed_cost = await stage.publish(header.source, self._currency)
         for period, rows in (await stage.rows_per_period()).items():
-            await store.set_import_rows(session=session, source=header.source, billing_period=period, rows=rows)
+            await store.set_import_rows(
+                session=session, source=header.source, billing_period=period, rows=rows
+            )
         result.billing_periods = periods
         return result
 

@@ -18,7 +18,10 @@ _AND = re.compile(r"\s+AND\s+")
 
 
 def parse_filter(text: str, fields: Sequence[str]) -> list[tuple[str, str, str]]:
-    """``team = "payments" AND kind = RIGHTSIZE`` → ``[(field, op, value), ...]``; only ANDed (in)equalities."""
+    """``team = "payments" AND kind = RIGHTSIZE`` → ``[(field, op, value), ...]``.
+
+    Only (in)equalities joined by AND: all a recommendation list needs.
+    """
     if not text.strip():
         return []
     terms = []

@@ -1,4 +1,4 @@
-"""Recommendation rules: rightsize under-used compute, run non-critical compute on spot, reserve steady compute."""
+"""Recommendation rules: rightsize idle compute, run non-critical compute on spot, reserve steady compute."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def recommend(
                     resource=resource.resource,
                     kind=Kind.SPOT,
                     description=(
-                        f"Run {resource.service}/{resource.resource} ({resource.instances} × "
+                        f"Run {resource.service}/{resource.resource} ({resource.instances} x "
                         f"{resource.instance_type}) on spot capacity: it is not marked critical"
                     ),
                     current_instance_type=resource.instance_type,
@@ -239,7 +239,8 @@ def _reserved(
         kind=Kind.RESERVED,
         description=(
             f"Buy 1-year reserved capacity for {resource.service}/{resource.resource} "
-            f"({resource.instances} × {resource.instance_type}): cost has been steady for {len(recent)} months"
+            f"({resource.instances} x {resource.instance_type}): "
+            f"cost has been steady for {len(recent)} months"
         ),
         current_instance_type=resource.instance_type,
         recommended_instance_type=resource.instance_type,

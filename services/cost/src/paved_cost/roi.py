@@ -51,29 +51,30 @@ def platform_roi(
     benefits = [
         Term(
             "deployment_time_saved",
-            f"{deployments} deployments × {constants.hours_saved_per_deployment} h × ${rate}/h",
+            f"{deployments} deployments x {constants.hours_saved_per_deployment} h x ${rate}/h",
             deployments * constants.hours_saved_per_deployment * rate,
         ),
         Term(
             "service_creation_time_saved",
-            f"{services_created} services × {constants.hours_saved_per_service_created} h × ${rate}/h",
+            f"{services_created} services x {constants.hours_saved_per_service_created} h x ${rate}/h",
             services_created * constants.hours_saved_per_service_created * rate,
         ),
         Term(
             "incidents_avoided",
-            f"{incidents_avoided} incidents × ${constants.value_per_incident_avoided}",
+            f"{incidents_avoided} incidents x ${constants.value_per_incident_avoided}",
             incidents_avoided * constants.value_per_incident_avoided,
         ),
     ]
     costs = [
         Term(
             "platform_team",
-            f"{constants.platform_engineers} engineers × ${constants.engineer_annual_cost}/year × {period_days}/365 days",
+            f"{constants.platform_engineers} engineers x ${constants.engineer_annual_cost}/year"
+            f" x {period_days}/365 days",
             constants.platform_engineers * constants.engineer_annual_cost * share,
         ),
         Term(
             "platform_infrastructure",
-            f"${constants.annual_infrastructure_cost}/year × {period_days}/365 days",
+            f"${constants.annual_infrastructure_cost}/year x {period_days}/365 days",
             constants.annual_infrastructure_cost * share,
         ),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc.aio
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
@@ -21,7 +21,7 @@ from paved_cost.optimizer import Optimizer, total_savings
 from paved_cost.prices import PriceCatalog
 from paved_cost.tracking import Sample, Tracking
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 RECOMMENDATION_FILTER_FIELDS = ("team", "service", "kind", "risk", "resource")
 
 

@@ -14,16 +14,20 @@ class RecommendationSettings(BaseModel):
     """Thresholds of the recommendation rules."""
 
     rightsize_max_utilization: float = Field(
-        0.3, gt=0, le=1, description="Rightsize compute whose average utilization is below this."
+        default=0.3, gt=0, le=1, description="Rightsize compute whose average utilization is below this."
     )
     auto_optimize_max_utilization: float = Field(
-        0.2, gt=0, le=1, description="AutoOptimize applies only rightsizes below this utilization."
+        default=0.2, gt=0, le=1, description="AutoOptimize applies only rightsizes below this utilization."
     )
-    utilization_lookback_days: int = Field(14, ge=1, description="Window of utilization samples.")
-    min_utilization_samples: int = Field(12, ge=1, description="Fewer samples than this: no rightsize.")
-    reserved_min_months: int = Field(6, ge=1, description="Complete months of steady cost before reserving.")
+    utilization_lookback_days: int = Field(default=14, ge=1, description="Window of utilization samples.")
+    min_utilization_samples: int = Field(
+        default=12, ge=1, description="Fewer samples than this: no rightsize."
+    )
+    reserved_min_months: int = Field(
+        default=6, ge=1, description="Complete months of steady cost before reserving."
+    )
     reserved_max_variation: float = Field(
-        0.2, ge=0, description="Steady: every month within this fraction of the months' mean."
+        default=0.2, ge=0, description="Steady: every month within this fraction of the months' mean."
     )
 
 
@@ -46,12 +50,12 @@ class CostSettings(BaseServiceSettings):
 
     port: int = 50054
     provisioning_address: str = Field(
-        "", description="host:port of provisioning; empty means AutoOptimize can only dry-run."
+        default="", description="host:port of provisioning; empty means AutoOptimize can only dry-run."
     )
     price_catalog_file: Path | None = Field(
-        None, description="JSON price catalog replacing the shipped one (e.g. negotiated prices)."
+        default=None, description="JSON price catalog replacing the shipped one (e.g. negotiated prices)."
     )
-    currency: str = Field("USD", min_length=3, max_length=3, description="Currency of reports.")
+    currency: str = Field(default="USD", min_length=3, max_length=3, description="Currency of reports.")
     service_tag_keys: list[str] = Field(
         default_factory=lambda: ["service", "application"],
         description="Tag keys naming a billing row's service, first match wins.",
@@ -61,15 +65,16 @@ class CostSettings(BaseServiceSettings):
         description="Tag keys naming a billing row's team, first match wins.",
     )
     forecast_lookback_days: int = Field(
-        14, ge=1, le=90, description="Complete days the forecast learns from."
+        default=14, ge=1, le=90, description="Complete days the forecast learns from."
     )
-    trend_flat_percent: float = Field(5.0, ge=0, description="Changes within ±this percent are flat.")
-    import_batch_rows: int = Field(5000, ge=1, description="Rows written per database round trip.")
+    trend_flat_percent: float = Field(default=5.0, ge=0, description="Changes within ±this percent are flat.")
+    import_batch_rows: int = Field(default=5000, ge=1, description="Rows written per database round trip.")
     import_parse_in_database: bool = Field(
-        True, description="On PostgreSQL, let the database parse and validate CSV imports (much faster)."
+        default=True,
+        description="On PostgreSQL, let the database parse and validate CSV imports (much faster).",
     )
-    recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
-    roi: RoiSettings = Field(default_factory=RoiSettings)
+    recommendations: RecommendationSettings = RecommendationSettings()
+    roi: RoiSettings = RoiSettings()
 
     @model_validator(mode="after")
     def _check_cost(self) -> CostSettings:

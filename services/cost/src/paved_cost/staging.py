@@ -27,7 +27,10 @@ STAGE = "cost_focus_stage"
 TAG_MAP = "cost_focus_tags"
 TYPED = "cost_focus_typed"
 _NUMBER = r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
-_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+_TIME = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
+    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+)
 _TIME_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _AMOUNTS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ConsumedQuantity")
 _TIMES = (("ChargePeriodStart", "ChargePeriodEnd"), ("BillingPeriodStart", "BillingPeriodEnd"))
@@ -126,7 +129,9 @@ class Stage:
         result = await self._run(f"SELECT DISTINCT {tags} FROM {STAGE} s WHERE {tags} IS NOT NULL")
         return [row[0] for row in result]
 
-    async def load_tag_map(self, entries: Sequence[tuple[str, bool, str | None, str | None, str | None]]) -> None:
+    async def load_tag_map(
+        self, entries: Sequence[tuple[str, bool, str | None, str | None, str | None]]
+    ) -> None:
         """(raw tags, valid, normalized JSON, service, team) per distinct tags value."""
         await self._run(
             f"CREATE TEMPORARY TABLE {TAG_MAP} (raw text PRIMARY KEY, valid boolean, tags text, "
@@ -148,8 +153,10 @@ class Stage:
             if not is_data_error(err):
                 raise
             # Some value does not cast: find those rows by pattern, then cast the others.
-            await self._run(f"UPDATE {STAGE} s SET problem = p.problem FROM ({self._pattern_problems()}) p "
-                            "WHERE p.row_no = s.row_no")
+            await self._run(
+                f"UPDATE {STAGE} s SET problem = p.problem FROM ({self._pattern_problems()}) p "
+                "WHERE p.row_no = s.row_no"
+            )
             await self._create_typed(default_currency, "s.problem IS NULL")
         count = int(
             (
@@ -182,7 +189,9 @@ class Stage:
             for column in pair:
                 cases.append(
                     f"WHEN {c(column)} !~ '{_TIME}' THEN "
-                    + _problem(column, f"'not an ISO 8601 date-time: ' || quote_literal(left({c(column)}, 40))")
+                    + _problem(
+                        column, f"'not an ISO 8601 date-time: ' || quote_literal(left({c(column)}, 40))"
+                    )
                 )
         for column in ("ListCost", "ContractedCost", "ConsumedQuantity"):
             cases.append(
@@ -219,7 +228,9 @@ class Stage:
                 cases.append(f"WHEN {name} IS NULL THEN {_problem(column, empty)}")
                 cases.append(
                     f"WHEN {name}_raw !~ '{_TIME_SHAPE}' THEN "
-                    + _problem(column, f"'not an ISO 8601 date-time: ' || quote_literal(left({name}_raw, 40))")
+                    + _problem(
+                        column, f"'not an ISO 8601 date-time: ' || quote_literal(left({name}_raw, 40))"
+                    )
                 )
             before = f"'{end} is before {start}'"
             cases.append(f"WHEN {_snake(end)} < {_snake(start)} THEN {_problem(end, before)}")
@@ -246,9 +257,8 @@ class Stage:
     @staticmethod
     def _non_finite(column: str) -> str:
         name = _snake(column)
-        return (
-            f"WHEN {name}::text IN ('NaN', 'Infinity', '-Infinity') THEN "
-            + _problem(column, f"'not a finite number: ' || quote_literal({name}::text)")
+        return f"WHEN {name}::text IN ('NaN', 'Infinity', '-Infinity') THEN " + _problem(
+            column, f"'not a finite number: ' || quote_literal({name}::text)"
         )
 
     async def billing_periods(self) -> list[str]:
@@ -261,7 +271,7 @@ class Stage:
         return self._periods
 
     async def publish(self, source: str, default_currency: str) -> tuple[int, Decimal]:
-        """Insert the good rows and their daily totals; returns (rows, billed cost in the default currency)."""
+        """Insert the good rows and their daily totals; returns (rows, billed cost in default currency)."""
         values = {name: name for name in RECORD_FIELDS}
         values["source"] = ":source"
         values["billing_period"] = "to_char(billing_period_start, 'YYYY-MM')"

@@ -140,7 +140,7 @@ async def billing_totals(
         entry[0] += Decimal(billed)
         entry[1] += Decimal(effective)
         entry[2] += 1
-    return [(key, *sums[key]) for key in sorted(sums)]  # type: ignore[misc]
+    return [(key, *sums[key]) for key in sorted(sums)]
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,9 @@ async def daily_costs(
     return [DailyAmount(day, svc, team, cost) for (day, svc, team), cost in sums.items()]
 
 
-async def team_daily_costs(*, session: AsyncSession, start: date, end: date, currency: str) -> list[DailyAmount]:
+async def team_daily_costs(
+    *, session: AsyncSession, start: date, end: date, currency: str
+) -> list[DailyAmount]:
     """Daily EffectiveCost in [start, end) per tagged team, and per service where no team tag exists.
 
     Far fewer groups than per (service, team), which keeps the team report fast on big imports; rows
@@ -195,12 +197,18 @@ async def team_daily_costs(*, session: AsyncSession, start: date, end: date, cur
         .where(*window, table.c.team.is_(None))
         .group_by(table.c.day, table.c.service)
     )
-    amounts = [DailyAmount(day, None, team, Decimal(total)) for day, team, total in await session.execute(tagged)]
-    amounts += [DailyAmount(day, svc, None, Decimal(total)) for day, svc, total in await session.execute(untagged)]
+    amounts = [
+        DailyAmount(day, None, team, Decimal(total)) for day, team, total in await session.execute(tagged)
+    ]
+    amounts += [
+        DailyAmount(day, svc, None, Decimal(total)) for day, svc, total in await session.execute(untagged)
+    ]
     return amounts
 
 
-async def team_services(*, session: AsyncSession, start: date, end: date, currency: str) -> set[tuple[str, str]]:
+async def team_services(
+    *, session: AsyncSession, start: date, end: date, currency: str
+) -> set[tuple[str, str]]:
     """(team, service) pairs tagged together on some day in [start, end)."""
     table = _DAILY_TABLE
     result = await session.execute(
@@ -251,7 +259,7 @@ async def delete_registration(*, session: AsyncSession, service: str) -> int:
 
 
 async def list_resources(*, session: AsyncSession, service: str | None = None) -> list[TrackedResource]:
-    statement = select(TrackedResource).order_by(TrackedResource.service, TrackedResource.resource)  # type: ignore[arg-type]
+    statement = select(TrackedResource).order_by(TrackedResource.service, TrackedResource.resource)
     if service is not None:
         statement = statement.where(TrackedResource.service == service)  # type: ignore[arg-type]
     result = await session.execute(statement)
@@ -274,9 +282,9 @@ async def replace_resources(
     """Make ``resources`` the service's tracked set, keeping registration times of those already known."""
     existing = {r.resource: r for r in await list_resources(session=session, service=service)}
     wanted = {r.resource for r in resources}
-    for name, old in existing.items():
+    for name, gone in existing.items():
         if name not in wanted:
-            await session.delete(old)
+            await session.delete(gone)
     for resource in resources:
         old = existing.get(resource.resource)
         if old is None:
@@ -308,7 +316,7 @@ class UtilizationStats:
 
 
 async def utilization_stats(*, session: AsyncSession, since: datetime) -> list[UtilizationStats]:
-    """Averages per resource and metric over samples newer than ``since`` and than the resource's last change."""
+    """Averages per resource and metric over samples newer than ``since`` and the resource's last change."""
     u = UtilizationSample.__table__  # type: ignore[attr-defined]
     r = TrackedResource.__table__  # type: ignore[attr-defined]
     statement = (
@@ -337,11 +345,10 @@ async def add_optimization(*, session: AsyncSession, optimization: AppliedOptimi
 async def realized_savings(
     *, session: AsyncSession, start: datetime, end: datetime, currency: str
 ) -> Decimal:
+    table = AppliedOptimization.__table__  # type: ignore[attr-defined]
     result = await session.execute(
-        select(AppliedOptimization.monthly_savings).where(
-            AppliedOptimization.applied_at >= start,  # type: ignore[operator]
-            AppliedOptimization.applied_at <= end,  # type: ignore[operator]
-            AppliedOptimization.currency == currency,  # type: ignore[arg-type]
+        select(table.c.monthly_savings).where(
+            table.c.applied_at >= start, table.c.applied_at <= end, table.c.currency == currency
         )
     )
     return sum((Decimal(value) for value in result.scalars()), Decimal(0))

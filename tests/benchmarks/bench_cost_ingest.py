@@ -1,0 +1,246 @@
+"""Benchmark: FOCUS ingest through gRPC into PostgreSQL, report latency, and DuckDB as the yardstick.
+
+    uv run python tests/benchmarks/bench_cost_ingest.py            # 1,000,000 rows
+    uv run python tests/benchmarks/bench_cost_ingest.py --quick    # 50,000 rows, smoke run
+    uv run python tests/benchmarks/bench_cost_ingest.py --rows 200000
+
+Generates rows from the distributions of the FOCUS sample (templates drawn from its rows, costs scaled,
+charge hours spread over September 2024, tags naming applications and teams as often as the sample tags
+rows), starts ``python -m paved_cost`` against a fresh PostgreSQL database, streams the CSV in 1 MiB
+chunks, then measures GetTeamCosts for the month and GetServiceCost of one service. DuckDB reads the
+same CSV and computes the same team totals; the totals are compared and the times printed as ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+import duckdb
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from paved.cost.v1 import cost_pb2, cost_pb2_grpc
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = REPO_ROOT.parent / "shared" / "data" / "focus" / "focus_sample.csv"
+DEFAULT_DB = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+TEAMS = [
+    f"team-{name}" for name in ("payments", "search", "growth", "data", "platform", "mobile", "ads", "risk")
+]
+CHUNK = 1 << 20
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    with SAMPLE.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        templates = list(reader)
+    col = {name: i for i, name in enumerate(header)}
+    applications = sorted(
+        {json.loads(t[col["Tags"]]).get("application", "") for t in templates if t[col["Tags"]] != "NULL"}
+        - {""}
+    )
+    team_of = {app: TEAMS[i % len(TEAMS)] for i, app in enumerate(applications)}
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(header)
+        for _ in range(rows):
+            row = list(rng.choice(templates))
+            factor = rng.uniform(0.5, 1.5)
+            for name in ("BilledCost", "EffectiveCost", "ListCost"):
+                value = row[col[name]]
+                if value not in ("NULL", ""):
+                    row[col[name]] = f"{float(value) * factor:.10f}"
+            day, hour = rng.randint(1, 30), rng.randint(0, 23)
+            row[col["ChargePeriodStart"]] = f"2024-09-{day:02d} {hour:02d}:00:00"
+            row[col["ChargePeriodEnd"]] = f"2024-09-{day:02d} {hour:02d}:59:59"
+            row[col["BillingPeriodStart"]] = "2024-09-01 00:00:00"
+            row[col["BillingPeriodEnd"]] = "2024-10-01 00:00:00"
+            if row[col["Tags"]] != "NULL":
+                app = rng.choice(applications)
+                row[col["Tags"]] = json.dumps(
+                    {"application": app, "team": team_of[app], "environment": "prod"}
+                )
+            writer.writerow(row)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def chunks(path: Path) -> Iterator[cost_pb2.ImportBillingRequest]:
+    yield cost_pb2.ImportBillingRequest(
+        header=cost_pb2.ImportHeader(
+            source="bench", mode=cost_pb2.IMPORT_MODE_ALL_OR_NOTHING, null_token="NULL"
+        )
+    )
+    with path.open("rb") as handle:
+        while data := handle.read(CHUNK):
+            yield cost_pb2.ImportBillingRequest(csv_chunk=data)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def timed(calls: int, make: object) -> list[float]:
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        await make()  # type: ignore[operator]
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def duckdb_team_totals(path: Path) -> tuple[dict[str, Decimal], float]:
+    start = time.perf_counter()
+    con = duckdb.connect()
+    result = con.execute(
+        f"""
+        SELECT coalesce(json_extract_string(Tags, '$.team'), json_extract_string(Tags, '$.owner'),
+                        json_extract_string(Tags, '$.cost_center')) AS team,
+               sum(CAST(EffectiveCost AS DECIMAL(38, 12))) AS cost
+        FROM read_csv('{path}', nullstr = 'NULL', header = true, all_varchar = true)
+        WHERE ChargePeriodStart >= '2024-09-01' AND ChargePeriodStart < '2024-10-01'
+        GROUP BY 1
+        """
+    ).fetchall()
+    elapsed = time.perf_counter() - start
+    return {team or "": Decimal(str(cost)) for team, cost in result}, elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="50,000 rows and fewer latency samples")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--database-url", default=os.environ.get("PAVED_TEST_DATABASE_URL", DEFAULT_DB))
+    args = parser.parse_args()
+    rows = 50_000 if args.quick else args.rows
+    queries = 30 if args.quick else args.queries
+    if not SAMPLE.is_file():
+        sys.exit(f"FOCUS sample not found at {SAMPLE}")
+
+    admin_dsn = args.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    database = f"paved_bench_cost_{os.getpid()}"
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    server: subprocess.Popen[bytes] | None = None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            csv_path = Path(tmp) / "focus.csv"
+            t0 = time.perf_counter()
+            generate(csv_path, rows)
+            size_mb = csv_path.stat().st_size / 1e6
+            print(f"generated {rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - t0:.1f}s")
+
+            port = free_port()
+            url = args.database_url.rsplit("/", 1)[0] + f"/{database}"
+            env = {
+                **os.environ,
+                "PAVED_COST_DATABASE_URL": url,
+                "PAVED_COST_PORT": str(port),
+                "PAVED_COST_LOG_LEVEL": "WARNING",
+                "PAVED_COST_LOG_FORMAT": "json",
+            }
+            server = subprocess.Popen([sys.executable, "-m", "paved_cost"], env=env)  # noqa: ASYNC220
+            channel = grpc.aio.insecure_channel(
+                f"127.0.0.1:{port}", options=[("grpc.max_receive_message_length", 64 << 20)]
+            )
+            health = health_pb2_grpc.HealthStub(channel)
+            for _ in range(100):
+                try:
+                    await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    break
+                except grpc.aio.AioRpcError:
+                    await asyncio.sleep(0.1)
+            stub = cost_pb2_grpc.CostServiceStub(channel)
+
+            start = time.perf_counter()
+            response = await stub.ImportBilling(chunks(csv_path), timeout=1800)
+            ingest_s = time.perf_counter() - start
+            assert response.rows_imported == rows, response
+            print(
+                f"ingest: {rows:,} rows in {ingest_s:.2f}s = {rows / ingest_s:,.0f} rows/s end to end "
+                f"(goal >= 50,000 rows/s)"
+            )
+
+            team_request = cost_pb2.GetTeamCostsRequest(month="2024-09")
+            teams = await stub.GetTeamCosts(team_request)
+            team_times = await timed(queries, lambda: stub.GetTeamCosts(team_request))
+            service_name = _any_application(csv_path)
+            service_request = cost_pb2.GetServiceCostRequest(
+                service=f"services/{service_name}", month="2024-09"
+            )
+            service_times = await timed(queries, lambda: stub.GetServiceCost(service_request))
+            for label, values in (
+                ("team breakdown (GetTeamCosts)", team_times),
+                ("one service (GetServiceCost)", service_times),
+            ):
+                print(
+                    f"{label}: p50 {percentile(values, 0.5):.1f} ms, p99 {percentile(values, 0.99):.1f} ms, "
+                    f"mean {statistics.mean(values):.1f} ms over {len(values)} calls (goal p99 < 100 ms)"
+                )
+
+            ours = {
+                t.team: Decimal(t.current_month.units) + Decimal(t.current_month.nanos) / 10**9
+                for t in teams.teams
+            }
+            ours[""] = Decimal(teams.unallocated.units) + Decimal(teams.unallocated.nanos) / 10**9
+            theirs, duck_s = duckdb_team_totals(csv_path)
+            mismatched = [
+                team
+                for team in theirs
+                if abs(theirs[team] - ours.get(team, Decimal(0))) > Decimal("0.000001")
+            ]
+            print(
+                f"duckdb: read CSV + team totals in {duck_s:.2f}s; team totals "
+                f"{'match' if not mismatched else f'DIFFER for {mismatched}'} ({len(theirs)} groups)"
+            )
+            ours_s = ingest_s + percentile(team_times, 0.5) / 1000
+            print(
+                f"ratio: ingest + team breakdown {ours_s:.2f}s vs duckdb {duck_s:.2f}s "
+                f"= {ours_s / duck_s:.1f}x "
+                f"duckdb's time; team breakdown alone (p50) = "
+                f"{percentile(team_times, 0.5) / 1000 / duck_s:.3f}x duckdb's time"
+            )
+            await channel.close()
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            await admin.close()
+
+
+def _any_application(path: Path) -> str:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            if row["Tags"] != "NULL":
+                return str(json.loads(row["Tags"])["application"])
+    return "none"
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
