@@ -188,6 +188,10 @@ async def test_list_alerts_filters_by_service_team_state_and_severity(start_aler
         "alertRules/search-service-down",
     ]
     assert await names('state = FIRING AND team = "discovery"') == ["alertRules/search-service-down"]
+    assert await names('(team = "discovery" OR team = "payments") AND severity = CRITICAL') == [
+        "alertRules/checkout-service-down",
+        "alertRules/search-service-down",
+    ]
     assert await names('service = "checkout" AND severity = WARNING') == [
         "alertRules/checkout-high-error-rate"
     ]

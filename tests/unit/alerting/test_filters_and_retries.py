@@ -17,7 +17,14 @@ def test_filters_accept_quoted_and_bare_values_and_enum_spellings() -> None:
     parsed = parse_filter(
         'service = "check\\"out" AND state = ALERT_STATE_FIRING AND severity=warning', ALERT_FILTERS
     )
-    assert parsed == {"service": 'check"out', "state": "firing", "severity": "warning"}
+    assert parsed == [[("service", 'check"out')], [("state", "firing")], [("severity", "warning")]]
+    assert parse_filter("  ", ALERT_FILTERS) == []
+
+
+def test_or_binds_tighter_than_and_with_or_without_parentheses() -> None:
+    expected = [[("team", "a"), ("team", "b AND c")], [("state", "firing")]]
+    assert parse_filter('(team = "a" OR team = "b AND c") AND state = FIRING', ALERT_FILTERS) == expected
+    assert parse_filter('team = "a" OR team = "b AND c" AND state = firing', ALERT_FILTERS) == expected
 
 
 @pytest.mark.parametrize(
@@ -25,8 +32,10 @@ def test_filters_accept_quoted_and_bare_values_and_enum_spellings() -> None:
     [
         ("owner = x", "unknown field 'owner'"),
         ("state = BURNING", "must be one of INACTIVE, PENDING, FIRING, RESOLVED"),
-        ("service ~ x", "cannot parse"),
-        ('team = "a" AND team = "b"', "given twice"),
+        ("service ~ x", "unexpected character"),
+        ('team = "a" team = "b"', "expected AND or OR"),
+        ('(team = "a" AND team = "b")', "missing ')'"),
+        ("team =", "incomplete term"),
     ],
 )
 def test_bad_filters_name_the_problem(text: str, message: str) -> None:

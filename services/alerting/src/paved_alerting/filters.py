@@ -1,4 +1,5 @@
-"""AIP-160 filters of the list RPCs: equality terms joined by AND (``service = "x" AND state = FIRING``)."""
+"""AIP-160 filters of the list RPCs: equality terms, ORs of them (in parentheses or not) joined by AND,
+e.g. ``(team = "a" OR team = "b") AND state = FIRING``. As in AIP-160, OR binds tighter than AND."""
 
 from __future__ import annotations
 
@@ -10,46 +11,85 @@ from collections.abc import Callable, Mapping
 
 from paved_kit.errors import FieldViolation, InvalidArgument
 
-_TERM = re.compile(r'^\s*([a-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z0-9_.\-]+))\s*$')
-_AND = re.compile(r"\s+AND\s+")
+_TOKEN = re.compile(
+    r'\s*(?:(?P<paren>[()])|(?P<eq>=)|"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<word>[A-Za-z0-9_.\-]+))'
+)
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 
+# A filter in conjunctive normal form: every clause must hold; a clause holds when any of its terms does.
+Term = tuple[str, str]
+Clauses = list[list[Term]]
 
-def parse_filter(
-    text: str, fields: Mapping[str, Callable[[str], str]], *, path: str = "filter"
-) -> dict[str, str]:
-    """``field = value`` terms joined by AND; ``fields`` maps each allowed field to a normaliser that
-    raises ValueError on a bad value."""
-    if not text.strip():
-        return {}
-    terms: dict[str, str] = {}
-    for part in _AND.split(text.strip()):
-        match = _TERM.match(part)
-        if match is None:
-            raise InvalidArgument(
-                "the filter is invalid",
-                [
-                    FieldViolation(
-                        path, f'cannot parse {part.strip()!r}: use `field = "value"` terms joined by AND'
-                    )
-                ],
-            )
-        name, quoted, bare = match.groups()
-        value = quoted.replace('\\"', '"').replace("\\\\", "\\") if quoted is not None else bare
+
+def parse_filter(text: str, fields: Mapping[str, Callable[[str], str]], *, path: str = "filter") -> Clauses:
+    """The filter as AND-ed clauses of OR-ed ``(field, value)`` terms; ``fields`` maps each allowed field
+    to a normaliser that raises ValueError on a bad value."""
+    tokens = _tokens(text, path)
+    clauses: Clauses = []
+    position = 0
+
+    def fail(description: str) -> InvalidArgument:
+        return InvalidArgument("the filter is invalid", [FieldViolation(path, description)])
+
+    def term() -> Term:
+        nonlocal position
+        if position + 3 > len(tokens):
+            raise fail('incomplete term: use `field = "value"`')
+        (kind_name, name), (kind_eq, _), (kind_value, value) = tokens[position : position + 3]
+        if kind_name != "word" or kind_eq != "eq" or kind_value not in ("word", "quoted"):
+            raise fail(f'cannot parse near {name!r}: use `field = "value"` terms joined by AND / OR')
+        position += 3
         if name not in fields:
-            raise InvalidArgument(
-                "the filter is invalid",
-                [FieldViolation(path, f"unknown field {name!r}; filterable: {', '.join(sorted(fields))}")],
-            )
-        if name in terms:
-            raise InvalidArgument("the filter is invalid", [FieldViolation(path, f"{name!r} given twice")])
+            raise fail(f"unknown field {name!r}; filterable: {', '.join(sorted(fields))}")
         try:
-            terms[name] = fields[name](value)
+            return name, fields[name](value)
         except ValueError as exc:
-            raise InvalidArgument("the filter is invalid", [FieldViolation(path, f"{name}: {exc}")]) from None
-    return terms
+            raise fail(f"{name}: {exc}") from None
+
+    def disjunction() -> list[Term]:
+        nonlocal position
+        grouped = position < len(tokens) and tokens[position] == ("paren", "(")
+        position += grouped
+        terms = [term()]
+        while position < len(tokens) and tokens[position] == ("word", "OR"):
+            position += 1
+            terms.append(term())
+        if grouped:
+            if position >= len(tokens) or tokens[position] != ("paren", ")"):
+                raise fail("missing ')'; parentheses may only group OR-ed terms")
+            position += 1
+        return terms
+
+    if not tokens:
+        return clauses
+    clauses.append(disjunction())
+    while position < len(tokens):
+        if tokens[position] != ("word", "AND"):
+            raise fail(f"expected AND or OR near {tokens[position][1]!r}")
+        position += 1
+        clauses.append(disjunction())
+    return clauses
+
+
+def _tokens(text: str, path: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise InvalidArgument(
+                "the filter is invalid", [FieldViolation(path, f"unexpected character at {position}")]
+            )
+        position = match.end()
+        kind = match.lastgroup or ""
+        value = match.group(kind)
+        if kind == "quoted":
+            value = value.replace('\\"', '"').replace("\\\\", "\\")
+        tokens.append((kind, value))
+    return tokens
 
 
 def as_is(value: str) -> str:

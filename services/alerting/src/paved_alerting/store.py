@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import ColumnElement, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from paved_alerting.filters import Clauses
 from paved_alerting.models import AlertRow, AlertRuleRow, OutboxRow, ReceiverRow
 
 # Rows per multi-row INSERT: below SQLite's and asyncpg's bind-parameter limits for these tables.
@@ -45,16 +46,24 @@ async def rules_by_id(*, session: AsyncSession, rule_ids: Sequence[str]) -> dict
     return {row.rule_id: row for row in result.all()}
 
 
+def _matching(model: type[Any], clauses: Clauses) -> list[ColumnElement[bool]]:
+    conditions = []
+    for clause in clauses:
+        terms = []
+        for name, value in clause:
+            column = getattr(model, name)
+            terms.append(
+                column == (value == "true") if name in ("enabled", "default_rule") else column == value
+            )
+        conditions.append(or_(*terms))
+    return conditions
+
+
 async def list_rules(
-    *, session: AsyncSession, filters: Mapping[str, str], after: str | None, limit: int
+    *, session: AsyncSession, filters: Clauses, after: str | None, limit: int
 ) -> list[AlertRuleRow]:
-    """Rules matching ``filters`` (equality on columns), ordered by id, after ``after``."""
-    query = select(AlertRuleRow)
-    for name, value in filters.items():
-        column = getattr(AlertRuleRow, name)
-        query = query.where(
-            column == (value == "true") if name in ("enabled", "default_rule") else column == value
-        )
+    """Rules matching ``filters`` (AND-ed clauses of OR-ed equalities), ordered by id, after ``after``."""
+    query = select(AlertRuleRow).where(*_matching(AlertRuleRow, filters))
     if after is not None:
         query = query.where(col(AlertRuleRow.rule_id) > after)
     result = await session.exec(query.order_by(col(AlertRuleRow.rule_id)).limit(limit))
@@ -105,12 +114,10 @@ async def all_alerts(*, session: AsyncSession) -> list[AlertRow]:
 
 
 async def list_alerts(
-    *, session: AsyncSession, filters: Mapping[str, str], after: str | None, limit: int
+    *, session: AsyncSession, filters: Clauses, after: str | None, limit: int
 ) -> list[AlertRow]:
-    """Alerts matching ``filters`` (equality on service, team, state, severity), ordered by rule id."""
-    query = select(AlertRow)
-    for name, value in filters.items():
-        query = query.where(getattr(AlertRow, name) == value)
+    """Alerts matching ``filters`` (on service, team, state, severity), ordered by rule id."""
+    query = select(AlertRow).where(*_matching(AlertRow, filters))
     if after is not None:
         query = query.where(col(AlertRow.rule_id) > after)
     result = await session.exec(query.order_by(col(AlertRow.rule_id)).limit(limit))
