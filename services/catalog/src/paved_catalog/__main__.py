@@ -23,7 +23,8 @@ def build_catalog(settings: CatalogSettings, engine: AsyncEngine) -> Catalog:
         template_owner=settings.template_owner,
         proxy_path=settings.gateway_proxy_path,
     )
-    return Catalog(session_factory(engine), settings.platform_defaults(), links)
+    reads = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    return Catalog(session_factory(engine), settings.platform_defaults(), links, read_sessions=reads)
 
 
 async def build(settings: CatalogSettings, engine: AsyncEngine, server: GrpcServer) -> None:

@@ -105,8 +105,12 @@ class Catalog:
         defaults: PlatformDefaults,
         links: backstage.ExportLinks,
         clock: Callable[[], datetime] = _now,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
+        # Single-statement reads need no transaction; sessions in autocommit spare the BEGIN/ROLLBACK
+        # round trips on the hot paths (get, list).
+        self._reads = read_sessions or sessions
         self.defaults = defaults
         self.links = links
         self._clock = clock
@@ -189,7 +193,7 @@ class Catalog:
                 row = self._new_template_row(parsed, document, False, request_id or None)
                 store.add_template(session=session, row=row)
         except IntegrityError:
-            async with self._sessions() as session:
+            async with self._reads() as session:
                 if request_id:
                     earlier = await store.get_template_by_request_id(session=session, request_id=request_id)
                     if earlier is not None:
@@ -206,7 +210,7 @@ class Catalog:
         return self._view(earlier)
 
     async def get_template(self, template_id: str) -> TemplateView:
-        async with self._sessions() as session:
+        async with self._reads() as session:
             row = await store.get_template(session=session, name=template_id)
         if row is None:
             raise NotFound(f"templates/{template_id} not found", metadata={"template": template_id})
@@ -218,7 +222,7 @@ class Catalog:
         size = page_size(requested_size)
         where = parse_filter(filter_text, TEMPLATE_FILTER_FIELDS)
         after = decode_token(token, filter_text)
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = await store.list_templates(session=session, after=after)
         chosen = [r for r in rows if matches(where, {"name": r.name, "builtin": r.builtin})]
         page = chosen[:size]
@@ -347,7 +351,7 @@ class Catalog:
                     await store.remove_service(session=session, row=existing)
                 store.add_service(session=session, row=row)
         except IntegrityError:
-            async with self._sessions() as session:
+            async with self._reads() as session:
                 if request_id:
                     earlier = await store.get_service_by_request_id(session=session, request_id=request_id)
                     if earlier is not None:
@@ -367,7 +371,7 @@ class Catalog:
         return earlier
 
     async def get_service(self, service_id: str) -> ServiceRow:
-        async with self._sessions() as session:
+        async with self._reads() as session:
             row = await store.get_service(session=session, name=service_id)
         if row is None:
             raise NotFound(f"services/{service_id} not found", metadata={"service": service_id})
@@ -379,7 +383,7 @@ class Catalog:
         size = page_size(requested_size)
         where = parse_filter(filter_text, SERVICE_FILTER_FIELDS)
         after = decode_token(token, filter_text)
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = list(await store.list_services(session=session, where=where, after=after, limit=size + 1))
         next_token = encode_token(rows[size - 1].name, filter_text) if len(rows) > size else ""
         return rows[:size], next_token
@@ -433,7 +437,7 @@ class Catalog:
         where: Filter | None = parse_filter(filter_text, SERVICE_FILTER_FIELDS)
         views: list[backstage.ServiceView] = []
         after: str | None = None
-        async with self._sessions() as session:
+        async with self._reads() as session:
             while True:
                 rows = await store.list_services(
                     session=session, where=where, after=after, limit=EXPORT_BATCH

@@ -1,0 +1,267 @@
+"""Benchmark: ListServices filtered by team over gRPC with 100,000 registered services in PostgreSQL.
+
+Loads the services with COPY into a fresh database, starts the real catalog (``python -m paved_catalog``)
+on loopback, then measures (1) the first page (page_size 50) of random teams, (2) paging through all of
+one large team's services with page tokens, and, as the baseline in the same run, (3) GetService of one
+service by name (the cheapest round trip the service offers). Goal: p99 under 20 ms per page.
+
+Run: ``uv run python tests/benchmarks/bench_catalog_list.py [--quick]``; the PostgreSQL server comes
+from PAVED_BENCH_DATABASE_URL or PAVED_TEST_DATABASE_URL (default: postgres@127.0.0.1:5432).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from paved_catalog.models import CatalogModel
+from paved_kit.client import create_channel
+from paved_kit.db import create_engine, create_schema
+from sqlalchemy.engine import make_url
+
+DEFAULT_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+GOAL_P99_MS = 20.0
+BIG_TEAM = "payments"
+STATES = ("ACTIVE", "ACTIVE", "ACTIVE", "PROVISIONING", "FAILED", "DEPROVISIONING")
+TEMPLATES = ("web-service", "background-worker", "scheduled-job")
+ENVIRONMENTS = ("development", "staging", "production")
+
+
+def _dsn(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _rows(total: int, teams: int, big_team_size: int) -> list[tuple[object, ...]]:
+    rng = random.Random(42)
+    now = datetime.now(UTC)
+    rows = []
+    for i in range(total):
+        team = BIG_TEAM if i < big_team_size else f"team-{rng.randrange(teams):03d}"
+        name = f"svc-{uuid.UUID(int=rng.getrandbits(128)).hex[:12]}"
+        environment = rng.choice(ENVIRONMENTS)
+        rows.append(
+            (
+                name,
+                str(uuid.UUID(int=rng.getrandbits(128))),
+                team,
+                rng.choice(TEMPLATES),
+                1,
+                environment,
+                rng.choice(STATES),
+                json.dumps({"service_name": name, "language": rng.choice(["go", "python", "java"])}),
+                json.dumps([f"https://{name}.{environment}.paved.internal"]),
+                json.dumps([{"title": f"{name} overview", "url": f"http://grafana.paved.internal/d/{name}"}]),
+                "",
+                None,
+                json.dumps({}),
+                uuid.uuid4().hex[:20],
+                None,
+                now,
+                now,
+            )
+        )
+    return rows
+
+
+COLUMNS = [
+    "name",
+    "uid",
+    "team",
+    "template",
+    "template_revision",
+    "environment",
+    "state",
+    "parameters",
+    "endpoints",
+    "dashboards",
+    "documentation_url",
+    "plan",
+    "annotations",
+    "etag",
+    "request_id",
+    "create_time",
+    "update_time",
+]
+
+
+async def _load(url: str, total: int, teams: int, big_team_size: int) -> float:
+    engine = create_engine(url)
+    try:
+        await create_schema(engine, CatalogModel.metadata)
+    finally:
+        await engine.dispose()
+    rows = _rows(total, teams, big_team_size)
+    start = time.perf_counter()
+    connection = await asyncpg.connect(_dsn(url))
+    try:
+        await connection.copy_records_to_table("catalog_services", records=rows, columns=COLUMNS)
+        await connection.execute("ANALYZE catalog_services")
+        plan = await connection.fetch(
+            "EXPLAIN SELECT * FROM catalog_services WHERE team = $1 AND name > $2 ORDER BY name LIMIT 51",
+            BIG_TEAM,
+            "svc-8",
+        )
+        print("query plan:", " / ".join(r[0].strip() for r in plan[:3]))
+    finally:
+        await connection.close()
+    return time.perf_counter() - start
+
+
+async def _wait_healthy(address: str, process: subprocess.Popen[bytes]) -> None:
+    channel = create_channel(address, default_timeout=1.0, retry=False)
+    try:
+        stub = health_pb2_grpc.HealthStub(channel)
+        for _ in range(100):
+            if process.poll() is not None:
+                raise RuntimeError("the catalog exited during start-up")
+            try:
+                response = await stub.Check(health_pb2.HealthCheckRequest())
+                if response.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except Exception:
+                await asyncio.sleep(0.1)
+        raise RuntimeError("the catalog did not become healthy")
+    finally:
+        await channel.close()
+
+
+async def _measure(address: str, teams: int, samples: int) -> None:
+    channel = create_channel(address, default_timeout=10.0)
+    stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+    rng = random.Random(1)
+    try:
+        first = await stub.ListServices(
+            catalog_pb2.ListServicesRequest(filter=f'team = "{BIG_TEAM}"', page_size=50)
+        )
+        names = [s.name for s in first.services]
+        for _ in range(30):  # warm-up: connections, caches, prepared statements
+            await stub.ListServices(
+                catalog_pb2.ListServicesRequest(filter=f'team = "{BIG_TEAM}"', page_size=50)
+            )
+            await stub.GetService(catalog_pb2.GetServiceRequest(name=rng.choice(names)))
+
+        first_pages: list[float] = []
+        for _ in range(samples):
+            team = f"team-{rng.randrange(teams):03d}"
+            start = time.perf_counter()
+            await stub.ListServices(catalog_pb2.ListServicesRequest(filter=f'team = "{team}"', page_size=50))
+            first_pages.append((time.perf_counter() - start) * 1000)
+
+        gets: list[float] = []
+        for _ in range(samples):
+            name = rng.choice(names)
+            start = time.perf_counter()
+            await stub.GetService(catalog_pb2.GetServiceRequest(name=name))
+            gets.append((time.perf_counter() - start) * 1000)
+
+        pages: list[float] = []
+        seen = 0
+        token = ""
+        walk_start = time.perf_counter()
+        while True:
+            start = time.perf_counter()
+            page = await stub.ListServices(
+                catalog_pb2.ListServicesRequest(filter=f'team = "{BIG_TEAM}"', page_size=50, page_token=token)
+            )
+            pages.append((time.perf_counter() - start) * 1000)
+            seen += len(page.services)
+            token = page.next_page_token
+            if not token:
+                break
+        walk = time.perf_counter() - walk_start
+    finally:
+        await channel.close()
+
+    def line(label: str, values: list[float]) -> str:
+        return (
+            f"{label:<44} n={len(values):<5} p50={statistics.median(values):7.2f} ms  "
+            f"p99={_percentile(values, 0.99):7.2f} ms"
+        )
+
+    print(line("ListServices team=<random>, page_size=50", first_pages))
+    print(line(f"ListServices team={BIG_TEAM}, paging all", pages))
+    print(f"  paged through {seen} services of {BIG_TEAM} in {walk:.2f} s ({len(pages)} pages)")
+    print(line("baseline GetService by name", gets))
+    print(
+        f"ratio list-page/get p50 = {statistics.median(first_pages) / statistics.median(gets):.2f}x, "
+        f"p99 = {_percentile(first_pages, 0.99) / _percentile(gets, 0.99):.2f}x"
+    )
+    worst = max(_percentile(first_pages, 0.99), _percentile(pages, 0.99))
+    print(
+        f"goal p99 < {GOAL_P99_MS} ms per page: {'met' if worst < GOAL_P99_MS else 'NOT met'} "
+        f"(worst p99 {worst:.2f} ms)"
+    )
+
+
+async def run(quick: bool) -> None:
+    server_url = os.environ.get("PAVED_BENCH_DATABASE_URL") or os.environ.get(
+        "PAVED_TEST_DATABASE_URL", DEFAULT_SERVER_URL
+    )
+    total, teams, big_team, samples = (10_000, 50, 500, 200) if quick else (100_000, 400, 5_000, 2_000)
+    database = f"paved_bench_catalog_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(_dsn(server_url))
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    await admin.close()
+    url = make_url(server_url).set(database=database).render_as_string(hide_password=False)
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        seconds = await _load(url, total, teams, big_team)
+        print(f"loaded {total} services ({big_team} in team {BIG_TEAM}) with COPY in {seconds:.2f} s")
+        port = _free_port()
+        env = {
+            **os.environ,
+            "PAVED_CATALOG_DATABASE_URL": url,
+            "PAVED_CATALOG_PORT": str(port),
+            "PAVED_CATALOG_LOG_LEVEL": "WARNING",
+            "PAVED_CATALOG_LOAD_BUILTIN_TEMPLATES": "false",
+        }
+        process = subprocess.Popen(  # noqa: ASYNC220 - started once, before any measurement
+            [sys.executable, "-m", "paved_catalog"], env=env, stdout=subprocess.DEVNULL
+        )
+        address = f"127.0.0.1:{port}"
+        await _wait_healthy(address, process)
+        await _measure(address, teams, samples)
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+        admin = await asyncpg.connect(_dsn(server_url))
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10,000 services and fewer samples")
+    asyncio.run(run(parser.parse_args().quick))
+
+
+if __name__ == "__main__":
+    main()
