@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_cost.focus import CHARGE_CATEGORIES, MAX_REJECTIONS, RECORD_FIELDS, RowRejection
@@ -97,7 +98,7 @@ class Stage:
         return f"NULLIF(NULLIF(s.c{position}, ''), {token})"
 
     async def _run(self, sql: str, params: dict[str, Any] | None = None) -> Any:
-        return await self.session.execute(text(sql), params or {})
+        return await SAAsyncSession.execute(self.session, text(sql), params or {})
 
     async def create(self) -> None:
         columns = ", ".join(f"c{i} text" for i in range(self.width))

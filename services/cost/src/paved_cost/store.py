@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_cost.focus import RECORD_FIELDS, BillingRecord
@@ -39,6 +40,11 @@ _BILLING_TABLE = BillingRow.__table__  # type: ignore[attr-defined]
 _DAILY_TABLE = DailyCost.__table__  # type: ignore[attr-defined]
 
 
+async def _execute(session: AsyncSession, statement: Any, params: Any = None) -> Any:
+    """SQLAlchemy's ``execute``: sqlmodel deprecates it on its session, but core statements need it."""
+    return await SAAsyncSession.execute(session, statement, params)
+
+
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
@@ -63,23 +69,25 @@ async def claim_billing_period(
     statement = statement.on_conflict_do_update(
         index_elements=["source", "billing_period"], set_={"imported_at": now}
     )
-    await session.execute(statement)
+    await _execute(session, statement)
     where = and_(_BILLING_TABLE.c.source == source, _BILLING_TABLE.c.billing_period == billing_period)
-    result = await session.execute(delete(_BILLING_TABLE).where(where))
-    await session.execute(
+    result = await _execute(session, delete(_BILLING_TABLE).where(where))
+    await _execute(
+        session,
         delete(_DAILY_TABLE).where(
             and_(_DAILY_TABLE.c.source == source, _DAILY_TABLE.c.billing_period == billing_period)
-        )
+        ),
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)
 
 
 async def set_import_rows(*, session: AsyncSession, source: str, billing_period: str, rows: int) -> None:
     table = BillingImport.__table__  # type: ignore[attr-defined]
-    await session.execute(
+    await _execute(
+        session,
         update(table)
         .where(and_(table.c.source == source, table.c.billing_period == billing_period))
-        .values(rows=rows)
+        .values(rows=rows),
     )
 
 
@@ -94,13 +102,13 @@ async def insert_billing_records(*, session: AsyncSession, records: Sequence[Bil
         assert driver is not None
         await driver.copy_records_to_table(BillingRow.__tablename__, records=records, columns=RECORD_FIELDS)
         return
-    await session.execute(insert(_BILLING_TABLE), [record._asdict() for record in records])
+    await _execute(session, insert(_BILLING_TABLE), [record._asdict() for record in records])
 
 
 async def insert_daily_costs(*, session: AsyncSession, rows: Iterable[dict[str, Any]]) -> None:
     batch = list(rows)
     if batch:
-        await session.execute(insert(_DAILY_TABLE), batch)
+        await _execute(session, insert(_DAILY_TABLE), batch)
 
 
 async def billing_totals(
@@ -126,14 +134,15 @@ async def billing_totals(
             .group_by(column)
             .order_by(column)
         )
-        result = await session.execute(statement)
+        result = await _execute(session, statement)
         return [
             (key or "", Decimal(billed), Decimal(effective), rows) for key, billed, effective, rows in result
         ]
     # SQLite keeps amounts as text (its NUMERIC is a float), so they are summed exactly here.
     sums: dict[str, list[Any]] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
-    result = await session.execute(
-        select(column, _BILLING_TABLE.c.billed_cost, _BILLING_TABLE.c.effective_cost).where(*conditions)
+    result = await _execute(
+        session,
+        select(column, _BILLING_TABLE.c.billed_cost, _BILLING_TABLE.c.effective_cost).where(*conditions),
     )
     for key, billed, effective in result:
         entry = sums[key or ""]
@@ -163,12 +172,12 @@ async def daily_costs(
         conditions.append(table.c.service == service)
     keys = (table.c.day, table.c.service, table.c.team)
     if _dialect(session) == "postgresql":
-        result = await session.execute(
-            select(*keys, func.sum(table.c.effective_cost)).where(*conditions).group_by(*keys)
+        result = await _execute(
+            session, select(*keys, func.sum(table.c.effective_cost)).where(*conditions).group_by(*keys)
         )
         return [DailyAmount(day, svc, team, Decimal(cost)) for day, svc, team, cost in result]
     sums: dict[tuple[date, str | None, str | None], Decimal] = defaultdict(Decimal)
-    result = await session.execute(select(*keys, table.c.effective_cost).where(*conditions))
+    result = await _execute(session, select(*keys, table.c.effective_cost).where(*conditions))
     for day, svc, team, cost in result:
         sums[(day, svc, team)] += Decimal(cost)
     return [DailyAmount(day, svc, team, cost) for (day, svc, team), cost in sums.items()]
@@ -198,10 +207,10 @@ async def team_daily_costs(
         .group_by(table.c.day, table.c.service)
     )
     amounts = [
-        DailyAmount(day, None, team, Decimal(total)) for day, team, total in await session.execute(tagged)
+        DailyAmount(day, None, team, Decimal(total)) for day, team, total in await _execute(session, tagged)
     ]
     amounts += [
-        DailyAmount(day, svc, None, Decimal(total)) for day, svc, total in await session.execute(untagged)
+        DailyAmount(day, svc, None, Decimal(total)) for day, svc, total in await _execute(session, untagged)
     ]
     return amounts
 
@@ -211,7 +220,8 @@ async def team_services(
 ) -> set[tuple[str, str]]:
     """(team, service) pairs tagged together on some day in [start, end)."""
     table = _DAILY_TABLE
-    result = await session.execute(
+    result = await _execute(
+        session,
         select(table.c.team, table.c.service)
         .where(
             table.c.day >= start,
@@ -220,7 +230,7 @@ async def team_services(
             table.c.team.is_not(None),
             table.c.service.is_not(None),
         )
-        .distinct()
+        .distinct(),
     )
     return {(team, service) for team, service in result}
 
@@ -244,34 +254,35 @@ async def get_registration(*, session: AsyncSession, service: str) -> ServiceReg
 
 
 async def list_registrations(*, session: AsyncSession) -> list[ServiceRegistration]:
-    result = await session.execute(select(ServiceRegistration))
+    result = await _execute(session, select(ServiceRegistration))
     return list(result.scalars())
 
 
 async def delete_registration(*, session: AsyncSession, service: str) -> int:
     """Forget a service and its resources; returns how many resources were tracked."""
     table = TrackedResource.__table__  # type: ignore[attr-defined]
-    removed = await session.execute(delete(table).where(table.c.service == service))
+    removed = await _execute(session, delete(table).where(table.c.service == service))
     registration = await session.get(ServiceRegistration, service)
     if registration is not None:
         await session.delete(registration)
-    return int(removed.rowcount or 0)  # type: ignore[attr-defined]
+    return int(removed.rowcount or 0)
 
 
 async def list_resources(*, session: AsyncSession, service: str | None = None) -> list[TrackedResource]:
     statement = select(TrackedResource).order_by(TrackedResource.service, TrackedResource.resource)
     if service is not None:
         statement = statement.where(TrackedResource.service == service)  # type: ignore[arg-type]
-    result = await session.execute(statement)
+    result = await _execute(session, statement)
     return list(result.scalars())
 
 
 async def get_resource(*, session: AsyncSession, service: str, resource: str) -> TrackedResource | None:
-    result = await session.execute(
+    result = await _execute(
+        session,
         select(TrackedResource).where(
             TrackedResource.service == service,  # type: ignore[arg-type]
             TrackedResource.resource == resource,  # type: ignore[arg-type]
-        )
+        ),
     )
     return result.scalars().first()
 
@@ -301,7 +312,7 @@ async def replace_resources(
 
 async def insert_utilization(*, session: AsyncSession, samples: Sequence[dict[str, Any]]) -> None:
     if samples:
-        await session.execute(insert(UtilizationSample.__table__), list(samples))  # type: ignore[attr-defined]
+        await _execute(session, insert(UtilizationSample.__table__), list(samples))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -325,13 +336,13 @@ async def utilization_stats(*, session: AsyncSession, since: datetime) -> list[U
         .where(u.c.time >= since, u.c.time >= r.c.changed_at)
         .group_by(u.c.service, u.c.resource, u.c.metric)
     )
-    result = await session.execute(statement)
+    result = await _execute(session, statement)
     return [UtilizationStats(s, res, m, float(avg), int(n)) for s, res, m, avg, n in result]
 
 
 async def average_utilization(*, session: AsyncSession, since: datetime) -> float | None:
     u = UtilizationSample.__table__  # type: ignore[attr-defined]
-    value = (await session.execute(select(func.avg(u.c.value)).where(u.c.time >= since))).scalar()
+    value = (await _execute(session, select(func.avg(u.c.value)).where(u.c.time >= since))).scalar()
     return None if value is None else float(value)
 
 
@@ -346,9 +357,10 @@ async def realized_savings(
     *, session: AsyncSession, start: datetime, end: datetime, currency: str
 ) -> Decimal:
     table = AppliedOptimization.__table__  # type: ignore[attr-defined]
-    result = await session.execute(
+    result = await _execute(
+        session,
         select(table.c.monthly_savings).where(
             table.c.applied_at >= start, table.c.applied_at <= end, table.c.currency == currency
-        )
+        ),
     )
     return sum((Decimal(value) for value in result.scalars()), Decimal(0))
