@@ -322,3 +322,24 @@ def test_the_dev_gateway_token_is_one_the_gateway_accepts(overlays: dict[str, li
         SecretStr(base64.b64decode(secret["data"]["PAVED_GATEWAY_TOKENS"]).decode())
     )
     assert [(t.subject, t.roles) for t in tokens] == [("dev-admin", ["admin"])]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_provisioning_api_and_workers_share_one_gitops_repository(
+    overlays: dict[str, list[Manifest]], overlay: str
+) -> None:
+    deployments = by_kind(overlays[overlay], "Deployment")
+    claims = by_kind(overlays[overlay], "PersistentVolumeClaim")
+    seen = set()
+    for name in ("paved-provisioning", "paved-provisioning-worker"):
+        repository = Path(env_of(deployments[name])["PAVED_PROVISIONING_GITOPS_REPOSITORY"]["value"])
+        mounts = {m["mountPath"]: m["name"] for m in container(deployments[name])["volumeMounts"]}
+        volumes = {v["name"]: v for v in deployments[name]["spec"]["template"]["spec"]["volumes"]}
+        claim = volumes[mounts[str(repository.parent)]]["persistentVolumeClaim"]["claimName"]
+        assert claim in claims
+        seen.add((claim, repository))
+    assert len(seen) == 1, seen  # the same files, so the repository's file lock serialises commits
+    ((claim, _),) = seen
+    # Several worker pods on several nodes need shared storage; one dev node can do with RWO.
+    expected = ["ReadWriteOnce"] if overlay == "dev" else ["ReadWriteMany"]
+    assert claims[claim]["spec"]["accessModes"] == expected
