@@ -7,7 +7,7 @@ resource fails at its policy's level: it is reported as an error and never count
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,7 @@ from paved_policy.domain import (
     Violation,
     WaivedViolation,
 )
-from paved_policy.fastpath import Defer
+from paved_policy.fastpath import Defer, as_fast_value
 from paved_policy.rules import (
     MessageTemplate,
     Rule,
@@ -44,6 +44,8 @@ class _Compiled:
     rule: Rule
     template: MessageTemplate
     params: Mapping[str, Any]
+    fast: Callable[[dict[str, Any]], bool] | None
+    name: str
 
 
 def override_is_valid(override: Override | None) -> bool:
@@ -103,11 +105,14 @@ class Evaluator:
         self._batch_rules = batch_rules
 
     def _compile(self, policy: Policy) -> _Compiled:
+        rule = self._engine.compile(policy.expression, policy.revision)
         return _Compiled(
             policy,
-            self._engine.compile(policy.expression, policy.revision),
+            rule,
             self._engine.compile_message(policy.message),
-            dict(policy.parameters),
+            as_fast_value(policy.parameters),
+            rule.fast,
+            policy.name,
         )
 
     def evaluate(
@@ -161,45 +166,53 @@ class Evaluator:
         waivers: Mapping[str, list[PolicyException]],
     ) -> ResourceResult:
         resource_map = resource_binding(resource)
-        outcomes: list[bool | RuleError | None] = [None] * len(applicable)
-        pending: list[int] = []
         fast_env: dict[str, Any] = {"resource": resource_map, "context": fast_context}
-        for index, item in enumerate(applicable):
-            fast = item.rule.fast
+        # Hot loop of audits: only failures and deferrals are remembered.
+        failed: list[tuple[_Compiled, bool | RuleError]] = []
+        pending: list[_Compiled] = []
+        for item in applicable:
+            fast = item.fast
             if fast is not None:
                 fast_env["params"] = item.params
                 try:
-                    outcomes[index] = fast(fast_env)
+                    if not fast(fast_env):
+                        failed.append((item, False))
                     continue
                 except Defer:
                     pass
-            pending.append(index)
+            pending.append(item)
         if pending:
-            self._evaluate_pending(applicable, pending, outcomes, resource_map, context_map)
+            for item, outcome in zip(
+                pending, self._evaluate_pending(pending, resource_map, context_map), strict=True
+            ):
+                if outcome is not True:
+                    failed.append((item, outcome))
+        if not failed:
+            return ResourceResult(resource.name, resource.type, policies_evaluated=len(applicable))
+        if pending:
+            order = {id(item): index for index, item in enumerate(applicable)}
+            failed.sort(key=lambda pair: order[id(pair[0])])
         violations: list[Violation] = []
         waived: list[WaivedViolation] = []
         errors: list[EvaluationError] = []
-        for item, outcome in zip(applicable, outcomes, strict=True):
-            if outcome is True:
-                continue
-            assert outcome is not None
+        for item, outcome in failed:
             policy = item.policy
             if isinstance(outcome, RuleError):
                 errors.append(
-                    EvaluationError(policy.name, resource.name, outcome.message, policy.enforcement_level)
+                    EvaluationError(item.name, resource.name, outcome.message, policy.enforcement_level)
                 )
                 continue
             violation = Violation(
-                policy=policy.name,
+                policy=item.name,
                 policy_revision=policy.revision,
                 severity=policy.severity,
                 enforcement_level=policy.enforcement_level,
                 message=self._message(item, resource, resource_map, context_map, fast_context),
                 resource=resource.name,
             )
-            waiver = next(
-                (w for w in waivers.get(policy.name, ()) if w.matches(resource.name, team)),
-                None,
+            candidates = waivers.get(item.name) if waivers else None
+            waiver = (
+                next((w for w in candidates if w.matches(resource.name, team)), None) if candidates else None
             )
             if waiver is None:
                 violations.append(violation)
@@ -215,29 +228,21 @@ class Evaluator:
         )
 
     def _evaluate_pending(
-        self,
-        applicable: list[_Compiled],
-        pending: list[int],
-        outcomes: list[bool | RuleError | None],
-        resource_map: Mapping[str, Any],
-        context_map: Mapping[str, Any],
-    ) -> None:
-        """Evaluate the rules at ``pending`` with the C++ runtime, in one call when several are left."""
+        self, pending: list[_Compiled], resource_map: Mapping[str, Any], context_map: Mapping[str, Any]
+    ) -> Sequence[bool | RuleError]:
+        """Evaluate ``pending`` rules with the C++ runtime, in one call when several are left."""
         if self._batch_rules and len(pending) > 1:
-            chosen = [applicable[i] for i in pending]
-            batch = self._engine.compile_batch([(c.policy.expression, c.policy.revision) for c in chosen])
-            batched = self._engine.evaluate_batch(
-                batch, resource_map, context_map, [c.params for c in chosen]
-            )
+            batch = self._engine.compile_batch([(c.policy.expression, c.policy.revision) for c in pending])
+            params = [c.params for c in pending]
+            batched = self._engine.evaluate_batch(batch, resource_map, context_map, params)
             if batched is not None:
-                for index, outcome in zip(pending, batched, strict=True):
-                    outcomes[index] = outcome
-                return
-        for index in pending:
-            item = applicable[index]
-            outcomes[index] = self._engine.evaluate(
-                item.rule, {"resource": resource_map, "context": context_map, "params": item.params}
+                return batched
+        return [
+            self._engine.evaluate(
+                c.rule, {"resource": resource_map, "context": context_map, "params": c.params}
             )
+            for c in pending
+        ]
 
     def _message(
         self,

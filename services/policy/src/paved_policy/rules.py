@@ -208,6 +208,8 @@ def fast_context_binding(context: EvaluationContext) -> dict[str, Any]:
 
 def format_value(value: Any) -> str:
     """A CEL result as a person reads it in a message: 12000.0 → 12000, lists joined by commas."""
+    if type(value) is str:
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
