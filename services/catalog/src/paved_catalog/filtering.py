@@ -81,7 +81,9 @@ class _ToAst(Transformer[Token, Filter]):
         return Negation(operand)
 
     def all_of(self, *operands: Filter) -> Filter:
-        return operands[0] if len(operands) == 1 else AllOf(operands)
+        # Implicit AND (juxtaposition) inside explicit AND is one conjunction.
+        flat = tuple(x for o in operands for x in (o.operands if isinstance(o, AllOf) else (o,)))
+        return flat[0] if len(flat) == 1 else AllOf(flat)
 
     def any_of(self, *operands: Filter) -> Filter:
         return operands[0] if len(operands) == 1 else AnyOf(operands)
