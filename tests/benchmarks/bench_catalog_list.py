@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 GOAL_P99_MS = 20.0
+STARTUP_TIMEOUT_SECONDS = 60.0
 BIG_TEAM = "payments"
 STATES = ("ACTIVE", "ACTIVE", "ACTIVE", "PROVISIONING", "FAILED", "DEPROVISIONING")
 TEMPLATES = ("web-service", "background-worker", "scheduled-job")
@@ -138,7 +139,8 @@ async def _wait_healthy(address: str, process: subprocess.Popen[bytes]) -> None:
     channel = create_channel(address, default_timeout=1.0, retry=False)
     try:
         stub = health_pb2_grpc.HealthStub(channel)
-        for _ in range(100):
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError("the catalog exited during start-up")
             try:
@@ -146,7 +148,8 @@ async def _wait_healthy(address: str, process: subprocess.Popen[bytes]) -> None:
                 if response.status == health_pb2.HealthCheckResponse.SERVING:
                     return
             except Exception:
-                await asyncio.sleep(0.1)
+                pass
+            await asyncio.sleep(0.1)
         raise RuntimeError("the catalog did not become healthy")
     finally:
         await channel.close()
