@@ -8,6 +8,8 @@ from pydantic_settings import SettingsConfigDict
 
 from paved_catalog.render_context import PlatformDefaults
 
+DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+
 
 class CatalogSettings(BaseServiceSettings):
     """Catalog configuration: the server (from the kit), platform defaults for renders, export links."""
@@ -16,8 +18,12 @@ class CatalogSettings(BaseServiceSettings):
 
     port: int = 50051
     load_builtin_templates: bool = Field(True, description="Load the shipped golden paths on first start.")
-    default_environment: str = Field("development", description="Environment of renders that name none.")
-    default_region: str = Field("us-east-1", description="Region of renders that name none.")
+    default_environment: str = Field(
+        "development", pattern=DNS_LABEL, description="Environment of renders that name none."
+    )
+    default_region: str = Field(
+        "us-east-1", pattern=r"^[a-z]{2,}(-[a-z0-9]+)+$", description="Default region."
+    )
     image_registry: str = Field(
         "registry.paved.internal",
         description="Registry of the default image <registry>/<team>/<service>:latest.",
@@ -40,7 +46,7 @@ class CatalogSettings(BaseServiceSettings):
         "platform-team", description="Backstage owner of exported Software Templates."
     )
     gateway_proxy_path: str = Field(
-        "/proxy/paved", description="Path of Paved's gateway behind the Backstage proxy."
+        "/proxy/paved", pattern=r"^/\S*$", description="Path of Paved's gateway behind the Backstage proxy."
     )
 
     def platform_defaults(self) -> PlatformDefaults:
