@@ -15,9 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paved_alerting.clock import Clock
 from paved_alerting.delivery import Dispatcher, RetryPolicy
-from paved_alerting.engine import AlertingEngine, Notifier
+from paved_alerting.engine import AlertingEngine
 from paved_alerting.models import AlertingModel
+from paved_alerting.outbox import NotificationQueue, Notifier
 from paved_alerting.prometheus_source import PrometheusSource
+from paved_alerting.receiver_admin import ReceiverAdmin
+from paved_alerting.rule_admin import RuleAdmin
 from paved_alerting.samples import SampleStore
 from paved_alerting.servicer import SERVICE_NAME, AlertingServicer
 from paved_alerting.settings import AlertingSettings
@@ -77,21 +80,22 @@ async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Cl
     default_webhook = (
         settings.default_webhook_url.get_secret_value() if settings.default_webhook_url else None
     )
+    notifier = Notifier(
+        settings.external_url,
+        settings.alertmanager_url,
+        default_webhook,
+        settings.alertmanager_resend_seconds,
+    )
     engine = AlertingEngine(
         sessions,
         clock,
         SampleStore(settings.sample_window, settings.lookback_seconds),
-        Notifier(
-            settings.external_url,
-            settings.alertmanager_url,
-            default_webhook,
-            settings.alertmanager_resend_seconds,
-        ),
-        dispatcher=dispatcher,
+        NotificationQueue(notifier, dispatcher),
         prometheus=PrometheusSource(settings.prometheus_url, http) if settings.prometheus_url else None,
     )
     await engine.load()
-    return AlertingApp(settings, engine, AlertingServicer(engine), dispatcher, http)
+    servicer = AlertingServicer(engine, RuleAdmin(sessions, engine), ReceiverAdmin(sessions, clock))
+    return AlertingApp(settings, engine, servicer, dispatcher, http)
 
 
 async def evaluate_every(engine: AlertingEngine, interval: float) -> None:

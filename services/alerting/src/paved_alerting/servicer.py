@@ -1,4 +1,4 @@
-"""``paved.alerting.v1.AlertingService`` over gRPC: converts requests and delegates to the engine."""
+"""``paved.alerting.v1.AlertingService`` over gRPC: converts requests and delegates to the domain."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from paved_alerting.convert import (
     seconds_of,
 )
 from paved_alerting.engine import AlertingEngine
+from paved_alerting.receiver_admin import ReceiverAdmin
+from paved_alerting.rule_admin import RuleAdmin
 from paved_alerting.samples import IngestResult
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AlertingService"].full_name
@@ -25,30 +27,32 @@ Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
 class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
-    """The gRPC face of :class:`AlertingEngine`."""
+    """The gRPC face of the engine and the rule and receiver administration."""
 
-    def __init__(self, engine: AlertingEngine) -> None:
+    def __init__(self, engine: AlertingEngine, rules: RuleAdmin, receivers: ReceiverAdmin) -> None:
         self._engine = engine
+        self._rules = rules
+        self._receivers = receivers
 
     async def CreateAlertRule(self, request: pb.CreateAlertRuleRequest, context: Context) -> pb.AlertRule:
-        stored = await self._engine.create_rule(
+        stored = await self._rules.create_rule(
             request.alert_rule_id, draft_from_proto(request.alert_rule), request.request_id
         )
         return rule_to_proto(stored)
 
     async def GetAlertRule(self, request: pb.GetAlertRuleRequest, context: Context) -> pb.AlertRule:
-        return rule_to_proto(await self._engine.get_rule(request.name))
+        return rule_to_proto(await self._rules.get_rule(request.name))
 
     async def ListAlertRules(
         self, request: pb.ListAlertRulesRequest, context: Context
     ) -> pb.ListAlertRulesResponse:
-        rules, token = await self._engine.list_rules(request.filter, request.page_size, request.page_token)
+        rules, token = await self._rules.list_rules(request.filter, request.page_size, request.page_token)
         return pb.ListAlertRulesResponse(
             alert_rules=[rule_to_proto(rule) for rule in rules], next_page_token=token
         )
 
     async def UpdateAlertRule(self, request: pb.UpdateAlertRuleRequest, context: Context) -> pb.AlertRule:
-        stored = await self._engine.update_rule(
+        stored = await self._rules.update_rule(
             request.alert_rule.name,
             draft_from_proto(request.alert_rule),
             list(request.update_mask.paths),
@@ -59,13 +63,13 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
     async def DeleteAlertRule(
         self, request: pb.DeleteAlertRuleRequest, context: Context
     ) -> pb.DeleteAlertRuleResponse:
-        await self._engine.delete_rule(request.name)
+        await self._rules.delete_rule(request.name)
         return pb.DeleteAlertRuleResponse()
 
     async def CreateDefaultAlerts(
         self, request: pb.CreateDefaultAlertsRequest, context: Context
     ) -> pb.CreateDefaultAlertsResponse:
-        rules, created = await self._engine.create_default_alerts(request.service, request.team)
+        rules, created = await self._rules.create_default_alerts(request.service, request.team)
         return pb.CreateDefaultAlertsResponse(
             alert_rules=[rule_to_proto(rule) for rule in rules], created=created
         )
@@ -74,7 +78,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
         self, request: pb.DeleteServiceAlertsRequest, context: Context
     ) -> pb.DeleteServiceAlertsResponse:
         return pb.DeleteServiceAlertsResponse(
-            deleted=await self._engine.delete_service_alerts(request.service)
+            deleted=await self._rules.delete_service_alerts(request.service)
         )
 
     async def IngestSamples(
@@ -109,7 +113,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
 
     async def CreateReceiver(self, request: pb.CreateReceiverRequest, context: Context) -> pb.Receiver:
         receiver = request.receiver
-        created = await self._engine.create_receiver(
+        created = await self._receivers.create_receiver(
             request.receiver_id, receiver.team, receiver.url, receiver.send_resolved
         )
         return receiver_to_proto(created)
@@ -117,7 +121,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
     async def ListReceivers(
         self, request: pb.ListReceiversRequest, context: Context
     ) -> pb.ListReceiversResponse:
-        receivers, token = await self._engine.list_receivers(request.page_size, request.page_token)
+        receivers, token = await self._receivers.list_receivers(request.page_size, request.page_token)
         return pb.ListReceiversResponse(
             receivers=[receiver_to_proto(receiver) for receiver in receivers], next_page_token=token
         )
@@ -125,7 +129,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
     async def DeleteReceiver(
         self, request: pb.DeleteReceiverRequest, context: Context
     ) -> pb.DeleteReceiverResponse:
-        await self._engine.delete_receiver(request.name)
+        await self._receivers.delete_receiver(request.name)
         return pb.DeleteReceiverResponse()
 
     async def ExportRules(self, request: pb.ExportRulesRequest, context: Context) -> pb.ExportRulesResponse:
