@@ -13,6 +13,15 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ServiceView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SERVICE_VIEW_UNSPECIFIED: _ClassVar[ServiceView]
+    SERVICE_VIEW_BASIC: _ClassVar[ServiceView]
+    SERVICE_VIEW_FULL: _ClassVar[ServiceView]
+SERVICE_VIEW_UNSPECIFIED: ServiceView
+SERVICE_VIEW_BASIC: ServiceView
+SERVICE_VIEW_FULL: ServiceView
+
 class Template(_message.Message):
     __slots__ = ("name", "description", "document", "parameters", "resources", "workflows", "revision", "etag", "builtin", "create_time", "update_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -303,14 +312,16 @@ class GetServiceRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class ListServicesRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "filter")
+    __slots__ = ("page_size", "page_token", "filter", "view")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     filter: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+    view: ServiceView
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ..., view: _Optional[_Union[ServiceView, str]] = ...) -> None: ...
 
 class ListServicesResponse(_message.Message):
     __slots__ = ("services", "next_page_token")
