@@ -31,6 +31,8 @@ from paved.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
 from sqlalchemy.engine import make_url
 
 GRPC_SERVICES = ("catalog", "provisioning", "policy", "cost", "alerting")
+# Leaks found and reported, checked by their own test until fixed.
+KNOWN_LEAKS = frozenset({"gitops_password"})
 # Generous: on a busy 2-core machine six Python processes take a while to import and start.
 START_TIMEOUT = 150.0
 # The module's first test also pays for starting the whole suite.
@@ -45,9 +47,10 @@ class Secrets:
     webhook_key: str = field(default_factory=lambda: f"hook-key-{uuid.uuid4().hex}")
     ci_token: str = field(default_factory=lambda: f"ci-token-{uuid.uuid4().hex}")
     bogus_token: str = field(default_factory=lambda: f"bogus-token-{uuid.uuid4().hex}")
+    gitops_password: str = field(default_factory=lambda: f"git-pass-{uuid.uuid4().hex}")
 
     def all(self) -> dict[str, str]:
-        return dict(vars(self))
+        return {name: value for name, value in vars(self).items() if name not in KNOWN_LEAKS}
 
 
 @dataclass
@@ -155,6 +158,10 @@ def environments(
             envs[caller][f"PAVED_{caller.upper()}_{callee.upper()}_ADDRESS"] = f"127.0.0.1:{ports[callee]}"
     envs["provisioning"]["PAVED_PROVISIONING_GITOPS_REPOSITORY"] = str(data_dir / "gitops.git")
     envs["provisioning"]["PAVED_PROVISIONING_CI_WEBHOOK_TOKEN"] = secrets.ci_token
+    # Credentials in the remote URL, as HTTPS git remotes take them (nothing is pushed in this run).
+    envs["provisioning"]["PAVED_PROVISIONING_GITOPS_REMOTE_URL"] = (
+        f"https://paved-bot:{secrets.gitops_password}@127.0.0.1:9/platform/gitops.git"
+    )
     # Loopback and a closed port: nothing is ever delivered anywhere.
     envs["alerting"]["PAVED_ALERTING_DEFAULT_WEBHOOK_URL"] = f"http://127.0.0.1:9/hooks/{secrets.webhook_key}"
     envs["gateway"] = {
@@ -321,3 +328,15 @@ def test_no_secret_appears_in_any_answer(full_run: Run) -> None:
     assert full_run.responses
     for text in full_run.responses:
         assert leaks(text, full_run.secrets) == [], text[:500]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="provisioning's gitops_remote_url is a plain str, so `python -m paved_provisioning config` prints "
+    "the password in the URL; it should be a SecretStr (or masked like database_url). Remove this mark "
+    "with the fix.",
+)
+def test_the_gitops_remote_password_is_never_printed(full_run: Run) -> None:
+    password = full_run.secrets.gitops_password
+    assert password not in full_run.logs["provisioning"]
+    assert password not in full_run.config_outputs["provisioning"]
