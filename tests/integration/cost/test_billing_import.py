@@ -204,3 +204,25 @@ def test_tags_json_is_what_the_sample_uses(focus_sample: Path) -> None:
         for line in csv.DictReader(handle):
             if line["Tags"] != "NULL":
                 assert isinstance(json.loads(line["Tags"]), dict)
+
+
+@pytest.mark.parametrize("parse_in_database", [True, False], ids=["db-parse", "python-parse"])
+async def test_rows_that_parse_but_break_rules_are_rejected(start_cost, parse_in_database: bool) -> None:
+    cost = await start_cost(import_parse_in_database=parse_in_database)
+    data = (
+        b"BilledCost,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,Tags\n"
+        b"1,2024-09-01,2024-10-01,2024-09-02,2024-09-03,Usage,\n"
+        b"2,2024-09-01,2024-10-01,2024-09-05,2024-09-03,Usage,\n"
+        b"3,2024-09-01,2024-10-01,2024-09-02,2024-09-03,Refund,\n"
+        b"4,2024-09-01,2024-10-01,2024-09-02,2024-09-03,Usage,[1]\n"
+        b"NaN,2024-09-01,2024-10-01,2024-09-02,2024-09-03,Usage,\n"
+    )
+    skip = cost_pb2.IMPORT_MODE_SKIP_INVALID
+    response = await cost.stub.ImportBilling(csv_stream(data, "rules", mode=skip))
+    assert [(r.row, r.column) for r in response.rejections] == [
+        (2, "ChargePeriodEnd"),
+        (3, "ChargeCategory"),
+        (4, "Tags"),
+        (5, "BilledCost"),
+    ]
+    assert response.rows_imported == 1 and from_money(response.billed_cost) == 1

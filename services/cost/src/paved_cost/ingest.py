@@ -253,8 +253,9 @@ class BillingImporter:
             result.rows_replaced += await store.claim_billing_period(
                 session=session, source=header.source, billing_period=period, now=now
             )
-        result.rows_imported, result.billed_cost = await stage.publish(header.source, self._currency)
-        for period, rows in (await stage.rows_per_period()).items():
+        rows_per_period, result.billed_cost = await stage.publish(header.source, self._currency)
+        result.rows_imported = sum(rows_per_period.values())
+        for period, rows in rows_per_period.items():
             await store.set_import_rows(
                 session=session, source=header.source, billing_period=period, rows=rows
             )

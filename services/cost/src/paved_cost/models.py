@@ -45,10 +45,7 @@ class BillingRow(CostModel, table=True):
     """One imported FOCUS row; replaced as a whole per (source, billing_period)."""
 
     __tablename__ = "cost_billing_row"
-    __table_args__ = (
-        Index("ix_cost_billing_row_import", "source", "billing_period"),
-        Index("ix_cost_billing_row_charge_start", "charge_period_start"),
-    )
+    __table_args__ = (Index("ix_cost_billing_row_import", "source", "billing_period"),)
 
     id: int | None = Field(default=None, primary_key=True)
     source: str

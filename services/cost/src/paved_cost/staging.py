@@ -26,7 +26,7 @@ TEMP_BUFFERS = "512MB"
 WORK_MEM = "64MB"
 STAGE = "cost_focus_stage"
 TAG_MAP = "cost_focus_tags"
-TYPED = "cost_focus_typed"
+BAD = "cost_focus_bad"
 _NUMBER = r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
 _TIME = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
@@ -87,7 +87,6 @@ class Stage:
         self.width = width
         self.index = index
         self.null_token = null_token
-        self._periods: list[str] | None = None
 
     def col(self, column: str) -> str:
         """SQL of a FOCUS column's raw value, with empty cells and the null token as NULL."""
@@ -112,7 +111,7 @@ class Stage:
             await self._run(f"SET temp_buffers = '{TEMP_BUFFERS}'")
         await self._run(
             f"CREATE TEMPORARY TABLE {STAGE} (row_no bigint GENERATED ALWAYS AS IDENTITY, "
-            f"{columns}, problem text) ON COMMIT DROP"
+            f"{columns}) ON COMMIT DROP"
         )
 
     async def copy(self, chunks: AsyncIterator[bytes]) -> None:
@@ -143,34 +142,30 @@ class Stage:
             await driver.copy_records_to_table(TAG_MAP, records=list(entries))
 
     async def validate(self, default_currency: str) -> tuple[int, list[RowRejection]]:
-        """Cast every row into the typed table and name each bad row's first problem.
+        """Name each bad row's first problem (kept in a small table); good rows are the others.
 
         Returns the number of bad rows and the first :data:`MAX_REJECTIONS` of them.
         """
+        await self._run(
+            f"CREATE TEMPORARY TABLE {BAD} (row_no bigint PRIMARY KEY, problem text) ON COMMIT DROP"
+        )
+        checked = (
+            f"SELECT row_no, problem FROM (SELECT x.row_no, {self._cases()} AS problem FROM (@TYPED@) x) y "
+        )
+        checked += "WHERE problem IS NOT NULL"
         try:
             async with self.session.begin_nested():
-                await self._create_typed(default_currency, "TRUE")
+                typed = self._typed(default_currency)
+                await self._run(f"INSERT INTO {BAD} " + checked.replace("@TYPED@", typed))
         except DBAPIError as err:
             if not is_data_error(err):
                 raise
-            # Some value does not cast: find those rows by pattern, then cast the others.
-            await self._run(
-                f"UPDATE {STAGE} s SET problem = p.problem FROM ({self._pattern_problems()}) p "
-                "WHERE p.row_no = s.row_no"
-            )
-            await self._create_typed(default_currency, "s.problem IS NULL")
-        count = int(
-            (
-                await self._run(
-                    f"SELECT (SELECT count(*) FROM {STAGE} WHERE problem IS NOT NULL) "
-                    f"+ (SELECT count(*) FROM {TYPED} WHERE problem IS NOT NULL)"
-                )
-            ).scalar_one()
-        )
-        result = await self._run(
-            f"SELECT row_no, problem FROM {STAGE} WHERE problem IS NOT NULL UNION ALL "
-            f"SELECT row_no, problem FROM {TYPED} WHERE problem IS NOT NULL ORDER BY 1 LIMIT {MAX_REJECTIONS}"
-        )
+            # Some value does not cast: find those rows by pattern first, then check the others.
+            await self._run(f"INSERT INTO {BAD} {self._pattern_problems()}")
+            typed = self._typed(default_currency, good_only=True)
+            await self._run(f"INSERT INTO {BAD} " + checked.replace("@TYPED@", typed))
+        count = int((await self._run(f"SELECT count(*) FROM {BAD}")).scalar_one())
+        result = await self._run(f"SELECT row_no, problem FROM {BAD} ORDER BY row_no LIMIT {MAX_REJECTIONS}")
         rejections = []
         for row_no, problem in result:
             column, _, message = problem.partition("|")
@@ -204,7 +199,8 @@ class Stage:
             f"FROM {STAGE} s) x WHERE problem IS NOT NULL"
         )
 
-    async def _create_typed(self, default_currency: str, where: str) -> None:
+    def _typed(self, default_currency: str, good_only: bool = False) -> str:
+        """SELECT of every stage row with its values cast (raw time text kept for the shape check)."""
         c = self.col
         inner = ["s.row_no"]
         for column in _AMOUNTS:
@@ -218,7 +214,16 @@ class Stage:
         inner.append(f"coalesce({c('BillingCurrency')}, {_quote(default_currency)}) AS billing_currency")
         inner.append(f"{c('Tags')} IS NOT NULL AS has_tags")
         inner += ["t.valid AS tags_valid", "t.tags", "t.service", "t.team"]
+        where = self._good() if good_only else "TRUE"
+        joined = f"{STAGE} s LEFT JOIN {TAG_MAP} t ON t.raw = {c('Tags')}"
+        return f"SELECT {', '.join(inner)} FROM {joined} WHERE {where}"
 
+    @staticmethod
+    def _good() -> str:
+        return f"NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.row_no = s.row_no)"
+
+    def _cases(self) -> str:
+        """CASE naming a typed row's first problem as ``column|message``, in focus.RowParser's order."""
         empty = "'mandatory column is empty'"
         cases = [f"WHEN billed_cost IS NULL THEN {_problem('BilledCost', empty)}"]
         for column in ("BilledCost", "EffectiveCost"):
@@ -248,12 +253,7 @@ class Stage:
         cases.append(f"WHEN has_tags AND NOT tags_valid THEN {_problem('Tags', not_object)}")
         for column in ("ListCost", "ContractedCost", "ConsumedQuantity"):
             cases.append(self._non_finite(column))
-        await self._run(
-            f"CREATE TEMPORARY TABLE {TYPED} ON COMMIT DROP AS "
-            f"SELECT x.*, CASE {' '.join(cases)} ELSE NULL END AS problem FROM ("
-            f"SELECT {', '.join(inner)} FROM {STAGE} s LEFT JOIN {TAG_MAP} t ON t.raw = {c('Tags')} "
-            f"WHERE {where}) x"
-        )
+        return f"CASE {' '.join(cases)} ELSE NULL END"
 
     @staticmethod
     def _non_finite(column: str) -> str:
@@ -263,46 +263,40 @@ class Stage:
         )
 
     async def billing_periods(self) -> list[str]:
-        if self._periods is None:
-            result = await self._run(
-                f"SELECT DISTINCT to_char(billing_period_start, 'YYYY-MM') FROM {TYPED} "
-                "WHERE problem IS NULL ORDER BY 1"
-            )
-            self._periods = [row[0] for row in result]
-        return self._periods
+        """Billing periods (YYYY-MM) of the good rows."""
+        result = await self._run(
+            f"SELECT DISTINCT to_char({self.col('BillingPeriodStart')}::timestamptz, 'YYYY-MM') "
+            f"FROM {STAGE} s WHERE {self._good()} ORDER BY 1"
+        )
+        return [row[0] for row in result]
 
-    async def publish(self, source: str, default_currency: str) -> tuple[int, Decimal]:
-        """Insert the good rows and their daily totals; returns (rows, billed cost in default currency)."""
+    async def publish(self, source: str, default_currency: str) -> tuple[dict[str, int], Decimal]:
+        """Insert the good rows and their daily totals in one statement.
+
+        Returns rows per billing period and the billed cost in the default currency.
+        """
         values = {name: name for name in RECORD_FIELDS}
         values["source"] = ":source"
         values["billing_period"] = "to_char(billing_period_start, 'YYYY-MM')"
         values["effective_cost"] = "coalesce(effective_cost, billed_cost)"
         result = await self._run(
-            f"INSERT INTO cost_billing_row ({', '.join(RECORD_FIELDS)}) "
-            f"SELECT {', '.join(values[name] for name in RECORD_FIELDS)} FROM {TYPED} WHERE problem IS NULL",
-            {"source": source},
-        )
-        rows = int(result.rowcount or 0)
-        await self._run(
-            "INSERT INTO cost_daily (source, billing_period, day, service, team, currency, effective_cost, "
-            "billed_cost, rows) SELECT :source, to_char(billing_period_start, 'YYYY-MM'), "
+            f"WITH inserted AS (INSERT INTO cost_billing_row ({', '.join(RECORD_FIELDS)}) "
+            f"SELECT {', '.join(values[name] for name in RECORD_FIELDS)} "
+            f"FROM ({self._typed(default_currency, good_only=True)}) x "
+            "RETURNING billing_period, charge_period_start, service, team, billing_currency, effective_cost, "
+            "billed_cost), "
+            "daily AS (INSERT INTO cost_daily (source, billing_period, day, service, team, currency, "
+            "effective_cost, billed_cost, rows) SELECT :source, billing_period, "
             "(charge_period_start AT TIME ZONE 'UTC')::date, service, team, billing_currency, "
-            "sum(coalesce(effective_cost, billed_cost)), sum(billed_cost), count(*) "
-            f"FROM {TYPED} WHERE problem IS NULL GROUP BY 2, 3, 4, 5, 6",
+            "sum(effective_cost), sum(billed_cost), count(*) FROM inserted GROUP BY 2, 3, 4, 5, 6 "
+            "RETURNING billing_period, currency, rows, billed_cost) "
+            "SELECT billing_period, currency, sum(rows), sum(billed_cost) FROM daily GROUP BY 1, 2",
             {"source": source},
         )
-        total = (
-            await self._run(
-                f"SELECT coalesce(sum(billed_cost), 0) FROM {TYPED} WHERE problem IS NULL "
-                "AND billing_currency = :currency",
-                {"currency": default_currency},
-            )
-        ).scalar_one()
-        return rows, Decimal(total)
-
-    async def rows_per_period(self) -> dict[str, int]:
-        result = await self._run(
-            f"SELECT to_char(billing_period_start, 'YYYY-MM'), count(*) FROM {TYPED} "
-            "WHERE problem IS NULL GROUP BY 1"
-        )
-        return {period: int(rows) for period, rows in result}
+        rows: dict[str, int] = {}
+        billed = Decimal(0)
+        for period, currency, count, total in result:
+            rows[period] = rows.get(period, 0) + int(count)
+            if currency == default_currency:
+                billed += Decimal(total)
+        return rows, billed
