@@ -44,6 +44,12 @@ async def test_create_from_a_plan_is_idempotent_by_request_id(catalog: Any, fail
     assert again == first
     fetched = await catalog.stub.GetService(catalog_pb2.GetServiceRequest(name="services/checkout"))
     assert fetched == first
+    (basic,) = (await catalog.stub.ListServices(catalog_pb2.ListServicesRequest())).services
+    assert not basic.HasField("plan") and basic.uid == first.uid
+    full = await catalog.stub.ListServices(
+        catalog_pb2.ListServicesRequest(view=catalog_pb2.SERVICE_VIEW_FULL)
+    )
+    assert list(full.services) == [first]
 
     conflict = await failing(
         catalog.stub.CreateService(catalog_pb2.CreateServiceRequest(service=_service("checkout", "payments")))

@@ -378,13 +378,17 @@ class Catalog:
         return row
 
     async def list_services(
-        self, requested_size: int, token: str, filter_text: str
+        self, requested_size: int, token: str, filter_text: str, *, with_plan: bool = False
     ) -> tuple[list[ServiceRow], str]:
         size = page_size(requested_size)
         where = parse_filter(filter_text, SERVICE_FILTER_FIELDS)
         after = decode_token(token, filter_text)
         async with self._reads() as session:
-            rows = list(await store.list_services(session=session, where=where, after=after, limit=size + 1))
+            rows = list(
+                await store.list_services(
+                    session=session, where=where, after=after, limit=size + 1, with_plan=with_plan
+                )
+            )
         next_token = encode_token(rows[size - 1].name, filter_text) if len(rows) > size else ""
         return rows[:size], next_token
 

@@ -205,7 +205,7 @@ def service_draft(message: catalog_pb2.Service, service_id: str) -> ServiceDraft
     )
 
 
-def service_to_proto(row: ServiceRow) -> catalog_pb2.Service:
+def service_to_proto(row: ServiceRow, *, with_plan: bool = True) -> catalog_pb2.Service:
     message = catalog_pb2.Service(
         name=f"services/{row.name}",
         uid=row.uid,
@@ -223,6 +223,6 @@ def service_to_proto(row: ServiceRow) -> catalog_pb2.Service:
         create_time=timestamp(row.create_time),
         update_time=timestamp(row.update_time),
     )
-    if row.plan is not None:
+    if with_plan and row.plan is not None:
         json_format.ParseDict(row.plan, message.plan, ignore_unknown_fields=True)
     return message

@@ -118,9 +118,12 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def ListServices(
         self, request: catalog_pb2.ListServicesRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ListServicesResponse:
-        rows, token = await self._catalog.list_services(request.page_size, request.page_token, request.filter)
+        full = request.view == catalog_pb2.SERVICE_VIEW_FULL
+        rows, token = await self._catalog.list_services(
+            request.page_size, request.page_token, request.filter, with_plan=full
+        )
         return catalog_pb2.ListServicesResponse(
-            services=[convert.service_to_proto(r) for r in rows], next_page_token=token
+            services=[convert.service_to_proto(r, with_plan=full) for r in rows], next_page_token=token
         )
 
     async def UpdateService(

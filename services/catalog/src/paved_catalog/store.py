@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, false, func, insert, not_, or_, true, update
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -143,10 +144,15 @@ def _where(node: Filter) -> ColumnElement[bool]:
 
 
 async def list_services(
-    *, session: AsyncSession, where: Filter | None, after: str | None, limit: int
+    *, session: AsyncSession, where: Filter | None, after: str | None, limit: int, with_plan: bool = True
 ) -> Sequence[ServiceRow]:
-    """Services matching ``where`` with a name after ``after``, in name order, at most ``limit``."""
+    """Services matching ``where`` with a name after ``after``, in name order, at most ``limit``.
+
+    Without ``with_plan`` the plan column (kilobytes per service) is not read; touching it raises.
+    """
     query = select(ServiceRow).order_by(col(ServiceRow.name)).limit(limit)
+    if not with_plan:
+        query = query.options(defer(ServiceRow.plan, raiseload=True))  # type: ignore[arg-type]
     if where is not None:
         query = query.where(_where(where))
     if after is not None:
