@@ -8,6 +8,7 @@ monthly budget). Every step before provisioning is read-only, so the order chang
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -44,8 +45,17 @@ async def create_service(
     template_name = convert.TEMPLATE_PREFIX + convert.bare(body.template, convert.TEMPLATE_PREFIX)
     service_name = convert.SERVICE_PREFIX + body.name
 
-    template = await _get_template(backends, template_name)
-    await _refuse_existing(backends, service_name, allow=idempotent_replay_allowed)
+    # Independent reads: one round trip instead of two.
+    found, existing = await asyncio.gather(
+        _get_template(backends, template_name),
+        _refuse_existing(backends, service_name, allow=idempotent_replay_allowed),
+        return_exceptions=True,
+    )
+    for outcome in (found, existing):  # the template's problem first: it is what the caller must fix
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert isinstance(found, catalog_pb2.Template)
+    template = found
     parameters = _parameters(body, template)
     await _validate(backends, template_name, parameters)
 
