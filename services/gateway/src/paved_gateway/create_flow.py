@@ -46,16 +46,16 @@ async def create_service(
     service_name = convert.SERVICE_PREFIX + body.name
 
     # Independent reads: one round trip instead of two.
-    found, existing = await asyncio.gather(
+    outcomes: list[object] = await asyncio.gather(
         _get_template(backends, template_name),
         _refuse_existing(backends, service_name, allow=idempotent_replay_allowed),
         return_exceptions=True,
     )
-    for outcome in (found, existing):  # the template's problem first: it is what the caller must fix
+    for outcome in outcomes:  # the template's problem first: it is what the caller must fix
         if isinstance(outcome, BaseException):
             raise outcome
-    assert isinstance(found, catalog_pb2.Template)
-    template = found
+    template = outcomes[0]
+    assert isinstance(template, catalog_pb2.Template)
     parameters = _parameters(body, template)
     await _validate(backends, template_name, parameters)
 
