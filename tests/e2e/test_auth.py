@@ -72,3 +72,19 @@ def test_expired_or_foreign_jwt_is_401(suite: Suite, sign_jwt: Callable[..., str
             f"{suite.gateway_url}/api/services", headers={"Authorization": f"Bearer {expired}"}
         ).json()["error"]["message"]
     )
+
+
+def test_member_of_several_teams_sees_each_listing(suite: Suite, sign_jwt: Callable[..., str]) -> None:
+    token = sign_jwt(ent=["group:default/payments", "group:default/search"])
+    with httpx.Client(base_url=suite.gateway_url, headers={"Authorization": f"Bearer {token}"}) as dana:
+        for path in (
+            "/api/services",
+            "/api/costs",
+            "/api/costs/recommendations",
+            "/api/alerts",
+            "/api/backstage/entities",
+        ):
+            response = dana.get(path)
+            assert response.status_code == 200, (path, response.text)
+        teams = {s["team"] for s in dana.get("/api/services", params={"page_size": 1000}).json()["services"]}
+        assert teams <= {"payments", "search"}

@@ -55,9 +55,8 @@ def team_filter(teams: list[str] | None) -> str:
     """An AIP-160 clause restricting to ``teams`` (values are validated DNS labels, so quoting is safe)."""
     if not teams:
         return ""
-    if len(teams) == 1:
-        return f'team = "{teams[0]}"'
-    return "(" + " OR ".join(f'team = "{team}"' for team in teams) + ")"
+    # No parentheses needed: in AIP-160, OR binds tighter than AND.
+    return " OR ".join(f'team = "{team}"' for team in teams)
 
 
 def and_filters(*clauses: str) -> str:

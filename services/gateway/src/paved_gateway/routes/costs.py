@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -9,7 +10,7 @@ from paved.cost.v1 import cost_pb2
 from paved_kit.errors import FieldViolation
 
 from paved_gateway import convert, schemas
-from paved_gateway.access import and_filters, authorized_service, team_filter, team_scope
+from paved_gateway.access import and_filters, authorized_service, team_scope
 from paved_gateway.deps import BackendsDep, PrincipalDep
 from paved_gateway.errors import call, invalid
 from paved_gateway.schemas import DNS_LABEL
@@ -70,22 +71,40 @@ async def recommendations(
     """Recommendations with their estimated savings and evidence."""
     if service is not None:
         await authorized_service(backends, principal, service)
-        scope = ""
+        teams: list[str] | None = None
     else:
-        scope = team_filter(team_scope(principal, team))
-    filter_ = and_filters(
-        scope,
-        f'service = "{service}"' if service else "",
-        f"kind = {kind.upper()}" if kind else "",
-    )
-    reply = await call(
-        "cost",
-        backends.cost.ListRecommendations(
-            cost_pb2.ListRecommendationsRequest(
-                page_size=page_size, page_token=page_token or "", filter=filter_
+        teams = team_scope(principal, team)
+    kind_clause = f"kind = {kind.upper()}" if kind else ""
+    service_clause = f'service = "{service}"' if service else ""
+
+    async def page(for_team: str | None, token: str) -> cost_pb2.ListRecommendationsResponse:
+        filter_ = and_filters(f'team = "{for_team}"' if for_team else "", service_clause, kind_clause)
+        return await call(
+            "cost",
+            backends.cost.ListRecommendations(
+                cost_pb2.ListRecommendationsRequest(page_size=page_size, page_token=token, filter=filter_)
+            ),
+        )
+
+    if teams is not None and len(teams) > 1:
+        # The cost service's filter has no OR: ask once per team (first pages only).
+        if page_token:
+            raise invalid(
+                "the request is invalid",
+                [FieldViolation("page_token", "paging needs one team: set team")],
             )
-        ),
-    )
+        replies = await asyncio.gather(*(page(t, "") for t in teams))
+        items = [r for reply in replies for r in reply.recommendations]
+        savings = sum(convert.money_amount(r.total_monthly_savings) for r in replies)
+        currency = next(
+            (r.total_monthly_savings.currency_code for r in replies if r.total_monthly_savings.currency_code),
+            "USD",
+        )
+        return schemas.Items(
+            items=[convert.to_dict(r) for r in items],
+            total_monthly_savings=schemas.Money(amount=round(savings, 2), currency=currency),
+        )
+    reply = await page(teams[0] if teams else None, page_token or "")
     return schemas.Items(
         items=[convert.to_dict(r) for r in reply.recommendations],
         next_page_token=reply.next_page_token or None,
