@@ -26,7 +26,6 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
-from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved_catalog.builtins import builtin_documents
@@ -66,19 +65,18 @@ def _percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def _plan_json() -> str:
-    """A real web-service plan (about 7 kB of JSON), stored with every service as provisioning does."""
+def _plan() -> bytes:
+    """A real web-service plan (about 7 kB), stored with every service as provisioning does."""
     spec = parse_template_document(builtin_documents()["web-service.yaml"]).spec
     assert spec is not None
-    rendered = render(
-        spec, 1, {"service_name": "bench", "language": "go"}, RenderContext(team="t"), PlatformDefaults()
-    )
-    return json.dumps(json_format.MessageToDict(plan_to_proto(rendered), preserving_proto_field_name=True))
+    parameters = {"service_name": "bench", "language": "go"}
+    rendered = render(spec, 1, parameters, RenderContext(team="t"), PlatformDefaults())
+    return plan_to_proto(rendered).SerializeToString()
 
 
 def _rows(total: int, teams: int, big_team_size: int) -> list[tuple[object, ...]]:
     rng = random.Random(42)
-    plan = _plan_json()
+    plan = _plan()
     now = datetime.now(UTC)
     rows = []
     for i in range(total):
@@ -99,6 +97,8 @@ def _rows(total: int, teams: int, big_team_size: int) -> list[tuple[object, ...]
                 json.dumps([{"title": f"{name} overview", "url": f"http://grafana.paved.internal/d/{name}"}]),
                 "",
                 plan,
+                "postgres",
+                team,
                 json.dumps({}),
                 uuid.uuid4().hex[:20],
                 None,
@@ -122,6 +122,8 @@ COLUMNS = [
     "dashboards",
     "documentation_url",
     "plan",
+    "database_engine",
+    "namespace",
     "annotations",
     "etag",
     "request_id",

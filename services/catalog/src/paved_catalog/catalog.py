@@ -325,6 +325,8 @@ class Catalog:
             dashboards=draft.dashboards,
             documentation_url=draft.documentation_url,
             plan=draft.plan,
+            database_engine=draft.database_engine,
+            namespace=draft.namespace,
             annotations=draft.annotations,
             etag=_service_etag(),
             request_id=request_id or None,
@@ -421,6 +423,8 @@ class Catalog:
                     values["state"] = draft.state.value
                 else:
                     values[path] = getattr(draft, path)
+                if path == "plan":
+                    values.update(database_engine=draft.database_engine, namespace=draft.namespace)
             values["etag"] = _service_etag()
             values["update_time"] = self._clock()
             if not await store.update_service(
@@ -444,7 +448,7 @@ class Catalog:
         async with self._reads() as session:
             while True:
                 rows = await store.list_services(
-                    session=session, where=where, after=after, limit=EXPORT_BATCH
+                    session=session, where=where, after=after, limit=EXPORT_BATCH, with_plan=False
                 )
                 views.extend(_service_view(row) for row in rows)
                 if len(rows) < EXPORT_BATCH:
@@ -462,12 +466,8 @@ class Catalog:
 
 
 def _service_view(row: ServiceRow) -> backstage.ServiceView:
-    plan = row.plan or {}
-    database = next((r for r in plan.get("resources", []) if r.get("type") == "database"), None)
-    engine = ""
-    if database is not None:
-        engine = str((database.get("properties") or {}).get("engine", ""))
-    elif row.parameters.get("database") not in (None, "none"):
+    engine = row.database_engine
+    if not engine and row.parameters.get("database") not in (None, "none"):
         engine = str(row.parameters["database"])
     return backstage.ServiceView(
         name=row.name,
@@ -482,5 +482,5 @@ def _service_view(row: ServiceRow) -> backstage.ServiceView:
         documentation_url=row.documentation_url,
         has_database=bool(engine),
         database_engine=engine,
-        namespace=str(plan.get("namespace") or row.team),
+        namespace=row.namespace or row.team,
     )

@@ -178,30 +178,31 @@ def state_from_proto(state: int) -> State | None:
     return _STATES_BACK.get(state)
 
 
+def _database_engine(plan: common_pb2.Plan) -> str:
+    for resource in plan.resources:
+        if resource.type == "database" and "engine" in resource.properties:
+            return str(resource.properties["engine"])
+    return ""
+
+
 def service_draft(message: catalog_pb2.Service, service_id: str) -> ServiceDraft:
-    plan = (
-        json_format.MessageToDict(message.plan, preserving_proto_field_name=True)
-        if message.HasField("plan")
-        else None
-    )
-    template = message.template.removeprefix("templates/") or (
-        message.plan.template.removeprefix("templates/") if message.HasField("plan") else ""
-    )
+    has_plan = message.HasField("plan")
+    plan = message.plan
     return ServiceDraft(
         service_id=service_id,
-        team=message.team or (message.plan.team if message.HasField("plan") else ""),
-        template=template,
-        template_revision=message.template_revision or message.plan.template_revision,
-        environment=message.environment or message.plan.environment or "development",
+        team=message.team or plan.team,
+        template=message.template.removeprefix("templates/") or plan.template.removeprefix("templates/"),
+        template_revision=message.template_revision or plan.template_revision,
+        environment=message.environment or plan.environment or "development",
         state=state_from_proto(message.state),
-        parameters=struct_to_dict(message.parameters)
-        if message.HasField("parameters")
-        else struct_to_dict(message.plan.parameters),
+        parameters=struct_to_dict(message.parameters if message.HasField("parameters") else plan.parameters),
         endpoints=list(message.endpoints),
         dashboards=[{"title": link.title, "url": link.url} for link in message.dashboards],
         documentation_url=message.documentation_url,
-        plan=_integral(plan) if plan is not None else None,
+        plan=plan.SerializeToString(deterministic=True) if has_plan else None,
         annotations=dict(message.annotations),
+        database_engine=_database_engine(plan) if has_plan else "",
+        namespace=plan.namespace if has_plan else "",
     )
 
 
@@ -224,5 +225,5 @@ def service_to_proto(row: ServiceRow, *, with_plan: bool = True) -> catalog_pb2.
         update_time=timestamp(row.update_time),
     )
     if with_plan and row.plan is not None:
-        json_format.ParseDict(row.plan, message.plan, ignore_unknown_fields=True)
+        message.plan.ParseFromString(row.plan)
     return message

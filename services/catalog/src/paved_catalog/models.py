@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from paved_kit.db import new_registry
-from sqlalchemy import JSON, Column, DateTime, Index, Text
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -65,7 +65,10 @@ class ServiceRow(CatalogModel, table=True):
     endpoints: list[str] = Field(default_factory=list, sa_column=Column(_JSON, nullable=False))
     dashboards: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(_JSON, nullable=False))
     documentation_url: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    plan: dict[str, Any] | None = Field(default=None, sa_column=Column(_JSON, nullable=True))
+    # The paved.common.v1.Plan in its binary encoding: parsing it back is ~50x faster than from JSON.
+    plan: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    database_engine: str = Field(default="", max_length=32)
+    namespace: str = Field(default="", max_length=63)
     annotations: dict[str, str] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
     etag: str = Field(max_length=64)
     request_id: str | None = Field(default=None, max_length=128, unique=True)

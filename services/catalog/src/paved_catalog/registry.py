@@ -67,8 +67,10 @@ class ServiceDraft:
     endpoints: list[str] = field(default_factory=list)
     dashboards: list[dict[str, str]] = field(default_factory=list)
     documentation_url: str = ""
-    plan: dict[str, Any] | None = None
+    plan: bytes | None = None  # the plan, opaque to the registry
     annotations: dict[str, str] = field(default_factory=dict)
+    database_engine: str = ""  # from the plan: engine of its database resource, if any
+    namespace: str = ""  # from the plan: Kubernetes namespace
 
 
 def _is_url(value: str) -> bool:
