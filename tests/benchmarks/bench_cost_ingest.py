@@ -79,6 +79,20 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
             writer.writerow(row)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a local process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def backend_cpu(admin: asyncpg.Connection, database: str) -> dict[int, float]:
+    pids = await admin.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
+    return {row["pid"]: cpu_seconds(row["pid"]) for row in pids}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -136,6 +150,7 @@ async def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--database-url", default=os.environ.get("PAVED_TEST_DATABASE_URL", DEFAULT_DB))
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     rows = 50_000 if args.quick else args.rows
     queries = 30 if args.quick else args.queries
     if not SAMPLE.is_file():
@@ -176,10 +191,27 @@ async def main() -> None:
                     await asyncio.sleep(0.1)
             stub = cost_pb2_grpc.CostServiceStub(channel)
 
+            load_before = os.getloadavg()
+            server_cpu = cpu_seconds(server.pid)
+            pg_cpu = await backend_cpu(admin, database)
             start = time.perf_counter()
             response = await stub.ImportBilling(chunks(csv_path), timeout=1800)
             ingest_s = time.perf_counter() - start
+            server_cpu = cpu_seconds(server.pid) - server_cpu
+            pg_after = await backend_cpu(admin, database)
+            pg_used = sum(cpu - pg_cpu.get(pid, 0.0) for pid, cpu in pg_after.items())
             assert response.rows_imported == rows, response
+            # Other work on the machine stretches wall-clock time; CPU time is what the import itself costs.
+            print(
+                f"load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f} "
+                f"on {os.cpu_count()} cores"
+            )
+            print(
+                f"cpu: server {server_cpu:.1f}s + postgresql backend {pg_used:.1f}s "
+                f"= {server_cpu + pg_used:.1f} cpu-s, "
+                f"{rows / (server_cpu + pg_used):,.0f} rows per cpu-second "
+                f"(~{rows / max(server_cpu, pg_used):,.0f} rows/s if the two ran in parallel on idle cores)"
+            )
             print(
                 f"ingest: {rows:,} rows in {ingest_s:.2f}s = {rows / ingest_s:,.0f} rows/s end to end "
                 f"(goal >= 50,000 rows/s)"
