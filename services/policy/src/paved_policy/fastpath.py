@@ -37,6 +37,14 @@ _RELATIONS = {
     "relation_ge": "_ge",
 }
 _PARSER: CELParser | None = None
+# Bindings the rule engine always builds as dicts (see rules.resource_binding and context bindings).
+TRUSTED_PATHS: tuple[tuple[str, ...], ...] = (
+    ("resource",),
+    ("resource", "tags"),
+    ("resource", "properties"),
+    ("context",),
+    ("params",),
+)
 # Patterns made only of literals, classes, groups, alternation, anchors and counted repetition (no escapes,
 # no `(?` extensions, no `{,n}`) mean the same in Python's re and in RE2.
 _PLAIN_PATTERN = re.compile(r"^(?!.*\(\?)(?!.*\{,)[A-Za-z0-9 _\-.^$\[\]{}(),|*+?:/@=]*$")
@@ -116,6 +124,9 @@ def _in(item: Any, container: Any) -> bool:
             return item in container
         raise _D
     if kind is list:
+        if type(item) is str:
+            # A string equals only an equal string (JSON-shaped data has no other string-like types).
+            return item in container
         return any(cel_equals(item, element) for element in container)
     raise _D
 
@@ -252,6 +263,17 @@ def _unwrap(node: Tree | Token) -> Tree:
     return tree
 
 
+def _path(node: Tree | Token) -> tuple[str, ...] | None:
+    """``a.b.c`` as ("a", "b", "c"), or None when the node is not a plain selection chain."""
+    tree = _unwrap(node)
+    if tree.data == "ident":
+        return (str(_token(tree.children[0])),)
+    if tree.data == "member_dot":
+        inner = _path(tree.children[0])
+        return None if inner is None else (*inner, str(_token(tree.children[1])))
+    return None
+
+
 def _literal_value(token: Token) -> Any:
     text, kind = str(token), token.type
     if kind == "BOOL_LIT":
@@ -303,6 +325,26 @@ class _Translator:
         self.constants: dict[str, Any] = {}
         # Expressions known to yield a bool need no check.
         self.known_bool: set[str] = set()
+        # Maps the caller guarantees (the variables, resource.tags, resource.properties) are read once,
+        # into locals, with no type checks.
+        self.trusted: dict[tuple[str, ...], str] = {
+            path: f"v_{'_'.join(path)}" for path in TRUSTED_PATHS if path[0] in variables
+        }
+        self.used: dict[tuple[str, ...], str] = {}
+
+    def use_trusted(self, path: tuple[str, ...]) -> str:
+        if path not in self.used:
+            for length in range(1, len(path)):
+                self.use_trusted(path[:length])
+            self.used[path] = self.trusted[path]
+        return self.used[path]
+
+    def prologue(self) -> list[str]:
+        lines = []
+        for path, name in self.used.items():
+            source = f"env[{path[0]!r}]" if len(path) == 1 else f"{self.trusted[path[:-1]]}[{path[-1]!r}]"
+            lines.append(f"        {name} = {source}")
+        return lines
 
     def known(self, code: str) -> str:
         self.known_bool.add(code)
@@ -322,6 +364,10 @@ class _Translator:
         return name
 
     def require(self, name: str, kinds: str, indent: int) -> None:
+        if name in self.used.values() and kinds == "dict":
+            return
+        if _is_string_literal(name) and kinds == "str":
+            return
         self.line(indent, f"if type({name}) is not {kinds}: raise _D")
 
     def emit(self, node: Tree | Token, scope: dict[str, str], indent: int) -> str:
@@ -348,9 +394,14 @@ class _Translator:
             return scope[name]
         if name not in self.variables:
             raise Unsupported(f"identifier {name}")
+        if (name,) in self.trusted:
+            return self.use_trusted((name,))
         return f"env[{name!r}]"
 
     def _member_dot(self, tree: Tree, scope: dict[str, str], indent: int) -> str:
+        path = _path(tree)
+        if path is not None and path[0] not in scope and path in self.trusted:
+            return self.use_trusted(path)
         target = self.store(self.emit(tree.children[0], scope, indent), indent)
         field = str(_token(tree.children[1]))
         # Only maps have fields here; a missing key raises KeyError, which defers.
@@ -358,9 +409,14 @@ class _Translator:
         return f"{target}[{field!r}]"
 
     def _member_index(self, tree: Tree, scope: dict[str, str], indent: int) -> str:
-        target = self.emit(tree.children[0], scope, indent)
-        key = self.emit(tree.children[1], scope, indent)
-        return f"_index({target}, {key})"
+        target = self.store(self.emit(tree.children[0], scope, indent), indent)
+        key = self.store(self.emit(tree.children[1], scope, indent), indent)
+        # The common case, a map read with a string key, inlined; a missing key raises KeyError.
+        if target in self.used.values():
+            return f"({target}[{key}] if type({key}) is str else _index({target}, {key}))"
+        return (
+            f"({target}[{key}] if type({target}) is dict and type({key}) is str else _index({target}, {key}))"
+        )
 
     def _list_lit(self, tree: Tree, scope: dict[str, str], indent: int) -> str:
         if not tree.children:
@@ -381,11 +437,17 @@ class _Translator:
         kind = operator.data
         if kind in ("relation_eq", "relation_ne"):
             negate = "not " if kind == "relation_ne" else ""
+            if right in ("True", "False"):
+                inline = f"{left} is {right} if type({left}) is bool else _eq({left}, {right})"
+                return self.known(f"({negate}({inline}))")
             if _is_string_literal(right):  # comparing with a string literal: the common case, inlined
                 return self.known(
                     f"({negate}({left} == {right} if type({left}) is str else _eq({left}, {right})))"
                 )
-            return self.known(f"({negate}_eq({left}, {right}))")
+            inline = (
+                f"{left} == {right} if type({left}) is str and type({right}) is str else _eq({left}, {right})"
+            )
+            return self.known(f"({negate}({inline}))")
         if kind == "relation_in":
             return self.known(f"_in({left}, {right})")
         return self.known(f"{_RELATIONS[kind]}({left}, {right})")
@@ -457,7 +519,10 @@ class _Translator:
             target = self.store(self.emit(selection.children[0], scope, indent), indent)
             self.require(target, "dict", indent)
             return self.known(f"({str(_token(selection.children[1]))!r} in {target})")
-        helper = {"size": "_size", "int": "_to_int", "double": "_to_double", "dyn": ""}.get(name)
+        if name == "double":
+            value = self.store(self.emit(arguments[0], scope, indent), indent)
+            return f"({value} if type({value}) is float else _to_double({value}))"
+        helper = {"size": "_size", "int": "_to_int", "dyn": ""}.get(name)
         if helper is None:
             raise Unsupported(f"function {name}")
         return f"{helper}({self.emit(arguments[0], scope, indent)})"
@@ -471,7 +536,9 @@ class _Translator:
         if method == "size" and not arguments:
             return f"_size({target})"
         if method in ("lowerAscii", "upperAscii") and not arguments:
-            return f"_case({target}, {method == 'upperAscii'})"
+            change = "upper" if method == "upperAscii" else "lower"
+            fallback = f"_case({target}, {method == 'upperAscii'})"
+            return f"({target}.{change}() if type({target}) is str and {target}.isascii() else {fallback})"
         if method == "join" and len(arguments) <= 1:
             glue = self.emit(arguments[0], scope, indent) if arguments else "''"
             return f"_join({target}, {glue})"
@@ -558,7 +625,7 @@ def _translate(expression: str, variables: frozenset[str], *, boolean: bool) -> 
             translator.require(value, "bool", 2)
     except (CELParseError, Unsupported, RecursionError, ValueError, Defer):
         return None
-    body = "\n".join(translator.lines)
+    body = "\n".join([*translator.prologue(), *translator.lines])
     source = (
         "def rule(env):\n"
         "    try:\n"
