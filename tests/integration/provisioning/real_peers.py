@@ -71,13 +71,14 @@ async def start_real_peers(directory: Path, **overrides: dict[str, Any]) -> Real
     peers = RealPeers()
     for name, (module_name, class_name) in SERVICES.items():
         settings_cls = getattr(importlib.import_module(module_name), class_name)
-        settings = settings_cls(
-            host="127.0.0.1",
-            port=0,
-            grace_period_seconds=0,
-            database_url=f"sqlite+aiosqlite:///{directory / f'{name}.db'}",
+        values = {
+            "host": "127.0.0.1",
+            "port": 0,
+            "grace_period_seconds": 0,
+            "database_url": f"sqlite+aiosqlite:///{directory / f'{name}.db'}",
             **overrides.get(name, {}),
-        )
+        }
+        settings = settings_cls(**values)
         engine = create_engine(settings.database_url)
         server = GrpcServer(settings, name)
         main = importlib.import_module(f"paved_{name}.__main__")

@@ -93,13 +93,11 @@ class OperationRunner:
     ) -> None:
         attempts = step.attempts
         while True:
-            async with self.sessions() as session:
-                current = await store.get_operation(session=session, operation_id=operation.id)
-            if current is not None and current.cancel_requested:
-                raise Cancelled()
             attempts += 1
             now = store.utcnow()
             async with self.sessions() as session, session.begin():
+                if await store.cancel_requested(session=session, operation_id=operation.id):
+                    raise Cancelled()
                 await store.update_step(
                     session=session,
                     operation_id=operation.id,

@@ -31,6 +31,13 @@ def aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+async def _core(session: AsyncSession, statement: Any) -> Any:
+    """Run a bulk UPDATE through Core on the session's connection: no ORM bookkeeping for rows this
+    session never loaded (the hot path of every step boundary)."""
+    connection = await session.connection()
+    return await connection.execute(statement)
+
+
 def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -51,8 +58,9 @@ async def lock_team(*, session: AsyncSession, team: str) -> TeamQuota:
             await session.exec(select(TeamQuota).where(TeamQuota.team == team).with_for_update())  # type: ignore[call-overload]
         ).scalar_one()
     else:
-        await session.exec(  # type: ignore[call-overload]
-            update(TeamQuota).where(TeamQuota.team == team).values(version=TeamQuota.version + 1)  # type: ignore[arg-type]
+        await _core(
+            session,
+            update(TeamQuota).where(TeamQuota.team == team).values(version=TeamQuota.version + 1),  # type: ignore[arg-type]
         )
         row = (await session.exec(select(TeamQuota).where(TeamQuota.team == team))).scalar_one()  # type: ignore[call-overload]
     return row  # type: ignore[no-any-return]
@@ -96,10 +104,11 @@ async def save_service(*, session: AsyncSession, service: ProvisionedService) ->
 
 
 async def set_service_fields(*, session: AsyncSession, name: str, **values: Any) -> None:
-    await session.exec(  # type: ignore[call-overload]
+    await _core(
+        session,
         update(ProvisionedService)
         .where(ProvisionedService.name == name)  # type: ignore[arg-type]
-        .values(update_time=utcnow(), **values)
+        .values(update_time=utcnow(), **values),
     )
 
 
@@ -163,16 +172,24 @@ async def steps_of_many(
 
 
 async def update_step(*, session: AsyncSession, operation_id: str, position: int, **values: Any) -> None:
-    await session.exec(  # type: ignore[call-overload]
+    await _core(
+        session,
         update(OperationStep)
         .where(OperationStep.operation_id == operation_id, OperationStep.position == position)  # type: ignore[arg-type]
-        .values(**values)
+        .values(**values),
     )
 
 
+async def cancel_requested(*, session: AsyncSession, operation_id: str) -> bool:
+    """Whether cancellation of the operation was asked for (reads one column)."""
+    result = await _core(session, select(Operation.cancel_requested).where(Operation.id == operation_id))  # type: ignore[arg-type]
+    return bool(result.scalar_one_or_none())
+
+
 async def update_operation(*, session: AsyncSession, operation_id: str, **values: Any) -> int:
-    result = await session.exec(  # type: ignore[call-overload]
-        update(Operation).where(Operation.id == operation_id).values(update_time=utcnow(), **values)  # type: ignore[arg-type]
+    result = await _core(
+        session,
+        update(Operation).where(Operation.id == operation_id).values(update_time=utcnow(), **values),  # type: ignore[arg-type]
     )
     return int(result.rowcount)
 
@@ -182,8 +199,9 @@ async def lock_operation(*, session: AsyncSession, operation_id: str) -> Operati
     if _is_postgres(session):
         stmt = select(Operation).where(Operation.id == operation_id).with_for_update()
         return (await session.exec(stmt)).scalar_one_or_none()  # type: ignore[call-overload,no-any-return]
-    await session.exec(  # type: ignore[call-overload]
-        update(Operation).where(Operation.id == operation_id).values(update_time=utcnow())  # type: ignore[arg-type]
+    await _core(
+        session,
+        update(Operation).where(Operation.id == operation_id).values(update_time=utcnow()),  # type: ignore[arg-type]
     )
     return await session.get(Operation, operation_id, populate_existing=True)
 
@@ -218,39 +236,43 @@ async def claim_operations(
         .scalar_subquery()
     )
     claim_mark = f"{owner}#{time.monotonic_ns()}"
-    await session.exec(  # type: ignore[call-overload]
+    await _core(
+        session,
         update(Operation)
         .where(Operation.id.in_(candidates))  # type: ignore[attr-defined]
         .values(lease_owner=claim_mark, lease_expires_at=lease_until)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     ids = list(
         (await session.exec(select(Operation.id).where(Operation.lease_owner == claim_mark))).scalars()
     )  # type: ignore[call-overload]
     if ids:
-        await session.exec(  # type: ignore[call-overload]
+        await _core(
+            session,
             update(Operation)
             .where(Operation.lease_owner == claim_mark)  # type: ignore[arg-type]
             .values(lease_owner=owner)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
     return ids
 
 
 async def renew_lease(*, session: AsyncSession, operation_id: str, owner: str, lease_until: datetime) -> bool:
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await _core(
+        session,
         update(Operation)
         .where(Operation.id == operation_id, Operation.lease_owner == owner, Operation.done == False)  # type: ignore[arg-type]  # noqa: E712
-        .values(lease_expires_at=lease_until)
+        .values(lease_expires_at=lease_until),
     )
     return bool(result.rowcount)
 
 
 async def release_lease(*, session: AsyncSession, operation_id: str, owner: str) -> None:
-    await session.exec(  # type: ignore[call-overload]
+    await _core(
+        session,
         update(Operation)
         .where(Operation.id == operation_id, Operation.lease_owner == owner)  # type: ignore[arg-type]
-        .values(lease_owner=None, lease_expires_at=None)
+        .values(lease_owner=None, lease_expires_at=None),
     )
 
 
@@ -268,8 +290,9 @@ async def add_deployment(*, session: AsyncSession, deployment: Deployment) -> No
 
 
 async def update_deployment(*, session: AsyncSession, deployment_id: str, **values: Any) -> None:
-    await session.exec(  # type: ignore[call-overload]
-        update(Deployment).where(Deployment.id == deployment_id).values(**values)  # type: ignore[arg-type]
+    await _core(
+        session,
+        update(Deployment).where(Deployment.id == deployment_id).values(**values),  # type: ignore[arg-type]
     )
 
 

@@ -1,0 +1,353 @@
+"""Provisioning throughput and latency: N operations submitted at once, worker processes on PostgreSQL.
+
+Runs the same load twice in one command — a baseline with one worker process, then two worker processes —
+against the real catalog, alerting and cost services (in this process, each on its own PostgreSQL database),
+and reports operations per second and p50/p99 from submit to ACTIVE (the end of the ``activate`` step, when
+the catalog marks the service ACTIVE). Every operation is checked to complete exactly once: one GitOps
+commit per operation, one catalog entry, three alert rules.
+
+    uv run python tests/benchmarks/bench_provisioning.py            # 200 operations
+    uv run python tests/benchmarks/bench_provisioning.py --quick    # 40 operations
+
+PostgreSQL comes from --database-url or PAVED_TEST_DATABASE_URL (a server where new databases may be created).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from google.type import money_pb2
+from sqlalchemy.engine import make_url
+
+from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
+from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from paved.provisioning.v1 import provisioning_pb2 as pb
+from paved.provisioning.v1 import provisioning_pb2_grpc
+from paved_kit.client import create_channel
+from paved_kit.db import create_engine
+from paved_kit.logging import configure_logging
+from paved_kit.server import GrpcServer
+from paved_provisioning.app import build_components, prepare_schema, register
+from paved_provisioning.gitops import OPERATION_TRAILER
+from paved_provisioning.settings import ProvisioningSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "provisioning"))
+from plans import plan  # noqa: E402
+from fake_peers import FakePeers  # noqa: E402
+from real_peers import RealPeers, start_real_peers  # noqa: E402
+from paved_kit.testing import EphemeralServerSettings  # noqa: E402
+
+
+async def start_fake_peers() -> RealPeers:
+    """The recording fakes of the integration tests behind one server (isolates provisioning's own cost)."""
+    fakes = FakePeers()
+    server = GrpcServer(EphemeralServerSettings(host="127.0.0.1", port=0), "peers")
+    for registration in fakes.registrations():
+        server.add_servicer(*registration)  # type: ignore[arg-type]
+    await server.start()
+    peers = RealPeers(servers={"catalog": server, "alerting": server, "cost": server})
+    peers.fakes = fakes  # type: ignore[attr-defined]
+    return peers
+
+
+WORKER_CONCURRENCY = 16
+
+
+@dataclass
+class Result:
+    workers: int
+    operations: int
+    seconds: float
+    latencies: list[float]
+    failed: int
+    commits: int
+    services: int
+    alert_rules: int
+    retried_steps: int
+    step_seconds: dict[str, float]
+
+    @property
+    def ops_per_second(self) -> float:
+        return self.operations / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+class Databases:
+    """Fresh PostgreSQL databases, dropped at the end."""
+
+    def __init__(self, server_url: str) -> None:
+        self.url = make_url(server_url)
+        self.created: list[str] = []
+
+    def _dsn(self, database: str) -> str:
+        u = self.url
+        auth = u.username or "postgres"
+        if u.password:
+            auth += f":{u.password}"
+        return f"postgresql://{auth}@{u.host or '127.0.0.1'}:{u.port or 5432}/{database}"
+
+    async def create(self, prefix: str) -> str:
+        name = f"paved_bench_{prefix}_{uuid.uuid4().hex[:8]}"
+        conn = await asyncpg.connect(self._dsn(self.url.database or "postgres"))
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        self.created.append(name)
+        return self.url.set(drivername="postgresql+asyncpg", database=name).render_as_string(
+            hide_password=False
+        )
+
+    async def drop_all(self) -> None:
+        conn = await asyncpg.connect(self._dsn(self.url.database or "postgres"))
+        try:
+            for name in self.created:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+async def start_worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    handle = open(log, "wb")  # noqa: SIM115 - the child writes to it for its whole life
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "paved_provisioning", "worker", env=env, stdout=handle, stderr=handle
+    )
+    handle.close()
+    deadline = time.monotonic() + 60
+    while b"worker started" not in log.read_bytes():
+        if process.returncode is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"worker did not start; see {log}")
+        await asyncio.sleep(0.05)
+    return process
+
+
+async def run_once(workers: int, operations: int, databases: Databases, *, fake: bool = False) -> Result:
+    with tempfile.TemporaryDirectory(prefix="paved-bench-") as tmp:
+        directory = Path(tmp)
+        if fake:
+            peers = await start_fake_peers()
+        else:
+            peer_urls = {name: await databases.create(name) for name in ("catalog", "alerting", "cost")}
+            peers = await start_real_peers(
+                directory, **{name: {"database_url": url} for name, url in peer_urls.items()}
+            )
+        database_url = await databases.create("provisioning")
+        settings = ProvisioningSettings(
+            port=0,
+            database_url=database_url,
+            gitops_repository=directory / "gitops.git",
+            catalog_address=peers.address("catalog"),
+            alerting_address=peers.address("alerting"),
+            cost_address=peers.address("cost"),
+            run_worker=False,
+            default_max_services=100_000,
+            default_max_instances=10_000_000,
+            default_max_monthly_cost=1e12,
+            log_level="WARNING",
+        )
+        engine = create_engine(database_url)
+        await prepare_schema(engine)
+        parts = build_components(settings, engine)
+        server = GrpcServer(settings, "provisioning")
+        register(server, parts.provisioner)
+        await server.start()
+        env = {
+            **os.environ,
+            "PAVED_PROVISIONING_DATABASE_URL": database_url,
+            "PAVED_PROVISIONING_GITOPS_REPOSITORY": str(settings.gitops_repository),
+            "PAVED_PROVISIONING_CATALOG_ADDRESS": settings.catalog_address,
+            "PAVED_PROVISIONING_ALERTING_ADDRESS": settings.alerting_address,
+            "PAVED_PROVISIONING_COST_ADDRESS": settings.cost_address,
+            "PAVED_PROVISIONING_WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
+            "PAVED_PROVISIONING_POLL_INTERVAL_SECONDS": "0.05",
+            "PAVED_PROVISIONING_LOG_FORMAT": "json",
+            "PAVED_PROVISIONING_LOG_LEVEL": "INFO",
+        }
+        processes = [await start_worker(env, directory / f"worker-{i}.log") for i in range(workers)]
+        channel = create_channel(server.address, default_timeout=60)
+        stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
+        ops = operations_pb2_grpc.OperationsStub(channel)
+        submitted: dict[str, float] = {}
+
+        async def submit(i: int) -> str:
+            service = f"svc-{i:04d}"
+            request = pb.ProvisionServiceRequest(
+                plan=plan(service, f"team-{i % 10}"),
+                estimated_monthly_cost=money_pb2.Money(currency_code="USD", units=100),
+                request_id=f"bench-{i}",
+            )
+            started = time.time()
+            op = await stub.ProvisionService(request)
+            submitted[op.name] = started
+            return str(op.name)
+
+        try:
+            start = time.time()
+            names = await asyncio.gather(*(submit(i) for i in range(operations)))
+            while True:
+                pending = await ops.ListOperations(
+                    operations_pb2.ListOperationsRequest(filter="done = false", page_size=1)
+                )
+                if not pending.operations:
+                    break
+                await asyncio.sleep(0.05)
+            latencies: list[float] = []
+            step_time: dict[str, list[float]] = {}
+            failed = retried = 0
+            last_active = start
+            for name in names:
+                op = await ops.GetOperation(operations_pb2.GetOperationRequest(name=name))
+                meta = pb.OperationMetadata()
+                op.metadata.Unpack(meta)
+                if op.HasField("error"):
+                    failed += 1
+                    continue
+                retried += sum(1 for s in meta.steps if s.attempts > 1)
+                for s in meta.steps:
+                    step_time.setdefault(s.name, []).append(
+                        (s.end_time.seconds - s.start_time.seconds)
+                        + (s.end_time.nanos - s.start_time.nanos) / 1e9
+                    )
+                activate = next(s for s in meta.steps if s.name == "activate")
+                done_at = activate.end_time.seconds + activate.end_time.nanos / 1e9
+                latencies.append(done_at - submitted[name])
+                last_active = max(last_active, done_at)
+            log = parts.repo.log(limit=operations * 3)
+            ids = {name.split("/")[1] for name in names}
+            per_op: dict[str, int] = {}
+            for _, message in log:
+                for line in message.splitlines():
+                    if line.startswith(f"{OPERATION_TRAILER}: "):
+                        op_id = line.split(": ", 1)[1]
+                        per_op[op_id] = per_op.get(op_id, 0) + 1
+            commits_ok = sum(1 for op_id in ids if per_op.get(op_id) == 1)
+            if fake:
+                fakes = peers.fakes  # type: ignore[attr-defined]
+                active = catalog_pb2.Service.STATE_ACTIVE
+                services = sum(1 for svc in fakes.catalog.services.values() if svc.state == active)
+                rules = sum(len(r) for r in fakes.alerting.rules.values())
+                return Result(
+                    workers,
+                    operations,
+                    max(last_active - start, 1e-9),
+                    latencies,
+                    failed,
+                    commits_ok,
+                    services,
+                    rules,
+                    retried,
+                    {name: statistics.fmean(values) for name, values in step_time.items()},
+                )
+            catalog = catalog_pb2_grpc.CatalogServiceStub(create_channel(peers.address("catalog")))
+            services = 0
+            token = ""
+            while True:
+                page = await catalog.ListServices(
+                    catalog_pb2.ListServicesRequest(page_size=1000, page_token=token, filter="state = ACTIVE")
+                )
+                services += len(page.services)
+                token = page.next_page_token
+                if not token:
+                    break
+            alerting = alerting_pb2_grpc.AlertingServiceStub(create_channel(peers.address("alerting")))
+            rules = 0
+            token = ""
+            while True:
+                rule_page = await alerting.ListAlertRules(
+                    alerting_pb2.ListAlertRulesRequest(page_size=1000, page_token=token)
+                )
+                rules += len(rule_page.alert_rules)
+                token = rule_page.next_page_token
+                if not token:
+                    break
+            return Result(
+                workers,
+                operations,
+                max(last_active - start, 1e-9),
+                latencies,
+                failed,
+                commits_ok,
+                services,
+                rules,
+                retried,
+                {name: statistics.fmean(values) for name, values in step_time.items()},
+            )
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                await process.wait()
+            await channel.close()
+            await server.stop(grace=0)
+            await parts.peers.close()
+            await engine.dispose()
+            await peers.stop()
+
+
+def report(result: Result) -> None:
+    ok = (
+        result.failed == 0
+        and result.commits == result.operations
+        and result.services == result.operations
+        and result.alert_rules == 3 * result.operations
+    )
+    print(
+        f"workers={result.workers} operations={result.operations} "
+        f"ops/s={result.ops_per_second:.1f} "
+        f"p50={result.percentile(0.5) * 1000:.0f}ms p99={result.percentile(0.99) * 1000:.0f}ms "
+        f"mean={statistics.fmean(result.latencies) * 1000:.0f}ms | "
+        f"failed={result.failed} one-commit-each={result.commits} active-in-catalog={result.services} "
+        f"alert-rules={result.alert_rules} steps-retried={result.retried_steps} exactly-once={'yes' if ok else 'NO'}"
+    )
+    print("  mean step time: " + ", ".join(f"{k}={v * 1000:.0f}ms" for k, v in result.step_seconds.items()))
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="40 operations: a short smoke run")
+    parser.add_argument("--operations", type=int, default=None)
+    parser.add_argument("--database-url", default=os.environ.get("PAVED_TEST_DATABASE_URL", ""))
+    parser.add_argument(
+        "--fake-peers", action="store_true", help="recording fakes instead of the real catalog/alerting/cost"
+    )
+    args = parser.parse_args()
+    if not args.database_url.startswith("postgres"):
+        print("SKIPPED: needs PostgreSQL (--database-url or PAVED_TEST_DATABASE_URL)")
+        return 0
+    configure_logging("bench", "WARNING", "console")
+    operations = args.operations or (40 if args.quick else 200)
+    databases = Databases(args.database_url)
+    try:
+        baseline = await run_once(1, operations, databases, fake=args.fake_peers)
+        report(baseline)
+        scaled = await run_once(2, operations, databases, fake=args.fake_peers)
+        report(scaled)
+    finally:
+        await databases.drop_all()
+    print(
+        f"two workers vs one: throughput x{scaled.ops_per_second / baseline.ops_per_second:.2f}, "
+        f"p50 x{scaled.percentile(0.5) / baseline.percentile(0.5):.2f}, "
+        f"p99 x{scaled.percentile(0.99) / baseline.percentile(0.99):.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
