@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_policy import store
 from paved_policy.builtins import builtin_policies
-from paved_policy.domain import POLICY_PREFIX, Policy, PolicyException, PolicyRecord, Scope
+from paved_policy.domain import POLICY_PREFIX, Policy, PolicyException, PolicyRecord
 from paved_policy.filtering import FieldKind, FilterError, FilterField, enum_values, parse_filter
 from paved_policy.models import ExceptionRow, PolicyRow
 from paved_policy.paging import decode_token, encode_token, page_size
@@ -384,6 +384,3 @@ class Administration:
             if row is None:
                 raise NotFound(f"exception {name} not found", reason="EXCEPTION_NOT_FOUND")
             await store.delete_exception(session=session, row=row)
-
-
-__all__ = ["Administration", "Scope", "parse_exception_name", "parse_policy_name", "utcnow"]
