@@ -11,13 +11,13 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_alerting import store
 from paved_alerting.delivery import Dispatcher
 from paved_alerting.evaluator import AlertState, AlertStatus, Transition
-from paved_alerting.models import OutboxRow
 from paved_alerting.notifications import (
     ReceiverTarget,
     alertmanager_alerts,
@@ -85,7 +85,7 @@ class NotificationQueue:
             (t.rule.team, snapshot(t.rule, t.status, fingerprint_of(t.rule.rule_id), external))
             for t in transitions
         ]
-        rows: list[OutboxRow] = []
+        rows: list[dict[str, Any]] = []
         if self._notifier.alertmanager_url:
             url = f"{self._notifier.alertmanager_url}/api/v2/alerts"
             valid_until = now + 4 * self._notifier.resend_seconds
@@ -115,9 +115,16 @@ class NotificationQueue:
             self._dispatcher.wake()
 
 
-def _outbox(receiver: str, kind: str, url: str, payload: str) -> OutboxRow:
+def _outbox(receiver: str, kind: str, url: str, payload: str) -> dict[str, Any]:
     # Delivery runs on the wall clock, not the evaluation clock: retries are about the real receiver.
     now = time.time()
-    return OutboxRow(
-        receiver=receiver, kind=kind, url=url, payload=payload, next_attempt_at=now, create_time=now
-    )
+    return {
+        "receiver": receiver,
+        "kind": kind,
+        "url": url,
+        "payload": payload,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "dead": False,
+        "create_time": now,
+    }

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, update
+from sqlalchemy import ColumnElement, Table, delete, func, inspect, or_, update
+from sqlalchemy import insert as insert_into
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,8 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from paved_alerting.filters import Clauses
 from paved_alerting.models import AlertRow, AlertRuleRow, OutboxRow, ReceiverRow
 
-# Rows per multi-row INSERT: below SQLite's and asyncpg's bind-parameter limits for these tables.
-_CHUNK = 500
+# Core tables for bulk statements, which skip the ORM's per-object work.
+_ALERTS: Table = inspect(AlertRow).local_table  # type: ignore[assignment]
+_OUTBOX: Table = inspect(OutboxRow).local_table  # type: ignore[assignment]
 
 
 async def get_rule(*, session: AsyncSession, rule_id: str) -> AlertRuleRow | None:
@@ -98,13 +100,13 @@ async def upsert_alerts(*, session: AsyncSession, rows: Iterable[Mapping[str, An
         return
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(_ALERTS)
     columns = [name for name in values[0] if name != "rule_id"]
-    for start in range(0, len(values), _CHUNK):
-        statement = insert(AlertRow).values(values[start : start + _CHUNK])
-        statement = statement.on_conflict_do_update(
-            index_elements=["rule_id"], set_={name: statement.excluded[name] for name in columns}
-        )
-        await session.exec(statement)
+    statement = statement.on_conflict_do_update(
+        index_elements=["rule_id"], set_={name: statement.excluded[name] for name in columns}
+    )
+    # One statement executed with many parameter sets: compiled once, sent by the driver's executemany.
+    await session.execute(statement, values)
 
 
 async def all_alerts(*, session: AsyncSession) -> list[AlertRow]:
@@ -153,10 +155,10 @@ async def delete_receiver(*, session: AsyncSession, receiver_id: str) -> bool:
     return bool(result.rowcount)
 
 
-async def enqueue(*, session: AsyncSession, rows: Sequence[OutboxRow]) -> None:
-    """Add notifications to the outbox."""
-    session.add_all(rows)
-    await session.flush()
+async def enqueue(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add notifications (column values of ``notification_outbox``) to the outbox."""
+    if rows:
+        await session.execute(insert_into(_OUTBOX), list(rows))
 
 
 async def due_notifications(*, session: AsyncSession, now: float, limit: int) -> list[OutboxRow]:
