@@ -67,10 +67,11 @@ class Suite:
         """``127.0.0.1:<port>`` of a gRPC service."""
         return f"127.0.0.1:{self.ports[name]}"
 
-    def log(self, name: str) -> str:
-        """The tail of a process's log, for failure messages."""
+    def log(self, name: str, tail: int | None = 4000) -> str:
+        """A process's log (its last ``tail`` characters; None: all of it)."""
         path = self.data_dir / "logs" / f"{name}.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return text if tail is None else text[-tail:]
 
     def _env(self, name: str) -> dict[str, str]:
         prefix = f"PAVED_{name.upper()}_"

@@ -4,6 +4,8 @@ repository, default alerts, cost tracking and a catalog entry; status, lists, Ba
 from __future__ import annotations
 
 import subprocess
+import time
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -139,3 +141,22 @@ def test_costs_policies_alerts_and_probes(admin: httpx.Client, payments: httpx.C
     ready = admin.get("/readyz")
     assert ready.status_code == 200 and set(ready.json()["services"].values()) == {"SERVING"}
     assert "paved_gateway_http_requests_total" in admin.get("/metrics").text
+
+
+def test_request_id_is_forwarded_on_every_grpc_hop(
+    suite: Suite, payments: httpx.Client, unique_name: Callable[[str], str]
+) -> None:
+    name = unique_name("traced")
+    accepted = create(payments, name)
+    assert accepted.status_code == 202, accepted.text
+    wait_for_operation(payments, accepted.json()["operation"])
+    request_id = f"e2e-trace-{uuid.uuid4().hex}"
+    response = payments.get(f"/api/services/{name}", headers={"x-request-id": request_id})
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == request_id
+    deadline = time.monotonic() + 5
+    missing = {"catalog", "alerting", "cost"}
+    while missing and time.monotonic() < deadline:
+        missing = {service for service in missing if request_id not in suite.log(service, tail=None)}
+        time.sleep(0.1)
+    assert not missing, f"request id not seen in the logs of {missing}"
