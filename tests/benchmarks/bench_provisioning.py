@@ -24,13 +24,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.type import money_pb2
-from sqlalchemy.engine import make_url
-
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved.provisioning.v1 import provisioning_pb2 as pb
@@ -42,12 +39,13 @@ from paved_kit.server import GrpcServer
 from paved_provisioning.app import build_components, prepare_schema, register
 from paved_provisioning.gitops import OPERATION_TRAILER
 from paved_provisioning.settings import ProvisioningSettings
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "provisioning"))
-from plans import plan  # noqa: E402
-from fake_peers import FakePeers  # noqa: E402
-from real_peers import RealPeers, start_real_peers  # noqa: E402
-from paved_kit.testing import EphemeralServerSettings  # noqa: E402
+from fake_peers import FakePeers
+from paved_kit.testing import EphemeralServerSettings
+from plans import plan
+from real_peers import RealPeers, start_real_peers
 
 
 async def start_fake_peers() -> RealPeers:
@@ -123,13 +121,13 @@ class Databases:
 
 
 async def start_worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    handle = open(log, "wb")  # noqa: SIM115 - the child writes to it for its whole life
+    handle = open(log, "wb")  # noqa: SIM115, ASYNC230 - the child writes to it for its whole life
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "paved_provisioning", "worker", env=env, stdout=handle, stderr=handle
     )
     handle.close()
     deadline = time.monotonic() + 60
-    while b"worker started" not in log.read_bytes():
+    while b"worker started" not in log.read_bytes():  # noqa: ASYNC240 - a small local file
         if process.returncode is not None or time.monotonic() > deadline:
             raise RuntimeError(f"worker did not start; see {log}")
         await asyncio.sleep(0.05)
@@ -312,7 +310,8 @@ def report(result: Result) -> None:
         f"p50={result.percentile(0.5) * 1000:.0f}ms p99={result.percentile(0.99) * 1000:.0f}ms "
         f"mean={statistics.fmean(result.latencies) * 1000:.0f}ms | "
         f"failed={result.failed} one-commit-each={result.commits} active-in-catalog={result.services} "
-        f"alert-rules={result.alert_rules} steps-retried={result.retried_steps} exactly-once={'yes' if ok else 'NO'}"
+        f"alert-rules={result.alert_rules} steps-retried={result.retried_steps} "
+        f"exactly-once={'yes' if ok else 'NO'}"
     )
     print("  mean step time: " + ", ".join(f"{k}={v * 1000:.0f}ms" for k, v in result.step_seconds.items()))
 

@@ -12,6 +12,7 @@ from paved.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
 from paved_kit.db import create_engine, create_schema, is_sqlite, session_factory
 from paved_kit.logging import get_logger
 from paved_kit.server import GrpcServer
+from paved_kit.service import BuildPart, BuildResult
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -95,12 +96,12 @@ def register(server: GrpcServer, provisioner: Provisioner) -> None:
     )
 
 
-async def build(settings: ProvisioningSettings, engine: AsyncEngine, server: GrpcServer) -> list[object]:
+async def build(settings: ProvisioningSettings, engine: AsyncEngine, server: GrpcServer) -> BuildResult:
     """``run_service`` hook: schema, servicers, and the in-process worker unless turned off."""
     await prepare_schema(engine)
     parts = build_components(settings, engine)
     register(server, parts.provisioner)
-    result: list[object] = [parts.peers.close]
+    result: list[BuildPart] = [parts.peers.close]
     if settings.run_worker:
         result.append(asyncio.create_task(parts.worker.run(), name="provisioning-worker"))
     return result

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from dulwich import porcelain
 from dulwich.object_store import commit_tree_changes
-from dulwich.objects import Blob, Commit, Tree
+from dulwich.objects import Blob, Commit, ObjectID, Tree
+from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 OPERATION_TRAILER = "Paved-Operation"
@@ -39,6 +40,13 @@ class CommitResult:
     created: bool
 
 
+def _tree_of(repo: Repo, commit_id: ObjectID) -> ObjectID:
+    commit = repo.object_store[commit_id]
+    if not isinstance(commit, Commit):
+        raise GitOpsError(f"{commit_id.decode()} is not a commit")
+    return commit.tree
+
+
 def _author_bytes(author: str) -> bytes:
     return author.encode()
 
@@ -56,7 +64,7 @@ class GitOpsRepository:
     ) -> None:
         self.path = Path(path)
         self.branch = branch
-        self.ref = f"refs/heads/{branch}".encode()
+        self.ref = Ref(f"refs/heads/{branch}".encode())
         self.author = author
         self.remote_url = remote_url
 
@@ -68,7 +76,7 @@ class GitOpsRepository:
         with self._locked():
             if not (self.path / "HEAD").exists():
                 repo = Repo.init_bare(str(self.path))
-                repo.refs.set_symbolic_ref(b"HEAD", self.ref)
+                repo.refs.set_symbolic_ref(Ref(b"HEAD"), self.ref)
                 repo.close()
 
     @contextmanager
@@ -154,16 +162,18 @@ class GitOpsRepository:
         self._push()
         return CommitResult(sha, created=True)
 
-    def _tree_with(self, repo: Repo, head: bytes | None, prefix: str, files: Mapping[str, bytes]) -> bytes:
+    def _tree_with(
+        self, repo: Repo, head: ObjectID | None, prefix: str, files: Mapping[str, bytes]
+    ) -> ObjectID:
         store = repo.object_store
         if head is None:
             base_tree = Tree()
             store.add_object(base_tree)
             base_id = base_tree.id
         else:
-            base_id = store[head].tree  # type: ignore[attr-defined]
+            base_id = _tree_of(repo, head)
         existing = set(self._paths_under(repo, base_id, prefix))
-        changes: list[tuple[bytes, int | None, bytes | None]] = []
+        changes: list[tuple[bytes, int | None, ObjectID | None]] = []
         for path in sorted(existing - set(files)):
             changes.append((path.encode(), None, None))
         for path, content in sorted(files.items()):
@@ -172,7 +182,7 @@ class GitOpsRepository:
             changes.append((path.encode(), stat.S_IFREG | 0o644, blob.id))
         return commit_tree_changes(store, base_id, changes)
 
-    def _paths_under(self, repo: Repo, tree_id: bytes, prefix: str) -> Iterator[str]:
+    def _paths_under(self, repo: Repo, tree_id: ObjectID, prefix: str) -> Iterator[str]:
         tree = repo.object_store[tree_id]
         for part in prefix.strip("/").split("/"):
             assert isinstance(tree, Tree)
@@ -182,7 +192,7 @@ class GitOpsRepository:
                 return
             if not stat.S_ISDIR(mode):
                 return
-            tree = repo.object_store[sha]
+            tree = repo.object_store[ObjectID(sha)]
         assert isinstance(tree, Tree)
         for entry in repo.object_store.iter_tree_contents(tree.id):
             yield prefix + entry.path.decode()
@@ -190,10 +200,10 @@ class GitOpsRepository:
     def read_file(self, path: str, *, commit: str | None = None) -> bytes | None:
         """A file's content at ``commit`` (default: the branch head), or None."""
         with Repo(str(self.path)) as repo:
-            sha = commit.encode() if commit else repo.refs.as_dict().get(self.ref)
+            sha = ObjectID(commit.encode()) if commit else repo.refs.as_dict().get(self.ref)
             if sha is None:
                 return None
-            tree_id = repo.object_store[sha].tree  # type: ignore[attr-defined]
+            tree_id = _tree_of(repo, sha)
             try:
                 from dulwich.object_store import tree_lookup_path
 
@@ -201,15 +211,15 @@ class GitOpsRepository:
             except KeyError:
                 return None
             blob = repo.object_store[blob_id]
-            return bytes(blob.data)  # type: ignore[attr-defined]
+            return bytes(blob.data) if isinstance(blob, Blob) else None
 
     def list_files(self, directory: str, *, commit: str | None = None) -> list[str]:
         """Paths of the files under ``directory`` at ``commit`` (default: the branch head)."""
         with Repo(str(self.path)) as repo:
-            sha = commit.encode() if commit else repo.refs.as_dict().get(self.ref)
+            sha = ObjectID(commit.encode()) if commit else repo.refs.as_dict().get(self.ref)
             if sha is None:
                 return []
-            tree_id = repo.object_store[sha].tree  # type: ignore[attr-defined]
+            tree_id = _tree_of(repo, sha)
             return sorted(self._paths_under(repo, tree_id, directory.strip("/") + "/"))
 
     def log(self, *, limit: int = 1000) -> list[tuple[str, str]]:

@@ -247,28 +247,35 @@ async def _workflow_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
         return StepOutcome(f"promoted: {_describe_commit(out)}", {**out, "plan": new_plan})
     if executor == "deployment-history":
         history = await tools.history(ctx.service, ctx.environment)
-        succeeded = [d for d in history if d["status"] == "succeeded"]
-        if len(succeeded) < 2:
+        succeeded = [d for d in history if d["status"] == "succeeded" and d["plan"]]
+        # The last successful deployment before the current one that ran something else: rolling back to
+        # an identical image would change nothing.
+        current = succeeded[0] if succeeded else None
+        earlier = [d for d in succeeded[1:] if current is not None and d["image"] != current["image"]]
+        if current is None or not earlier:
             raise StepError("no earlier successful deployment to roll back to", retryable=False)
-        current, previous = succeeded[0], succeeded[1]
+        target = earlier[0]
         return StepOutcome(
-            f"rolling back from {current['version']} to {previous['version']} ({previous['image']})",
+            f"rolling back from {current['version']} to {target['version']} ({target['image']})",
             {
                 "current_deployment": current["id"],
-                "deployment": previous["id"],
-                "version": previous["version"],
-                "image": previous["image"],
-                "plan": previous["plan"],
+                "deployment": target["id"],
+                "version": target["version"],
+                "image": target["image"],
+                "plan": target["plan"],
             },
         )
     if executor == "gitops-rollback":
-        target = ctx.outputs.get("identify_previous_version")
-        if not target:
+        chosen = ctx.outputs.get("identify_previous_version")
+        if not chosen:
             raise StepError("no previous version identified before this step", retryable=False)
         out = await _commit(
-            tools, ctx, target["plan"], f"Roll back {ctx.service} to {target['version']} ({ctx.environment})"
+            tools,
+            ctx,
+            chosen["plan"],
+            f"Roll back {ctx.service} to {chosen['version']} ({ctx.environment})",
         )
-        return StepOutcome(f"rolled back: {_describe_commit(out)}", {**out, "plan": target["plan"]})
+        return StepOutcome(f"rolled back: {_describe_commit(out)}", {**out, "plan": chosen["plan"]})
     raise StepError(f"executor {executor} cannot run step {ctx.step}", retryable=False)
 
 

@@ -138,7 +138,7 @@ class Peers:
         message = catalog_pb2.Service(name=f"services/{service}")
         paths = []
         if state is not None:
-            message.state = state  # type: ignore[assignment]
+            message.state = state
             paths.append("state")
         if endpoints is not None:
             message.endpoints.extend(endpoints)

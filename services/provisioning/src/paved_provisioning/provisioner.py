@@ -171,7 +171,7 @@ class Provisioner:
     async def check_quota(
         self, team: str, plan: dict[str, Any] | None, monthly_cost: float, currency: str
     ) -> list[quotas.QuotaCheck]:
-        """Every quota's verdict; RESOURCE_EXHAUSTED naming every exceeded quota when the plan does not fit."""
+        """Every quota's verdict; RESOURCE_EXHAUSTED naming each exceeded quota when the plan does not fit."""
         v = Violations()
         check_team(v, "team", team)
         v.check(plan is not None and bool(plan.get("resources")), "plan.resources", "must contain a resource")

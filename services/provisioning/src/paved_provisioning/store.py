@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_provisioning.models import Deployment, Operation, OperationStep, ProvisionedService, TeamQuota
@@ -52,18 +53,18 @@ async def lock_team(*, session: AsyncSession, team: str) -> TeamQuota:
     lock first thing, which serializes every other writer until commit.
     """
     insert = postgresql.insert if _is_postgres(session) else sqlite.insert
-    await session.exec(insert(TeamQuota).values(team=team, version=0).on_conflict_do_nothing())  # type: ignore[call-overload]
+    await session.exec(insert(TeamQuota).values(team=team, version=0).on_conflict_do_nothing())
     if _is_postgres(session):
         row = (
-            await session.exec(select(TeamQuota).where(TeamQuota.team == team).with_for_update())  # type: ignore[call-overload]
-        ).scalar_one()
+            await session.exec(select(TeamQuota).where(col(TeamQuota.team) == team).with_for_update())
+        ).one()
     else:
         await _core(
             session,
-            update(TeamQuota).where(TeamQuota.team == team).values(version=TeamQuota.version + 1),  # type: ignore[arg-type]
+            update(TeamQuota).where(col(TeamQuota.team) == team).values(version=col(TeamQuota.version) + 1),
         )
-        row = (await session.exec(select(TeamQuota).where(TeamQuota.team == team))).scalar_one()  # type: ignore[call-overload]
-    return row  # type: ignore[no-any-return]
+        row = (await session.exec(select(TeamQuota).where(col(TeamQuota.team) == team))).one()
+    return row
 
 
 async def get_team_quota(*, session: AsyncSession, team: str) -> TeamQuota | None:
@@ -81,13 +82,13 @@ async def set_team_quota(
 
 async def team_usage(*, session: AsyncSession, team: str, exclude_service: str | None = None) -> Usage:
     stmt = select(
-        func.count(ProvisionedService.name),  # type: ignore[arg-type]
-        func.coalesce(func.sum(ProvisionedService.instances), 0),
-        func.coalesce(func.sum(ProvisionedService.monthly_cost), 0.0),
-    ).where(ProvisionedService.team == team, ProvisionedService.state.in_(LIVE_STATES))  # type: ignore[attr-defined]
+        func.count(col(ProvisionedService.name)),
+        func.coalesce(func.sum(col(ProvisionedService.instances)), 0),
+        func.coalesce(func.sum(col(ProvisionedService.monthly_cost)), 0.0),
+    ).where(col(ProvisionedService.team) == team, col(ProvisionedService.state).in_(LIVE_STATES))
     if exclude_service:
-        stmt = stmt.where(ProvisionedService.name != exclude_service)
-    count, instances, cost = (await session.exec(stmt)).one()  # type: ignore[call-overload]
+        stmt = stmt.where(col(ProvisionedService.name) != exclude_service)
+    count, instances, cost = (await session.exec(stmt)).one()
     return Usage(int(count), int(instances), float(cost))
 
 
@@ -107,7 +108,7 @@ async def set_service_fields(*, session: AsyncSession, name: str, **values: Any)
     await _core(
         session,
         update(ProvisionedService)
-        .where(ProvisionedService.name == name)  # type: ignore[arg-type]
+        .where(col(ProvisionedService.name) == name)
         .values(update_time=utcnow(), **values),
     )
 
@@ -121,8 +122,8 @@ async def get_operation(*, session: AsyncSession, operation_id: str) -> Operatio
 
 async def operation_by_request_key(*, session: AsyncSession, request_key: str) -> Operation | None:
     return (
-        await session.exec(select(Operation).where(Operation.request_key == request_key))  # type: ignore[call-overload]
-    ).scalar_one_or_none()
+        await session.exec(select(Operation).where(col(Operation.request_key) == request_key))
+    ).one_or_none()
 
 
 async def add_operation(*, session: AsyncSession, operation: Operation, steps: Sequence[str]) -> None:
@@ -139,20 +140,20 @@ async def list_operations(
 ) -> list[Operation]:
     stmt = select(Operation)
     if service is not None:
-        stmt = stmt.where(Operation.service == service)
+        stmt = stmt.where(col(Operation.service) == service)
     if done is not None:
-        stmt = stmt.where(Operation.done == done)
-    stmt = stmt.order_by(Operation.create_time.desc(), Operation.id).offset(offset).limit(limit)  # type: ignore[union-attr]
-    return list((await session.exec(stmt)).scalars())  # type: ignore[call-overload]
+        stmt = stmt.where(col(Operation.done) == done)
+    stmt = stmt.order_by(col(Operation.create_time).desc(), col(Operation.id)).offset(offset).limit(limit)
+    return list((await session.exec(stmt)).all())
 
 
 async def steps_of(*, session: AsyncSession, operation_id: str) -> list[OperationStep]:
     stmt = (
         select(OperationStep)
-        .where(OperationStep.operation_id == operation_id)
-        .order_by(OperationStep.position)
-    )  # type: ignore[arg-type]
-    return list((await session.exec(stmt)).scalars())  # type: ignore[call-overload]
+        .where(col(OperationStep.operation_id) == operation_id)
+        .order_by(col(OperationStep.position))
+    )
+    return list((await session.exec(stmt)).all())
 
 
 async def steps_of_many(
@@ -162,11 +163,11 @@ async def steps_of_many(
         return {}
     stmt = (
         select(OperationStep)
-        .where(OperationStep.operation_id.in_(operation_ids))  # type: ignore[attr-defined]
-        .order_by(OperationStep.operation_id, OperationStep.position)
+        .where(col(OperationStep.operation_id).in_(operation_ids))
+        .order_by(col(OperationStep.operation_id), col(OperationStep.position))
     )
     out: dict[str, list[OperationStep]] = {op: [] for op in operation_ids}
-    for step in (await session.exec(stmt)).scalars():  # type: ignore[call-overload]
+    for step in (await session.exec(stmt)).all():
         out[step.operation_id].append(step)
     return out
 
@@ -175,21 +176,23 @@ async def update_step(*, session: AsyncSession, operation_id: str, position: int
     await _core(
         session,
         update(OperationStep)
-        .where(OperationStep.operation_id == operation_id, OperationStep.position == position)  # type: ignore[arg-type]
+        .where(col(OperationStep.operation_id) == operation_id, col(OperationStep.position) == position)
         .values(**values),
     )
 
 
 async def cancel_requested(*, session: AsyncSession, operation_id: str) -> bool:
     """Whether cancellation of the operation was asked for (reads one column)."""
-    result = await _core(session, select(Operation.cancel_requested).where(Operation.id == operation_id))  # type: ignore[arg-type]
+    result = await _core(
+        session, select(col(Operation.cancel_requested)).where(col(Operation.id) == operation_id)
+    )
     return bool(result.scalar_one_or_none())
 
 
 async def update_operation(*, session: AsyncSession, operation_id: str, **values: Any) -> int:
     result = await _core(
         session,
-        update(Operation).where(Operation.id == operation_id).values(update_time=utcnow(), **values),  # type: ignore[arg-type]
+        update(Operation).where(col(Operation.id) == operation_id).values(update_time=utcnow(), **values),
     )
     return int(result.rowcount)
 
@@ -197,11 +200,11 @@ async def update_operation(*, session: AsyncSession, operation_id: str, **values
 async def lock_operation(*, session: AsyncSession, operation_id: str) -> Operation | None:
     """The operation, locked for the transaction (PostgreSQL row lock; SQLite database write lock)."""
     if _is_postgres(session):
-        stmt = select(Operation).where(Operation.id == operation_id).with_for_update()
-        return (await session.exec(stmt)).scalar_one_or_none()  # type: ignore[call-overload,no-any-return]
+        stmt = select(Operation).where(col(Operation.id) == operation_id).with_for_update()
+        return (await session.exec(stmt)).one_or_none()
     await _core(
         session,
-        update(Operation).where(Operation.id == operation_id).values(update_time=utcnow()),  # type: ignore[arg-type]
+        update(Operation).where(col(Operation.id) == operation_id).values(update_time=utcnow()),
     )
     return await session.get(Operation, operation_id, populate_existing=True)
 
@@ -210,28 +213,28 @@ async def claim_operations(
     *, session: AsyncSession, owner: str, now: datetime, lease_until: datetime, limit: int
 ) -> list[str]:
     """Lease up to ``limit`` unfinished operations nobody holds (or whose lease expired); their ids."""
-    free = or_(Operation.lease_expires_at.is_(None), Operation.lease_expires_at < now)  # type: ignore[union-attr]
+    free = or_(col(Operation.lease_expires_at).is_(None), col(Operation.lease_expires_at) < now)
     if _is_postgres(session):
         stmt = (
-            select(Operation.id)
-            .where(Operation.done == False, free)  # noqa: E712
-            .order_by(Operation.create_time)
+            select(col(Operation.id))
+            .where(col(Operation.done).is_(False), free)
+            .order_by(col(Operation.create_time))
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        ids = list((await session.exec(stmt)).scalars())  # type: ignore[call-overload]
+        ids = list((await session.exec(stmt)).all())
         if ids:
-            await session.exec(  # type: ignore[call-overload]
+            await session.exec(
                 update(Operation)
-                .where(Operation.id.in_(ids))  # type: ignore[attr-defined]
+                .where(col(Operation.id).in_(ids))
                 .values(lease_owner=owner, lease_expires_at=lease_until)
             )
         return ids
     # SQLite: one statement, so the write lock is taken before anything is read.
     candidates = (
-        select(Operation.id)
-        .where(Operation.done == False, free)  # noqa: E712
-        .order_by(Operation.create_time)
+        select(col(Operation.id))
+        .where(col(Operation.done).is_(False), free)
+        .order_by(col(Operation.create_time))
         .limit(limit)
         .scalar_subquery()
     )
@@ -239,18 +242,18 @@ async def claim_operations(
     await _core(
         session,
         update(Operation)
-        .where(Operation.id.in_(candidates))  # type: ignore[attr-defined]
+        .where(col(Operation.id).in_(candidates))
         .values(lease_owner=claim_mark, lease_expires_at=lease_until)
         .execution_options(synchronize_session=False),
     )
     ids = list(
-        (await session.exec(select(Operation.id).where(Operation.lease_owner == claim_mark))).scalars()
-    )  # type: ignore[call-overload]
+        (await session.exec(select(col(Operation.id)).where(col(Operation.lease_owner) == claim_mark))).all()
+    )
     if ids:
         await _core(
             session,
             update(Operation)
-            .where(Operation.lease_owner == claim_mark)  # type: ignore[arg-type]
+            .where(col(Operation.lease_owner) == claim_mark)
             .values(lease_owner=owner)
             .execution_options(synchronize_session=False),
         )
@@ -261,7 +264,11 @@ async def renew_lease(*, session: AsyncSession, operation_id: str, owner: str, l
     result = await _core(
         session,
         update(Operation)
-        .where(Operation.id == operation_id, Operation.lease_owner == owner, Operation.done == False)  # type: ignore[arg-type]  # noqa: E712
+        .where(
+            col(Operation.id) == operation_id,
+            col(Operation.lease_owner) == owner,
+            col(Operation.done).is_(False),
+        )
         .values(lease_expires_at=lease_until),
     )
     return bool(result.rowcount)
@@ -271,7 +278,7 @@ async def release_lease(*, session: AsyncSession, operation_id: str, owner: str)
     await _core(
         session,
         update(Operation)
-        .where(Operation.id == operation_id, Operation.lease_owner == owner)  # type: ignore[arg-type]
+        .where(col(Operation.id) == operation_id, col(Operation.lease_owner) == owner)
         .values(lease_owner=None, lease_expires_at=None),
     )
 
@@ -292,7 +299,7 @@ async def add_deployment(*, session: AsyncSession, deployment: Deployment) -> No
 async def update_deployment(*, session: AsyncSession, deployment_id: str, **values: Any) -> None:
     await _core(
         session,
-        update(Deployment).where(Deployment.id == deployment_id).values(**values),  # type: ignore[arg-type]
+        update(Deployment).where(col(Deployment.id) == deployment_id).values(**values),
     )
 
 
@@ -309,14 +316,14 @@ async def list_deployments(
     offset: int = 0,
     limit: int = 50,
 ) -> list[Deployment]:
-    stmt = select(Deployment).where(Deployment.service == service)
+    stmt = select(Deployment).where(col(Deployment.service) == service)
     if environment:
-        stmt = stmt.where(Deployment.environment == environment)
+        stmt = stmt.where(col(Deployment.environment) == environment)
     if status:
-        stmt = stmt.where(Deployment.status == status)
-    stmt = stmt.order_by(Deployment.seq.desc()).offset(offset).limit(limit)  # type: ignore[attr-defined]
-    return list((await session.exec(stmt)).scalars())  # type: ignore[call-overload]
+        stmt = stmt.where(col(Deployment.status) == status)
+    stmt = stmt.order_by(col(Deployment.seq).desc()).offset(offset).limit(limit)
+    return list((await session.exec(stmt)).all())
 
 
 async def ping(*, session: AsyncSession) -> None:
-    await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    await _core(session, text("SELECT 1"))
