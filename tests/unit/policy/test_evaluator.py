@@ -45,9 +45,18 @@ def compute(name: str = "compute", **properties: object) -> Resource:
     return Resource(name, "compute", TAGS, {"instance_type": "m5.large", "replicas": 2.0, **properties})
 
 
-@pytest.fixture(params=[True, False], ids=["batched", "one-by-one"])
+@pytest.fixture(params=["grouped", "rule-by-rule", "cel-cpp-batched", "cel-cpp-one-by-one"])
 def evaluator(request: pytest.FixtureRequest) -> Evaluator:
-    return Evaluator(RuleEngine(), batch_rules=request.param)
+    return make_evaluator(request.param)
+
+
+def make_evaluator(mode: str) -> Evaluator:
+    """The same evaluation through each path: fast path grouped or not, the C++ runtime batched or not."""
+    if mode == "grouped":
+        return Evaluator(RuleEngine())
+    if mode == "rule-by-rule":
+        return Evaluator(RuleEngine(), group_rules=False, batch_rules=False)
+    return Evaluator(RuleEngine(fast_path=False), batch_rules=mode == "cel-cpp-batched")
 
 
 def test_everything_compliant_allows(evaluator: Evaluator) -> None:
@@ -222,13 +231,23 @@ def test_messages_interpolate_resource_fields(evaluator: Evaluator) -> None:
     ]
 
 
-def test_batched_and_one_by_one_agree_on_random_inputs() -> None:
+def test_every_evaluation_path_agrees_on_random_inputs() -> None:
     rng = random.Random(7)
     policies = [
         *builtin_policies(max_monthly_cost=500.0, currency="USD"),
         policy("replicas", "resource.properties.replicas <= 3", EnforcementLevel.SOFT_MANDATORY),
         policy("raw", "resource.properties.encrypted", EnforcementLevel.ADVISORY),
         policy("spot", "!resource.properties.spot || resource.tags.environment != 'production'"),
+        policy(
+            "names", "resource.name.matches('^r[0-4][0-9]*$')", message="{resource.name}: {resource.type}"
+        ),
+        policy("split", "resource.name.split('1').size() == 1"),  # outside the fast path's subset
+        policy("lower", "resource.tags.all(k, resource.tags[k].lowerAscii() == resource.tags[k])"),
+        policy(
+            "gb",
+            "resource.properties.encrypted && resource.properties.replicas > 2",
+            EnforcementLevel.ADVISORY,
+        ),
     ]
     resources = []
     for index in range(200):
@@ -242,10 +261,10 @@ def test_batched_and_one_by_one_agree_on_random_inputs() -> None:
             properties["estimated_monthly_cost"] = float(rng.randint(100, 900))
         kind = rng.choice(["compute", "database", "storage", "networking"])
         resources.append(Resource(f"r{index}", kind, tags, properties))
-    batched = Evaluator(RuleEngine(), batch_rules=True).evaluate(resources, CONTEXT, policies)
-    single = Evaluator(RuleEngine(), batch_rules=False).evaluate(resources, CONTEXT, policies)
-    assert batched == single
-    assert any(r.errors for r in batched.results) and any(r.violations for r in batched.results)
+    reference = make_evaluator("cel-cpp-one-by-one").evaluate(resources, CONTEXT, policies)
+    for mode in ("grouped", "rule-by-rule", "cel-cpp-batched"):
+        assert make_evaluator(mode).evaluate(resources, CONTEXT, policies) == reference, mode
+    assert any(r.errors for r in reference.results) and any(r.violations for r in reference.results)
 
 
 def test_policy_revisions_are_reported() -> None:

@@ -48,6 +48,18 @@ class _Compiled:
     name: str
 
 
+@dataclass(frozen=True)
+class _Scoped:
+    """The policies that apply to one (resource type, team, environment), split by how they run."""
+
+    applicable: list[_Compiled]
+    fast: list[_Compiled]
+    slow: list[_Compiled]
+    group: Callable[[dict[str, Any], list[Any]], list[tuple[int, bool | None]]] | None
+    params: list[Any]
+    order: dict[int, int]
+
+
 def override_is_valid(override: Override | None) -> bool:
     """An override counts only when it names who approved it and why."""
     return bool(override and override.approved_by.strip() and override.reason.strip())
@@ -97,8 +109,10 @@ def summarize(outcome: Outcome, results: Sequence[ResourceResult], override_appl
 class Evaluator:
     """Evaluates batches of resources; compiled programs come from (and stay in) the shared RuleEngine."""
 
-    def __init__(self, engine: RuleEngine, *, batch_rules: bool = True) -> None:
+    def __init__(self, engine: RuleEngine, *, batch_rules: bool = True, group_rules: bool = True) -> None:
         self._engine = engine
+        # Fast-path rules that apply together run as one generated function per resource.
+        self._group_rules = group_rules
         # Rules outside the fast path's subset (or that it defers) go to the C++ runtime: one call per
         # resource for all of them is faster than one call per rule; a resource on which any of them
         # errs is re-evaluated rule by rule, so results are identical either way.
@@ -134,18 +148,18 @@ class Evaluator:
                 waivers.setdefault(exception.policy, []).append(exception)
         context_map = context_binding(context)
         fast_context = fast_context_binding(context)
-        in_scope: dict[tuple[str, str, str], list[_Compiled]] = {}
+        in_scope: dict[tuple[str, str, str], _Scoped] = {}
         results = []
         for resource in resources:
             team = context.team or resource.tags.get("team", "")
             environment = context.environment or resource.tags.get("environment", "")
             key = (resource.type, team, environment)
-            applicable = in_scope.get(key)
-            if applicable is None:
-                applicable = [c for c in compiled if c.policy.scope.applies(*key)]
-                in_scope[key] = applicable
+            scoped = in_scope.get(key)
+            if scoped is None:
+                scoped = self._scoped([c for c in compiled if c.policy.scope.applies(*key)])
+                in_scope[key] = scoped
             results.append(
-                self._evaluate_resource(resource, team, applicable, context_map, fast_context, waivers)
+                self._evaluate_resource(resource, team, scoped, context_map, fast_context, waivers)
             )
         outcome, override_applied = decide(results, override)
         return EvaluationResult(
@@ -160,38 +174,48 @@ class Evaluator:
         self,
         resource: Resource,
         team: str,
-        applicable: list[_Compiled],
+        scoped: _Scoped,
         context_map: Mapping[str, Any],
         fast_context: dict[str, Any],
         waivers: Mapping[str, list[PolicyException]],
     ) -> ResourceResult:
+        applicable = scoped.applicable
         resource_map = resource_binding(resource)
         fast_env: dict[str, Any] = {"resource": resource_map, "context": fast_context}
         # Hot loop of audits: only failures and deferrals are remembered.
         failed: list[tuple[_Compiled, bool | RuleError]] = []
-        pending: list[_Compiled] = []
-        for item in applicable:
-            fast = item.fast
-            if fast is not None:
-                fast_env["params"] = item.params
+        pending: list[_Compiled] = list(scoped.slow)
+        fast_items = scoped.fast
+        if fast_items:
+            outcomes = None
+            if scoped.group is not None:
                 try:
-                    if not fast(fast_env):
-                        failed.append((item, False))
-                    continue
-                except Defer:
-                    pass
-            pending.append(item)
+                    outcomes = scoped.group(fast_env, scoped.params)
+                except Exception:
+                    outcomes = None  # the bindings were not as the group expects: rule by rule
+            if outcomes is None:
+                outcomes = []
+                for index, item in enumerate(fast_items):
+                    fast_env["params"] = item.params
+                    try:
+                        if not item.fast(fast_env):  # type: ignore[misc]
+                            outcomes.append((index, False))
+                    except Defer:
+                        outcomes.append((index, None))
+            for index, answer in outcomes:
+                if answer is None:
+                    pending.append(fast_items[index])
+                else:
+                    failed.append((fast_items[index], False))
         if pending:
-            for item, outcome in zip(
-                pending, self._evaluate_pending(pending, resource_map, context_map), strict=True
-            ):
-                if outcome is not True:
-                    failed.append((item, outcome))
+            answers = self._evaluate_pending(pending, resource_map, context_map)
+            for item, result in zip(pending, answers, strict=True):
+                if result is not True:
+                    failed.append((item, result))
         if not failed:
             return ResourceResult(resource.name, resource.type, policies_evaluated=len(applicable))
-        if pending:
-            order = {id(item): index for index, item in enumerate(applicable)}
-            failed.sort(key=lambda pair: order[id(pair[0])])
+        if pending and len(failed) > 1:
+            failed.sort(key=lambda pair: scoped.order[id(pair[0])])
         violations: list[Violation] = []
         waived: list[WaivedViolation] = []
         errors: list[EvaluationError] = []
@@ -225,6 +249,18 @@ class Evaluator:
             waived=tuple(waived),
             errors=tuple(errors),
             policies_evaluated=len(applicable),
+        )
+
+    def _scoped(self, applicable: list[_Compiled]) -> _Scoped:
+        fast = [c for c in applicable if c.fast is not None]
+        group = self._engine.compile_fast_group([(c.policy.expression, c.policy.revision) for c in fast])
+        return _Scoped(
+            applicable=applicable,
+            fast=fast,
+            slow=[c for c in applicable if c.fast is None],
+            group=group if self._group_rules else None,
+            params=[c.params for c in fast],
+            order={id(item): index for index, item in enumerate(applicable)},
         )
 
     def _evaluate_pending(

@@ -318,7 +318,8 @@ class _Translator:
     exception into Defer.
     """
 
-    def __init__(self, variables: frozenset[str]) -> None:
+    def __init__(self, variables: frozenset[str], prefix: str = "") -> None:
+        self.prefix = prefix
         self.variables = variables
         self.lines: list[str] = []
         self.names = itertools.count()
@@ -552,7 +553,7 @@ class _Translator:
                 or type(pattern := _literal_value(_token(literal.children[0]))) is not str
             ):
                 raise Unsupported("a regular expression that is not a string literal")
-            name = f"_re{len(self.constants)}"
+            name = f"_re{self.prefix}{len(self.constants)}"
             self.constants[name] = _regex_search(pattern)
             if _PLAIN_PATTERN.match(pattern):
                 # Python's re agrees with RE2 on these patterns except where `$` meets a final newline.
@@ -616,15 +617,36 @@ class _Translator:
         return self.known(result)
 
 
-def _translate(expression: str, variables: frozenset[str], *, boolean: bool) -> Callable[[Env], Any] | None:
+def _translate_body(
+    expression: str, variables: frozenset[str], *, boolean: bool, prefix: str = ""
+) -> tuple[_Translator, str] | None:
+    """The translator holding the statements for ``expression`` and the Python expression of its value."""
     try:
         tree = _parser().parse(expression)
-        translator = _Translator(variables)
+        translator = _Translator(variables, prefix)
         value = translator.store(translator.emit(tree, {}, 2), 2)
         if boolean and value not in ("True", "False"):
             translator.require(value, "bool", 2)
     except (CELParseError, Unsupported, RecursionError, ValueError, Defer):
         return None
+    return translator, value
+
+
+def _define(source: str, name: str, constants: dict[str, Any], label: str) -> Callable[..., Any] | None:
+    namespace: dict[str, Any] = {**_HELPERS, **constants}
+    try:
+        exec(compile(source, f"<cel fast path: {label[:60]}>", "exec"), namespace)
+    except (SyntaxError, RecursionError, MemoryError):
+        return None
+    function: Callable[..., Any] = namespace[name]
+    return function
+
+
+def _translate(expression: str, variables: frozenset[str], *, boolean: bool) -> Callable[[Env], Any] | None:
+    translated = _translate_body(expression, variables, boolean=boolean)
+    if translated is None:
+        return None
+    translator, value = translated
     body = "\n".join([*translator.prologue(), *translator.lines])
     source = (
         "def rule(env):\n"
@@ -637,13 +659,48 @@ def _translate(expression: str, variables: frozenset[str], *, boolean: bool) -> 
         # Anything the subset did not foresee (a key or type error) is the runtime's to judge.
         "        raise _D from None\n"
     )
-    namespace: dict[str, Any] = {**_HELPERS, **translator.constants}
-    try:
-        exec(compile(source, f"<cel fast path: {expression[:60]}>", "exec"), namespace)
-    except (SyntaxError, RecursionError, MemoryError):
-        return None
-    rule: Callable[[Env], Any] = namespace["rule"]
-    return rule
+    return _define(source, "rule", translator.constants, expression)
+
+
+def compile_fast_group(
+    expressions: list[str], variables: frozenset[str]
+) -> Callable[[Env, list[Any]], list[tuple[int, bool | None]]] | None:
+    """One function running several bool rules in turn on one environment (saving a call and a dict
+    update per rule). ``group(env, params_list)`` returns (index, False) for each rule that fails and
+    (index, None) for each the fast path cannot answer; rules that pass are not listed. Every expression
+    must be within the subset (see compile_fast), else None.
+    """
+    blocks: list[str] = []
+    constants: dict[str, Any] = {}
+    shared: dict[tuple[str, ...], str] = {}
+    for index, expression in enumerate(expressions):
+        translated = _translate_body(expression, variables, boolean=True, prefix=f"g{index}_")
+        if translated is None:
+            return None
+        translator, value = translated
+        constants.update(translator.constants)
+        for path, name in translator.used.items():
+            if path != ("params",):
+                shared[path] = name
+        block = [
+            f"    v_params = params[{index}]",
+            "    try:",
+            *translator.lines,
+            f"        if {value} is not True: failed.append(({index}, False))",
+            "    except Exception:",
+            f"        failed.append(({index}, None))",
+        ]
+        blocks.append("\n".join(block))
+    prologue = []
+    for path, name in sorted(shared.items(), key=lambda item: len(item[0])):
+        source = f"env[{path[0]!r}]" if len(path) == 1 else f"{shared[path[:-1]]}[{path[-1]!r}]"
+        prologue.append(f"    {name} = {source}")
+    source = (
+        "def group(env, params):\n    failed = []\n"
+        + "\n".join([*prologue, *blocks])
+        + "\n    return failed\n"
+    )
+    return _define(source, "group", constants, " & ".join(expressions))
 
 
 def compile_fast(expression: str, variables: frozenset[str]) -> Callable[[Env], bool] | None:

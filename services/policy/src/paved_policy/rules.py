@@ -25,7 +25,7 @@ from cel_expr_python.ext import ext_bindings, ext_math, ext_optional, ext_string
 from google.protobuf import timestamp_pb2
 
 from paved_policy.domain import EvaluationContext, Resource
-from paved_policy.fastpath import Defer, as_fast_value, compile_fast, compile_fast_value
+from paved_policy.fastpath import Defer, as_fast_value, compile_fast, compile_fast_group, compile_fast_value
 
 VARIABLES = ("resource", "context", "params")
 _FAST_VARIABLES = frozenset(VARIABLES)
@@ -38,6 +38,7 @@ _STATUS_PREFIX = re.compile(r"^[A-Z_]+: ")
 _MISSING_KEY = re.compile(r'Key not found in map : "(.*)"')
 _NO_OVERLOAD = re.compile(r"No matching overloads found : (.*)")
 DEFAULT_CACHE_SIZE = 4096
+_NO_GROUP = object()
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,7 @@ class RuleEngine:
         self._rules: _LruCache[tuple[str, int], Rule] = _LruCache(cache_size)
         self._templates: _LruCache[str, MessageTemplate] = _LruCache(cache_size)
         self._batches: _LruCache[tuple[tuple[str, int], ...], RuleBatch] = _LruCache(cache_size)
+        self._groups: _LruCache[tuple[tuple[str, int], ...], Any] = _LruCache(cache_size)
 
     @property
     def cached_rules(self) -> int:
@@ -298,6 +300,20 @@ class RuleEngine:
             return MessageTemplate(message, tuple(part for part in parts if part != ""))
 
         return self._templates.get_or_create(message, build)
+
+    def compile_fast_group(
+        self, rules: Sequence[tuple[str, int]]
+    ) -> Callable[[dict[str, Any], list[Any]], list[tuple[int, bool | None]]] | None:
+        """The fast-path rules of ``rules`` (all must have one) as one function; None when not possible."""
+        if not self._fast_path or len(rules) < 2:
+            return None
+        key = tuple(rules)
+
+        def build() -> Any:
+            return compile_fast_group([expression for expression, _ in rules], _FAST_VARIABLES) or _NO_GROUP
+
+        group = self._groups.get_or_create(key, build)
+        return None if group is _NO_GROUP else group
 
     def compile_batch(self, rules: Sequence[tuple[str, int]]) -> RuleBatch:
         """One program evaluating every (expression, revision) of ``rules`` on one resource, in order."""
