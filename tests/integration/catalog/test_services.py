@@ -130,7 +130,7 @@ async def test_update_state_and_links_with_a_mask(catalog: Any, failing: Any) ->
     immutable = await failing(
         catalog.stub.UpdateService(
             catalog_pb2.UpdateServiceRequest(
-                service=update, update_mask=field_mask_pb2.FieldMask(paths=["team"])
+                service=update, update_mask=field_mask_pb2.FieldMask(paths=["template"])
             )
         )
     )
@@ -138,6 +138,22 @@ async def test_update_state_and_links_with_a_mask(catalog: Any, failing: Any) ->
         immutable.code == grpc.StatusCode.INVALID_ARGUMENT
         and immutable.field_violations[0].field == "update_mask"
     )
+
+    # Re-provisioning as provisioning does it: state, plan, team and environment in one update.
+    plan = await _plan(catalog, "shop", "retail", "staging")
+    moved = await catalog.stub.UpdateService(
+        catalog_pb2.UpdateServiceRequest(
+            service=catalog_pb2.Service(
+                name="services/shop",
+                state=State.STATE_PROVISIONING,
+                plan=plan,
+                team="retail",
+                environment="staging",
+            ),
+            update_mask=field_mask_pb2.FieldMask(paths=["state", "plan", "team", "environment"]),
+        )
+    )
+    assert moved.environment == "staging" and moved.plan == plan and moved.state == State.STATE_PROVISIONING
 
     for target in (State.STATE_DEPROVISIONING, State.STATE_DELETED):
         await catalog.stub.UpdateService(

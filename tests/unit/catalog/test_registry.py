@@ -39,9 +39,9 @@ def test_forbidden_transitions(current: State, target: State) -> None:
 def test_update_mask_rejects_immutable_and_unknown_fields() -> None:
     assert check_update_mask(["state", "endpoints"]) == ["state", "endpoints"]
     with pytest.raises(InvalidArgument) as caught:
-        check_update_mask(["team", "colour"])
+        check_update_mask(["template", "colour"])
     descriptions = [v.description for v in caught.value.field_violations]
-    assert descriptions[0] == "team cannot be changed" and "unknown field 'colour'" in descriptions[1]
+    assert descriptions[0] == "template cannot be changed" and "unknown field 'colour'" in descriptions[1]
 
 
 def test_new_service_reports_every_problem() -> None:

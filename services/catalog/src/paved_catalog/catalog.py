@@ -41,7 +41,7 @@ from paved_catalog.registry import (
     check_new_service,
     check_transition,
     check_update_mask,
-    link_violations,
+    update_violations,
 )
 from paved_catalog.render_context import PlatformDefaults, RenderContext
 from paved_catalog.rendering import RenderedPlan, render
@@ -396,15 +396,7 @@ class Catalog:
 
     async def update_service(self, draft: ServiceDraft, paths: list[str], etag: str) -> ServiceRow:
         check_update_mask(paths)
-        problems = [
-            v
-            for v in link_violations(draft)
-            if v.field.split(".")[1].split("[")[0] in paths  # only the fields being changed
-        ]
-        if "template_revision" in paths and draft.template_revision < 0:
-            problems.append(FieldViolation("service.template_revision", "must not be negative"))
-        if "state" in paths and draft.state is None:
-            problems.append(FieldViolation("service.state", "required when state is in the update mask"))
+        problems = update_violations(draft, paths)
         if problems:
             raise InvalidArgument("the update is invalid", problems)
         async with self._sessions() as session, session.begin():

@@ -35,7 +35,7 @@ _TRANSITIONS: dict[State, frozenset[State]] = {
     State.DELETED: frozenset({State.DELETED}),
 }
 
-#: Fields UpdateService may change; everything else about a service is fixed at creation.
+#: Fields UpdateService may change (team: an ownership transfer; environment: a re-provision elsewhere).
 UPDATABLE_FIELDS = frozenset(
     {
         "state",
@@ -46,11 +46,11 @@ UPDATABLE_FIELDS = frozenset(
         "plan",
         "parameters",
         "template_revision",
+        "team",
+        "environment",
     }
 )
-IMMUTABLE_FIELDS = frozenset(
-    {"name", "uid", "team", "template", "environment", "create_time", "update_time", "etag"}
-)
+IMMUTABLE_FIELDS = frozenset({"name", "uid", "template", "create_time", "update_time", "etag"})
 
 
 @dataclass
@@ -123,6 +123,20 @@ def check_new_service(draft: ServiceDraft, request_id: str) -> None:
     problems += link_violations(draft)
     if problems:
         raise InvalidArgument("the service is invalid", problems)
+
+
+def update_violations(draft: ServiceDraft, paths: list[str]) -> list[FieldViolation]:
+    """Problems with the new values of the fields an update changes."""
+    problems = [v for v in link_violations(draft) if v.field.split(".")[1].split("[")[0] in paths]
+    if "team" in paths and not is_dns_label(draft.team):
+        problems.append(FieldViolation("service.team", "must be a DNS-1123 label"))
+    if "environment" in paths and not is_dns_label(draft.environment):
+        problems.append(FieldViolation("service.environment", "must be a DNS-1123 label"))
+    if "template_revision" in paths and draft.template_revision < 0:
+        problems.append(FieldViolation("service.template_revision", "must not be negative"))
+    if "state" in paths and draft.state is None:
+        problems.append(FieldViolation("service.state", "required when state is in the update mask"))
+    return problems
 
 
 def check_update_mask(paths: list[str]) -> list[str]:
