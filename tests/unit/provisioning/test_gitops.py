@@ -1,0 +1,85 @@
+"""The GitOps repository: directory commits, trailers for idempotent retries, no lost commits under
+concurrency (threads and processes)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from paved_provisioning.gitops import OPERATION_TRAILER, GitOpsRepository
+
+CHILD = """
+import sys
+from paved_provisioning.gitops import GitOpsRepository
+path, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+repo = GitOpsRepository(path)
+for i in range(count):
+    directory = f"services/t/s-{worker}-{i}/dev"
+    repo.commit_directory(
+        directory, {f"{directory}/a.yaml": b"a"}, message="m", operation_id=f"{worker}-{i}", step="c"
+    )
+"""
+
+
+def _commit_many(path: str, worker: int, count: int) -> None:
+    repo = GitOpsRepository(path)
+    for i in range(count):
+        directory = f"services/t/s-{worker}-{i}/dev"
+        repo.commit_directory(
+            directory, {f"{directory}/a.yaml": b"a"}, message="m", operation_id=f"{worker}-{i}", step="c"
+        )
+
+
+def test_directory_is_replaced_in_one_commit(tmp_path: Path) -> None:
+    repo = GitOpsRepository(tmp_path / "g.git")
+    base = "services/t/s/dev"
+    repo.commit_directory(
+        base, {f"{base}/a": b"1", f"{base}/k/b": b"2"}, message="m", operation_id="o1", step="c"
+    )
+    repo.commit_directory(base, {f"{base}/a": b"3"}, message="m", operation_id="o2", step="c")
+    assert repo.list_files(base) == [f"{base}/a"]
+    assert repo.read_file(f"{base}/a") == b"3"
+    assert len(repo.log()) == 2
+    repo.commit_directory(base, {}, message="remove", operation_id="o3", step="c")
+    assert repo.list_files(base) == []
+    assert repo.list_files("services") == []
+
+
+def test_retry_finds_the_earlier_commit(tmp_path: Path) -> None:
+    repo = GitOpsRepository(tmp_path / "g.git")
+    base = "services/t/s/dev"
+    first = repo.commit_directory(base, {f"{base}/a": b"1"}, message="m", operation_id="o1", step="c")
+    again = repo.commit_directory(
+        base, {f"{base}/a": b"1"}, message="m", operation_id="o1", step="c", check_existing_since=0
+    )
+    assert first.created and not again.created and again.sha == first.sha
+    other_step = repo.commit_directory(
+        base, {f"{base}/a": b"2"}, message="m", operation_id="o1", step="d", check_existing_since=0
+    )
+    assert other_step.created
+    assert f"{OPERATION_TRAILER}: o1" in repo.log()[0][1]
+
+
+def test_files_outside_the_directory_are_refused(tmp_path: Path) -> None:
+    repo = GitOpsRepository(tmp_path / "g.git")
+    try:
+        repo.commit_directory("services/a", {"services/b/x": b""}, message="m", operation_id="o", step="c")
+    except ValueError as exc:
+        assert "outside" in str(exc)
+    else:
+        raise AssertionError("expected ValueError")
+
+
+def test_concurrent_threads_and_processes_lose_no_commit(tmp_path: Path) -> None:
+    path = str(tmp_path / "g.git")
+    GitOpsRepository(path).ensure()
+    processes = [subprocess.Popen([sys.executable, "-c", CHILD, path, str(w), "10"]) for w in (0, 1)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda w: _commit_many(path, w, 10), (2, 3, 4, 5)))
+    for process in processes:
+        assert process.wait(60) == 0
+    repo = GitOpsRepository(path)
+    assert len(repo.log()) == 60
+    assert len(repo.list_files("services/t")) == 60
