@@ -13,7 +13,7 @@ from paved_kit.logging import get_logger
 from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from paved_gateway import errors
+from paved_gateway import errors, schemas
 from paved_gateway.auth import Authenticator, JwtVerifier, parse_static_tokens
 from paved_gateway.backends import Backends, open_backends
 from paved_gateway.middleware import HttpMetrics, RequestContextMiddleware
@@ -110,7 +110,17 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             if "HTTPValidationError" in str(validation.get("content", "")):
                 responses.pop("422")
                 responses.setdefault("400", {"description": "Invalid input; every field error is listed."})
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
-        schema.get("components", {}).get("schemas", {}).pop(name, None)
+        components.pop(name, None)
+    error_schema = schemas.ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(error_schema.pop("$defs", {}))
+    components["ErrorBody"] = error_schema
+    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for code, response in operation.get("responses", {}).items():
+                if code.isdigit() and int(code) >= 400 and "content" not in response:
+                    response["content"] = error_content
     app.openapi_schema = schema
     return schema

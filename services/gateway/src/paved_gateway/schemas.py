@@ -285,3 +285,36 @@ class Health(BaseModel):
 
     status: Literal["ok", "unavailable"]
     services: dict[str, str] = Field(default_factory=dict)
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong; extra fields carry details (fieldViolations, violations, quota numbers, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(description="Backstage error class name, e.g. InputError, NotAllowedError.")
+    message: str
+    requestId: str | None = None  # Backstage's casing
+
+
+class ErrorRequest(BaseModel):
+    """The request that failed."""
+
+    method: str
+    url: str
+
+
+class ErrorResponse(BaseModel):
+    """The status of the answer."""
+
+    statusCode: int  # Backstage's casing
+
+
+class ErrorBody(BaseModel):
+    """Backstage's ErrorResponseBody."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: ErrorDetail
+    request: ErrorRequest
+    response: ErrorResponse
