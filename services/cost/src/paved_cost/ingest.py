@@ -220,7 +220,7 @@ class BillingImporter:
             raise _bad_csv(err, 0) from None
         index = header_index(columns)
         check_mandatory(index)
-        stage = staging.Stage(session, header.source, len(columns), index, header.null_token)
+        stage = staging.Stage(session, len(columns), index, header.null_token)
         await stage.create()
 
         async def csv_bytes() -> AsyncIterator[bytes]:
@@ -234,6 +234,7 @@ class BillingImporter:
             await stage.copy(csv_bytes())
         except asyncpg.DataError as err:
             raise _bad_copy(err) from None
+        result = ImportResult(rows_read=await stage.rows_read())
         entries: list[tuple[str, bool, str | None, str | None, str | None]] = []
         for raw in await stage.distinct_tags():
             try:
@@ -241,28 +242,24 @@ class BillingImporter:
             except RowError:
                 entries.append((raw, False, None, None, None))
         await stage.load_tag_map(entries)
-        before = await store.last_ids(session=session)
         try:
-            bad, rejections, rows_per_period, billed = await stage.import_rows(header.source, self._currency)
+            result.rows_rejected, result.rejections = await stage.validate(self._currency)
         except DBAPIError as err:
             raise _bad_copy(err) from None
-        result = ImportResult(
-            rows_read=bad + sum(rows_per_period.values()),
-            rows_imported=sum(rows_per_period.values()),
-            rows_rejected=bad,
-            rejections=rejections,
-            billed_cost=billed,
-            billing_periods=sorted(rows_per_period),
-        )
         _refuse_if_all_or_nothing(header, result)
         now = self._clock()
-        for period, rows in rows_per_period.items():
+        periods = await stage.billing_periods()
+        for period in periods:
             result.rows_replaced += await store.claim_billing_period(
-                session=session, source=header.source, billing_period=period, now=now, before_ids=before
+                session=session, source=header.source, billing_period=period, now=now
             )
+        rows_per_period, result.billed_cost = await stage.publish(header.source, self._currency)
+        result.rows_imported = sum(rows_per_period.values())
+        for period, rows in rows_per_period.items():
             await store.set_import_rows(
                 session=session, source=header.source, billing_period=period, rows=rows
             )
+        result.billing_periods = periods
         return result
 
     async def _parse(

@@ -82,11 +82,8 @@ def is_data_error(err: BaseException) -> bool:
 class Stage:
     """One import's staging tables; ``index`` maps FOCUS columns to CSV positions (from the header)."""
 
-    def __init__(
-        self, session: AsyncSession, source: str, width: int, index: dict[str, int], null_token: str
-    ) -> None:
+    def __init__(self, session: AsyncSession, width: int, index: dict[str, int], null_token: str) -> None:
         self.session = session
-        self.source = source
         self.width = width
         self.index = index
         self.null_token = null_token
@@ -110,10 +107,6 @@ class Stage:
         # disk on every pass. The size can only change before the connection first uses a temporary table,
         # and a pooled connection keeps it, so it is set once per connection.
         current = (await self._run("SHOW temp_buffers")).scalar_one()
-        # Imports of one source take turns; see store.claim_billing_period for what this protects.
-        await self._run(
-            "SELECT pg_advisory_xact_lock(hashtext('paved-cost-import:' || :source))", {"source": self.source}
-        )
         if current != TEMP_BUFFERS:
             await self._run(f"SET temp_buffers = '{TEMP_BUFFERS}'")
         await self._run(
@@ -127,6 +120,9 @@ class Stage:
         await driver.copy_to_table(
             STAGE, source=chunks, columns=[f"c{i}" for i in range(self.width)], format="csv", header=True
         )
+
+    async def rows_read(self) -> int:
+        return int((await self._run(f"SELECT count(*) FROM {STAGE}")).scalar_one())
 
     async def distinct_tags(self) -> list[str]:
         tags = self.col("Tags")
@@ -145,64 +141,36 @@ class Stage:
             driver = await _driver(self.session)
             await driver.copy_records_to_table(TAG_MAP, records=list(entries))
 
-    async def import_rows(
-        self, source: str, default_currency: str
-    ) -> tuple[int, list[RowRejection], dict[str, int], Decimal]:
-        """Check every row and, in the same pass, store the good ones and their daily totals.
+    async def validate(self, default_currency: str) -> tuple[int, list[RowRejection]]:
+        """Name each bad row's first problem (kept in a small table); good rows are the others.
 
-        Returns the number of bad rows, the first :data:`MAX_REJECTIONS` of them, the rows stored per
-        billing period and their billed cost in the default currency. The caller refuses the whole
-        transaction when bad rows are not acceptable.
+        Returns the number of bad rows and the first :data:`MAX_REJECTIONS` of them.
         """
         await self._run(
             f"CREATE TEMPORARY TABLE {BAD} (row_no bigint PRIMARY KEY, problem text) ON COMMIT DROP"
         )
+        checked = (
+            f"SELECT row_no, problem FROM (SELECT x.row_no, {self._cases()} AS problem FROM (@TYPED@) x) y "
+        )
+        checked += "WHERE problem IS NOT NULL"
         try:
             async with self.session.begin_nested():
-                result = await self._run(
-                    self._import_sql(default_currency, good_only=False), {"source": source}
-                )
+                typed = self._typed(default_currency)
+                await self._run(f"INSERT INTO {BAD} " + checked.replace("@TYPED@", typed))
         except DBAPIError as err:
             if not is_data_error(err):
                 raise
-            # Some value does not cast: find those rows by pattern first, then import the others.
+            # Some value does not cast: find those rows by pattern first, then check the others.
             await self._run(f"INSERT INTO {BAD} {self._pattern_problems()}")
-            result = await self._run(self._import_sql(default_currency, good_only=True), {"source": source})
-        rows: dict[str, int] = {}
-        billed = Decimal(0)
-        for period, currency, count, total in result:
-            rows[period] = rows.get(period, 0) + int(count)
-            if currency == default_currency:
-                billed += Decimal(total)
-        bad = int((await self._run(f"SELECT count(*) FROM {BAD}")).scalar_one())
-        listed = await self._run(f"SELECT row_no, problem FROM {BAD} ORDER BY row_no LIMIT {MAX_REJECTIONS}")
+            typed = self._typed(default_currency, good_only=True)
+            await self._run(f"INSERT INTO {BAD} " + checked.replace("@TYPED@", typed))
+        count = int((await self._run(f"SELECT count(*) FROM {BAD}")).scalar_one())
+        result = await self._run(f"SELECT row_no, problem FROM {BAD} ORDER BY row_no LIMIT {MAX_REJECTIONS}")
         rejections = []
-        for row_no, problem in listed:
+        for row_no, problem in result:
             column, _, message = problem.partition("|")
             rejections.append(RowRejection(int(row_no), column, message))
-        return bad, rejections, rows, billed
-
-    def _import_sql(self, default_currency: str, good_only: bool) -> str:
-        """One statement: check rows, insert the good ones, their daily totals, and the bad ones' problems."""
-        values = {name: name for name in RECORD_FIELDS}
-        values["source"] = ":source"
-        values["billing_period"] = "to_char(billing_period_start, 'YYYY-MM')"
-        values["effective_cost"] = "coalesce(effective_cost, billed_cost)"
-        return (
-            f"WITH checked AS (SELECT x.*, {self._cases()} AS problem "
-            f"FROM ({self._typed(default_currency, good_only)}) x), "
-            f"bad AS (INSERT INTO {BAD} SELECT row_no, problem FROM checked WHERE problem IS NOT NULL), "
-            f"inserted AS (INSERT INTO cost_billing_row ({', '.join(RECORD_FIELDS)}) "
-            f"SELECT {', '.join(values[name] for name in RECORD_FIELDS)} FROM checked WHERE problem IS NULL "
-            "RETURNING billing_period, charge_period_start, service, team, billing_currency, effective_cost, "
-            "billed_cost), "
-            "daily AS (INSERT INTO cost_daily (source, billing_period, day, service, team, currency, "
-            "effective_cost, billed_cost, rows) SELECT :source, billing_period, "
-            "(charge_period_start AT TIME ZONE 'UTC')::date, service, team, billing_currency, "
-            "sum(effective_cost), sum(billed_cost), count(*) FROM inserted GROUP BY 2, 3, 4, 5, 6 "
-            "RETURNING billing_period, currency, rows, billed_cost) "
-            "SELECT billing_period, currency, sum(rows), sum(billed_cost) FROM daily GROUP BY 1, 2"
-        )
+        return count, rejections
 
     def _pattern_problems(self) -> str:
         """Rows whose numbers or times would not cast, with the first such column (regex checks)."""
@@ -293,3 +261,42 @@ class Stage:
         return f"WHEN {name}::text IN ('NaN', 'Infinity', '-Infinity') THEN " + _problem(
             column, f"'not a finite number: ' || quote_literal({name}::text)"
         )
+
+    async def billing_periods(self) -> list[str]:
+        """Billing periods (YYYY-MM) of the good rows."""
+        result = await self._run(
+            f"SELECT DISTINCT to_char({self.col('BillingPeriodStart')}::timestamptz, 'YYYY-MM') "
+            f"FROM {STAGE} s WHERE {self._good()} ORDER BY 1"
+        )
+        return [row[0] for row in result]
+
+    async def publish(self, source: str, default_currency: str) -> tuple[dict[str, int], Decimal]:
+        """Insert the good rows and their daily totals in one statement.
+
+        Returns rows per billing period and the billed cost in the default currency.
+        """
+        values = {name: name for name in RECORD_FIELDS}
+        values["source"] = ":source"
+        values["billing_period"] = "to_char(billing_period_start, 'YYYY-MM')"
+        values["effective_cost"] = "coalesce(effective_cost, billed_cost)"
+        result = await self._run(
+            f"WITH inserted AS (INSERT INTO cost_billing_row ({', '.join(RECORD_FIELDS)}) "
+            f"SELECT {', '.join(values[name] for name in RECORD_FIELDS)} "
+            f"FROM ({self._typed(default_currency, good_only=True)}) x "
+            "RETURNING billing_period, charge_period_start, service, team, billing_currency, effective_cost, "
+            "billed_cost), "
+            "daily AS (INSERT INTO cost_daily (source, billing_period, day, service, team, currency, "
+            "effective_cost, billed_cost, rows) SELECT :source, billing_period, "
+            "(charge_period_start AT TIME ZONE 'UTC')::date, service, team, billing_currency, "
+            "sum(effective_cost), sum(billed_cost), count(*) FROM inserted GROUP BY 2, 3, 4, 5, 6 "
+            "RETURNING billing_period, currency, rows, billed_cost) "
+            "SELECT billing_period, currency, sum(rows), sum(billed_cost) FROM daily GROUP BY 1, 2",
+            {"source": source},
+        )
+        rows: dict[str, int] = {}
+        billed = Decimal(0)
+        for period, currency, count, total in result:
+            rows[period] = rows.get(period, 0) + int(count)
+            if currency == default_currency:
+                billed += Decimal(total)
+        return rows, billed

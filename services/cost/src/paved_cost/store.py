@@ -53,18 +53,12 @@ def _dialect(session: AsyncSession) -> str:
 
 
 async def claim_billing_period(
-    *,
-    session: AsyncSession,
-    source: str,
-    billing_period: str,
-    now: datetime,
-    before_ids: tuple[int, int] | None = None,
+    *, session: AsyncSession, source: str, billing_period: str, now: datetime
 ) -> int:
     """Lock the (source, period) import slot and drop what an earlier import stored; returns rows dropped.
 
     The upsert takes a row lock that a concurrent import of the same slot waits on until this
-    transaction ends, so two imports can never both add their rows. ``before_ids`` (billing row id,
-    daily id) limits the deletion to rows stored before them, for an import that wrote its own first.
+    transaction ends, so two imports can never both add their rows.
     """
     values = {"source": source, "billing_period": billing_period, "rows": 0, "imported_at": now}
     table = BillingImport.__table__  # type: ignore[attr-defined]
@@ -76,21 +70,15 @@ async def claim_billing_period(
         index_elements=["source", "billing_period"], set_={"imported_at": now}
     )
     await _execute(session, statement)
-    rows_where = [_BILLING_TABLE.c.source == source, _BILLING_TABLE.c.billing_period == billing_period]
-    daily_where = [_DAILY_TABLE.c.source == source, _DAILY_TABLE.c.billing_period == billing_period]
-    if before_ids is not None:
-        rows_where.append(_BILLING_TABLE.c.id <= before_ids[0])
-        daily_where.append(_DAILY_TABLE.c.id <= before_ids[1])
-    result = await _execute(session, delete(_BILLING_TABLE).where(*rows_where))
-    await _execute(session, delete(_DAILY_TABLE).where(*daily_where))
+    where = and_(_BILLING_TABLE.c.source == source, _BILLING_TABLE.c.billing_period == billing_period)
+    result = await _execute(session, delete(_BILLING_TABLE).where(where))
+    await _execute(
+        session,
+        delete(_DAILY_TABLE).where(
+            and_(_DAILY_TABLE.c.source == source, _DAILY_TABLE.c.billing_period == billing_period)
+        ),
+    )
     return int(result.rowcount or 0)
-
-
-async def last_ids(*, session: AsyncSession) -> tuple[int, int]:
-    """Highest billing row id and daily id stored so far."""
-    rows = (await _execute(session, select(func.coalesce(func.max(_BILLING_TABLE.c.id), 0)))).scalar_one()
-    daily = (await _execute(session, select(func.coalesce(func.max(_DAILY_TABLE.c.id), 0)))).scalar_one()
-    return int(rows), int(daily)
 
 
 async def set_import_rows(*, session: AsyncSession, source: str, billing_period: str, rows: int) -> None:
