@@ -27,13 +27,11 @@ from pathlib import Path
 
 import grpc.aio
 import httpx
-import psycopg
 from google.longrunning import operations_pb2, operations_pb2_grpc
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
 
-from e2e_suite import GRPC_SERVICES, start_suite
+from e2e_suite import GRPC_SERVICES, create_databases, drop_databases, start_suite
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
@@ -62,26 +60,6 @@ def summary(label: str, latencies: list[float], seconds: float | None = None) ->
     rate = f"{result['per_second']:8.1f} req/s  " if seconds else ""
     print(f"{label:<46} {rate}p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms  (n={len(ms)})")
     return result
-
-
-def create_databases(server_url: str, run: str) -> dict[str, str]:
-    """A fresh database per service on the PostgreSQL server."""
-    url = make_url(server_url)
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    urls = {}
-    with psycopg.connect(admin, autocommit=True) as connection:
-        for service in GRPC_SERVICES:
-            name = f"paved_bench_{run}_{service}"
-            connection.execute(f'CREATE DATABASE "{name}"')
-            urls[service] = url.set(database=name).render_as_string(hide_password=False)
-    return urls
-
-
-def drop_databases(server_url: str, urls: dict[str, str]) -> None:
-    admin = make_url(server_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        for url in urls.values():
-            connection.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 async def closed_loop(
@@ -182,9 +160,7 @@ async def measure(
         gateway = [v for run in gateway_runs for v in run[0]]
         direct_s = sum(run[1] for run in direct_runs)
         gateway_s = sum(run[1] for run in gateway_runs)
-        print(
-            f"GET /api/services/{{id}}, {CONCURRENCY} concurrent clients, {args.rounds}x{args.seconds:g}s:"
-        )
+        print(f"GET /api/services/{{id}}, {CONCURRENCY} concurrent clients, {args.rounds}x{args.seconds:g}s:")
         results["direct"] = summary("  direct gRPC aggregation (baseline)", direct, direct_s)
         results["gateway"] = summary("  through the gateway", gateway, gateway_s)
     for channel in channels.values():
@@ -214,7 +190,7 @@ def main() -> None:
     args.warmup = 1.0 if args.quick else 3.0
     server_url = os.environ.get("PAVED_TEST_DATABASE_URL", DEFAULT_URL)
     run = uuid.uuid4().hex[:8]
-    urls = create_databases(server_url, run)
+    urls = create_databases(server_url, f"paved_bench_{run}")
     tokens = json.dumps([{"token": TOKEN, "subject": "bench", "roles": ["admin"]}])
     with tempfile.TemporaryDirectory(prefix="paved-bench-") as data_dir:
         suite = start_suite(

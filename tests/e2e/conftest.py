@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import uuid
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from e2e_suite import Suite, missing_services, start_suite
+from e2e_suite import Suite, create_databases, drop_databases, missing_services, start_suite
 
 TOKENS = {
     "admin": {"token": "e2e-admin-token-000000000000", "subject": "platform-bot", "roles": ["admin"]},
@@ -43,8 +44,16 @@ def suite(tmp_path_factory: pytest.TempPathFactory, jwt_key: rsa.RSAPrivateKey) 
     jwk.update({"kid": "e2e", "alg": "RS256", "use": "sig"})
     jwks = data_dir / "jwks.json"
     jwks.write_text(json.dumps({"keys": [jwk]}))
+    # PAVED_E2E_DATABASE=postgres runs the suite on PostgreSQL (PAVED_TEST_DATABASE_URL's server), one
+    # fresh database per service; the default is SQLite files, as `paved up` uses.
+    server_url = os.environ.get(
+        "PAVED_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    )
+    on_postgres = os.environ.get("PAVED_E2E_DATABASE", "sqlite") == "postgres"
+    database_urls = create_databases(server_url, f"paved_e2e_{uuid.uuid4().hex[:8]}") if on_postgres else {}
     running = start_suite(
         data_dir,
+        database_urls=database_urls,
         extra_env={
             "gateway": {
                 "PAVED_GATEWAY_TOKENS": json.dumps(list(TOKENS.values())),
@@ -59,6 +68,8 @@ def suite(tmp_path_factory: pytest.TempPathFactory, jwt_key: rsa.RSAPrivateKey) 
     )
     yield running
     running.stop_all()
+    if database_urls:
+        drop_databases(server_url, database_urls)
 
 
 def client_for(suite: Suite, token: str | None) -> httpx.Client:

@@ -215,3 +215,31 @@ def wait_for_operation(client: httpx.Client, operation: str, timeout: float = 60
             return body
         time.sleep(0.1)
     raise AssertionError(f"operation {operation} not done after {timeout}s: {body}")
+
+
+def create_databases(server_url: str, prefix: str) -> dict[str, str]:
+    """A fresh PostgreSQL database per service (``<prefix>_<service>``) on the server of ``server_url``."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url)
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    urls = {}
+    with psycopg.connect(admin, autocommit=True) as connection:
+        for service in GRPC_SERVICES:
+            name = f"{prefix}_{service}"
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{name}"')
+            urls[service] = url.set(database=name).render_as_string(hide_password=False)
+    return urls
+
+
+def drop_databases(server_url: str, urls: Mapping[str, str]) -> None:
+    """Drop what create_databases made."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(server_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        for url in urls.values():
+            connection.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
