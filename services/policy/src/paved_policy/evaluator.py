@@ -184,7 +184,7 @@ class Evaluator:
         fast_env: dict[str, Any] = {"resource": resource_map, "context": fast_context}
         # Hot loop of audits: only failures and deferrals are remembered.
         failed: list[tuple[_Compiled, bool | RuleError]] = []
-        pending: list[_Compiled] = list(scoped.slow)
+        pending: list[_Compiled] = list(scoped.slow) if scoped.slow else []
         fast_items = scoped.fast
         if fast_items:
             outcomes = None
