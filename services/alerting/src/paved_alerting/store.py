@@ -106,7 +106,7 @@ async def upsert_alerts(*, session: AsyncSession, rows: Iterable[Mapping[str, An
         index_elements=["rule_id"], set_={name: statement.excluded[name] for name in columns}
     )
     # One statement executed with many parameter sets: compiled once, sent by the driver's executemany.
-    await session.execute(statement, values)
+    await session.exec(statement, params=values)
 
 
 async def all_alerts(*, session: AsyncSession) -> list[AlertRow]:
@@ -158,7 +158,7 @@ async def delete_receiver(*, session: AsyncSession, receiver_id: str) -> bool:
 async def enqueue(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Add notifications (column values of ``notification_outbox``) to the outbox."""
     if rows:
-        await session.execute(insert_into(_OUTBOX), list(rows))
+        await session.exec(insert_into(_OUTBOX), params=list(rows))
 
 
 async def due_notifications(*, session: AsyncSession, now: float, limit: int) -> list[OutboxRow]:
