@@ -119,6 +119,14 @@ async def test_exported_entities_pass_backstage_validation(catalog: Any, backsta
     filtered = await catalog.stub.ExportBackstageEntities(
         catalog_pb2.ExportBackstageEntitiesRequest(filter="team = discovery")
     )
+    one = await catalog.stub.ExportBackstageEntities(
+        catalog_pb2.ExportBackstageEntitiesRequest(filter='name = "services/ledger"')
+    )
+    assert [(e["kind"], e["metadata"]["name"]) for e in map(json_format.MessageToDict, one.entities)] == [
+        ("Component", "ledger"),
+        ("Group", "payments"),
+        ("System", "payments"),
+    ]
     assert sorted(e["kind"] for e in map(json_format.MessageToDict, filtered.entities)) == [
         "Component",
         "Group",
