@@ -210,3 +210,21 @@ def test_placeholders_render_the_same(placeholder: str) -> None:
         assert format_value(fast(fast_bindings)) == expected
     except Defer:
         assert expected.startswith("<error:")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "{resource.name} is missing: {params.tags.filter(t, !(t in resource.tags)).join(', ')}",
+        "{resource.name} ({resource.type}) costs {context.estimated_monthly_cost} > {params.max}",
+        "{resource.properties.a} and {resource.properties.missing}",
+        "no placeholders at all",
+        "{resource.name}",
+    ],
+)
+def test_whole_messages_render_the_same(message: str) -> None:
+    reference_bindings, fast_bindings = bindings({"a": 3.0}, {"owner": "a"}, "web-1")
+    fast_engine = RuleEngine()
+    expected = ENGINE.render(ENGINE.compile_message(message), reference_bindings)
+    rendered = fast_engine.render(fast_engine.compile_message(message), reference_bindings, fast_bindings)
+    assert rendered == expected

@@ -703,6 +703,44 @@ def compile_fast_group(
     return _define(source, "group", constants, " & ".join(expressions))
 
 
+def compile_fast_template(
+    parts: list[tuple[bool, str]], variables: frozenset[str], formatter: Callable[[Any], str]
+) -> Callable[[Env], str] | None:
+    """A message as one function: ``parts`` are (is_expression, text); expressions are formatted with
+    ``formatter``. Raises Defer when any placeholder cannot be answered; None outside the subset."""
+    lines: list[str] = []
+    constants: dict[str, Any] = {"_fmt": formatter}
+    pieces: list[str] = []
+    prologue: dict[tuple[str, ...], str] = {}
+    for index, (is_expression, text) in enumerate(parts):
+        if not is_expression:
+            pieces.append(repr(text))
+            continue
+        translated = _translate_body(text, variables, boolean=False, prefix=f"m{index}_")
+        if translated is None:
+            return None
+        translator, value = translated
+        constants.update(translator.constants)
+        prologue.update(translator.used)
+        lines += translator.lines
+        lines.append(f"        p{index} = _fmt({value})")
+        pieces.append(f"p{index}")
+    head = []
+    for path, name in sorted(prologue.items(), key=lambda item: len(item[0])):
+        source = f"env[{path[0]!r}]" if len(path) == 1 else f"{prologue[path[:-1]]}[{path[-1]!r}]"
+        head.append(f"        {name} = {source}")
+    body = "\n".join([*head, *lines]) or "        pass"
+    source = (
+        "def render(env):\n"
+        "    try:\n"
+        f"{body}\n"
+        "    except Exception:\n"
+        "        raise _D from None\n"
+        f"    return ''.join(({', '.join(pieces)},))\n"
+    )
+    return _define(source, "render", constants, "message")
+
+
 def compile_fast(expression: str, variables: frozenset[str]) -> Callable[[Env], bool] | None:
     """A function answering a bool rule for an environment (or raising Defer), or None outside the subset."""
     return _translate(expression, variables, boolean=True)

@@ -25,7 +25,14 @@ from cel_expr_python.ext import ext_bindings, ext_math, ext_optional, ext_string
 from google.protobuf import timestamp_pb2
 
 from paved_policy.domain import EvaluationContext, Resource
-from paved_policy.fastpath import Defer, as_fast_value, compile_fast, compile_fast_group, compile_fast_value
+from paved_policy.fastpath import (
+    Defer,
+    as_fast_value,
+    compile_fast,
+    compile_fast_group,
+    compile_fast_template,
+    compile_fast_value,
+)
 
 VARIABLES = ("resource", "context", "params")
 _FAST_VARIABLES = frozenset(VARIABLES)
@@ -94,6 +101,7 @@ class MessageTemplate:
 
     text: str
     parts: tuple[str | Placeholder, ...]
+    fast: Callable[[dict[str, Any]], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -279,9 +287,11 @@ class RuleEngine:
 
         def build() -> MessageTemplate:
             parts: list[str | Placeholder] = []
+            sources: list[tuple[bool, str]] = []
             position = 0
             for match in _PLACEHOLDER.finditer(message):
                 parts.append(message[position : match.start()])
+                sources += [(False, message[position : match.start()]), (True, match.group(1))]
                 try:
                     program = self._compile_expression(match.group(1))
                     fast = compile_fast_value(match.group(1), _FAST_VARIABLES) if self._fast_path else None
@@ -297,7 +307,13 @@ class RuleEngine:
                     ) from None
                 position = match.end()
             parts.append(message[position:])
-            return MessageTemplate(message, tuple(part for part in parts if part != ""))
+            sources.append((False, message[position:]))
+            fast = (
+                compile_fast_template([s for s in sources if s[1]], _FAST_VARIABLES, format_value)
+                if self._fast_path and len(sources) > 1
+                else None
+            )
+            return MessageTemplate(message, tuple(part for part in parts if part != ""), fast)
 
         return self._templates.get_or_create(message, build)
 
@@ -363,6 +379,11 @@ class RuleEngine:
         template: MessageTemplate, bindings: Mapping[str, Any], fast_bindings: dict[str, Any] | None = None
     ) -> str:
         """The message with placeholders replaced; one that errs renders as ``<error: why>``."""
+        if template.fast is not None and fast_bindings is not None:
+            try:
+                return template.fast(fast_bindings)
+            except Defer:
+                pass
         rendered: list[str] = []
         for part in template.parts:
             if isinstance(part, str):
