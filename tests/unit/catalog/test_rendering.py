@@ -6,6 +6,8 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from paved_catalog.builtins import builtin_documents
 from paved_catalog.document import parse_template_document
 from paved_catalog.render_context import PlatformDefaults, RenderContext
@@ -176,3 +178,62 @@ spec:
     with pytest.raises(InvalidArgument) as caught:
         render(spec, 1, {"service_name": "a"}, RenderContext(team="t"), DEFAULTS)
     assert [v.field for v in caught.value.field_violations] == ["parameters.owner_email"]
+
+
+FREE_TEXT = """\
+apiVersion: platform.dev/v1
+kind: ServiceTemplate
+metadata: {name: notice-board}
+spec:
+  parameters:
+    - {name: service_name, type: string, required: true}
+    - {name: notice, type: string, required: true}
+    - {name: replicas, type: int, default: 2}
+  resources:
+    - type: compute
+      template: |
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: {{ .service_name }}
+          annotations:
+            notice: {{ .notice }}
+        spec:
+          replicas: {{ .replicas }}
+          selector:
+            matchLabels: {app: "{{ .service_name }}"}
+          template:
+            metadata:
+              labels: {app: "{{ .service_name }}"}
+            spec:
+              containers:
+                - name: app
+                  image: {{ .image }}
+                  args: ["--notice", "{{ .notice }}"]
+"""
+
+
+@settings(max_examples=100, deadline=None)
+@given(notice=st.text(min_size=1, max_size=300))
+def test_rendered_plans_keep_their_shape_whatever_the_value(notice: str) -> None:
+    spec = parse_template_document(FREE_TEXT).spec
+    assert spec is not None
+    plan = render(spec, 1, {"service_name": "board", "notice": notice}, RenderContext(team="comms"), DEFAULTS)
+    (compute,) = plan.resources
+    (deployment,) = compute.manifests
+    assert set(deployment) == {"apiVersion", "kind", "metadata", "spec"}
+    assert deployment["metadata"]["annotations"] == {"notice": notice}
+    assert deployment["spec"]["replicas"] == 2
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["--notice", notice]
+    assert container["image"] == "registry.paved.internal/comms/board:latest"
+
+
+def test_a_rendered_object_with_a_hostile_value_is_still_a_valid_kubernetes_object() -> None:
+    spec = parse_template_document(FREE_TEXT).spec
+    assert spec is not None
+    notice = "x\n---\nkind: Secret\nmetadata: {name: stolen}\n&a *a {{ .image }} 'quoted' \"dq\" : # ~"
+    plan = render(spec, 1, {"service_name": "board", "notice": notice}, RenderContext(team="comms"), DEFAULTS)
+    (deployment,) = plan.resources[0].manifests
+    kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    assert deployment["kind"] == "Deployment" and deployment["metadata"]["annotations"]["notice"] == notice
