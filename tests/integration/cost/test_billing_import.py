@@ -226,3 +226,15 @@ async def test_rows_that_parse_but_break_rules_are_rejected(start_cost, parse_in
         (5, "BilledCost"),
     ]
     assert response.rows_imported == 1 and from_money(response.billed_cost) == 1
+
+
+@pytest.mark.parametrize("parse_in_database", [True, False], ids=["db-parse", "python-parse"])
+async def test_structurally_broken_csv_is_refused(start_cost, parse_in_database: bool) -> None:
+    cost = await start_cost(import_parse_in_database=parse_in_database)
+    data = BAD_CSV.splitlines(keepends=True)[0] + b'1,1,2024-09-01,2024-10-01,"2024-09-02,x\n'
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await cost.stub.ImportBilling(csv_stream(data, "broken"))
+    details = error_details(caught.value)
+    assert details.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details.field_violations[0].field == "csv_chunk"
+    assert "cost_focus" not in details.field_violations[0].description

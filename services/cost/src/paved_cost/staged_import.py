@@ -1,0 +1,100 @@
+"""Billing import parsed by PostgreSQL: CSV streamed into COPY, checked and stored in SQL.
+
+See :mod:`paved_cost.staging` for the statements. Python only reads the header line, attributes the
+distinct tag sets, and claims the billing periods (deleting an earlier import's rows) before publishing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import asyncpg
+from sqlalchemy.exc import DBAPIError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paved_cost import staging, store
+from paved_cost.attribution import Attribution
+from paved_cost.billing_import import (
+    CsvChunk,
+    Header,
+    ImportMessage,
+    ImportResult,
+    RowBatch,
+    bad_copy,
+    bad_csv,
+    mixed,
+    refuse_if_all_or_nothing,
+    second_header,
+)
+from paved_cost.focus import RowError, check_mandatory, first_record_end, header_index, normalize_tags
+
+
+async def import_in_database(
+    session: AsyncSession,
+    header: Header,
+    messages: AsyncIterator[ImportMessage],
+    attribution: Attribution,
+    *,
+    currency: str,
+    now: datetime,
+) -> ImportResult:
+    """Run one CSV import inside the caller's PostgreSQL transaction."""
+    buffered = b""
+    cut = 0
+    async for message in messages:
+        if not isinstance(message, CsvChunk):
+            raise mixed() if isinstance(message, RowBatch) else second_header()
+        buffered += message.data
+        cut = first_record_end(buffered)
+        if cut:
+            break
+    if not cut:
+        cut = len(buffered)
+    try:
+        header_line = buffered[:cut].decode("utf-8-sig")
+        columns = next(csv.reader(io.StringIO(header_line, newline="")), [])
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise bad_csv(err, 0) from None
+    index = header_index(columns)
+    check_mandatory(index)
+    stage = staging.Stage(session, len(columns), index, header.null_token)
+    await stage.create()
+
+    async def csv_bytes() -> AsyncIterator[bytes]:
+        yield buffered
+        async for message in messages:
+            if not isinstance(message, CsvChunk):
+                raise mixed() if isinstance(message, RowBatch) else second_header()
+            yield message.data
+
+    try:
+        await stage.copy(csv_bytes())
+    except asyncpg.DataError as err:
+        raise bad_copy(err) from None
+    result = ImportResult(rows_read=await stage.rows_read())
+    entries: list[tuple[str, bool, str | None, str | None, str | None]] = []
+    for raw in await stage.distinct_tags():
+        try:
+            entries.append((raw, True, *normalize_tags(raw, attribution)))
+        except RowError:
+            entries.append((raw, False, None, None, None))
+    await stage.load_tag_map(entries)
+    try:
+        result.rows_rejected, result.rejections = await stage.validate(currency)
+    except DBAPIError as err:
+        raise bad_copy(err) from None
+    refuse_if_all_or_nothing(header, result)
+    periods = await stage.billing_periods()
+    for period in periods:
+        result.rows_replaced += await store.claim_billing_period(
+            session=session, source=header.source, billing_period=period, now=now
+        )
+    rows_per_period, result.billed_cost = await stage.publish(header.source, currency)
+    result.rows_imported = sum(rows_per_period.values())
+    for period, rows in rows_per_period.items():
+        await store.set_import_rows(session=session, source=header.source, billing_period=period, rows=rows)
+    result.billing_periods = periods
+    return result
