@@ -19,6 +19,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -148,6 +149,11 @@ async def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="50,000 rows and fewer latency samples")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--reuse-csv",
+        type=Path,
+        help="keep the generated CSV here and reuse it on later runs (its row count wins over --rows)",
+    )
     parser.add_argument("--database-url", default=os.environ.get("PAVED_TEST_DATABASE_URL", DEFAULT_DB))
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
@@ -165,7 +171,13 @@ async def main() -> None:
         try:
             csv_path = Path(tmp) / "focus.csv"
             t0 = time.perf_counter()
-            generate(csv_path, rows)
+            if args.reuse_csv and args.reuse_csv.is_file():
+                csv_path = args.reuse_csv
+                rows = sum(1 for _ in csv_path.open("rb")) - 1
+            else:
+                generate(csv_path, rows)
+                if args.reuse_csv:
+                    shutil.copyfile(csv_path, args.reuse_csv)
             size_mb = csv_path.stat().st_size / 1e6
             print(f"generated {rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - t0:.1f}s")
 
@@ -183,12 +195,15 @@ async def main() -> None:
                 f"127.0.0.1:{port}", options=[("grpc.max_receive_message_length", 64 << 20)]
             )
             health = health_pb2_grpc.HealthStub(channel)
-            for _ in range(100):
+            deadline = time.monotonic() + 120
+            while True:
                 try:
-                    await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    await health.Check(health_pb2.HealthCheckRequest(), timeout=2)
                     break
                 except grpc.aio.AioRpcError:
-                    await asyncio.sleep(0.1)
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        sys.exit("the cost server did not start")
+                    await asyncio.sleep(0.2)
             stub = cost_pb2_grpc.CostServiceStub(channel)
 
             load_before = os.getloadavg()
