@@ -78,3 +78,11 @@ def test_next_smaller_size_in_family() -> None:
     assert catalog.next_smaller("us-east-1", "r5.4xlarge") == "r5.2xlarge"
     assert catalog.next_smaller("us-east-1", "c5.large") is None
     assert catalog.next_smaller("us-east-1", "t3.large") == "t3.medium"
+
+
+def test_empty_properties_take_defaults() -> None:
+    resource = PlanResource(
+        "db", "database", {"engine": "", "instance_class": "db.t3.medium", "storage_gb": 20, "region": ""}
+    )
+    [priced] = estimate(load_catalog(), [resource]).resources
+    assert priced.line_items[0].description.startswith("postgres db.t3.medium")

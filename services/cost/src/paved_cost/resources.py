@@ -35,7 +35,8 @@ class PropertyReader:
 
     def string(self, key: str, default: str = "") -> str:
         value = self._props.get(key, default)
-        if value is None:
+        # Renderers write "" for a property a template leaves unset.
+        if value is None or value == "":
             return default
         if not isinstance(value, str):
             self._violate(key, "must be a string")
