@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from paved_kit.errors import Code
@@ -58,13 +59,14 @@ class OperationRunner:
         if operation.state == "pending":
             await self._update_op(operation_id, state="running")
         outputs = {s.name: dict(s.output or {}) for s in steps if s.state in DONE_STEP_STATES}
+        finished: list[_Finished] = []
         try:
             if operation.state in ("compensating", "cancelling"):
                 raise _Resume(operation.state, operation.error_message, operation.error_code)
             for step in steps:
                 if step.state in DONE_STEP_STATES:
                     continue
-                await self._run_step(operation, step, outputs)
+                await self._run_step(operation, step, outputs, finished)
         except _Resume as resume:
             await self._compensate(operation, resume.error_message, resume.code, resume.state == "cancelling")
             return
@@ -84,28 +86,42 @@ class OperationRunner:
             )
             await self._compensate(operation, message, int(Code.ABORTED), False)
             return
-        await self._succeed(operation, outputs)
+        await self._succeed(operation, outputs, finished)
 
     # steps ------------------------------------------------------------------------------------------------
 
+    async def _record_finished(self, session: AsyncSession, finished: list[_Finished]) -> None:
+        for done in finished:
+            await store.update_step(session=session, **done.values)
+        finished.clear()
+
     async def _run_step(
-        self, operation: Operation, step: OperationStep, outputs: dict[str, dict[str, Any]]
+        self,
+        operation: Operation,
+        step: OperationStep,
+        outputs: dict[str, dict[str, Any]],
+        finished: list[_Finished],
     ) -> None:
+        """Run one step with its retries. Its success is recorded in the same transaction that starts the
+        next step (or ends the operation): one round of database work per step boundary."""
         attempts = step.attempts
         while True:
             attempts += 1
             now = store.utcnow()
             async with self.sessions() as session, session.begin():
-                if await store.cancel_requested(session=session, operation_id=operation.id):
-                    raise Cancelled()
-                await store.update_step(
-                    session=session,
-                    operation_id=operation.id,
-                    position=step.position,
-                    state="running",
-                    attempts=attempts,
-                    start_time=step.start_time or now,
-                )
+                await self._record_finished(session, finished)
+                cancelled = await store.cancel_requested(session=session, operation_id=operation.id)
+                if not cancelled:
+                    await store.update_step(
+                        session=session,
+                        operation_id=operation.id,
+                        position=step.position,
+                        state="running",
+                        attempts=attempts,
+                        start_time=step.start_time or now,
+                    )
+            if cancelled:
+                raise Cancelled()
             ctx = self._context(operation, step.name, attempts, outputs)
             try:
                 outcome = await run_step(ctx, self.tools)
@@ -116,19 +132,23 @@ class OperationRunner:
                 error = StepError(f"unexpected {type(exc).__name__}", retryable=True)
             else:
                 state = "skipped" if outcome.skipped else "succeeded"
-                async with self.sessions() as session, session.begin():
-                    await store.update_step(
-                        session=session,
-                        operation_id=operation.id,
-                        position=step.position,
-                        state=state,
-                        detail=outcome.detail,
-                        output=outcome.output,
-                        end_time=store.utcnow(),
-                        error="",
+                finished.append(
+                    _Finished(
+                        {
+                            "operation_id": operation.id,
+                            "position": step.position,
+                            "state": state,
+                            "detail": outcome.detail,
+                            "output": outcome.output,
+                            "end_time": store.utcnow(),
+                            "error": "",
+                        }
                     )
+                )
                 outputs[step.name] = dict(outcome.output)
-                _log.info("step done", operation=operation.id, step=step.name, state=state, attempts=attempts)
+                _log.debug(
+                    "step done", operation=operation.id, step=step.name, state=state, attempts=attempts
+                )
                 return
             final = not error.retryable or attempts >= self.settings.step_max_attempts
             async with self.sessions() as session, session.begin():
@@ -242,11 +262,14 @@ class OperationRunner:
                 session=session, deployment_id=deployment, status="failed", end_time=store.utcnow()
             )
 
-    async def _succeed(self, operation: Operation, outputs: dict[str, dict[str, Any]]) -> None:
+    async def _succeed(
+        self, operation: Operation, outputs: dict[str, dict[str, Any]], finished: list[_Finished]
+    ) -> None:
         result: dict[str, Any] = {}
         now = store.utcnow()
         payload = operation.payload
         async with self.sessions() as session, session.begin():
+            await self._record_finished(session, finished)
             deployment = payload.get("deployment_id")
             if operation.kind == PROVISION:
                 commit = outputs.get("gitops_commit", {})
@@ -316,6 +339,13 @@ class OperationRunner:
     async def _update_op(self, operation_id: str, **values: Any) -> None:
         async with self.sessions() as session, session.begin():
             await store.update_operation(session=session, operation_id=operation_id, **values)
+
+
+@dataclass
+class _Finished:
+    """A step's success, waiting to be written with the next step boundary."""
+
+    values: dict[str, Any]
 
 
 class _StepFailed(Exception):
