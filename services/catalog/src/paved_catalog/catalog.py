@@ -27,11 +27,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paved_catalog import backstage, store
+from paved_catalog import backstage, scorecards, store
 from paved_catalog.builtins import builtin_documents
 from paved_catalog.document import ParsedDocument, parse_template_document
 from paved_catalog.filtering import FieldRule, Filter, matches, parse_bool, parse_filter
-from paved_catalog.models import ServiceRow, TemplateRow
+from paved_catalog.models import ServiceFactRow, ServiceRow, TemplateRow
 from paved_catalog.pagination import decode_token, encode_token, page_size
 from paved_catalog.parameters import ParameterCheck, check_parameters
 from paved_catalog.registry import (
@@ -43,7 +43,7 @@ from paved_catalog.registry import (
     check_update_mask,
     update_violations,
 )
-from paved_catalog.render_context import PlatformDefaults, RenderContext
+from paved_catalog.render_context import PlatformDefaults, RenderContext, is_dns_label
 from paved_catalog.rendering import RenderedPlan, render
 from paved_catalog.spec import TemplateSpec
 
@@ -325,6 +325,7 @@ class Catalog:
             dashboards=draft.dashboards,
             documentation_url=draft.documentation_url,
             plan=draft.plan,
+            plan_summary=draft.plan_summary,
             database_engine=draft.database_engine,
             namespace=draft.namespace,
             annotations=draft.annotations,
@@ -416,7 +417,11 @@ class Catalog:
                 else:
                     values[path] = getattr(draft, path)
                 if path == "plan":
-                    values.update(database_engine=draft.database_engine, namespace=draft.namespace)
+                    values.update(
+                        plan_summary=draft.plan_summary,
+                        database_engine=draft.database_engine,
+                        namespace=draft.namespace,
+                    )
             values["etag"] = _service_etag()
             values["update_time"] = self._clock()
             if not await store.update_service(
@@ -430,6 +435,66 @@ class Catalog:
         async with self._sessions() as session, session.begin():
             if not await store.delete_service(session=session, name=service_id):
                 raise NotFound(f"services/{service_id} not found", metadata={"service": service_id})
+
+    # -- scorecards ---------------------------------------------------------------------------------
+
+    async def report_facts(self, service_id: str, source: str, facts: dict[str, Any]) -> None:
+        problems = scorecards.fact_violations(source, facts)
+        if problems:
+            raise InvalidArgument("the facts report is invalid", problems)
+        for attempt in range(2):
+            try:
+                async with self._sessions() as session, session.begin():
+                    if await store.get_service(session=session, name=service_id) is None:
+                        raise NotFound(f"services/{service_id} not found", metadata={"service": service_id})
+                    row = await store.get_facts(session=session, service=service_id, source=source)
+                    if row is None:
+                        store.add_facts(
+                            session=session,
+                            row=ServiceFactRow(
+                                service=service_id, source=source, facts=facts, update_time=self._clock()
+                            ),
+                        )
+                    else:
+                        row.facts = {**row.facts, **facts}
+                        row.update_time = self._clock()
+                return
+            except IntegrityError:
+                # Two first reports from one source raced; the second merges into the first.
+                if attempt:
+                    raise
+        return
+
+    async def _records(self, rows: list[ServiceRow]) -> list[scorecards.ServiceRecord]:
+        async with self._reads() as session:
+            facts = await store.facts_of(session=session, services=[r.name for r in rows])
+        return [_service_record(row, facts.get(row.name, {})) for row in rows]
+
+    async def get_scorecard(self, service_id: str) -> scorecards.Scorecard:
+        row = await self.get_service(service_id)
+        (record,) = await self._records([row])
+        return scorecards.scorecard(record, self._clock())
+
+    async def summarize_scorecards(self, team: str) -> scorecards.Summary:
+        if team and not is_dns_label(team):
+            raise InvalidArgument(
+                "team is not a valid team name", [FieldViolation("team", "must be a DNS-1123 label")]
+            )
+        where = parse_filter(f'team = "{team}"' if team else "", SERVICE_FILTER_FIELDS)
+        records: list[scorecards.ServiceRecord] = []
+        after: str | None = None
+        while True:
+            async with self._reads() as session:
+                rows = list(
+                    await store.list_services(
+                        session=session, where=where, after=after, limit=EXPORT_BATCH, with_plan=False
+                    )
+                )
+            records += await self._records(rows)
+            if len(rows) < EXPORT_BATCH:
+                break
+            after = rows[-1].name
+        return scorecards.summarize(records, self._clock())
 
     # -- Backstage ---------------------------------------------------------------------------------
 
@@ -475,4 +540,17 @@ def _service_view(row: ServiceRow) -> backstage.ServiceView:
         has_database=bool(engine),
         database_engine=engine,
         namespace=row.namespace or row.team,
+    )
+
+
+def _service_record(row: ServiceRow, facts: dict[str, dict[str, Any]]) -> scorecards.ServiceRecord:
+    return scorecards.ServiceRecord(
+        service=row.name,
+        team=row.team,
+        template=row.template,
+        state=row.state,
+        documentation_url=row.documentation_url,
+        endpoints=row.endpoints,
+        plan_summary=row.plan_summary,
+        facts=facts,
     )

@@ -17,6 +17,7 @@ from paved_catalog.parameters import ParameterViolation
 from paved_catalog.registry import ServiceDraft, State
 from paved_catalog.render_context import RenderContext
 from paved_catalog.rendering import RenderedPlan
+from paved_catalog.scorecards import Scorecard, Summary
 from paved_catalog.spec import ParameterSpec, ResourceSpec, WorkflowSpec
 
 _PARAMETER_TYPES = {
@@ -185,6 +186,15 @@ def _database_engine(plan: common_pb2.Plan) -> str:
     return ""
 
 
+def _plan_summary(plan: common_pb2.Plan) -> dict[str, Any]:
+    return {
+        "resources": [
+            {"name": r.name, "type": r.type, "properties": struct_to_dict(r.properties)}
+            for r in plan.resources
+        ]
+    }
+
+
 def service_draft(message: catalog_pb2.Service, service_id: str) -> ServiceDraft:
     has_plan = message.HasField("plan")
     plan = message.plan
@@ -201,6 +211,7 @@ def service_draft(message: catalog_pb2.Service, service_id: str) -> ServiceDraft
         documentation_url=message.documentation_url,
         plan=plan.SerializeToString(deterministic=True) if has_plan else None,
         annotations=dict(message.annotations),
+        plan_summary=_plan_summary(plan) if has_plan else {},
         database_engine=_database_engine(plan) if has_plan else "",
         namespace=plan.namespace if has_plan else "",
     )
@@ -227,3 +238,32 @@ def service_to_proto(row: ServiceRow, *, with_plan: bool = True) -> catalog_pb2.
     if with_plan and row.plan is not None:
         message.plan.ParseFromString(row.plan)
     return message
+
+
+# -- scorecards ---------------------------------------------------------------------------------------
+
+
+def scorecard_to_proto(card: Scorecard) -> catalog_pb2.Scorecard:
+    return catalog_pb2.Scorecard(
+        service=f"services/{card.service}",
+        team=card.team,
+        level=card.level,
+        checks=[
+            catalog_pb2.ScorecardCheck(
+                id=c.id, title=c.title, passed=c.passed, remediation=c.remediation, evidence=c.evidence
+            )
+            for c in card.checks
+        ],
+        score=card.score,
+        evaluate_time=timestamp(card.evaluate_time),
+    )
+
+
+def summary_to_proto(summary: Summary) -> catalog_pb2.SummarizeScorecardsResponse:
+    return catalog_pb2.SummarizeScorecardsResponse(
+        scorecards=[scorecard_to_proto(c) for c in summary.scorecards],
+        average_score=summary.average_score,
+        level=summary.level,
+        level_evidence=summary.level_evidence,
+        check_pass_rates=summary.check_pass_rates,
+    )

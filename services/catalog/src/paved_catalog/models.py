@@ -67,10 +67,23 @@ class ServiceRow(CatalogModel, table=True):
     documentation_url: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     # The paved.common.v1.Plan in its binary encoding: parsing it back is ~50x faster than from JSON.
     plan: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    # Resource names, types and properties of the plan (no manifests), for scorecards.
+    plan_summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
     database_engine: str = Field(default="", max_length=32)
     namespace: str = Field(default="", max_length=63)
     annotations: dict[str, str] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
     etag: str = Field(max_length=64)
     request_id: str | None = Field(default=None, max_length=128, unique=True)
     create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ServiceFactRow(CatalogModel, table=True):
+    """Facts one source (provisioning, alerting, policy, cost) reported about a service, merged by key."""
+
+    __tablename__ = "catalog_service_facts"
+
+    service: str = Field(primary_key=True, max_length=63)
+    source: str = Field(primary_key=True, max_length=32)
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
     update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -69,6 +69,7 @@ class ServiceDraft:
     documentation_url: str = ""
     plan: bytes | None = None  # the plan, opaque to the registry
     annotations: dict[str, str] = field(default_factory=dict)
+    plan_summary: dict[str, Any] = field(default_factory=dict)  # the plan's resources without manifests
     database_engine: str = ""  # from the plan: engine of its database resource, if any
     namespace: str = ""  # from the plan: Kubernetes namespace
 

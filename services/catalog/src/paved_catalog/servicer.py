@@ -1,8 +1,4 @@
-"""``paved.catalog.v1.CatalogService`` over gRPC: converts messages and delegates to :class:`Catalog`.
-
-The scorecard RPCs (ReportServiceFacts, GetScorecard, SummarizeScorecards) are not implemented yet and
-answer UNIMPLEMENTED through the generated base class.
-"""
+"""``paved.catalog.v1.CatalogService`` over gRPC: converts messages and delegates to :class:`Catalog`."""
 
 from __future__ import annotations
 
@@ -163,6 +159,27 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         return catalog_pb2.ExportBackstageTemplateResponse(
             template=convert.dict_to_struct(document), yaml=backstage.to_yaml([document])
         )
+
+    # -- scorecards --------------------------------------------------------------------------------
+
+    async def ReportServiceFacts(
+        self, request: catalog_pb2.ReportServiceFactsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ReportServiceFactsResponse:
+        service_id = parse_name(request.service, SERVICES, "service")
+        await self._catalog.report_facts(service_id, request.source, convert.struct_to_dict(request.facts))
+        return catalog_pb2.ReportServiceFactsResponse()
+
+    async def GetScorecard(
+        self, request: catalog_pb2.GetScorecardRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.Scorecard:
+        card = await self._catalog.get_scorecard(parse_name(request.service, SERVICES, "service"))
+        return convert.scorecard_to_proto(card)
+
+    async def SummarizeScorecards(
+        self, request: catalog_pb2.SummarizeScorecardsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.SummarizeScorecardsResponse:
+        summary = await self._catalog.summarize_scorecards(request.team)
+        return convert.summary_to_proto(summary)
 
 
 def _present_fields(service: catalog_pb2.Service) -> list[str]:

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_catalog.filtering import AllOf, Filter, Negation, Restriction
-from paved_catalog.models import BuiltinSeedRow, ServiceRow, TemplateRow
+from paved_catalog.models import BuiltinSeedRow, ServiceFactRow, ServiceRow, TemplateRow
 
 _SERVICE_COLUMNS: dict[str, Any] = {
     "team": ServiceRow.__table__.c.team,  # type: ignore[attr-defined]
@@ -112,12 +112,15 @@ async def update_service(
 
 
 async def remove_service(*, session: AsyncSession, row: ServiceRow) -> None:
-    """Delete a loaded service and flush, so a new row may take its name in the same transaction."""
+    """Delete a loaded service (and its facts) and flush, so a new row may take its name."""
+    await session.exec(delete(ServiceFactRow).where(col(ServiceFactRow.service) == row.name))
     await session.delete(row)
     await session.flush()
 
 
 async def delete_service(*, session: AsyncSession, name: str) -> bool:
+    """Delete the service and the facts reported about it."""
+    await session.exec(delete(ServiceFactRow).where(col(ServiceFactRow.service) == name))
     result = await session.exec(delete(_SERVICES).where(_SERVICES.c.name == name))
     return bool(result.rowcount)
 
@@ -159,3 +162,25 @@ async def list_services(
         query = query.where(col(ServiceRow.name) > after)
     result = await session.exec(query)
     return result.all()
+
+
+# -- facts ------------------------------------------------------------------------------------------
+
+
+async def get_facts(*, session: AsyncSession, service: str, source: str) -> ServiceFactRow | None:
+    return await session.get(ServiceFactRow, (service, source))
+
+
+def add_facts(*, session: AsyncSession, row: ServiceFactRow) -> None:
+    session.add(row)
+
+
+async def facts_of(*, session: AsyncSession, services: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Facts by service and source for ``services``."""
+    result: dict[str, dict[str, dict[str, Any]]] = {}
+    for start in range(0, len(services), 1000):
+        chunk = list(services[start : start + 1000])
+        rows = await session.exec(select(ServiceFactRow).where(col(ServiceFactRow.service).in_(chunk)))
+        for row in rows.all():
+            result.setdefault(row.service, {})[row.source] = dict(row.facts)
+    return result
