@@ -44,7 +44,7 @@ class HttpRecorder:
     received: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     default_status: int = 200
-    responder: Callable[[str, str], tuple[int, Any]] | None = None
+    responder: Callable[[str, str, Any], tuple[int, Any]] | None = None
     attempts: int = 0
 
     async def wait_for(self, count: int, within: float = 10.0) -> list[Received]:
@@ -63,20 +63,21 @@ def _serve(recorder: HttpRecorder) -> ThreadingHTTPServer:
         def _answer(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else None
             recorder.attempts += 1
             if recorder.responder is not None:
-                status, payload = recorder.responder(method, self.path)
+                status, payload = recorder.responder(method, self.path, body)
             else:
                 status = recorder.statuses.pop(0) if recorder.statuses else recorder.default_status
                 payload = {}
             if 200 <= status < 300:
-                recorder.received.append(Received(method, self.path, json.loads(raw) if raw else None))
-            body = json.dumps(payload).encode()
+                recorder.received.append(Received(method, self.path, body))
+            answer = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(answer)
 
         def do_POST(self) -> None:
             self._answer("POST")

@@ -168,3 +168,29 @@ async def test_rules_are_evaluated_on_the_interval(
     await eventually(lambda: state_is(pb.ALERT_STATE_FIRING))
     [delivered] = await hook.wait_for(1)
     assert delivered.body["alerts"][0]["startsAt"] == "2027-01-15T08:01:00Z"
+
+
+async def test_resolved_is_never_delivered_before_firing(
+    start_alerting: StartAlerting, http_recorder: Recorders
+) -> None:
+    hook = http_recorder()
+    refused: list[str] = []
+
+    def answer(method: str, path: str, body: Any) -> tuple[int, Any]:
+        # The receiver refuses the firing notification twice and accepts everything else.
+        if body["status"] == "firing" and len(refused) < 2:
+            refused.append(body["status"])
+            return 500, {}
+        return 200, {}
+
+    hook.responder = answer
+    alerting = await start_alerting(default_webhook_url=hook.url, retry_initial_seconds=0.2)
+    stub = alerting.stub
+    await stub.CreateDefaultAlerts(pb.CreateDefaultAlertsRequest(service="checkout", team="payments"))
+    await service_down(stub, T0)
+    sample = pb.MetricSample(service="checkout", metric="up", value=1, time=at(T0 + 90))
+    await stub.IngestSamples(iter([pb.IngestSamplesRequest(samples=[sample])]))
+    await stub.EvaluateRules(pb.EvaluateRulesRequest(time=at(T0 + 90)))
+    firing, resolved = await hook.wait_for(2)
+    assert (firing.body["status"], resolved.body["status"]) == ("firing", "resolved")
+    assert hook.attempts == 4 and refused == ["firing", "firing"]

@@ -92,7 +92,7 @@ async def test_metrics_come_from_prometheus_when_configured(
     values = {"up": "0", "error_rate": "0.25", "requests_per_second": "12.5", "latency_p99": "340"}
     by_query = {METRICS[name].query(): value for name, value in values.items()}
 
-    def answer(method: str, path: str) -> tuple[int, Any]:
+    def answer(method: str, path: str, body: Any) -> tuple[int, Any]:
         url = urlparse(path)
         params = parse_qs(url.query)
         queries.append(params)

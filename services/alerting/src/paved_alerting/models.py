@@ -80,6 +80,8 @@ class OutboxRow(AlertingModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     receiver: str = Field(max_length=63)
     kind: str = Field(max_length=16)  # "webhook" or "alertmanager"
+    # Notifications with the same key are delivered in order (receiver and alert fingerprint).
+    ordering_key: str = Field(index=True, max_length=100)
     url: str = Field(sa_column=Column(Text, nullable=False))
     payload: str = Field(sa_column=Column(Text, nullable=False))
     attempts: int = 0

@@ -90,7 +90,7 @@ class NotificationQueue:
             url = f"{self._notifier.alertmanager_url}/api/v2/alerts"
             valid_until = now + 4 * self._notifier.resend_seconds
             body = json.dumps(alertmanager_alerts([alert for _, alert in snapshots], valid_until))
-            rows.append(_outbox("alertmanager", "alertmanager", url, body))
+            rows.append(_outbox("alertmanager", "alertmanager", url, body, "alertmanager"))
         else:
             receivers = await self._targets(session)
             for team, alert in snapshots:
@@ -98,7 +98,8 @@ class NotificationQueue:
                     if alert.status == "resolved" and not target.send_resolved:
                         continue
                     body = json.dumps(webhook_payload(target.name, [alert], external))
-                    rows.append(_outbox(target.name, "webhook", target.url, body))
+                    key = f"{target.name}/{alert.fingerprint}"
+                    rows.append(_outbox(target.name, "webhook", target.url, body, key))
         await store.enqueue(session=session, rows=rows)
         return len(rows)
 
@@ -115,12 +116,13 @@ class NotificationQueue:
             self._dispatcher.wake()
 
 
-def _outbox(receiver: str, kind: str, url: str, payload: str) -> dict[str, Any]:
+def _outbox(receiver: str, kind: str, url: str, payload: str, ordering_key: str) -> dict[str, Any]:
     # Delivery runs on the wall clock, not the evaluation clock: retries are about the real receiver.
     now = time.time()
     return {
         "receiver": receiver,
         "kind": kind,
+        "ordering_key": ordering_key,
         "url": url,
         "payload": payload,
         "attempts": 0,

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, delete, func, inspect, or_, update
 from sqlalchemy import insert as insert_into
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -162,10 +163,21 @@ async def enqueue(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -
 
 
 async def due_notifications(*, session: AsyncSession, now: float, limit: int) -> list[OutboxRow]:
-    """Notifications due for an attempt, oldest first."""
+    """Notifications due for an attempt, oldest first; one waits while an older one with the same
+    ordering key is undelivered, so a receiver never hears "resolved" before "firing"."""
+    earlier = aliased(OutboxRow)
+    blocked = (
+        select(earlier.id)
+        .where(
+            earlier.ordering_key == OutboxRow.ordering_key,
+            col(earlier.id) < col(OutboxRow.id),
+            col(earlier.dead).is_(False),
+        )
+        .exists()
+    )
     result = await session.exec(
         select(OutboxRow)
-        .where(col(OutboxRow.dead).is_(False), col(OutboxRow.next_attempt_at) <= now)
+        .where(col(OutboxRow.dead).is_(False), col(OutboxRow.next_attempt_at) <= now, ~blocked)
         .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
         .limit(limit)
     )
