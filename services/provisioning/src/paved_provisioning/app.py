@@ -63,7 +63,7 @@ def build_components(
         settings.gitops_repository,
         branch=settings.gitops_branch,
         author=settings.gitops_author,
-        remote_url=settings.gitops_remote_url,
+        remote_url=settings.gitops_remote_url.get_secret_value() if settings.gitops_remote_url else None,
     )
     repo.ensure()
     peers = Peers(settings)

@@ -4,7 +4,6 @@ on failure or cancellation, and the operation's final bookkeeping (quota, deploy
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +41,6 @@ class OperationRunner:
         self,
         sessions: async_sessionmaker[AsyncSession],
         tools: Toolkit,
-        *,
-        clock: Callable[[], float] | None = None,
     ) -> None:
         self.sessions = sessions
         self.tools = tools
@@ -107,7 +104,7 @@ class OperationRunner:
         attempts = step.attempts
         while True:
             attempts += 1
-            now = store.utcnow()
+            step.start_time = step.start_time or store.utcnow()
             async with self.sessions() as session, session.begin():
                 await self._record_finished(session, finished)
                 cancelled = await store.cancel_requested(session=session, operation_id=operation.id)
@@ -118,7 +115,7 @@ class OperationRunner:
                         position=step.position,
                         state="running",
                         attempts=attempts,
-                        start_time=step.start_time or now,
+                        start_time=step.start_time,
                     )
             if cancelled:
                 raise Cancelled()
@@ -255,7 +252,8 @@ class OperationRunner:
 
     async def _release_resources(self, session: AsyncSession, operation: Operation, *, failed: bool) -> None:
         deployment = operation.payload.get("deployment_id")
-        if operation.kind == PROVISION and failed:
+        if operation.kind in (PROVISION, DEPROVISION) and failed:
+            # FAILED releases the quota and lets a new provision or deprovision start over.
             await store.set_service_fields(session=session, name=operation.service, state="failed")
         if deployment:
             await store.update_deployment(

@@ -35,7 +35,9 @@ class ProvisioningSettings(BaseServiceSettings):
 
     gitops_repository: Path = Field(Path(".paved/gitops.git"), description="Bare git repository (created).")
     gitops_branch: str = "main"
-    gitops_remote_url: str | None = Field(None, description="Remote pushed to after every commit.")
+    gitops_remote_url: SecretStr | None = Field(
+        None, description="Remote pushed to after every commit (secret: URLs often carry credentials)."
+    )
     gitops_author: str = "Paved <paved@paved.dev>"
 
     default_max_services: int = Field(50, ge=0)
