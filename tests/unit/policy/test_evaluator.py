@@ -327,3 +327,24 @@ class TestBuiltins:
             "enforce_encryption": (Severity.ERROR, EnforcementLevel.HARD_MANDATORY),
             "cost_limit": (Severity.WARNING, EnforcementLevel.ADVISORY),
         }
+
+
+def test_large_audits_pause_the_cyclic_collector_and_restore_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    import paved_policy.evaluator as evaluator_module
+
+    monkeypatch.setattr(evaluator_module, "PAUSE_COLLECTOR_AT", 3)
+    seen: list[bool] = []
+    real = evaluator_module.Evaluator._evaluate
+
+    def spy(self: Evaluator, *args: object) -> object:
+        seen.append(gc.isenabled())
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evaluator_module.Evaluator, "_evaluate", spy)
+    evaluator = Evaluator(RuleEngine())
+    evaluator.evaluate([compute("a")], CONTEXT, [policy("t", "true")])
+    evaluator.evaluate([compute("a"), compute("b"), compute("c")], CONTEXT, [policy("t", "true")])
+    assert seen == [True, False]
+    assert gc.isenabled()
