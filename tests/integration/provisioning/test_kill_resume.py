@@ -9,7 +9,7 @@ import signal
 import sys
 
 import pytest
-from conftest import HarnessFactory, steps
+from conftest import Harness, HarnessFactory, steps
 from google.longrunning import operations_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
 from paved_provisioning import manifests, store
@@ -19,25 +19,24 @@ from plans import plan_dict
 pytestmark = pytest.mark.timeout(120)
 
 
-async def test_killed_worker_is_resumed_with_exactly_once_effects(harness_factory: HarnessFactory) -> None:
-    h = await harness_factory(worker=False, lease_seconds=1.5, heartbeat_seconds=0.3)
+def worker_env(h: Harness, lease_seconds: float) -> dict[str, str]:
     s = h.settings
-    env = {
+    return {
         **os.environ,
         "PAVED_PROVISIONING_DATABASE_URL": s.database_url,
         "PAVED_PROVISIONING_GITOPS_REPOSITORY": str(s.gitops_repository),
         "PAVED_PROVISIONING_CATALOG_ADDRESS": s.catalog_address,
         "PAVED_PROVISIONING_ALERTING_ADDRESS": s.alerting_address,
         "PAVED_PROVISIONING_COST_ADDRESS": s.cost_address,
-        "PAVED_PROVISIONING_LEASE_SECONDS": "1.5",
+        "PAVED_PROVISIONING_LEASE_SECONDS": str(lease_seconds),
         "PAVED_PROVISIONING_HEARTBEAT_SECONDS": "0.3",
         "PAVED_PROVISIONING_POLL_INTERVAL_SECONDS": "0.05",
         "PAVED_PROVISIONING_LOG_FORMAT": "json",
     }
-    # The alerting call stalls, so the worker is caught between two steps' effects when it is killed.
-    h.peers.faults.stall["CreateDefaultAlerts"] = 30.0
-    op = await h.provision(request_id="kill-me")
-    worker = await asyncio.create_subprocess_exec(
+
+
+async def spawn_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "paved_provisioning",
@@ -46,6 +45,15 @@ async def test_killed_worker_is_resumed_with_exactly_once_effects(harness_factor
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
+
+
+async def test_killed_worker_is_resumed_with_exactly_once_effects(harness_factory: HarnessFactory) -> None:
+    h = await harness_factory(worker=False, lease_seconds=1.5, heartbeat_seconds=0.3)
+    env = worker_env(h, 1.5)
+    # The alerting call stalls, so the worker is caught between two steps' effects when it is killed.
+    h.peers.faults.stall["CreateDefaultAlerts"] = 30.0
+    op = await h.provision(request_id="kill-me")
+    worker = await spawn_worker(env)
     try:
         await asyncio.wait_for(h.peers.faults.arrived["CreateDefaultAlerts"].wait(), 60)
         before = steps(await h.ops.GetOperation(operations_pb2.GetOperationRequest(name=op.name)))
@@ -99,3 +107,25 @@ async def test_retried_commit_step_finds_its_earlier_commit(harness_factory: Har
     assert steps(op)["gitops_commit"].attempts == 2
     assert "found earlier commit" in steps(op)["gitops_commit"].detail
     assert len(h.repo.log()) == 1
+
+
+async def test_stopped_worker_hands_its_operation_back_at_once(harness_factory: HarnessFactory) -> None:
+    """SIGTERM: the worker releases its leases, so another worker resumes long before they would expire."""
+    h = await harness_factory(worker=False, lease_seconds=60.0)
+    h.peers.faults.stall["CreateDefaultAlerts"] = 30.0
+    op = await h.provision()
+    worker = await spawn_worker(worker_env(h, 60.0))
+    try:
+        await asyncio.wait_for(h.peers.faults.arrived["CreateDefaultAlerts"].wait(), 60)
+        worker.terminate()
+        assert await asyncio.wait_for(worker.wait(), 20) == 0
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await asyncio.wait_for(worker.wait(), 10)
+    del h.peers.faults.stall["CreateDefaultAlerts"]
+    h.start_worker()
+    op = await h.wait(op.name, within=20)
+    assert op.done and not op.HasField("error"), op.error
+    assert steps(op)["create_alerts"].attempts == 2
+    assert h.peers.alerting.rules_created == 3

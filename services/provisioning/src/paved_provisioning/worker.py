@@ -70,10 +70,22 @@ class Worker:
                         await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
         finally:
             heartbeat.cancel()
+            interrupted = list(self._running)
             for task in list(self._running.values()):
                 task.cancel()
             await asyncio.gather(heartbeat, *self._running.values(), return_exceptions=True)
-            _log.info("worker stopped", worker=self.name)
+            await self._release(interrupted)
+            _log.info("worker stopped", worker=self.name, interrupted=len(interrupted))
+
+    async def _release(self, operation_ids: list[str]) -> None:
+        """Give back the leases of operations stopped by a graceful shutdown, so another worker resumes
+        them at once instead of after the lease expires (a killed worker cannot, and need not, do this)."""
+        for operation_id in operation_ids:
+            try:
+                async with self.sessions() as session, session.begin():
+                    await store.release_lease(session=session, operation_id=operation_id, owner=self.name)
+            except Exception:
+                _log.warning("could not release a lease; it will expire", operation=operation_id)
 
     async def poll_once(self) -> int:
         """Claim what fits in the free slots and start it; returns how many were claimed."""
