@@ -150,6 +150,14 @@ async def measure(
 
         await closed_loop(via_gateway, args.warmup, CONCURRENCY)
         await closed_loop(via_grpc, args.warmup, CONCURRENCY)
+        # One client first: the latency the gateway adds when nothing queues.
+        single_direct, single_direct_s = await closed_loop(via_grpc, args.seconds / 2, 1)
+        single_gateway, single_gateway_s = await closed_loop(via_gateway, args.seconds / 2, 1)
+        print("GET /api/services/{id}, 1 client:")
+        results["single_direct"] = summary(
+            "  direct gRPC aggregation (baseline)", single_direct, single_direct_s
+        )
+        results["single_gateway"] = summary("  through the gateway", single_gateway, single_gateway_s)
         # Alternate the two so that drift (other load, database caches) affects both alike.
         gateway_runs: list[tuple[list[float], float]] = []
         direct_runs: list[tuple[list[float], float]] = []
@@ -169,6 +177,13 @@ async def measure(
     assert isinstance(g, dict) and isinstance(d, dict)
     results["latency_ratio_p50"] = g["p50_ms"] / d["p50_ms"]
     results["throughput_ratio"] = d["per_second"] / g["per_second"]
+    sg, sd = results["single_gateway"], results["single_direct"]
+    assert isinstance(sg, dict) and isinstance(sd, dict)
+    results["single_client_latency_ratio_p50"] = sg["p50_ms"] / sd["p50_ms"]
+    print(
+        f"1 client: gateway adds {sg['p50_ms'] - sd['p50_ms']:.2f} ms at p50 "
+        f"(ratio {results['single_client_latency_ratio_p50']:.2f}x)"
+    )
     print(
         f"gateway overhead: p50 latency ratio {results['latency_ratio_p50']:.2f}x, "
         f"throughput ratio {results['throughput_ratio']:.2f}x (goal <= 1.5x); "
