@@ -7,21 +7,16 @@ production overlay's ``paved-grpc-tls`` Secret holds), and a second CA no servic
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import grpc.aio
 import pytest
 import pytest_asyncio
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paved_kit.client import channel_from_settings, create_channel
 from paved_kit.server import GrpcServer
@@ -49,77 +44,6 @@ class ProvisioningSettings(BaseServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PAVED_PROVISIONING_")
     port: int = 0
     catalog_address: str = ""
-
-
-@dataclass(frozen=True)
-class Authority:
-    """A CA and the directory per service holding ``ca.crt``, ``tls.crt``, ``tls.key`` (Secret layout)."""
-
-    root: Path
-    cert: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
-
-    @classmethod
-    def create(cls, root: Path, name: str) -> Authority:
-        key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-            )
-            .sign(key, hashes.SHA256())
-        )
-        root.mkdir(parents=True)
-        return cls(root, cert, key)
-
-    def issue(self, service: str) -> Path:
-        """A certificate for ``paved-<service>`` usable as server and client; returns its directory."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"paved-{service}")]))
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [
-                        x509.DNSName(f"paved-{service}"),
-                        x509.DNSName("localhost"),
-                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    ]
-                ),
-                critical=False,
-            )
-            .add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                critical=False,
-            )
-            .sign(self.key, hashes.SHA256())
-        )
-        directory = self.root / service
-        directory.mkdir()
-        (directory / "ca.crt").write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
-        (directory / "tls.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        (directory / "tls.key").write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        return directory
 
 
 @dataclass(frozen=True)
@@ -152,13 +76,13 @@ class Pki:
 
 
 @pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    authority = Authority.create(tmp_path / "pki", "paved internal CA")
+def pki(tmp_path: Path, new_authority: Callable[[Path, str], Any]) -> Pki:
+    authority = new_authority(tmp_path / "pki", "paved internal CA")
     token = tmp_path / "service-token"
     token.write_text(SERVICE_TOKEN + "\n")
     return Pki(
         certs={service: authority.issue(service) for service in ("catalog", "provisioning", "gateway")},
-        stranger=Authority.create(tmp_path / "elsewhere", "some other CA").issue("gateway"),
+        stranger=new_authority(tmp_path / "elsewhere", "some other CA").issue("gateway"),
         token_file=token,
     )
 
