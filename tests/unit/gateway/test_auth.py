@@ -174,3 +174,27 @@ def test_tokens_never_show_in_settings_dumps() -> None:
     settings = GatewaySettings.model_validate({"tokens": TOKENS})
     assert "payments-token" not in repr(settings)
     assert "payments-token" not in json.dumps(settings.safe_dump())
+
+
+async def test_jwks_is_fetched_from_a_url(rsa_key: rsa.RSAPrivateKey, jwks_file: Path) -> None:
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    handler = partial(SimpleHTTPRequestHandler, directory=str(jwks_file.parent))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        verifier = JwtVerifier(
+            jwks_url=f"http://127.0.0.1:{server.server_address[1]}/{jwks_file.name}",
+            issuer="backstage",
+            audience="paved",
+            algorithms=["RS256"],
+        )
+        auth = Authenticator([], verifier)
+        principal = await auth.authenticate(f"Bearer {sign(rsa_key, ent=['group:default/search'])}")
+        assert principal.teams == {"search"}
+    finally:
+        server.shutdown()
+        server.server_close()
