@@ -71,8 +71,16 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
+# libyaml's emitter when PyYAML was built with it: the same output, several times faster.
+_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _dump_yaml(data: Any) -> bytes:
+    return yaml.dump(data, Dumper=_DUMPER, sort_keys=False, default_flow_style=False).encode()
+
+
 def _dump_yaml_documents(objects: list[dict[str, Any]]) -> bytes:
-    return yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False).encode()
+    return yaml.dump_all(objects, Dumper=_DUMPER, sort_keys=False, default_flow_style=False).encode()
 
 
 def _stable_workloads(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -265,7 +273,7 @@ def render_files(
         ],
         "resources": kustomize_resources,
     }
-    files[f"{base}/kustomization.yaml"] = yaml.safe_dump(kustomization, sort_keys=False).encode()
+    files[f"{base}/kustomization.yaml"] = _dump_yaml(kustomization)
     files[f"{base}/terraform/main.tf.json"] = (json.dumps(terraform_document(plan), indent=2) + "\n").encode()
     for resource in plan.get("resources", []):
         if resource.get("type") != "observability":
@@ -275,14 +283,11 @@ def render_files(
             "properties": resource.get("properties") or {},
             "manifests": [m for m in resource.get("manifests", []) if not _is_kubernetes(m)],
         }
-        files[f"{base}/observability/{_slug(resource['name'])}.yaml"] = yaml.safe_dump(
-            spec, sort_keys=False
-        ).encode()
+        files[f"{base}/observability/{_slug(resource['name'])}.yaml"] = _dump_yaml(spec)
     files[f"{base}/docs/index.md"] = documentation(plan, site).encode()
-    files[f"{base}/mkdocs.yml"] = yaml.safe_dump(
-        {"site_name": plan["service_name"], "nav": [{"Home": "index.md"}], "plugins": ["techdocs-core"]},
-        sort_keys=False,
-    ).encode()
+    files[f"{base}/mkdocs.yml"] = _dump_yaml(
+        {"site_name": plan["service_name"], "nav": [{"Home": "index.md"}], "plugins": ["techdocs-core"]}
+    )
     return files
 
 
