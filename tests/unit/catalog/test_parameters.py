@@ -84,3 +84,45 @@ def test_dns_label_edge_cases() -> None:
         assert [v.rule for v in check.violations] == ["DNS_LABEL"], bad
     for good in ("a", "a-b", "a1", "a" * 63):
         assert check_parameters(spec, {"service_name": good, "language": "go"}).valid, good
+
+
+def test_template_patterns_run_in_linear_time() -> None:
+    import time
+
+    from paved_catalog.document import parse_template_document as parse
+
+    document = """\
+apiVersion: platform.dev/v1
+kind: ServiceTemplate
+metadata: {name: t}
+spec:
+  parameters:
+    - {name: service_name, type: string, required: true}
+    - {name: slug, type: string, pattern: "(a+)+$"}
+  resources:
+    - {type: storage, template: "bucket: x"}
+"""
+    spec = parse(document).spec
+    assert spec is not None
+    start = time.perf_counter()
+    check = check_parameters(spec, {"service_name": "s", "slug": "a" * 1000 + "!"})
+    assert time.perf_counter() - start < 0.5  # backtracking engines take ages on this
+    assert [(v.field, v.rule) for v in check.violations] == [("slug", "PATTERN")]
+
+
+def test_invalid_patterns_are_document_violations() -> None:
+    from paved_catalog.document import parse_template_document as parse
+
+    document = """\
+apiVersion: platform.dev/v1
+kind: ServiceTemplate
+metadata: {name: t}
+spec:
+  parameters:
+    - {name: slug, type: string, pattern: "(?<=a)b"}
+  resources:
+    - {type: storage, template: "bucket: x"}
+"""
+    (violation,) = parse(document).violations
+    assert violation.path == "spec.parameters[0].pattern"
+    assert violation.message.startswith("invalid regular expression (RE2 syntax)")

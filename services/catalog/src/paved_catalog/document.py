@@ -15,6 +15,7 @@ import yaml
 
 from paved_catalog import conditions
 from paved_catalog.parameters import check_value
+from paved_catalog.patterns import PatternError, compile_pattern
 from paved_catalog.placeholders import TemplateSyntaxError, compile_template
 from paved_catalog.render_context import CONTEXT_KEYS, is_dns_label
 from paved_catalog.spec import (
@@ -286,9 +287,9 @@ class _Validator:
             else:
                 pattern = self.require(item, "pattern", str, path) or ""
                 try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    self.add(f"{path}.pattern", f"invalid regular expression: {exc.msg}")
+                    compile_pattern(pattern)
+                except PatternError as exc:
+                    self.add(f"{path}.pattern", f"invalid regular expression (RE2 syntax): {exc}")
                     ok = False
 
         bounds: dict[str, int | None] = {"min": None, "max": None}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from paved_catalog.patterns import full_match
 from paved_catalog.render_context import is_dns_label
 from paved_catalog.spec import ParameterSpec, TemplateSpec
 
@@ -65,7 +65,7 @@ def _violation(
             return "RANGE", f"must be at most {MAX_STRING_LENGTH} characters"
         if ptype == "enum" and value not in values:
             return "ENUM", f"must be one of: {', '.join(values)}"
-        if pattern and re.fullmatch(pattern, value) is None:
+        if pattern and not full_match(pattern, value):
             return "PATTERN", f"must match the pattern {pattern}"
         return None
     if ptype == "int":
