@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from paved_catalog.builtins import builtin_documents
 from paved_catalog.document import parse_template_document
 from paved_catalog.parameters import check_parameters
@@ -87,10 +89,6 @@ def test_dns_label_edge_cases() -> None:
 
 
 def test_template_patterns_run_in_linear_time() -> None:
-    import time
-
-    from paved_catalog.document import parse_template_document as parse
-
     document = """\
 apiVersion: platform.dev/v1
 kind: ServiceTemplate
@@ -102,7 +100,7 @@ spec:
   resources:
     - {type: storage, template: "bucket: x"}
 """
-    spec = parse(document).spec
+    spec = parse_template_document(document).spec
     assert spec is not None
     start = time.perf_counter()
     check = check_parameters(spec, {"service_name": "s", "slug": "a" * 1000 + "!"})
@@ -111,8 +109,6 @@ spec:
 
 
 def test_invalid_patterns_are_document_violations() -> None:
-    from paved_catalog.document import parse_template_document as parse
-
     document = """\
 apiVersion: platform.dev/v1
 kind: ServiceTemplate
@@ -123,6 +119,6 @@ spec:
   resources:
     - {type: storage, template: "bucket: x"}
 """
-    (violation,) = parse(document).violations
+    (violation,) = parse_template_document(document).violations
     assert violation.path == "spec.parameters[0].pattern"
     assert violation.message.startswith("invalid regular expression (RE2 syntax)")
