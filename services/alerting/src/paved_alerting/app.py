@@ -76,6 +76,8 @@ async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Cl
         http,
         RetryPolicy(settings.retry_initial_seconds, settings.retry_max_seconds, settings.retry_max_attempts),
         poll_seconds=settings.notification_poll_seconds,
+        # Longer than one send can take, so a claimed notification is only retried if its sender died.
+        lease_seconds=2 * settings.notification_timeout_seconds + 5,
     )
     default_webhook = (
         settings.default_webhook_url.get_secret_value() if settings.default_webhook_url else None

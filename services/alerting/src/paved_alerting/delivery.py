@@ -48,6 +48,7 @@ class Dispatcher:
         policy: RetryPolicy,
         *,
         poll_seconds: float = 1.0,
+        lease_seconds: float = 60.0,
         batch: int = 100,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -56,6 +57,7 @@ class Dispatcher:
         self._policy = policy
         self._poll = poll_seconds
         self._batch = batch
+        self._lease = lease_seconds
         self._now = wall_clock
         self._wake = asyncio.Event()
         self._rng = random.Random()
@@ -81,8 +83,11 @@ class Dispatcher:
 
     async def deliver_due(self) -> int:
         """One pass over due notifications; returns how many were delivered."""
-        async with self._sessions() as session:
-            rows = await store.due_notifications(session=session, now=self._now(), limit=self._batch)
+        now = self._now()
+        async with self._sessions() as session, session.begin():
+            rows = await store.claim_due_notifications(
+                session=session, now=now, lease_until=now + self._lease, limit=self._batch
+            )
         if not rows:
             return 0
         outcomes = await asyncio.gather(*(self._send(row) for row in rows))

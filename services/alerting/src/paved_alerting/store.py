@@ -162,9 +162,14 @@ async def enqueue(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -
         await session.exec(insert_into(_OUTBOX), params=list(rows))
 
 
-async def due_notifications(*, session: AsyncSession, now: float, limit: int) -> list[OutboxRow]:
-    """Notifications due for an attempt, oldest first; one waits while an older one with the same
-    ordering key is undelivered, so a receiver never hears "resolved" before "firing"."""
+async def claim_due_notifications(
+    *, session: AsyncSession, now: float, lease_until: float, limit: int
+) -> list[OutboxRow]:
+    """Claim notifications due for an attempt, oldest first, until ``lease_until``: another process on the
+    same database skips them meanwhile, and they come due again if this one dies while sending.
+
+    One waits while an older one with the same ordering key is undelivered, so a receiver never hears
+    "resolved" before "firing"."""
     earlier = aliased(OutboxRow)
     blocked = (
         select(earlier.id)
@@ -180,8 +185,19 @@ async def due_notifications(*, session: AsyncSession, now: float, limit: int) ->
         .where(col(OutboxRow.dead).is_(False), col(OutboxRow.next_attempt_at) <= now, ~blocked)
         .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    return list(result.all())
+    claimed = []
+    for row in result.all():
+        # The condition makes the claim safe where row locks are not available (SQLite).
+        update_result = await session.exec(
+            update(OutboxRow)
+            .where(col(OutboxRow.id) == row.id, col(OutboxRow.next_attempt_at) == row.next_attempt_at)
+            .values(next_attempt_at=lease_until)
+        )
+        if update_result.rowcount == 1:
+            claimed.append(row)
+    return claimed
 
 
 async def next_due_time(*, session: AsyncSession) -> float | None:
