@@ -83,3 +83,46 @@ def test_concurrent_threads_and_processes_lose_no_commit(tmp_path: Path) -> None
     repo = GitOpsRepository(path)
     assert len(repo.log()) == 60
     assert len(repo.list_files("services/t")) == 60
+
+
+def test_every_commit_is_pushed_to_the_configured_remote(tmp_path: Path) -> None:
+    remote = GitOpsRepository(tmp_path / "remote.git")
+    remote.ensure()
+    repo = GitOpsRepository(tmp_path / "local.git", remote_url=str(tmp_path / "remote.git"))
+    base = "services/t/s/dev"
+    first = repo.commit_directory(base, {f"{base}/a": b"1"}, message="m", operation_id="o1", step="c")
+    assert remote.head() == first.sha
+    second = repo.commit_directory(base, {f"{base}/a": b"2"}, message="m", operation_id="o2", step="c")
+    assert remote.head() == second.sha
+    assert remote.read_file(f"{base}/a") == b"2"
+
+
+def test_unreachable_remote_is_a_gitops_error_without_the_url(tmp_path: Path) -> None:
+    from paved_provisioning.gitops import GitOpsError
+
+    repo = GitOpsRepository(tmp_path / "local.git", remote_url="https://user:s3cret@127.0.0.1:9/repo.git")
+    base = "services/t/s/dev"
+    try:
+        repo.commit_directory(base, {f"{base}/a": b"1"}, message="m", operation_id="o1", step="c")
+    except GitOpsError as exc:
+        assert "s3cret" not in str(exc)
+    else:
+        raise AssertionError("expected GitOpsError")
+
+
+def test_a_retry_pushes_the_commit_an_earlier_attempt_could_not(tmp_path: Path) -> None:
+    remote_path = tmp_path / "remote.git"
+    repo = GitOpsRepository(tmp_path / "local.git", remote_url=str(remote_path))
+    base = "services/t/s/dev"
+    from paved_provisioning.gitops import GitOpsError
+
+    try:
+        repo.commit_directory(base, {f"{base}/a": b"1"}, message="m", operation_id="o1", step="c")
+    except GitOpsError:
+        pass  # the remote does not exist yet
+    GitOpsRepository(remote_path).ensure()
+    again = repo.commit_directory(
+        base, {f"{base}/a": b"1"}, message="m", operation_id="o1", step="c", check_existing_since=0
+    )
+    assert not again.created
+    assert GitOpsRepository(remote_path).head() == again.sha

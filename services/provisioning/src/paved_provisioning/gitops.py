@@ -134,33 +134,41 @@ class GitOpsRepository:
                 raise ValueError(f"{path} is outside {directory}")
         self.ensure()
         with self._locked(), Repo(str(self.path)) as repo:
+            found = None
             if check_existing_since is not None:
                 found = self._find(repo, operation_id, step, check_existing_since)
-                if found:
-                    return CommitResult(found, created=False)
-            for _ in range(CAS_ATTEMPTS):
-                old = repo.refs.as_dict().get(self.ref)
-                tree_id = self._tree_with(repo, old, prefix, files)
-                commit = Commit()
-                commit.tree = tree_id
-                commit.parents = [old] if old else []
-                commit.author = commit.committer = _author_bytes(self.author)
-                commit.commit_time = commit.author_time = int(time.time())
-                commit.commit_timezone = commit.author_timezone = 0
-                commit.encoding = b"UTF-8"
-                commit.message = (
-                    f"{message}\n\n{OPERATION_TRAILER}: {operation_id}\n{STEP_TRAILER}: {step}\n"
-                ).encode()
-                repo.object_store.add_object(commit)
-                # The file lock serializes Paved writers; the compare-and-swap also protects against any
-                # other process updating the branch behind our back (then we rebuild on the new head).
-                if repo.refs.set_if_equals(self.ref, old, commit.id):
-                    sha = commit.id.decode()
-                    break
-            else:
-                raise GitOpsError(f"branch {self.branch} kept moving; gave up after {CAS_ATTEMPTS} attempts")
+            result = (
+                CommitResult(found, created=False)
+                if found
+                else CommitResult(
+                    self._commit_with_cas(repo, prefix, files, message, operation_id, step), True
+                )
+            )
+        # Pushed also when the commit was found: the earlier attempt may have died before its push.
         self._push()
-        return CommitResult(sha, created=True)
+        return result
+
+    def _commit_with_cas(
+        self, repo: Repo, prefix: str, files: Mapping[str, bytes], message: str, operation_id: str, step: str
+    ) -> str:
+        for _ in range(CAS_ATTEMPTS):
+            old = repo.refs.as_dict().get(self.ref)
+            commit = Commit()
+            commit.tree = self._tree_with(repo, old, prefix, files)
+            commit.parents = [old] if old else []
+            commit.author = commit.committer = _author_bytes(self.author)
+            commit.commit_time = commit.author_time = int(time.time())
+            commit.commit_timezone = commit.author_timezone = 0
+            commit.encoding = b"UTF-8"
+            commit.message = (
+                f"{message}\n\n{OPERATION_TRAILER}: {operation_id}\n{STEP_TRAILER}: {step}\n".encode()
+            )
+            repo.object_store.add_object(commit)
+            # The file lock serializes Paved writers; the compare-and-swap also protects against any other
+            # process updating the branch behind our back (then the commit is rebuilt on the new head).
+            if repo.refs.set_if_equals(self.ref, old, commit.id):
+                return commit.id.decode()
+        raise GitOpsError(f"branch {self.branch} kept moving; gave up after {CAS_ATTEMPTS} attempts")
 
     def _tree_with(
         self, repo: Repo, head: ObjectID | None, prefix: str, files: Mapping[str, bytes]
