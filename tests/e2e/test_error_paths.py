@@ -167,3 +167,23 @@ def test_status_with_one_service_down_still_answers(
         assert status["cost"] is not None
     finally:
         suite.start("alerting")
+
+
+def test_status_with_the_catalog_down_still_authorizes_through_cost(
+    suite: Suite, payments: httpx.Client, search: httpx.Client, unique_name: Callable[[str], str]
+) -> None:
+    name = unique_name("nocatalog")
+    accepted = payments.post("/api/services", json=body(name)).json()
+    wait_for_operation(payments, accepted["operation"])
+    suite.stop("catalog")
+    try:
+        response = payments.get(f"/api/services/{name}")
+        assert response.status_code == 200, response.text
+        status = response.json()
+        assert status["unavailable"] == ["catalog"]
+        assert status["status"] == "unknown" and status["team"] == "payments"
+        assert status["cost"] is not None
+        # The owner is still known (from cost), so another team is still refused.
+        assert search.get(f"/api/services/{name}").status_code == 403
+    finally:
+        suite.start("catalog")
