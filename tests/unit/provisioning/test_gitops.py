@@ -8,6 +8,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from paved_provisioning.gitops import OPERATION_TRAILER, GitOpsRepository
 
 CHILD = """
@@ -64,12 +65,8 @@ def test_retry_finds_the_earlier_commit(tmp_path: Path) -> None:
 
 def test_files_outside_the_directory_are_refused(tmp_path: Path) -> None:
     repo = GitOpsRepository(tmp_path / "g.git")
-    try:
+    with pytest.raises(ValueError, match="outside"):
         repo.commit_directory("services/a", {"services/b/x": b""}, message="m", operation_id="o", step="c")
-    except ValueError as exc:
-        assert "outside" in str(exc)
-    else:
-        raise AssertionError("expected ValueError")
 
 
 def test_concurrent_threads_and_processes_lose_no_commit(tmp_path: Path) -> None:
@@ -102,12 +99,9 @@ def test_unreachable_remote_is_a_gitops_error_without_the_url(tmp_path: Path) ->
 
     repo = GitOpsRepository(tmp_path / "local.git", remote_url="https://user:s3cret@127.0.0.1:9/repo.git")
     base = "services/t/s/dev"
-    try:
+    with pytest.raises(GitOpsError) as err:
         repo.commit_directory(base, {f"{base}/a": b"1"}, message="m", operation_id="o1", step="c")
-    except GitOpsError as exc:
-        assert "s3cret" not in str(exc)
-    else:
-        raise AssertionError("expected GitOpsError")
+    assert "s3cret" not in str(err.value)
 
 
 def test_a_retry_pushes_the_commit_an_earlier_attempt_could_not(tmp_path: Path) -> None:
@@ -116,10 +110,8 @@ def test_a_retry_pushes_the_commit_an_earlier_attempt_could_not(tmp_path: Path) 
     base = "services/t/s/dev"
     from paved_provisioning.gitops import GitOpsError
 
-    try:
+    with pytest.raises(GitOpsError):  # the remote does not exist yet
         repo.commit_directory(base, {f"{base}/a": b"1"}, message="m", operation_id="o1", step="c")
-    except GitOpsError:
-        pass  # the remote does not exist yet
     GitOpsRepository(remote_path).ensure()
     again = repo.commit_directory(
         base, {f"{base}/a": b"1"}, message="m", operation_id="o1", step="c", check_existing_since=0
