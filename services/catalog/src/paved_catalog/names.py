@@ -28,11 +28,3 @@ def parse_name(value: str, collection: str, field: str) -> str:
             ],
         )
     return resource_id
-
-
-def template_name(template_id: str) -> str:
-    return f"{TEMPLATES}/{template_id}"
-
-
-def service_name(service_id: str) -> str:
-    return f"{SERVICES}/{service_id}"

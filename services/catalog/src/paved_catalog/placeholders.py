@@ -91,11 +91,6 @@ def _fill(node: Any, names: tuple[str, ...], values: Mapping[str, Any]) -> Any:
     return node
 
 
-def placeholder_names(text: str) -> list[str]:
-    """Names used by ``{{ .name }}`` placeholders in ``text``, in order of appearance (with repeats)."""
-    return PLACEHOLDER.findall(text)
-
-
 def compile_template(text: str) -> CompiledTemplate:
     """Parse ``text`` (one or more YAML documents) into a :class:`CompiledTemplate`.
 

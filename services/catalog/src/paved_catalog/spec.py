@@ -66,7 +66,3 @@ class TemplateSpec:
             if parameter.name == name:
                 return parameter
         return None
-
-    @property
-    def parameter_names(self) -> frozenset[str]:
-        return frozenset(p.name for p in self.parameters)

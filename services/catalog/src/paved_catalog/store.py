@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, func, insert, not_, or_, true, update
+from sqlalchemy import ColumnElement, and_, delete, false, func, not_, or_, true, update
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -93,12 +93,6 @@ async def get_service_by_request_id(*, session: AsyncSession, request_id: str) -
 
 def add_service(*, session: AsyncSession, row: ServiceRow) -> None:
     session.add(row)
-
-
-async def insert_services(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert many services in one executemany (bulk registration, benchmarks)."""
-    if rows:
-        await session.exec(insert(_SERVICES), params=rows)
 
 
 async def update_service(
