@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import datetime
+from decimal import Decimal
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError
@@ -30,6 +31,7 @@ from paved_cost.billing_import import (
     second_header,
 )
 from paved_cost.focus import RowError, check_mandatory, first_record_end, header_index, normalize_tags
+from paved_cost.staging import is_data_error
 
 
 async def import_in_database(
@@ -82,19 +84,44 @@ async def import_in_database(
         except RowError:
             entries.append((raw, False, None, None, None))
     await stage.load_tag_map(entries)
+    published = None
     try:
-        result.rows_rejected, result.rejections = await stage.validate(currency)
+        # Optimistic: good data is checked and stored in one pass.
+        async with session.begin_nested():
+            published = await _publish(session, stage, header, currency, now, exclude_bad=False)
     except DBAPIError as err:
-        raise bad_copy(err) from None
-    refuse_if_all_or_nothing(header, result)
-    periods = await stage.billing_periods()
-    for period in periods:
-        result.rows_replaced += await store.claim_billing_period(
+        if not is_data_error(err):
+            raise
+    if published is None or sum(published[1].values()) != result.rows_read:
+        # Some rows are bad: name them, then (unless refused) store the others if not stored yet.
+        try:
+            result.rows_rejected, result.rejections = await stage.validate(currency)
+        except DBAPIError as err:
+            raise bad_copy(err) from None
+        refuse_if_all_or_nothing(header, result)
+        if published is None:
+            published = await _publish(session, stage, header, currency, now, exclude_bad=True)
+    result.rows_replaced, rows_per_period, result.billed_cost = published
+    result.rows_imported = sum(rows_per_period.values())
+    result.billing_periods = sorted(rows_per_period)
+    return result
+
+
+async def _publish(
+    session: AsyncSession,
+    stage: staging.Stage,
+    header: Header,
+    currency: str,
+    now: datetime,
+    exclude_bad: bool,
+) -> tuple[int, dict[str, int], Decimal]:
+    """Claim the billing periods (dropping an earlier import's rows), then store; returns what changed."""
+    replaced = 0
+    for period in await stage.billing_periods(exclude_bad):
+        replaced += await store.claim_billing_period(
             session=session, source=header.source, billing_period=period, now=now
         )
-    rows_per_period, result.billed_cost = await stage.publish(header.source, currency)
-    result.rows_imported = sum(rows_per_period.values())
+    rows_per_period, billed = await stage.publish(header.source, currency, exclude_bad)
     for period, rows in rows_per_period.items():
         await store.set_import_rows(session=session, source=header.source, billing_period=period, rows=rows)
-    result.billing_periods = periods
-    return result
+    return replaced, rows_per_period, billed

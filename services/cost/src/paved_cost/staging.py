@@ -216,7 +216,9 @@ class Stage:
         inner += ["t.valid AS tags_valid", "t.tags", "t.service", "t.team"]
         where = self._good() if good_only else "TRUE"
         joined = f"{STAGE} s LEFT JOIN {TAG_MAP} t ON t.raw = {c('Tags')}"
-        return f"SELECT {', '.join(inner)} FROM {joined} WHERE {where}"
+        # OFFSET 0 keeps the planner from pushing an outer filter (which casts) below this WHERE, where
+        # it would meet the rows known bad.
+        return f"SELECT {', '.join(inner)} FROM {joined} WHERE {where} OFFSET 0"
 
     @staticmethod
     def _good() -> str:
@@ -262,17 +264,24 @@ class Stage:
             column, f"'not a finite number: ' || quote_literal({name}::text)"
         )
 
-    async def billing_periods(self) -> list[str]:
-        """Billing periods (YYYY-MM) of the good rows."""
+    async def billing_periods(self, exclude_bad: bool) -> list[str]:
+        """Billing periods (YYYY-MM) of the rows (only of those not known bad, with ``exclude_bad``)."""
+        start = self.col("BillingPeriodStart")
+        good = self._good() if exclude_bad else "TRUE"
         result = await self._run(
-            f"SELECT DISTINCT to_char({self.col('BillingPeriodStart')}::timestamptz, 'YYYY-MM') "
-            f"FROM {STAGE} s WHERE {self._good()} ORDER BY 1"
+            f"SELECT DISTINCT to_char({start}::timestamptz, 'YYYY-MM') FROM {STAGE} s "
+            f"WHERE {start} IS NOT NULL AND {good} ORDER BY 1"
         )
         return [row[0] for row in result]
 
-    async def publish(self, source: str, default_currency: str) -> tuple[dict[str, int], Decimal]:
-        """Insert the good rows and their daily totals in one statement.
+    async def publish(
+        self, source: str, default_currency: str, exclude_bad: bool
+    ) -> tuple[dict[str, int], Decimal]:
+        """Insert the rows without problems and their daily totals in one statement.
 
+        Checks each row as it goes (rows with a problem are skipped, not reported: :meth:`validate`
+        names them), so an import of good data needs no separate validation pass. A value that does
+        not cast raises; ``exclude_bad`` skips the rows :meth:`validate` already found bad.
         Returns rows per billing period and the billed cost in the default currency.
         """
         values = {name: name for name in RECORD_FIELDS}
@@ -282,7 +291,8 @@ class Stage:
         result = await self._run(
             f"WITH inserted AS (INSERT INTO cost_billing_row ({', '.join(RECORD_FIELDS)}) "
             f"SELECT {', '.join(values[name] for name in RECORD_FIELDS)} "
-            f"FROM ({self._typed(default_currency, good_only=True)}) x "
+            f"FROM (SELECT x.*, {self._cases()} AS problem "
+            f"FROM ({self._typed(default_currency, good_only=exclude_bad)}) x) y WHERE problem IS NULL "
             "RETURNING billing_period, charge_period_start, service, team, billing_currency, effective_cost, "
             "billed_cost), "
             "daily AS (INSERT INTO cost_daily (source, billing_period, day, service, team, currency, "
