@@ -143,7 +143,16 @@ async def test_health_without_data_is_unknown_and_metrics_are_reported(start_ale
     assert (health.requests_per_second, health.error_rate, health.latency_p99) == (250.0, 0.002, 180.0)
     assert health.sample_time.seconds == T0 + 600
 
+    # A deprovisioned service's samples go with its rules.
+    await stub.DeleteServiceAlerts(pb.DeleteServiceAlertsRequest(service="checkout"))
+    health = await stub.GetServiceHealth(pb.GetServiceHealthRequest(service="checkout"))
+    assert health.status == pb.HEALTH_STATUS_UNKNOWN
+
     # Once the samples are older than the lookback, the service is unknown again.
+    await stub.IngestSamples(iter([pb.IngestSamplesRequest(samples=samples)]))
+    assert (await stub.GetServiceHealth(pb.GetServiceHealthRequest(service="checkout"))).status == (
+        pb.HEALTH_STATUS_HEALTHY
+    )
     alerting.clock.set(T0 + 600 + 301)
     health = await stub.GetServiceHealth(pb.GetServiceHealthRequest(service="checkout"))
     assert health.status == pb.HEALTH_STATUS_UNKNOWN

@@ -53,3 +53,15 @@ def test_ingest_rejects_unknown_metrics_missing_services_and_non_finite_values()
     assert result.errors == ["samples[1].metric: unknown metric 'errors'", "samples[2].service: required"]
     assert store.value_at("checkout", "up", 2.0) == 1.0
     assert store.value_at("checkout", "cpu", 2.0) is None
+
+
+def test_the_number_of_series_is_bounded_and_a_service_can_be_forgotten() -> None:
+    store = SampleStore(window=2, max_series=2)
+    result = store.ingest(
+        [("a", "up", 1.0, 1.0), ("b", "up", 1.0, 1.0), ("c", "up", 1.0, 1.0), ("a", "up", 0.0, 2.0)]
+    )
+    assert (result.accepted, result.rejected) == (3, 1)
+    assert result.errors == ["samples[2]: series limit of 2 reached"]
+    store.forget_service("a")
+    assert store.value_at("a", "up", 2.0) is None
+    assert store.ingest([("c", "up", 1.0, 1.0)]).accepted == 1

@@ -91,7 +91,7 @@ async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Cl
     engine = AlertingEngine(
         sessions,
         clock,
-        SampleStore(settings.sample_window, settings.lookback_seconds),
+        SampleStore(settings.sample_window, settings.lookback_seconds, max_series=settings.max_series),
         NotificationQueue(notifier, dispatcher),
         prometheus=PrometheusSource(settings.prometheus_url, http) if settings.prometheus_url else None,
     )

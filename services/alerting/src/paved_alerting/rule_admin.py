@@ -187,7 +187,10 @@ class RuleAdmin:
             )
         async with self._sessions() as session:
             rule_ids = await store.rule_ids_of_service(session=session, service=service)
-        return await self._engine.remove_rules(rule_ids)
+        deleted = await self._engine.remove_rules(rule_ids)
+        # A deprovisioned service's samples would otherwise linger until restart.
+        self._engine.samples.forget_service(service)
+        return deleted
 
 
 def _rule_id(name: str, field: str) -> str:

@@ -94,10 +94,17 @@ class IngestResult:
 class SampleStore:
     """Series by (service, metric); ``lookback``: how old a sample may be and still count (Prometheus: 5m)."""
 
-    def __init__(self, window: int = 32, lookback_seconds: float = 300.0, max_errors: int = 10) -> None:
+    def __init__(
+        self,
+        window: int = 32,
+        lookback_seconds: float = 300.0,
+        max_errors: int = 10,
+        max_series: int = 1_000_000,
+    ) -> None:
         if window < 1:
             raise ValueError("window must be at least 1")
         self.window = window
+        self.max_series = max_series
         self.lookback = lookback_seconds
         self.max_errors = max_errors
         self.series: dict[SeriesKey, Series] = {}
@@ -130,6 +137,11 @@ class SampleStore:
                 continue
             series = series_map.get((service, metric))
             if series is None:
+                if len(series_map) >= self.max_series:
+                    result.reject(
+                        f"samples[{index}]: series limit of {self.max_series} reached", self.max_errors
+                    )
+                    continue
                 series = series_map[(service, metric)] = Series(window)
             series.add(time, value)
             accepted += 1

@@ -17,6 +17,9 @@ class AlertingSettings(BaseServiceSettings):
         15.0, ge=0, description="How often rules are evaluated; 0 = only when EvaluateRules is called."
     )
     sample_window: int = Field(32, ge=1, le=10_000, description="Samples kept per (service, metric) series.")
+    max_series: int = Field(
+        1_000_000, ge=1, description="Series kept in memory at most; samples of further series are rejected."
+    )
     lookback_seconds: float = Field(
         300.0, gt=0, description="How old the newest sample may be and still count (Prometheus: 5m)."
     )
