@@ -65,18 +65,23 @@ def _percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def _plan() -> bytes:
-    """A real web-service plan (about 7 kB), stored with every service as provisioning does."""
+def _plan() -> tuple[bytes, str]:
+    """A real web-service plan (about 7 kB) and its summary, stored with each service as provisioning does."""
     spec = parse_template_document(builtin_documents()["web-service.yaml"]).spec
     assert spec is not None
     parameters = {"service_name": "bench", "language": "go"}
     rendered = render(spec, 1, parameters, RenderContext(team="t"), PlatformDefaults())
-    return plan_to_proto(rendered).SerializeToString()
+    summary = {
+        "resources": [
+            {"name": r.name, "type": r.type, "properties": r.properties} for r in rendered.resources
+        ]
+    }
+    return plan_to_proto(rendered).SerializeToString(), json.dumps(summary)
 
 
 def _rows(total: int, teams: int, big_team_size: int) -> list[tuple[object, ...]]:
     rng = random.Random(42)
-    plan = _plan()
+    plan, summary = _plan()
     now = datetime.now(UTC)
     rows = []
     for i in range(total):
@@ -97,6 +102,7 @@ def _rows(total: int, teams: int, big_team_size: int) -> list[tuple[object, ...]
                 json.dumps([{"title": f"{name} overview", "url": f"http://grafana.paved.internal/d/{name}"}]),
                 "",
                 plan,
+                summary,
                 "postgres",
                 team,
                 json.dumps({}),
@@ -122,6 +128,7 @@ COLUMNS = [
     "dashboards",
     "documentation_url",
     "plan",
+    "plan_summary",
     "database_engine",
     "namespace",
     "annotations",

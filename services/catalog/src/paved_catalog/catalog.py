@@ -389,7 +389,12 @@ class Catalog:
         async with self._reads() as session:
             rows = list(
                 await store.list_services(
-                    session=session, where=where, after=after, limit=size + 1, with_plan=with_plan
+                    session=session,
+                    where=where,
+                    after=after,
+                    limit=size + 1,
+                    with_plan=with_plan,
+                    with_summary=False,
                 )
             )
         next_token = encode_token(rows[size - 1].name, filter_text) if len(rows) > size else ""
@@ -505,7 +510,12 @@ class Catalog:
         async with self._reads() as session:
             while True:
                 rows = await store.list_services(
-                    session=session, where=where, after=after, limit=EXPORT_BATCH, with_plan=False
+                    session=session,
+                    where=where,
+                    after=after,
+                    limit=EXPORT_BATCH,
+                    with_plan=False,
+                    with_summary=False,
                 )
                 views.extend(_service_view(row) for row in rows)
                 if len(rows) < EXPORT_BATCH:

@@ -141,15 +141,24 @@ def _where(node: Filter) -> ColumnElement[bool]:
 
 
 async def list_services(
-    *, session: AsyncSession, where: Filter | None, after: str | None, limit: int, with_plan: bool = True
+    *,
+    session: AsyncSession,
+    where: Filter | None,
+    after: str | None,
+    limit: int,
+    with_plan: bool = True,
+    with_summary: bool = True,
 ) -> Sequence[ServiceRow]:
     """Services matching ``where`` with a name after ``after``, in name order, at most ``limit``.
 
-    Without ``with_plan`` the plan column (kilobytes per service) is not read; touching it raises.
+    Without ``with_plan`` / ``with_summary`` the plan (kilobytes per service) / its summary are not
+    read, and touching them raises.
     """
     query = select(ServiceRow).order_by(col(ServiceRow.name)).limit(limit)
     if not with_plan:
         query = query.options(defer(ServiceRow.plan, raiseload=True))  # type: ignore[arg-type]
+    if not with_summary:
+        query = query.options(defer(ServiceRow.plan_summary, raiseload=True))  # type: ignore[arg-type]
     if where is not None:
         query = query.where(_where(where))
     if after is not None:
