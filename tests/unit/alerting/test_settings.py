@@ -27,3 +27,14 @@ def test_bad_urls_are_refused_without_echoing_secrets(monkeypatch: pytest.Monkey
     fields = {tuple(item["loc"]) for item in error.value.errors()}
     assert fields == {("default_webhook_url",), ("alertmanager_url",)}
     assert "T0KEN" not in str(error.value.errors(include_input=False))
+
+
+def test_the_startup_dump_masks_credentials_in_urls() -> None:
+    settings = AlertingSettings(
+        prometheus_url="https://reader:pa55@prometheus.example:9090",
+        alertmanager_url="http://alertmanager:9093",
+        default_webhook_url="https://hooks.example/services/T0KEN",
+    )
+    dumped = str(settings.safe_dump())
+    assert "pa55" not in dumped and "T0KEN" not in dumped
+    assert "prometheus.example:9090" in dumped and "http://alertmanager:9093" in dumped

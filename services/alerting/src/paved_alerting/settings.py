@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from paved_kit.settings import BaseServiceSettings
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
+
+from paved_alerting.receivers import masked_url
 
 
 class AlertingSettings(BaseServiceSettings):
@@ -52,6 +56,14 @@ class AlertingSettings(BaseServiceSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if value else None
+
+    def safe_dump(self) -> dict[str, Any]:
+        """The settings for a start-up log line: secrets masked, and credentials in URLs too."""
+        data = super().safe_dump()
+        for name in ("prometheus_url", "alertmanager_url"):
+            if data.get(name):
+                data[name] = masked_url(data[name])
+        return data
 
     @field_validator("default_webhook_url")
     @classmethod
