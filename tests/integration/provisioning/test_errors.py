@@ -6,6 +6,7 @@ import grpc
 import pytest
 from conftest import HarnessFactory
 from google.longrunning import operations_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from paved.provisioning.v1 import provisioning_pb2 as pb
@@ -68,8 +69,12 @@ async def test_operations_and_workflows_reject_bad_input(harness_factory: Harnes
         await h.stub.UpdateQuota(pb.UpdateQuotaRequest(quota=pb.Quota(team="payments", max_services=-1)))
     assert field_violations(err.value) == ["quota.max_services"]
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await h.stub.GetDeliveryMetrics(pb.GetDeliveryMetricsRequest())
-    assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        await h.stub.GetDeliveryMetrics(
+            pb.GetDeliveryMetricsRequest(
+                start_time=Timestamp(seconds=2_000_000_000), end_time=Timestamp(seconds=1)
+            )
+        )
+    assert field_violations(err.value) == ["start_time"]
     # Nothing changed: still one operation and one commit.
     listed = await h.ops.ListOperations(operations_pb2.ListOperationsRequest())
     assert len(listed.operations) == 1 and len(h.repo.log()) == 1

@@ -7,6 +7,7 @@ import sys
 import pytest
 import yaml
 from conftest import Harness, HarnessFactory, steps
+from google.protobuf.timestamp_pb2 import Timestamp
 from paved.catalog.v1 import catalog_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
 
@@ -102,6 +103,19 @@ async def test_rollback_returns_to_the_previous_successful_version(harness_facto
         ("deploy", "1.1.0", pb.DEPLOYMENT_STATUS_SUCCEEDED),
         ("provision", "1.0.0", pb.DEPLOYMENT_STATUS_SUCCEEDED),
     ]
+    window_start = Timestamp()
+    window_start.GetCurrentTime()
+    window_start.seconds -= 3600
+    metrics = await h.stub.GetDeliveryMetrics(
+        pb.GetDeliveryMetricsRequest(team="payments", start_time=window_start)
+    )
+    assert (metrics.deployments, metrics.failed_deployments, metrics.services_created) == (4, 1, 1)
+    assert metrics.change_failure_rate == pytest.approx(0.25)
+    assert metrics.deployment_frequency_band == pb.PERFORMANCE_BAND_ELITE
+    assert metrics.lead_time_band == pb.PERFORMANCE_BAND_ELITE
+    assert metrics.time_to_recovery_band == pb.PERFORMANCE_BAND_ELITE
+    other = await h.stub.GetDeliveryMetrics(pb.GetDeliveryMetricsRequest(team="nobody"))
+    assert other.deployments == 0 and other.lead_time_band == pb.PERFORMANCE_BAND_UNSPECIFIED
 
 
 async def test_rollback_without_an_earlier_version_fails_clearly(harness_factory: HarnessFactory) -> None:

@@ -13,6 +13,7 @@ from paved.common.v1 import common_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
 
 from paved_provisioning import store
+from paved_provisioning.delivery import DeliveryMetrics
 from paved_provisioning.models import Deployment, OperationStep
 from paved_provisioning.provisioner import OperationView, QuotaView
 from paved_provisioning.quotas import QuotaCheck
@@ -158,4 +159,40 @@ def operation(view: OperationView) -> operations_pb2.Operation:
         from google.protobuf import empty_pb2
 
         message.response.Pack(empty_pb2.Empty())
+    return message
+
+
+BANDS = {
+    "elite": pb.PERFORMANCE_BAND_ELITE,
+    "high": pb.PERFORMANCE_BAND_HIGH,
+    "medium": pb.PERFORMANCE_BAND_MEDIUM,
+    "low": pb.PERFORMANCE_BAND_LOW,
+}
+
+
+def _band(name: str | None) -> pb.PerformanceBand.ValueType:
+    return BANDS.get(name or "", pb.PERFORMANCE_BAND_UNSPECIFIED)
+
+
+def delivery_metrics(team: str, m: DeliveryMetrics) -> pb.DeliveryMetrics:
+    """Metrics without data are 0 with an UNSPECIFIED band."""
+    message = pb.DeliveryMetrics(
+        team=team,
+        deployments_per_day=m.deployments_per_day,
+        deployment_frequency_band=_band(m.deployment_frequency_band),
+        lead_time_hours=m.lead_time_hours or 0.0,
+        lead_time_band=_band(m.lead_time_band),
+        change_failure_rate=m.change_failure_rate or 0.0,
+        change_failure_rate_band=_band(m.change_failure_rate_band),
+        mean_time_to_recovery_hours=m.mean_time_to_recovery_hours or 0.0,
+        time_to_recovery_band=_band(m.time_to_recovery_band),
+        time_to_first_deploy_hours=m.time_to_first_deploy_hours or 0.0,
+        services_created_per_week=m.services_created_per_week,
+        deployments=m.deployments,
+        services_created=m.services_created,
+        failed_deployments=m.failed_deployments,
+    )
+    for field, value in (("start_time", m.start), ("end_time", m.end)):
+        if (ts := timestamp(value)) is not None:
+            getattr(message, field).CopyFrom(ts)
     return message

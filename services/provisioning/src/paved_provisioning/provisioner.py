@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from paved_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PreconditionViolation
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paved_provisioning import manifests, quotas, steps, store
+from paved_provisioning import delivery, manifests, quotas, steps, store
 from paved_provisioning.models import Deployment, Operation, OperationStep, ProvisionedService, TeamQuota
 from paved_provisioning.settings import ProvisioningSettings
 from paved_provisioning.validation import (
@@ -619,6 +620,32 @@ class Provisioner:
             delay = min(delay * 1.5, 0.25)
 
     # deployments ------------------------------------------------------------------------------------------
+
+    async def delivery_metrics(
+        self, team: str, start: datetime | None, end: datetime | None
+    ) -> delivery.DeliveryMetrics:
+        """DORA-style metrics of a team (or the whole platform when ``team`` is empty) over a window."""
+        v = Violations()
+        if team:
+            check_team(v, "team", team)
+        window_start, window_end = delivery.default_window(end, start, store.utcnow())
+        v.check(window_start < window_end, "start_time", "must be before end_time")
+        v.raise_if_any()
+        async with self.sessions() as session:
+            services = await store.team_service_names(session=session, team=team) if team else None
+            rows = await store.deployments_since(session=session, start=window_start, services=services)
+        facts = [
+            delivery.DeploymentFact(
+                service=r.service,
+                environment=r.environment,
+                workflow=r.workflow,
+                status=r.status,
+                start=store.aware(r.start_time) or window_start,
+                end=store.aware(r.end_time),
+            )
+            for r in rows
+        ]
+        return delivery.compute(facts, window_start, window_end)
 
     async def list_deployments(
         self, parent: str, filter_text: str, size: int, token: str

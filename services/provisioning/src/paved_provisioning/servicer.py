@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import grpc
 from google.longrunning import operations_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
@@ -115,5 +117,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
     async def GetDeliveryMetrics(
         self, request: pb.GetDeliveryMetricsRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeliveryMetrics:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "delivery metrics are not implemented yet")
-        raise AssertionError("unreachable")
+        start = request.start_time.ToDatetime(tzinfo=UTC) if request.HasField("start_time") else None
+        end = request.end_time.ToDatetime(tzinfo=UTC) if request.HasField("end_time") else None
+        metrics = await self.provisioner.delivery_metrics(request.team, start, end)
+        return convert.delivery_metrics(request.team, metrics)

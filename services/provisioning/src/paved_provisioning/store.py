@@ -327,3 +327,19 @@ async def list_deployments(
 
 async def ping(*, session: AsyncSession) -> None:
     await _core(session, text("SELECT 1"))
+
+
+async def deployments_since(
+    *, session: AsyncSession, start: datetime, services: Sequence[str] | None = None
+) -> list[Deployment]:
+    """Deployments started at or after ``start`` (optionally of some services only), oldest first."""
+    stmt = select(Deployment).where(col(Deployment.start_time) >= start)
+    if services is not None:
+        stmt = stmt.where(col(Deployment.service).in_(services))
+    return list((await session.exec(stmt.order_by(col(Deployment.seq)))).all())
+
+
+async def team_service_names(*, session: AsyncSession, team: str) -> list[str]:
+    """Every service the team was ever given here (deleted ones too: their history still counts)."""
+    stmt = select(col(ProvisionedService.name)).where(col(ProvisionedService.team) == team)
+    return list((await session.exec(stmt)).all())
