@@ -64,3 +64,12 @@ def test_teams_get_their_own_receivers_or_the_default() -> None:
     assert [r.name for r in route("payments", receivers)] == ["pay", "pay2"]
     assert [r.name for r in route("search", receivers)] == ["default"]
     assert route("search", receivers[1:]) == []
+
+
+def test_receiver_urls_are_shown_without_credentials() -> None:
+    from paved_alerting.receivers import masked_url
+
+    assert masked_url("https://bot:s3cret@hooks.example/notify?token=abc&x=1") == (
+        "https://bot:***@hooks.example/notify?token=***&x=***"
+    )
+    assert masked_url("http://alertmanager:9093/") == "http://alertmanager:9093/"

@@ -67,7 +67,7 @@ def masked_url(url: str) -> str:
     """``url`` without secrets: the password and the query values, which often hold tokens, are masked."""
     parsed = httpx.URL(url)
     if parsed.password:
-        parsed = parsed.copy_with(password=MASK)
+        parsed = parsed.copy_with(username=parsed.username, password=MASK)
     if parsed.query:
-        parsed = parsed.copy_with(params={key: MASK for key in parsed.params})
+        parsed = parsed.copy_with(query="&".join(f"{key}={MASK}" for key in parsed.params).encode())
     return str(parsed)
