@@ -355,3 +355,77 @@ async def test_disabled_policies_are_not_applied_but_can_be_dry_run(policy: Poli
             )
         )
     assert [v.field for v in error_details(caught.value).field_violations] == ["policies[0].expression"]
+
+
+async def test_concurrent_evaluations_are_all_recorded(policy: PolicyHarness) -> None:
+    import asyncio
+
+    responses = await asyncio.gather(*(evaluate(policy, resource(f"web-{i}", replicas=i)) for i in range(20)))
+    assert all(r.outcome == policy_pb2.DECISION_OUTCOME_ALLOW for r in responses)
+    log = await policy.stub.ListDecisions(policy_pb2.ListDecisionsRequest(page_size=100))
+    assert sorted(d.name for d in log.decisions) == sorted(r.decision for r in responses)
+
+
+async def test_audit_log_filters_by_time_and_unknown_decisions_are_not_found(policy: PolicyHarness) -> None:
+    early = await evaluate(policy, resource("compute"))
+    policy.clock.now += timedelta(hours=1)
+    late = await evaluate(policy, resource("compute"))
+    cutoff = (policy.clock.now - timedelta(minutes=30)).isoformat().replace("+00:00", "Z")
+    recent = await policy.stub.ListDecisions(
+        policy_pb2.ListDecisionsRequest(filter=f'create_time >= "{cutoff}"')
+    )
+    assert [d.name for d in recent.decisions] == [late.decision]
+    assert early.decision != late.decision
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await policy.stub.GetDecision(policy_pb2.GetDecisionRequest(name="decisions/nope"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_exceptions_page_and_dry_runs_honour_them(policy: PolicyHarness) -> None:
+    names = []
+    for index in range(3):
+        created = await policy.stub.CreateException(
+            policy_pb2.CreateExceptionRequest(
+                parent="policies/enforce_encryption",
+                exception=policy_pb2.PolicyException(
+                    resource_pattern=f"legacy-{index}",
+                    approved_by="carol",
+                    reason="migration",
+                    expire_time=expires_in(policy, timedelta(days=1)),
+                ),
+                request_id=f"waiver-{index}",
+            )
+        )
+        names.append(created.name)
+    again = await policy.stub.CreateException(
+        policy_pb2.CreateExceptionRequest(
+            parent="policies/enforce_encryption",
+            exception=policy_pb2.PolicyException(
+                approved_by="carol", reason="migration", expire_time=expires_in(policy, timedelta(days=1))
+            ),
+            request_id="waiver-0",
+        )
+    )
+    assert again.name == names[0]  # idempotent by request id
+    first = await policy.stub.ListExceptions(
+        policy_pb2.ListExceptionsRequest(parent="policies/-", page_size=2)
+    )
+    rest = await policy.stub.ListExceptions(
+        policy_pb2.ListExceptionsRequest(parent="policies/-", page_size=2, page_token=first.next_page_token)
+    )
+    assert [e.name for e in [*first.exceptions, *rest.exceptions]] == names
+    assert rest.next_page_token == ""
+
+    listed = await policy.stub.GetPolicy(policy_pb2.GetPolicyRequest(name="policies/enforce_encryption"))
+    dry = await policy.stub.DryRunPolicies(
+        policy_pb2.DryRunPoliciesRequest(
+            policies=[listed],
+            resources=[
+                resource("legacy-1", "database", encrypted=False),
+                resource("db", "database", encrypted=False),
+            ],
+            context=context(),
+        )
+    )
+    assert [len(r.waived) for r in dry.results] == [1, 0]
+    assert dry.outcome == policy_pb2.DECISION_OUTCOME_DENY
