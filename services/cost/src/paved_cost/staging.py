@@ -1,13 +1,11 @@
-"""PostgreSQL fast path of a CSV import: the server parses the CSV (COPY) and validates it in SQL.
+"""PostgreSQL fast path of a CSV import: the server parses the CSV (COPY) and checks it in SQL.
 
 Python never touches the rows: chunks stream from gRPC into ``COPY ... FROM STDIN (FORMAT csv)`` of a
-temporary staging table; one ``CREATE TABLE AS`` casts every row and names each row's first problem
-(the rules and messages of :mod:`paved_cost.focus`); ``INSERT ... SELECT`` publishes the good rows and
-the daily totals. Only when a cast fails (an unparseable number or time somewhere) does a slower pass
-find the offending rows with regular expressions first. Like store.py, this module only runs statements
-on the session it is given and never commits.
+temporary staging table; one ``INSERT ... SELECT`` casts and checks every row (the rules and messages of
+:mod:`paved_cost.focus`) and stores the good ones with their daily totals. Only when rows are bad does
+a validation pass name them (with regular expressions first when some value does not even cast).
+Like store.py, this module only runs statements on the session it is given and never commits.
 """
-
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
