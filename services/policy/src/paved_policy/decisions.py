@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from paved_kit.errors import FieldViolation, InvalidArgument, NotFound
+from paved_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +25,7 @@ from paved_policy.domain import (
     Outcome,
     Override,
     Policy,
+    PolicyException,
     Resource,
 )
 from paved_policy.evaluator import Evaluator
@@ -60,6 +62,7 @@ DECISION_FILTER_FIELDS = {
     "override_applied": FilterField(FieldKind.BOOL),
     "create_time": FilterField(FieldKind.TIMESTAMP),
 }
+_log = get_logger(__name__)
 # Above this many resources the CPU-bound evaluation moves off the event loop, so other calls proceed.
 _OFFLOAD_RESOURCES = 200
 
@@ -117,11 +120,20 @@ class Decisions:
             *check_override(override),
         ]
 
-    async def _run(self, *args: Any, **kwargs: Any) -> EvaluationResult:
-        resources = args[0]
+    async def _run(
+        self,
+        resources: Sequence[Resource],
+        context: EvaluationContext,
+        policies: Sequence[Policy],
+        exceptions: Sequence[PolicyException],
+        override: Override | None,
+        now: datetime,
+    ) -> EvaluationResult:
         if len(resources) > _OFFLOAD_RESOURCES:
-            return await asyncio.to_thread(self._evaluator.evaluate, *args, **kwargs)
-        return self._evaluator.evaluate(*args, **kwargs)
+            return await asyncio.to_thread(
+                self._evaluator.evaluate, resources, context, policies, exceptions, override, now=now
+            )
+        return self._evaluator.evaluate(resources, context, policies, exceptions, override, now=now)
 
     async def evaluate(
         self,
@@ -141,7 +153,7 @@ class Decisions:
             exceptions = [
                 exception_from_row(row) for row in await store.active_exceptions(session=session, now=now)
             ]
-        result = await self._run(resources, context, policies, exceptions, override, now=now)
+        result = await self._run(resources, context, policies, exceptions, override, now)
         decision_id = sortable_id()
         row = DecisionRow(
             decision_id=decision_id,
@@ -161,6 +173,19 @@ class Decisions:
         )
         async with self._sessions.begin() as session:
             await store.add_decision(session=session, row=row)
+        _log.info(
+            "policy decision recorded",
+            decision=DECISION_PREFIX + decision_id,
+            outcome=result.outcome.value,
+            team=context.team,
+            environment=context.environment,
+            service_name=context.service,
+            requester=context.requester,
+            resources=len(resources),
+            violations=sum(len(r.violations) for r in result.results),
+            errors=sum(len(r.errors) for r in result.results),
+            override_applied=result.override_applied,
+        )
         return result, DECISION_PREFIX + decision_id
 
     async def dry_run(
@@ -199,7 +224,7 @@ class Decisions:
             exceptions = [
                 exception_from_row(row) for row in await store.active_exceptions(session=session, now=now)
             ]
-        return await self._run(resources, context, drafts, exceptions, None, now=now)
+        return await self._run(resources, context, drafts, exceptions, None, now)
 
     async def get_decision(self, name: str) -> Decision:
         """A recorded decision."""
