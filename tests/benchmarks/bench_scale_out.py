@@ -296,6 +296,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--services", type=int, help="services provisioned per configuration")
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent HTTP clients")
+    parser.add_argument(
+        "--worker-concurrency",
+        type=int,
+        help="operations one worker process runs at once (PAVED_PROVISIONING_WORKER_CONCURRENCY); "
+        "a small value stands for a pod's CPU limit",
+    )
     args = parser.parse_args()
     count = args.services or (12 if args.quick else 60)
     # A-B-B-A, so drift (a fuller database, other load on the machine) weighs on both alike.
@@ -306,7 +312,14 @@ def main() -> int:
     tokens = [{"token": TOKEN, "subject": "bench", "teams": [], "roles": ["admin"]}]
     extra_env = {
         # As in Kubernetes: the API runs no worker; worker processes are added per configuration.
-        "provisioning": {"PAVED_PROVISIONING_RUN_WORKER": "false"},
+        "provisioning": {
+            "PAVED_PROVISIONING_RUN_WORKER": "false",
+            **(
+                {"PAVED_PROVISIONING_WORKER_CONCURRENCY": str(args.worker_concurrency)}
+                if args.worker_concurrency
+                else {}
+            ),
+        },
         "gateway": {"PAVED_GATEWAY_TOKENS": json.dumps(tokens)},
     }
     results = []
