@@ -24,6 +24,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -182,7 +183,13 @@ async def _wait_healthy(address: str, process: subprocess.Popen[bytes]) -> None:
         await channel.close()
 
 
-async def _measure(address: str, teams: int, samples: int) -> None:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to report cost independent of machine load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _measure(address: str, teams: int, samples: int, pid: int) -> None:
     channel = create_channel(address, default_timeout=10.0)
     stub = catalog_pb2_grpc.CatalogServiceStub(channel)
     rng = random.Random(1)
@@ -198,11 +205,13 @@ async def _measure(address: str, teams: int, samples: int) -> None:
             await stub.GetService(catalog_pb2.GetServiceRequest(name=rng.choice(names)))
 
         first_pages: list[float] = []
+        cpu_before = _cpu_seconds(pid)
         for _ in range(samples):
             team = f"team-{rng.randrange(teams):03d}"
             start = time.perf_counter()
             await stub.ListServices(catalog_pb2.ListServicesRequest(filter=f'team = "{team}"', page_size=50))
             first_pages.append((time.perf_counter() - start) * 1000)
+        server_cpu_ms = (_cpu_seconds(pid) - cpu_before) * 1000 / samples
 
         full_pages: list[float] = []
         for _ in range(max(20, samples // 10)):
@@ -247,6 +256,9 @@ async def _measure(address: str, teams: int, samples: int) -> None:
         )
 
     print(line("ListServices team=<random>, page_size=50", first_pages))
+    print(
+        f"  catalog process CPU per page: {server_cpu_ms:.2f} ms (independent of other load on the machine)"
+    )
     print(line("  same, view=FULL (with each 7 kB plan)", full_pages))
     print(line(f"ListServices team={BIG_TEAM}, paging all", pages))
     print(f"  paged through {seen} services of {BIG_TEAM} in {walk:.2f} s ({len(pages)} pages)")
@@ -289,7 +301,7 @@ async def run(quick: bool) -> None:
         )
         address = f"127.0.0.1:{port}"
         await _wait_healthy(address, process)
-        await _measure(address, teams, samples)
+        await _measure(address, teams, samples, process.pid)
     finally:
         if process is not None:
             process.terminate()
