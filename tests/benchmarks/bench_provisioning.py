@@ -42,10 +42,10 @@ from paved_provisioning.settings import ProvisioningSettings
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "provisioning"))
-from fake_peers import FakePeers
 from paved_kit.testing import EphemeralServerSettings
-from plans import plan
-from real_peers import RealPeers, start_real_peers
+from provisioning_fakes import FakePeers
+from provisioning_peers import RealPeers, start_real_peers
+from provisioning_plans import plan
 
 
 async def start_fake_peers() -> RealPeers:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from conftest import HarnessFactory
 from google.longrunning import operations_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from paved.provisioning.v1 import provisioning_pb2 as pb
+from provisioning_harness import HarnessFactory
 
 pytestmark = pytest.mark.timeout(60)
 

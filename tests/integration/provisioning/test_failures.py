@@ -6,10 +6,10 @@ import asyncio
 
 import grpc
 import pytest
-from conftest import HarnessFactory, steps
 from google.longrunning import operations_pb2
 from paved.catalog.v1 import catalog_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
+from provisioning_harness import HarnessFactory, steps
 
 pytestmark = pytest.mark.timeout(90)
 

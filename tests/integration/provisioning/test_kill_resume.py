@@ -9,12 +9,12 @@ import signal
 import sys
 
 import pytest
-from conftest import Harness, HarnessFactory, steps
 from google.longrunning import operations_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
 from paved_provisioning import manifests, store
 from paved_provisioning.gitops import OPERATION_TRAILER
-from plans import plan_dict
+from provisioning_harness import Harness, HarnessFactory, steps
+from provisioning_plans import plan_dict
 
 pytestmark = pytest.mark.timeout(120)
 

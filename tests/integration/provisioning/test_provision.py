@@ -8,7 +8,6 @@ import json
 import grpc
 import pytest
 import yaml
-from conftest import HarnessFactory, metadata
 from google.longrunning import operations_pb2
 from google.rpc import error_details_pb2
 from google.type import money_pb2
@@ -16,7 +15,8 @@ from grpc_status import rpc_status
 from paved.catalog.v1 import catalog_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
 from paved_provisioning.gitops import OPERATION_TRAILER
-from plans import plan
+from provisioning_harness import HarnessFactory, metadata
+from provisioning_plans import plan
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from conftest import HarnessFactory, steps
 from google.protobuf import struct_pb2
 from google.type import money_pb2
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
 from paved.provisioning.v1 import provisioning_pb2 as pb
-from real_peers import RealPeers, available, start_real_peers
+from provisioning_harness import HarnessFactory, steps
+from provisioning_peers import RealPeers, available, start_real_peers
 
 pytestmark = [
     pytest.mark.timeout(120),

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 import yaml
-from conftest import Harness, HarnessFactory, steps
 from google.protobuf.timestamp_pb2 import Timestamp
 from paved.catalog.v1 import catalog_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
+from provisioning_harness import Harness, HarnessFactory, steps
 
 pytestmark = pytest.mark.timeout(90)
 BASE = "services/payments/orders/production"

@@ -10,7 +10,7 @@ import yaml
 from paved_provisioning import manifests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "integration" / "provisioning"))
-from plans import plan_dict
+from provisioning_plans import plan_dict
 
 SITE = manifests.SiteConfig()
 BASE = "services/payments/orders/production"
