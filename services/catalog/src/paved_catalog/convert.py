@@ -58,12 +58,17 @@ def _value(data: Any) -> struct_pb2.Value:
     return value
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    # Exact integer arithmetic; Timestamp.FromDatetime is several times slower on list hot paths.
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    result = timestamp_pb2.Timestamp()
-    result.FromDatetime(moment)
-    return result
+    delta = moment - _EPOCH
+    return timestamp_pb2.Timestamp(
+        seconds=delta.days * 86400 + delta.seconds, nanos=delta.microseconds * 1000
+    )
 
 
 # -- templates ----------------------------------------------------------------------------------------
