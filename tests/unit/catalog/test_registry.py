@@ -63,21 +63,3 @@ def test_new_service_reports_every_problem() -> None:
         "service.documentation_url",
         "request_id",
     }
-
-
-def test_timestamps_convert_exactly() -> None:
-    from datetime import UTC, datetime, timedelta, timezone
-
-    from google.protobuf import timestamp_pb2
-    from paved_catalog.convert import timestamp
-
-    moments = [
-        datetime(2026, 11, 26, 5, 8, 5, 123456, tzinfo=UTC),
-        datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC),
-        datetime(2026, 1, 1, 12, 0),  # naive values from SQLite are UTC
-        datetime(2026, 6, 1, 9, 30, tzinfo=timezone(timedelta(hours=2))),
-    ]
-    for moment in moments:
-        expected = timestamp_pb2.Timestamp()
-        expected.FromDatetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-        assert timestamp(moment) == expected
