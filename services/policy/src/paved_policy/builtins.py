@@ -38,8 +38,11 @@ def builtin_policies(*, max_monthly_cost: float, currency: str) -> list[Policy]:
             severity=Severity.ERROR,
             enforcement_level=EnforcementLevel.HARD_MANDATORY,
             scope=Scope(resource_types=DATA_STORE_TYPES),
-            expression="has(resource.properties.encrypted) && resource.properties.encrypted == true",
-            message="{resource.type} {resource.name} must be encrypted at rest (set encrypted: true)",
+            expression=(
+                "params.property in resource.properties && resource.properties[params.property] == true"
+            ),
+            message="{resource.type} {resource.name} must be encrypted at rest (set {params.property}: true)",
+            parameters={"property": "encrypted"},
             builtin=True,
         ),
         Policy(
