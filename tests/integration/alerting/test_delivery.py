@@ -6,11 +6,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import grpc
+import pytest
 from google.protobuf import timestamp_pb2
 from paved.alerting.v1 import alerting_pb2 as pb
 from paved_alerting import store
 from paved_alerting.clock import ManualClock
-from paved_kit.db import session_factory
+from paved_alerting.models import AlertingModel
+from paved_kit.db import create_schema, session_factory
+from sqlalchemy import text
 
 StartAlerting = Callable[..., Awaitable[Any]]
 Recorders = Callable[[], Any]
@@ -194,3 +198,34 @@ async def test_resolved_is_never_delivered_before_firing(
     firing, resolved = await hook.wait_for(2)
     assert (firing.body["status"], resolved.body["status"]) == ("firing", "resolved")
     assert hook.attempts == 4 and refused == ["firing", "firing"]
+
+
+async def test_a_transition_that_could_not_be_recorded_is_found_again(
+    start_alerting: StartAlerting, http_recorder: Recorders
+) -> None:
+    hook = http_recorder()
+    alerting = await start_alerting(default_webhook_url=hook.url)
+    stub = alerting.stub
+    await stub.CreateDefaultAlerts(pb.CreateDefaultAlertsRequest(service="checkout", team="payments"))
+    sample = pb.MetricSample(service="checkout", metric="up", value=0, time=at(T0))
+    await stub.IngestSamples(iter([pb.IngestSamplesRequest(samples=[sample])]))
+    await stub.EvaluateRules(pb.EvaluateRulesRequest(time=at(T0)))
+
+    # The database loses the outbox table: the cycle that fires the alert cannot record it.
+    async with alerting.database.begin() as connection:
+        await connection.execute(text("DROP TABLE notification_outbox"))
+    sample = pb.MetricSample(service="checkout", metric="up", value=0, time=at(T0 + 60))
+    await stub.IngestSamples(iter([pb.IngestSamplesRequest(samples=[sample])]))
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await stub.EvaluateRules(pb.EvaluateRulesRequest(time=at(T0 + 60)))
+    assert error.value.code() == grpc.StatusCode.INTERNAL
+    pending = await stub.ListAlerts(pb.ListAlertsRequest(filter="state = PENDING"))
+    assert [a.rule for a in pending.alerts] == ["alertRules/checkout-service-down"]
+
+    await create_schema(alerting.database, AlertingModel.metadata)
+    response = await stub.EvaluateRules(pb.EvaluateRulesRequest(time=at(T0 + 61)))
+    assert [(a.labels["alertname"], a.state) for a in response.transitions] == [
+        ("ServiceDown", pb.ALERT_STATE_FIRING)
+    ]
+    [delivered] = await hook.wait_for(1)
+    assert delivered.body["alerts"][0]["startsAt"] == "2027-01-15T08:01:01Z"

@@ -121,3 +121,15 @@ def test_rules_keep_their_state_when_replaced_and_forget_it_when_removed() -> No
     removed = evaluator.remove_rule("checkout-errors")
     assert removed is not None and removed.state is AlertState.FIRING
     assert len(evaluator) == 0 and evaluator.rules_of("checkout") == []
+
+
+def test_restoring_undoes_unrecorded_transitions() -> None:
+    evaluator = make(for_ms=60_000)
+    feed(evaluator, T0, 1)
+    evaluator.samples.add("checkout", "error_rate", 1, T0 + 60)
+    transitions = evaluator.evaluate(T0 + 60)
+    assert [t.status.state for t in transitions] == [AlertState.FIRING]
+    evaluator.restore(transitions)
+    status = evaluator.status("checkout-errors")
+    assert status is not None and status.state is AlertState.PENDING and status.active_at == T0
+    assert [t.status.state for t in evaluator.evaluate(T0 + 61)] == [AlertState.FIRING]

@@ -127,18 +127,21 @@ class AlertingEngine:
                 metrics = {rule.condition.metric for rule in self.rules()} | set(HEALTH_METRICS)
                 self.samples.ingest(await self._prometheus.fetch(metrics, now))
             transitions = self.evaluator.evaluate(now)
-            notify = [t for t in transitions if t.notifies]
-            notify = self.queue.with_resends(notify, now, self.evaluator.firing())
+            notify = self.queue.with_resends(
+                [t for t in transitions if t.notifies], now, self.evaluator.firing
+            )
             queued = 0
             if transitions or notify:
-                async with self._sessions() as session, session.begin():
-                    await store.upsert_alerts(
-                        session=session,
-                        rows=[
-                            alert_values(t, self.evaluator.fingerprint(t.rule.rule_id)) for t in transitions
-                        ],
-                    )
-                    queued = await self.queue.enqueue(session, notify, now, self.evaluator.fingerprint)
+                try:
+                    async with self._sessions() as session, session.begin():
+                        fingerprint = self.evaluator.fingerprint
+                        rows = [alert_values(t, fingerprint(t.rule.rule_id)) for t in transitions]
+                        await store.upsert_alerts(session=session, rows=rows)
+                        queued = await self.queue.enqueue(session, notify, now, fingerprint)
+                except BaseException:
+                    # Unrecorded changes must not be forgotten: the next cycle finds them again.
+                    self.evaluator.restore(transitions)
+                    raise
         if queued:
             self.queue.wake()
         return len(self.evaluator), transitions

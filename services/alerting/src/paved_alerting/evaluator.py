@@ -43,6 +43,7 @@ class Transition:
     rule: Rule
     previous: AlertState
     status: AlertStatus
+    before: AlertStatus | None = None
 
     @property
     def notifies(self) -> bool:
@@ -126,6 +127,18 @@ class Evaluator:
         """The fingerprint of the rule's alert labels."""
         return self._fingerprints[rule_id]
 
+    def restore(self, transitions: list[Transition]) -> None:
+        """Undo the state changes of ``transitions`` (they could not be persisted), so the next
+        evaluation finds and reports them again."""
+        for transition in transitions:
+            compiled = self._compiled.get(transition.rule.rule_id)
+            before = transition.before
+            if compiled is None or before is None:
+                continue
+            status = compiled.status
+            status.state, status.active_at = before.state, before.active_at
+            status.fired_at, status.resolved_at = before.fired_at, before.resolved_at
+
     def rule_ids(self) -> list[str]:
         """Ids of every loaded rule."""
         return list(self._compiled)
@@ -154,20 +167,23 @@ class Evaluator:
             if value is not None and compiled.enabled and compiled.compare(value, compiled.threshold):
                 if state is firing:
                     continue
+                before = replace(status)
                 if state is not pending:
                     status.state, status.active_at, status.resolved_at = pending, now, None
                     if compiled.for_seconds > 0:
-                        transitions.append(Transition(compiled.rule, state, replace(status)))
+                        transitions.append(Transition(compiled.rule, state, replace(status), before))
                         continue
                 # The whole `for` must have passed, measured from the first evaluation that saw it hold.
                 assert status.active_at is not None
                 if now - status.active_at >= compiled.for_seconds:
                     status.state, status.fired_at = firing, now
-                    transitions.append(Transition(compiled.rule, state, replace(status)))
+                    transitions.append(Transition(compiled.rule, state, replace(status), before))
             elif state is pending:
+                before = replace(status)
                 status.state, status.active_at = AlertState.INACTIVE, None
-                transitions.append(Transition(compiled.rule, state, replace(status)))
+                transitions.append(Transition(compiled.rule, state, replace(status), before))
             elif state is firing:
+                before = replace(status)
                 status.state, status.resolved_at = AlertState.RESOLVED, now
-                transitions.append(Transition(compiled.rule, state, replace(status)))
+                transitions.append(Transition(compiled.rule, state, replace(status), before))
         return transitions

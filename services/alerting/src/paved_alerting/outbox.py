@@ -49,7 +49,7 @@ class NotificationQueue:
         self._last_sent: dict[str, float] = {}
 
     def with_resends(
-        self, notify: list[Transition], now: float, firing: Sequence[tuple[Rule, AlertStatus]]
+        self, notify: list[Transition], now: float, firing: Callable[[], Sequence[tuple[Rule, AlertStatus]]]
     ) -> list[Transition]:
         """``notify`` plus the firing alerts due to be sent to Alertmanager again (none for webhooks)."""
         if not self._notifier.alertmanager_url:
@@ -64,7 +64,7 @@ class NotificationQueue:
             else:
                 self._last_sent[t.rule.rule_id] = now
         again = []
-        for rule, status in firing:
+        for rule, status in firing():
             if rule.rule_id not in changed and now - self._last_sent.get(rule.rule_id, -math.inf) >= resend:
                 self._last_sent[rule.rule_id] = now
                 again.append(Transition(rule, AlertState.FIRING, replace(status)))
