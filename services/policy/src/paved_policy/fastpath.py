@@ -315,7 +315,8 @@ class _Translator:
     """Writes Python statements for a parse tree; ``emit`` returns a Python expression for a node's value.
 
     Generated code raises on anything CEL would not answer the same way; the wrapper turns every such
-    exception into Defer.
+    exception into Defer. Only fixed helper names, generated temporaries and repr()-quoted literals and
+    field names reach the source (user identifiers are mapped, never spliced), so a rule cannot inject code.
     """
 
     def __init__(self, variables: frozenset[str], prefix: str = "") -> None:
