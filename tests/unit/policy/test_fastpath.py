@@ -228,3 +228,24 @@ def test_whole_messages_render_the_same(message: str) -> None:
     expected = ENGINE.render(ENGINE.compile_message(message), reference_bindings)
     rendered = fast_engine.render(fast_engine.compile_message(message), reference_bindings, fast_bindings)
     assert rendered == expected
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "resource.name == \"x'); import os; ('\"",
+        'resource.name == \'x""" + __import__("os").name + "\'',
+        "resource.properties.a.all(__import__, true)",
+        "resource.name.startsWith('\\u0027')",
+    ],
+)
+def test_rule_text_never_becomes_code(expression: str) -> None:
+    fast = compile_fast(expression, VARIABLES)
+    if fast is None:
+        return  # outside the subset: nothing generated
+    reference_bindings, fast_bindings = bindings({"a": [1.0]}, {}, "x")
+    try:
+        answer = fast(fast_bindings)
+    except Defer:
+        return
+    assert answer is ENGINE.evaluate(ENGINE.compile(expression), reference_bindings)
