@@ -15,6 +15,7 @@ from paved_kit.errors import FieldViolation, InvalidArgument
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from paved_cost import store
 from paved_cost.attribution import Attribution
 from paved_cost.billing_import import (
     SOURCE,
@@ -74,10 +75,13 @@ class BillingImporter:
                 and isinstance(first, CsvChunk)
                 and session.get_bind().dialect.name == "postgresql"
             ):
-                return await import_in_database(
+                result = await import_in_database(
                     session, header, messages, self._attribution, currency=self._currency, now=now
                 )
-            python = PythonImport(
-                session, self._attribution, currency=self._currency, batch_rows=self._batch_rows, now=now
-            )
-            return await python.run(header, messages)
+            else:
+                python = PythonImport(
+                    session, self._attribution, currency=self._currency, batch_rows=self._batch_rows, now=now
+                )
+                result = await python.run(header, messages)
+            await store.refresh_report_statistics(session=session)
+            return result

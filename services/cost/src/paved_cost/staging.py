@@ -6,6 +6,7 @@ temporary staging table; one ``INSERT ... SELECT`` casts and checks every row (t
 a validation pass name them (with regular expressions first when some value does not even cast).
 Like store.py, this module only runs statements on the session it is given and never commits.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence

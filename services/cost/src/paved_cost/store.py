@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -109,6 +109,16 @@ async def insert_daily_costs(*, session: AsyncSession, rows: Iterable[dict[str, 
     batch = list(rows)
     if batch:
         await _execute(session, insert(_DAILY_TABLE), batch)
+
+
+async def refresh_report_statistics(*, session: AsyncSession) -> None:
+    """Refresh the planner's statistics of the daily totals after an import.
+
+    A big import changes them at once; with stale ones PostgreSQL sorts (slowly, by collation) where a
+    hash aggregate takes a few milliseconds, and the team report would wait for autovacuum to catch up.
+    """
+    if _dialect(session) == "postgresql":
+        await _execute(session, text("ANALYZE cost_daily"))
 
 
 async def billing_totals(
