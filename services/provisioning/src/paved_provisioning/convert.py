@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from google.longrunning import operations_pb2
-from google.protobuf import json_format, timestamp_pb2
+from google.protobuf import empty_pb2, json_format, timestamp_pb2
 from google.rpc import status_pb2
 from google.type import money_pb2
 from paved.common.v1 import common_pb2
@@ -156,8 +156,6 @@ def operation(view: OperationView) -> operations_pb2.Operation:
     elif view.deployment is not None:
         message.response.Pack(pb.WorkflowResult(deployment=deployment(view.deployment)))
     else:
-        from google.protobuf import empty_pb2
-
         message.response.Pack(empty_pb2.Empty())
     return message
 

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_provisioning import store
 from paved_provisioning.handlers import StepContext, Toolkit, run_step, undo_step
+from paved_provisioning.manifests import current_image, version_of
 from paved_provisioning.models import Operation, OperationStep
 from paved_provisioning.steps import (
     DEPLOY,
@@ -306,8 +307,6 @@ class OperationRunner:
                 new_plan = new_plan or (plans[-1] if plans else None)
                 if new_plan is not None and commits:
                     values["plan"] = new_plan
-                    from paved_provisioning.manifests import current_image, version_of
-
                     image = current_image(new_plan)
                     await store.set_service_fields(
                         session=session,

@@ -14,7 +14,7 @@ from paved.cost.v1 import cost_pb2, cost_pb2_grpc
 from paved_kit.client import channel_from_settings
 
 from paved_provisioning.settings import ProvisioningSettings
-from paved_provisioning.steps import rpc_failure
+from paved_provisioning.steps import StepError, rpc_failure
 
 State = catalog_pb2.Service.State
 
@@ -107,8 +107,6 @@ class Peers:
             State.STATE_ACTIVE,
             State.STATE_DEPROVISIONING,
         ):
-            from paved_provisioning.steps import StepError
-
             raise StepError(
                 f"catalog already has {name} ({State.Name(existing.state)}, team {existing.team})",
                 retryable=False,

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from paved_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PreconditionViolation
+from paved_kit.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PreconditionViolation,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -73,9 +79,7 @@ def decode_page_token(field: str, token: str) -> int:
         ) from None
 
 
-def _fv(field: str, description: str) -> Any:
-    from paved_kit.errors import FieldViolation
-
+def _fv(field: str, description: str) -> FieldViolation:
     return FieldViolation(field, description)
 
 
