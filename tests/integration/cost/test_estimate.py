@@ -13,6 +13,12 @@ from paved_cost.money import from_money
 from paved_kit.grpc_errors import error_details
 
 
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """Estimates never touch the database: one backend is enough (the import tests cover both)."""
+    return sqlite_url
+
+
 def resource(name: str, type_: str, **properties: object) -> common_pb2.Resource:
     struct = struct_pb2.Struct()
     struct.update(properties)
