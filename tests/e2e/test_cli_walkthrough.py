@@ -3,6 +3,7 @@ suite; plus the CLI's readable errors and exit codes."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import uuid
@@ -94,3 +95,36 @@ def test_policies_evaluate_file_gates_on_the_decision(env: dict[str, str], tmp_p
     assert result.exit_code in {0, 1}
     # An unencrypted database without owner tags must not be allowed silently.
     assert '"outcome": "ALLOW"' not in result.output
+
+
+def test_deploy_then_ops_watch(env: dict[str, str]) -> None:
+    name = f"watched-{uuid.uuid4().hex[:6]}"
+    runner = CliRunner()
+    created = runner.invoke(
+        main,
+        [
+            "create",
+            "--name",
+            name,
+            "--team",
+            "payments",
+            "--template",
+            "web-service",
+            "--param",
+            "language=go",
+            "--param",
+            "database=none",
+            "--wait",
+        ],
+        env=env,
+    )
+    assert created.exit_code == 0, created.output
+    deployed = runner.invoke(main, ["deploy", name, "--version", "1.0.1", "--json"], env=env)
+    assert deployed.exit_code == 0, deployed.output
+    operation = json.loads(deployed.output)["operation"]
+    watched = runner.invoke(main, ["ops", "watch", operation.removeprefix("operations/")], env=env)
+    assert "workflow:deploy" in watched.output, watched.output
+    # Exit code follows the outcome: 0 when the workflow succeeded, 1 when it failed.
+    assert watched.exit_code == (0 if "succeeded" in watched.output.splitlines()[-1] else 1), watched.output
+    shown = runner.invoke(main, ["ops", "get", operation, "--json"], env=env)
+    assert shown.exit_code == 0 and json.loads(shown.output)["kind"] == "workflow:deploy"
