@@ -1,9 +1,11 @@
 """``POST /api/services``: the source design's flow as orchestrated calls, each answer mapped to HTTP.
 
-template → validate parameters → render → estimate cost → check quota → evaluate policy → provision.
+template (and name) → validate parameters → render → estimate cost → check quota and evaluate policy
+(side by side) → provision.
 Quota is checked after the estimate (the agreed order puts it before rendering): provisioning's
 CheckQuota needs the plan's resources and the estimate to check all three quotas (services, instances,
-monthly budget). Every step before provisioning is read-only, so the order changes no other outcome.
+monthly budget). No step before provisioning changes anything but policy's audit log of decisions, so
+the order changes no other outcome.
 """
 
 from __future__ import annotations
@@ -78,8 +80,18 @@ async def create_service(
             cost_pb2.EstimateCostRequest(resources=plan.resources, region=plan.region)
         ),
     )
-    await _check_quota(backends, body.team, plan, estimate.total_monthly_cost)
-    evaluation = await _evaluate(backends, body, principal, plan, estimate.total_monthly_cost)
+    # Quota and policy both need only the plan and the estimate: asked at once. A quota refusal wins
+    # (it comes first in the flow); policy still records its decision in the audit log either way.
+    checks: list[object] = await asyncio.gather(
+        _check_quota(backends, body.team, plan, estimate.total_monthly_cost),
+        _evaluate(backends, body, principal, plan, estimate.total_monthly_cost),
+        return_exceptions=True,
+    )
+    for outcome in checks:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    evaluation = checks[1]
+    assert isinstance(evaluation, policy_pb2.EvaluateResponse)
 
     override_by = ""
     if body.override is not None and evaluation.override_applied:
