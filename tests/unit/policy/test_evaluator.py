@@ -348,3 +348,14 @@ def test_large_audits_pause_the_cyclic_collector_and_restore_it(monkeypatch: pyt
     evaluator.evaluate([compute("a"), compute("b"), compute("c")], CONTEXT, [policy("t", "true")])
     assert seen == [True, False]
     assert gc.isenabled()
+
+
+def test_a_stored_rule_that_no_longer_compiles_fails_instead_of_passing() -> None:
+    broken = policy("broken", "resource.(", EnforcementLevel.SOFT_MANDATORY)
+    fine = policy("fine", "true")
+    result = Evaluator(RuleEngine()).evaluate([compute("a"), compute("b")], CONTEXT, [fine, broken])
+    assert result.outcome is Outcome.NEEDS_OVERRIDE
+    for item in result.results:
+        [error] = item.errors
+        assert error.policy == "policies/broken"
+        assert error.message.startswith("the rule does not compile: line 1, column")

@@ -37,7 +37,7 @@ from paved_policy.records import (
     policy_snapshot,
     sortable_id,
 )
-from paved_policy.rules import RuleEngine
+from paved_policy.rules import RuleCompileError, RuleEngine
 from paved_policy.settings import PolicySettings
 from paved_policy.validation import check_exception, check_parameters, check_policy, policy_id_violation
 
@@ -149,6 +149,18 @@ class Administration:
             except IntegrityError:
                 continue  # another replica created it first
         return created
+
+    async def warm_up(self) -> int:
+        """Compile every enabled policy now, so the first Evaluate does not pay for it; returns how many."""
+        async with self._sessions() as session:
+            policies = [policy_from_row(row) for row in await store.enabled_policies(session=session)]
+        for policy in policies:
+            try:
+                self._engine.compile(policy.expression, policy.revision)
+                self._engine.compile_message(policy.message)
+            except RuleCompileError:
+                continue  # stored before a stricter engine; Evaluate will report it
+        return len(policies)
 
     # Policies -----------------------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ async def build_app(
     created = await administration.ensure_builtins()
     if created:
         _log.info("built-in policies created", policies=created)
+    await administration.warm_up()
     return PolicyApp(PolicyServicer(administration, decisions, clock), administration, decisions)
 
 

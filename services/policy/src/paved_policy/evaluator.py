@@ -31,6 +31,7 @@ from paved_policy.fastpath import Defer, as_fast_value
 from paved_policy.rules import (
     MessageTemplate,
     Rule,
+    RuleCompileError,
     RuleEngine,
     RuleError,
     context_binding,
@@ -45,11 +46,12 @@ PAUSE_COLLECTOR_AT = 10_000
 @dataclass(frozen=True)
 class _Compiled:
     policy: Policy
-    rule: Rule
+    rule: Rule | None
     template: MessageTemplate
     params: Mapping[str, Any]
     fast: Callable[[dict[str, Any]], bool] | None
     name: str
+    broken: RuleError | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class _Scoped:
     applicable: list[_Compiled]
     fast: list[_Compiled]
     slow: list[_Compiled]
+    broken: list[_Compiled]
     group: Callable[[dict[str, Any], list[Any]], list[tuple[int, bool | None]]] | None
     params: list[Any]
     order: dict[int, int]
@@ -123,14 +126,24 @@ class Evaluator:
         self._batch_rules = batch_rules
 
     def _compile(self, policy: Policy) -> _Compiled:
-        rule = self._engine.compile(policy.expression, policy.revision)
+        try:
+            rule: Rule | None = self._engine.compile(policy.expression, policy.revision)
+            broken = None
+        except RuleCompileError as exc:
+            # Stored before the engine grew stricter, say: it fails on every resource, never passes.
+            rule, broken = None, RuleError(f"the rule does not compile: {exc}")
+        try:
+            template = self._engine.compile_message(policy.message)
+        except RuleCompileError:
+            template = MessageTemplate(policy.message, ())
         return _Compiled(
             policy,
             rule,
-            self._engine.compile_message(policy.message),
+            template,
             as_fast_value(policy.parameters),
-            rule.fast,
+            rule.fast if rule else None,
             policy.name,
+            broken,
         )
 
     def evaluate(
@@ -207,7 +220,9 @@ class Evaluator:
         resource_map = resource_binding(resource)
         fast_env: dict[str, Any] = {"resource": resource_map, "context": fast_context}
         # Hot loop of audits: only failures and deferrals are remembered.
-        failed: list[tuple[_Compiled, bool | RuleError]] = []
+        failed: list[tuple[_Compiled, bool | RuleError]] = (
+            [(c, c.broken) for c in scoped.broken if c.broken is not None] if scoped.broken else []
+        )
         pending: list[_Compiled] = list(scoped.slow) if scoped.slow else []
         fast_items = scoped.fast
         if fast_items:
@@ -238,7 +253,7 @@ class Evaluator:
                     failed.append((item, result))
         if not failed:
             return ResourceResult(resource.name, resource.type, policies_evaluated=len(applicable))
-        if pending and len(failed) > 1:
+        if (pending or scoped.broken) and len(failed) > 1:
             failed.sort(key=lambda pair: scoped.order[id(pair[0])])
         violations: list[Violation] = []
         waived: list[WaivedViolation] = []
@@ -277,11 +292,13 @@ class Evaluator:
 
     def _scoped(self, applicable: list[_Compiled]) -> _Scoped:
         fast = [c for c in applicable if c.fast is not None]
+        broken = [c for c in applicable if c.broken is not None]
         group = self._engine.compile_fast_group([(c.policy.expression, c.policy.revision) for c in fast])
         return _Scoped(
             applicable=applicable,
             fast=fast,
-            slow=[c for c in applicable if c.fast is None],
+            slow=[c for c in applicable if c.fast is None and c.broken is None],
+            broken=broken,
             group=group if self._group_rules else None,
             params=[c.params for c in fast],
             order={id(item): index for index, item in enumerate(applicable)},
@@ -297,12 +314,15 @@ class Evaluator:
             batched = self._engine.evaluate_batch(batch, resource_map, context_map, params)
             if batched is not None:
                 return batched
-        return [
-            self._engine.evaluate(
-                c.rule, {"resource": resource_map, "context": context_map, "params": c.params}
+        answers: list[bool | RuleError] = []
+        for c in pending:
+            assert c.rule is not None  # rules that do not compile never reach the runtime
+            answers.append(
+                self._engine.evaluate(
+                    c.rule, {"resource": resource_map, "context": context_map, "params": c.params}
+                )
             )
-            for c in pending
-        ]
+        return answers
 
     def _message(
         self,
