@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
 from paved_kit.settings import BaseServiceSettings
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[3]
@@ -27,9 +29,10 @@ PAVED_SERVICES = (*GRPC_PORTS, "provisioning-worker", "gateway")
 
 
 def interpolate(value: Any) -> Any:
-    """Compose's ``${VAR:-default}`` with nothing set: the defaults, as a fresh checkout runs."""
+    """Compose's ``${VAR:-default}`` with nothing set: the defaults, as a fresh checkout runs (the
+    default ends at the first ``}``, as in compose)."""
     if isinstance(value, str):
-        return re.sub(r"\$\{(\w+):-((?:[^{}]|\{[^{}]*\})*)\}", lambda m: m.group(2), value)
+        return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: m.group(2), value)
     if isinstance(value, dict):
         return {key: interpolate(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -82,13 +85,22 @@ def test_each_service_loads_its_settings_from_its_environment(compose: dict[str,
     prefix = f"PAVED_{service.upper()}_"
     assert all(key.startswith(prefix) for key in environment)
     settings_cls = settings_class(service)
-    unknown = {
-        key for key in environment if key.removeprefix(prefix).lower() not in settings_cls.model_fields
-    }
-    assert unknown == set()
-    settings = settings_cls.model_validate(
-        {k.removeprefix(prefix).lower(): v for k, v in environment.items()}
-    )
+    fields = settings_cls.model_fields
+    secrets = {key for key, f in fields.items() if SecretStr in get_args(f.annotation)}
+    values = {}
+    for key, value in environment.items():
+        field = key.removeprefix(prefix).lower()
+        if field.endswith("_file") and field.removesuffix("_file") in secrets:
+            # A secret read from a file compose mounts at /run/secrets/<name>: read what it will mount.
+            secret = value.removeprefix("/run/secrets/")
+            assert secret in compose["services"][name].get("secrets", []), key
+            values[field.removesuffix("_file")] = (
+                REPO / "deploy" / compose["secrets"][secret]["file"]
+            ).read_text()
+            continue
+        assert field in fields, f"{key} is no setting of {settings_cls.__name__}"
+        values[field] = value
+    settings = settings_cls.model_validate(values)
     if name != "gateway":
         url = make_url(settings.database_url)
         postgres = compose["services"]["postgres"]["environment"]
@@ -139,15 +151,18 @@ def test_the_databases_compose_creates_match_kubernetes_dev(compose: dict[str, A
     assert "./docker/create-databases.sql:/docker-entrypoint-initdb.d/10-create-databases.sql:ro" in mounts
 
 
-def test_the_gateway_accepts_its_default_token(compose: dict[str, Any]) -> None:
+def test_the_gateway_reads_its_tokens_from_a_secret_file_it_accepts(compose: dict[str, Any]) -> None:
     auth = pytest.importorskip("paved_gateway.auth")
-    from pydantic import SecretStr
+    gateway = compose["services"]["gateway"]
+    assert "PAVED_GATEWAY_TOKENS" not in gateway["environment"]
+    assert gateway["environment"]["PAVED_GATEWAY_TOKENS_FILE"] == "/run/secrets/gateway_tokens"
+    assert gateway["secrets"] == ["gateway_tokens"]
+    tokens_file = REPO / "deploy" / compose["secrets"]["gateway_tokens"]["file"]
+    parsed = auth.parse_static_tokens(SecretStr(tokens_file.read_text()))
+    assert [(t.subject, t.roles) for t in parsed] == [("dev-admin", ["admin"])]
 
-    raw = compose["services"]["gateway"]["environment"]["PAVED_GATEWAY_TOKENS"]
-    assert [t.subject for t in auth.parse_static_tokens(SecretStr(raw))] == ["dev-admin"]
 
-
-def test_docker_compose_accepts_the_file() -> None:
+def test_docker_compose_reads_the_file_as_these_tests_do(compose: dict[str, Any]) -> None:
     docker = shutil.which("docker")
     if (
         docker
@@ -157,12 +172,24 @@ def test_docker_compose_accepts_the_file() -> None:
     elif legacy := shutil.which("docker-compose"):
         command = [legacy]
     else:
-        pytest.skip("no docker compose client here; the file is checked by the tests above only")
+        pytest.skip("no docker compose client here (deploy/ci-install.sh installs one in CI)")
+    # No PAVED_* overrides, so compose resolves the same ${VAR:-default} values as interpolate().
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAVED_")}
     result = subprocess.run(
-        [*command, "-f", str(COMPOSE), "config", "--quiet"],
+        [*command, "-f", str(COMPOSE), "config"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)["services"]
+    assert set(resolved) == set(compose["services"])
+    for name, service in compose["services"].items():
+        # Anchors and merge keys resolved alike: the tests above checked what compose will run.
+        assert resolved[name].get("environment", {}) == {
+            k: str(v) for k, v in service.get("environment", {}).items()
+        }, name
+        assert resolved[name].get("command") == service.get("command"), name
+        assert set(resolved[name].get("depends_on", {})) == set(service.get("depends_on", {})), name
