@@ -256,9 +256,7 @@ async def _measure(address: str, teams: int, samples: int, pid: int) -> None:
         )
 
     print(line("ListServices team=<random>, page_size=50", first_pages))
-    print(
-        f"  catalog process CPU per page: {server_cpu_ms:.2f} ms (independent of other load on the machine)"
-    )
+    print(f"  catalog process CPU per page: {server_cpu_ms:.2f} ms (CPU time used, not wall time)")
     print(line("  same, view=FULL (with each 7 kB plan)", full_pages))
     print(line(f"ListServices team={BIG_TEAM}, paging all", pages))
     print(f"  paged through {seen} services of {BIG_TEAM} in {walk:.2f} s ({len(pages)} pages)")
