@@ -147,7 +147,11 @@ class CostAnalysis:
             pairs = await store.team_services(
                 session=session, start=month.first_day, end=month_end, currency=self.currency
             )
-            registrations = {r.service: r.team for r in await store.list_registrations(session=session)}
+            registrations = (
+                {r.service: r.team for r in await store.list_registrations(session=session)}
+                if any(a.team is None and a.service for a in amounts)
+                else {}
+            )
         per_team: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         services: dict[str, set[str]] = defaultdict(set)
         for pair_team, service in pairs:

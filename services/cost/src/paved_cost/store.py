@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, text, update
+from sqlalchemy import String, and_, delete, func, insert, literal, select, text, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -206,23 +206,19 @@ async def team_daily_costs(
     table = _DAILY_TABLE
     window = [table.c.day >= start, table.c.day < end, table.c.currency == currency]
     cost = func.sum(table.c.effective_cost)
+    no_text = literal(None, String)
     tagged = (
-        select(table.c.day, table.c.team, cost)
+        select(table.c.day, no_text.label("service"), table.c.team, cost)
         .where(*window, table.c.team.is_not(None))
         .group_by(table.c.day, table.c.team)
     )
     untagged = (
-        select(table.c.day, table.c.service, cost)
+        select(table.c.day, table.c.service, no_text.label("team"), cost)
         .where(*window, table.c.team.is_(None))
         .group_by(table.c.day, table.c.service)
     )
-    amounts = [
-        DailyAmount(day, None, team, Decimal(total)) for day, team, total in await _execute(session, tagged)
-    ]
-    amounts += [
-        DailyAmount(day, svc, None, Decimal(total)) for day, svc, total in await _execute(session, untagged)
-    ]
-    return amounts
+    result = await _execute(session, union_all(tagged, untagged))
+    return [DailyAmount(day, svc, team, Decimal(total)) for day, svc, team, total in result]
 
 
 async def team_services(
