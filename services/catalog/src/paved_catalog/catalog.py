@@ -387,16 +387,16 @@ class Catalog:
         where = parse_filter(filter_text, SERVICE_FILTER_FIELDS)
         after = decode_token(token, filter_text)
         async with self._reads() as session:
-            rows = list(
-                await store.list_services(
-                    session=session,
-                    where=where,
-                    after=after,
-                    limit=size + 1,
-                    with_plan=with_plan,
-                    with_summary=False,
+            if with_plan:
+                rows: list[Any] = list(
+                    await store.list_services(
+                        session=session, where=where, after=after, limit=size + 1, with_summary=False
+                    )
                 )
-            )
+            else:
+                rows = list(
+                    await store.list_basic_services(session=session, where=where, after=after, limit=size + 1)
+                )
         next_token = encode_token(rows[size - 1].name, filter_text) if len(rows) > size else ""
         return rows[:size], next_token
 
