@@ -94,6 +94,16 @@ async def backend_cpu(admin: asyncpg.Connection, database: str) -> dict[int, flo
     return {row["pid"]: cpu_seconds(row["pid"]) for row in pids}
 
 
+async def cpu_per_call(
+    admin: asyncpg.Connection, database: str, pid: int, mark: tuple[float, dict[int, float]], calls: int
+) -> tuple[float, float]:
+    """Milliseconds of server and PostgreSQL CPU per call since ``mark``."""
+    server_before, pg_before = mark
+    pg_after = await backend_cpu(admin, database)
+    pg = sum(cpu - pg_before.get(backend, 0.0) for backend, cpu in pg_after.items())
+    return (cpu_seconds(pid) - server_before) * 1000 / calls, pg * 1000 / calls
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -234,19 +244,24 @@ async def main() -> None:
 
             team_request = cost_pb2.GetTeamCostsRequest(month="2024-09")
             teams = await stub.GetTeamCosts(team_request)
+            cpu_mark = (cpu_seconds(server.pid), await backend_cpu(admin, database))
             team_times = await timed(queries, lambda: stub.GetTeamCosts(team_request))
+            team_cpu = await cpu_per_call(admin, database, server.pid, cpu_mark, queries)
             service_name = _any_application(csv_path)
             service_request = cost_pb2.GetServiceCostRequest(
                 service=f"services/{service_name}", month="2024-09"
             )
+            cpu_mark = (cpu_seconds(server.pid), await backend_cpu(admin, database))
             service_times = await timed(queries, lambda: stub.GetServiceCost(service_request))
-            for label, values in (
-                ("team breakdown (GetTeamCosts)", team_times),
-                ("one service (GetServiceCost)", service_times),
+            service_cpu = await cpu_per_call(admin, database, server.pid, cpu_mark, queries)
+            for label, values, (server_ms, pg_ms) in (
+                ("team breakdown (GetTeamCosts)", team_times, team_cpu),
+                ("one service (GetServiceCost)", service_times, service_cpu),
             ):
                 print(
                     f"{label}: p50 {percentile(values, 0.5):.1f} ms, p99 {percentile(values, 0.99):.1f} ms, "
-                    f"mean {statistics.mean(values):.1f} ms over {len(values)} calls (goal p99 < 100 ms)"
+                    f"mean {statistics.mean(values):.1f} ms over {len(values)} calls (goal p99 < 100 ms); "
+                    f"cpu per call: server {server_ms:.1f} ms + postgresql {pg_ms:.1f} ms"
                 )
 
             ours = {
