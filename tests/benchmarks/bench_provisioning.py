@@ -24,8 +24,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.type import money_pb2
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
@@ -181,6 +183,8 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
         stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
         ops = operations_pb2_grpc.OperationsStub(channel)
         submitted: dict[str, float] = {}
+        checks: list[Any] = []
+        resubmitted: list[str] = []
 
         async def submit(i: int) -> str:
             service = f"svc-{i:04d}"
@@ -190,7 +194,18 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
                 request_id=f"bench-{i}",
             )
             started = time.time()
-            op = await stub.ProvisionService(request)
+            for attempt in range(3):
+                try:
+                    op = await stub.ProvisionService(request)
+                    break
+                except grpc.aio.AioRpcError as exc:
+                    # A client retries with the same request id, which returns the same operation.
+                    if (
+                        exc.code() not in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE)
+                        or attempt == 2
+                    ):
+                        raise
+                    resubmitted.append(exc.code().name)
             submitted[op.name] = started
             return str(op.name)
 
@@ -251,7 +266,9 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
                     retried,
                     {name: statistics.fmean(values) for name, values in step_time.items()},
                 )
-            catalog = catalog_pb2_grpc.CatalogServiceStub(create_channel(peers.address("catalog")))
+            catalog_channel = create_channel(peers.address("catalog"))
+            checks.append(catalog_channel)
+            catalog = catalog_pb2_grpc.CatalogServiceStub(catalog_channel)
             services = 0
             token = ""
             while True:
@@ -262,7 +279,9 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
                 token = page.next_page_token
                 if not token:
                     break
-            alerting = alerting_pb2_grpc.AlertingServiceStub(create_channel(peers.address("alerting")))
+            alerting_channel = create_channel(peers.address("alerting"))
+            checks.append(alerting_channel)
+            alerting = alerting_pb2_grpc.AlertingServiceStub(alerting_channel)
             rules = 0
             token = ""
             while True:
@@ -273,6 +292,8 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
                 token = rule_page.next_page_token
                 if not token:
                     break
+            if resubmitted:
+                print(f"  resubmitted with the same request id after: {resubmitted}")
             return Result(
                 workers,
                 operations,
@@ -290,6 +311,8 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
                 process.terminate()
             for process in processes:
                 await process.wait()
+            for extra in checks:
+                await extra.close()
             await channel.close()
             await server.stop(grace=0)
             await parts.peers.close()
