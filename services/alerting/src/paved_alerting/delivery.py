@@ -68,15 +68,26 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Deliver until cancelled."""
+        failures = 0
         while True:
             try:
                 await self.deliver_due()
                 async with self._sessions() as session:
                     due = await store.next_due_time(session=session)
-            except Exception:
-                _log.exception("notification delivery pass failed")
+                failures = 0
+            except Exception as exc:
+                # The database is away: say so once in full, then briefly, and poll less often.
+                failures += 1
+                if failures == 1:
+                    _log.exception("notification delivery pass failed")
+                else:
+                    _log.warning(
+                        "notification delivery still failing", failures=failures, error=type(exc).__name__
+                    )
                 due = None
-            wait = self._poll if due is None else max(0.0, min(self._poll, due - self._now()))
+            wait = self._poll * min(2 ** (failures - 1), 32) if failures else self._poll
+            if due is not None:
+                wait = max(0.0, min(wait, due - self._now()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
             self._wake.clear()
