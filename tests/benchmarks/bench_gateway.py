@@ -135,8 +135,17 @@ async def measure(
         results["post_to_202"] = summary("POST /api/services → 202", accepted)
         results["post_to_active"] = summary("POST /api/services → ACTIVE", active)
 
+        # One connection per client: httpx's shared pool serialises on its lock at 32 concurrent
+        # requests and would measure httpx rather than the gateway (gRPC channels multiplex natively).
+        clients = [
+            httpx.AsyncClient(
+                base_url=gateway_url, headers=headers, timeout=30, limits=httpx.Limits(max_connections=1)
+            )
+            for _ in range(CONCURRENCY)
+        ]
+
         async def via_gateway(i: int) -> None:
-            response = await http.get(f"/api/services/{names[i % len(names)]}")
+            response = await clients[i % CONCURRENCY].get(f"/api/services/{names[i % len(names)]}")
             if response.status_code != 200 or response.json()["unavailable"]:
                 raise RuntimeError(f"GET failed: {response.status_code} {response.text}")
 
@@ -171,6 +180,8 @@ async def measure(
         print(f"GET /api/services/{{id}}, {CONCURRENCY} concurrent clients, {args.rounds}x{args.seconds:g}s:")
         results["direct"] = summary("  direct gRPC aggregation (baseline)", direct, direct_s)
         results["gateway"] = summary("  through the gateway", gateway, gateway_s)
+        for client in clients:
+            await client.aclose()
     for channel in channels.values():
         await channel.close()
     g, d = results["gateway"], results["direct"]
