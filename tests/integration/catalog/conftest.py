@@ -39,7 +39,7 @@ async def catalog(
     await create_schema(engine, CatalogModel.metadata)
     settings = CatalogSettings(database_url=database_url, port=0)
     service = build_catalog(settings, engine)
-    await service.seed_builtins()
+    await service.templates.seed_builtins()
     server = await grpc_server_factory(
         (catalog_pb2_grpc.add_CatalogServiceServicer_to_server, CatalogServicer(service), SERVICE_NAME),
         name="catalog",

@@ -45,7 +45,7 @@ async def test_builtins_are_loaded_once(catalog: Any, failing: Any) -> None:
     assert web.parameters[0].name == "service_name" and web.parameters[0].required
     # Deleting a built-in is final: seeding again on restart does not bring it back.
     await catalog.stub.DeleteTemplate(catalog_pb2.DeleteTemplateRequest(name="templates/scheduled-job"))
-    assert await catalog.catalog.seed_builtins() == []
+    assert await catalog.catalog.templates.seed_builtins() == []
     error = await failing(
         catalog.stub.GetTemplate(catalog_pb2.GetTemplateRequest(name="templates/scheduled-job"))
     )

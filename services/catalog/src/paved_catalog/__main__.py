@@ -24,7 +24,7 @@ def build_catalog(settings: CatalogSettings, engine: AsyncEngine) -> Catalog:
         proxy_path=settings.gateway_proxy_path,
     )
     reads = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
-    return Catalog(session_factory(engine), settings.platform_defaults(), links, read_sessions=reads)
+    return Catalog.create(session_factory(engine), settings.platform_defaults(), links, read_sessions=reads)
 
 
 async def build(settings: CatalogSettings, engine: AsyncEngine, server: GrpcServer) -> None:
@@ -32,7 +32,7 @@ async def build(settings: CatalogSettings, engine: AsyncEngine, server: GrpcServ
     await create_schema(engine, CatalogModel.metadata)
     catalog = build_catalog(settings, engine)
     if settings.load_builtin_templates:
-        await catalog.seed_builtins()
+        await catalog.templates.seed_builtins()
     server.add_servicer(
         catalog_pb2_grpc.add_CatalogServiceServicer_to_server, CatalogServicer(catalog), SERVICE_NAME
     )

@@ -10,7 +10,6 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from paved.catalog.v1 import catalog_pb2
 from paved.common.v1 import common_pb2
 
-from paved_catalog.catalog import TemplateView
 from paved_catalog.document import DocumentViolation
 from paved_catalog.models import ServiceRow
 from paved_catalog.parameters import ParameterViolation
@@ -19,6 +18,7 @@ from paved_catalog.render_context import RenderContext
 from paved_catalog.rendering import RenderedPlan
 from paved_catalog.scorecards import Scorecard, Summary
 from paved_catalog.spec import ParameterSpec, ResourceSpec, WorkflowSpec
+from paved_catalog.template_library import TemplateView
 
 _PARAMETER_TYPES = {
     "string": catalog_pb2.TemplateParameter.TYPE_STRING,

@@ -25,19 +25,19 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def CreateTemplate(
         self, request: catalog_pb2.CreateTemplateRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.Template:
-        view = await self._catalog.create_template(request.document, request.request_id)
+        view = await self._catalog.templates.create_template(request.document, request.request_id)
         return convert.template_to_proto(view)
 
     async def GetTemplate(
         self, request: catalog_pb2.GetTemplateRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.Template:
-        view = await self._catalog.get_template(parse_name(request.name, TEMPLATES, "name"))
+        view = await self._catalog.templates.get_template(parse_name(request.name, TEMPLATES, "name"))
         return convert.template_to_proto(view)
 
     async def ListTemplates(
         self, request: catalog_pb2.ListTemplatesRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ListTemplatesResponse:
-        views, token = await self._catalog.list_templates(
+        views, token = await self._catalog.templates.list_templates(
             request.page_size, request.page_token, request.filter
         )
         return catalog_pb2.ListTemplatesResponse(
@@ -48,19 +48,21 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: catalog_pb2.UpdateTemplateRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.Template:
         template_id = parse_name(request.name, TEMPLATES, "name")
-        view = await self._catalog.update_template(template_id, request.document, request.etag)
+        view = await self._catalog.templates.update_template(template_id, request.document, request.etag)
         return convert.template_to_proto(view)
 
     async def DeleteTemplate(
         self, request: catalog_pb2.DeleteTemplateRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.DeleteTemplateResponse:
-        await self._catalog.delete_template(parse_name(request.name, TEMPLATES, "name"), request.etag)
+        await self._catalog.templates.delete_template(
+            parse_name(request.name, TEMPLATES, "name"), request.etag
+        )
         return catalog_pb2.DeleteTemplateResponse()
 
     async def ValidateTemplate(
         self, request: catalog_pb2.ValidateTemplateRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ValidateTemplateResponse:
-        parsed = self._catalog.validate_template(request.document)
+        parsed = self._catalog.templates.validate_template(request.document)
         return catalog_pb2.ValidateTemplateResponse(
             valid=parsed.valid,
             violations=[convert.document_violation_to_proto(v) for v in parsed.violations],
@@ -72,7 +74,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: catalog_pb2.ValidateParametersRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ValidateParametersResponse:
         template_id = parse_name(request.template, TEMPLATES, "template")
-        check = await self._catalog.validate_parameters(
+        check = await self._catalog.templates.validate_parameters(
             template_id, convert.struct_to_dict(request.parameters)
         )
         return catalog_pb2.ValidateParametersResponse(
@@ -85,7 +87,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: catalog_pb2.RenderTemplateRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.RenderTemplateResponse:
         template_id = parse_name(request.template, TEMPLATES, "template")
-        plan = await self._catalog.render(
+        plan = await self._catalog.templates.render(
             template_id,
             convert.struct_to_dict(request.parameters),
             convert.render_context_from_proto(request.context),
@@ -102,20 +104,20 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         )
         service_id = parse_name(name, SERVICES, "service.name")
         draft = convert.service_draft(request.service, service_id)
-        row = await self._catalog.create_service(draft, request.request_id)
+        row = await self._catalog.registry.create_service(draft, request.request_id)
         return convert.service_to_proto(row)
 
     async def GetService(
         self, request: catalog_pb2.GetServiceRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.Service:
-        row = await self._catalog.get_service(parse_name(request.name, SERVICES, "name"))
+        row = await self._catalog.registry.get_service(parse_name(request.name, SERVICES, "name"))
         return convert.service_to_proto(row)
 
     async def ListServices(
         self, request: catalog_pb2.ListServicesRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ListServicesResponse:
         full = request.view == catalog_pb2.SERVICE_VIEW_FULL
-        rows, token = await self._catalog.list_services(
+        rows, token = await self._catalog.registry.list_services(
             request.page_size, request.page_token, request.filter, with_plan=full
         )
         return catalog_pb2.ListServicesResponse(
@@ -132,13 +134,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
                 "nothing to update", [FieldViolation("update_mask", "name the fields to change, e.g. state")]
             )
         draft = convert.service_draft(request.service, service_id)
-        row = await self._catalog.update_service(draft, paths, request.service.etag)
+        row = await self._catalog.registry.update_service(draft, paths, request.service.etag)
         return convert.service_to_proto(row)
 
     async def DeleteService(
         self, request: catalog_pb2.DeleteServiceRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.DeleteServiceResponse:
-        await self._catalog.delete_service(parse_name(request.name, SERVICES, "name"))
+        await self._catalog.registry.delete_service(parse_name(request.name, SERVICES, "name"))
         return catalog_pb2.DeleteServiceResponse()
 
     # -- Backstage ---------------------------------------------------------------------------------
@@ -146,7 +148,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def ExportBackstageEntities(
         self, request: catalog_pb2.ExportBackstageEntitiesRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ExportBackstageEntitiesResponse:
-        entities = await self._catalog.export_entities(request.filter)
+        entities = await self._catalog.registry.export_entities(request.filter)
         return catalog_pb2.ExportBackstageEntitiesResponse(
             entities=[convert.dict_to_struct(e) for e in entities], yaml=backstage.to_yaml(entities)
         )
@@ -155,7 +157,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: catalog_pb2.ExportBackstageTemplateRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ExportBackstageTemplateResponse:
         template_id = parse_name(request.template, TEMPLATES, "template")
-        document = await self._catalog.export_template(template_id, request.proxy_path)
+        document = await self._catalog.templates.export_template(template_id, request.proxy_path)
         return catalog_pb2.ExportBackstageTemplateResponse(
             template=convert.dict_to_struct(document), yaml=backstage.to_yaml([document])
         )
@@ -166,19 +168,21 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: catalog_pb2.ReportServiceFactsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ReportServiceFactsResponse:
         service_id = parse_name(request.service, SERVICES, "service")
-        await self._catalog.report_facts(service_id, request.source, convert.struct_to_dict(request.facts))
+        await self._catalog.registry.report_facts(
+            service_id, request.source, convert.struct_to_dict(request.facts)
+        )
         return catalog_pb2.ReportServiceFactsResponse()
 
     async def GetScorecard(
         self, request: catalog_pb2.GetScorecardRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.Scorecard:
-        card = await self._catalog.get_scorecard(parse_name(request.service, SERVICES, "service"))
+        card = await self._catalog.registry.get_scorecard(parse_name(request.service, SERVICES, "service"))
         return convert.scorecard_to_proto(card)
 
     async def SummarizeScorecards(
         self, request: catalog_pb2.SummarizeScorecardsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.SummarizeScorecardsResponse:
-        summary = await self._catalog.summarize_scorecards(request.team)
+        summary = await self._catalog.registry.summarize_scorecards(request.team)
         return convert.summary_to_proto(summary)
 
 

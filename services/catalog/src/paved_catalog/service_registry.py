@@ -1,0 +1,309 @@
+"""Use cases of the service registry: register, list, update and delete services, export them to
+Backstage and score their maturity; each runs in one transaction over the store and the domain modules."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from paved_kit.errors import (
+    AlreadyExists,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paved_catalog import backstage, scorecards, store
+from paved_catalog.conflicts import etag_mismatch, utc_now
+from paved_catalog.filtering import Filter, parse_filter
+from paved_catalog.models import ServiceFactRow, ServiceRow
+from paved_catalog.pagination import decode_token, encode_token, page_size
+from paved_catalog.registry import (
+    SERVICE_FILTER_FIELDS,
+    ServiceDraft,
+    State,
+    check_new_service,
+    check_transition,
+    check_update_mask,
+    update_violations,
+)
+from paved_catalog.render_context import is_dns_label
+
+EXPORT_BATCH = 1000
+
+
+def _service_etag() -> str:
+    return f'"{uuid.uuid4().hex[:20]}"'
+
+
+class ServiceRegistry:
+    """Registered services over one database."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        links: backstage.ExportLinks,
+        clock: Callable[[], datetime] = utc_now,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        # Single-statement reads need no transaction; sessions in autocommit spare the BEGIN/ROLLBACK
+        # round trips on the hot paths (get, list).
+        self._reads = read_sessions or sessions
+        self.links = links
+        self._clock = clock
+
+    # -- services ----------------------------------------------------------------------------------
+
+    async def create_service(self, draft: ServiceDraft, request_id: str) -> ServiceRow:
+        check_new_service(draft, request_id)
+        now = self._clock()
+        row = ServiceRow(
+            name=draft.service_id,
+            uid=str(uuid.uuid4()),
+            team=draft.team,
+            template=draft.template,
+            template_revision=draft.template_revision,
+            environment=draft.environment,
+            state=(draft.state or State.PROVISIONING).value,
+            parameters=draft.parameters,
+            endpoints=draft.endpoints,
+            dashboards=draft.dashboards,
+            documentation_url=draft.documentation_url,
+            plan=draft.plan,
+            plan_summary=draft.plan_summary,
+            database_engine=draft.database_engine,
+            namespace=draft.namespace,
+            annotations=draft.annotations,
+            etag=_service_etag(),
+            request_id=request_id or None,
+            create_time=now,
+            update_time=now,
+        )
+        try:
+            async with self._sessions() as session, session.begin():
+                if request_id:
+                    earlier = await store.get_service_by_request_id(session=session, request_id=request_id)
+                    if earlier is not None:
+                        return self._replayed_service(earlier, draft.service_id, request_id)
+                existing = await store.get_service(session=session, name=draft.service_id)
+                if existing is not None:
+                    if request_id and existing.request_id == request_id:
+                        # A retry that raced the first attempt past the request_id lookup.
+                        return existing
+                    if existing.state != State.DELETED:
+                        raise AlreadyExists(
+                            f"services/{draft.service_id} already exists",
+                            metadata={"service": draft.service_id},
+                        )
+                    # A deleted service's name is free again; the new registration starts afresh.
+                    await store.remove_service(session=session, row=existing)
+                store.add_service(session=session, row=row)
+        except IntegrityError:
+            async with self._reads() as session:
+                if request_id:
+                    earlier = await store.get_service_by_request_id(session=session, request_id=request_id)
+                    if earlier is not None:
+                        return self._replayed_service(earlier, draft.service_id, request_id)
+            raise AlreadyExists(
+                f"services/{draft.service_id} already exists", metadata={"service": draft.service_id}
+            ) from None
+        return row
+
+    @staticmethod
+    def _replayed_service(earlier: ServiceRow, service_id: str, request_id: str) -> ServiceRow:
+        if earlier.name != service_id:
+            raise AlreadyExists(
+                f"request_id {request_id!r} was already used to create services/{earlier.name}",
+                reason="REQUEST_ID_REUSED",
+            )
+        return earlier
+
+    async def get_service(self, service_id: str) -> ServiceRow:
+        async with self._reads() as session:
+            row = await store.get_service(session=session, name=service_id)
+        if row is None:
+            raise NotFound(f"services/{service_id} not found", metadata={"service": service_id})
+        return row
+
+    async def list_services(
+        self, requested_size: int, token: str, filter_text: str, *, with_plan: bool = False
+    ) -> tuple[list[ServiceRow], str]:
+        size = page_size(requested_size)
+        where = parse_filter(filter_text, SERVICE_FILTER_FIELDS)
+        after = decode_token(token, filter_text)
+        async with self._reads() as session:
+            if with_plan:
+                rows: list[Any] = list(
+                    await store.list_services(
+                        session=session, where=where, after=after, limit=size + 1, with_summary=False
+                    )
+                )
+            else:
+                rows = list(
+                    await store.list_basic_services(session=session, where=where, after=after, limit=size + 1)
+                )
+        next_token = encode_token(rows[size - 1].name, filter_text) if len(rows) > size else ""
+        return rows[:size], next_token
+
+    async def update_service(self, draft: ServiceDraft, paths: list[str], etag: str) -> ServiceRow:
+        check_update_mask(paths)
+        problems = update_violations(draft, paths)
+        if problems:
+            raise InvalidArgument("the update is invalid", problems)
+        async with self._sessions() as session, session.begin():
+            row = await store.get_service(session=session, name=draft.service_id)
+            if row is None:
+                raise NotFound(
+                    f"services/{draft.service_id} not found", metadata={"service": draft.service_id}
+                )
+            if etag and etag != row.etag:
+                raise etag_mismatch("services", draft.service_id)
+            values: dict[str, Any] = {}
+            for path in paths:
+                if path == "state":
+                    assert draft.state is not None
+                    check_transition(draft.service_id, State(row.state), draft.state)
+                    values["state"] = draft.state.value
+                else:
+                    values[path] = getattr(draft, path)
+                if path == "plan":
+                    values.update(
+                        plan_summary=draft.plan_summary,
+                        database_engine=draft.database_engine,
+                        namespace=draft.namespace,
+                    )
+            values["etag"] = _service_etag()
+            values["update_time"] = self._clock()
+            if not await store.update_service(
+                session=session, name=draft.service_id, expected_etag=row.etag, values=values
+            ):
+                raise etag_mismatch("services", draft.service_id)
+            await session.refresh(row)
+        return row
+
+    async def delete_service(self, service_id: str) -> None:
+        async with self._sessions() as session, session.begin():
+            if not await store.delete_service(session=session, name=service_id):
+                raise NotFound(f"services/{service_id} not found", metadata={"service": service_id})
+
+    # -- scorecards ---------------------------------------------------------------------------------
+
+    async def report_facts(self, service_id: str, source: str, facts: dict[str, Any]) -> None:
+        problems = scorecards.fact_violations(source, facts)
+        if problems:
+            raise InvalidArgument("the facts report is invalid", problems)
+        for attempt in range(2):
+            try:
+                async with self._sessions() as session, session.begin():
+                    if await store.get_service(session=session, name=service_id) is None:
+                        raise NotFound(f"services/{service_id} not found", metadata={"service": service_id})
+                    row = await store.get_facts(session=session, service=service_id, source=source)
+                    if row is None:
+                        store.add_facts(
+                            session=session,
+                            row=ServiceFactRow(
+                                service=service_id, source=source, facts=facts, update_time=self._clock()
+                            ),
+                        )
+                    else:
+                        row.facts = {**row.facts, **facts}
+                        row.update_time = self._clock()
+                return
+            except IntegrityError:
+                # Two first reports from one source raced; the second merges into the first.
+                if attempt:
+                    raise
+        return
+
+    async def _records(self, rows: list[ServiceRow]) -> list[scorecards.ServiceRecord]:
+        async with self._reads() as session:
+            facts = await store.facts_of(session=session, services=[r.name for r in rows])
+        return [_service_record(row, facts.get(row.name, {})) for row in rows]
+
+    async def get_scorecard(self, service_id: str) -> scorecards.Scorecard:
+        row = await self.get_service(service_id)
+        (record,) = await self._records([row])
+        return scorecards.scorecard(record, self._clock())
+
+    async def summarize_scorecards(self, team: str) -> scorecards.Summary:
+        if team and not is_dns_label(team):
+            raise InvalidArgument(
+                "team is not a valid team name", [FieldViolation("team", "must be a DNS-1123 label")]
+            )
+        where = parse_filter(f'team = "{team}"' if team else "", SERVICE_FILTER_FIELDS)
+        records: list[scorecards.ServiceRecord] = []
+        after: str | None = None
+        while True:
+            async with self._reads() as session:
+                rows = list(
+                    await store.list_services(
+                        session=session, where=where, after=after, limit=EXPORT_BATCH, with_plan=False
+                    )
+                )
+            records += await self._records(rows)
+            if len(rows) < EXPORT_BATCH:
+                break
+            after = rows[-1].name
+        return scorecards.summarize(records, self._clock())
+
+    # -- Backstage ---------------------------------------------------------------------------------
+
+    async def export_entities(self, filter_text: str) -> list[dict[str, Any]]:
+        where: Filter | None = parse_filter(filter_text, SERVICE_FILTER_FIELDS)
+        views: list[backstage.ServiceView] = []
+        after: str | None = None
+        async with self._reads() as session:
+            while True:
+                rows = await store.list_services(
+                    session=session,
+                    where=where,
+                    after=after,
+                    limit=EXPORT_BATCH,
+                    with_plan=False,
+                    with_summary=False,
+                )
+                views.extend(_service_view(row) for row in rows)
+                if len(rows) < EXPORT_BATCH:
+                    break
+                after = rows[-1].name
+        return backstage.service_entities(views, self.links)
+
+
+def _service_view(row: ServiceRow) -> backstage.ServiceView:
+    engine = row.database_engine
+    if not engine and row.parameters.get("database") not in (None, "none"):
+        engine = str(row.parameters["database"])
+    return backstage.ServiceView(
+        name=row.name,
+        uid=row.uid,
+        team=row.team,
+        template=row.template,
+        environment=row.environment,
+        state=row.state,
+        parameters=row.parameters,
+        endpoints=row.endpoints,
+        dashboards=row.dashboards,
+        documentation_url=row.documentation_url,
+        has_database=bool(engine),
+        database_engine=engine,
+        namespace=row.namespace or row.team,
+    )
+
+
+def _service_record(row: ServiceRow, facts: dict[str, dict[str, Any]]) -> scorecards.ServiceRecord:
+    return scorecards.ServiceRecord(
+        service=row.name,
+        team=row.team,
+        template=row.template,
+        state=row.state,
+        documentation_url=row.documentation_url,
+        endpoints=row.endpoints,
+        plan_summary=row.plan_summary,
+        facts=facts,
+    )
