@@ -172,19 +172,8 @@ async def provision(
         for port in gateway_ports
     ]
     queue = list(enumerate(names))
-    submitted: dict[str, str] = {}
+    submitted: dict[str, tuple[str, float]] = {}
     finished: dict[str, float] = {}
-    waiters: list[asyncio.Task[None]] = []
-
-    async def wait(name: str, operation: str, started: float) -> None:
-        while True:
-            op = await operations.GetOperation(operations_pb2.GetOperationRequest(name=operation), timeout=30)
-            if op.done:
-                if op.HasField("error"):
-                    raise RuntimeError(f"{name}: operation failed: {op.error.message}")
-                finished[name] = time.perf_counter() - started
-                return
-            await asyncio.sleep(0.05)
 
     async def submitter() -> None:
         while queue:
@@ -195,20 +184,32 @@ async def provision(
             response = await clients[index % len(clients)].post("/api/services", json=body)
             if response.status_code != 202:
                 raise RuntimeError(f"create {name}: {response.status_code} {response.text}")
-            submitted[name] = response.json()["operation"]
-            waiters.append(asyncio.create_task(wait(name, submitted[name], started)))
+            submitted[name] = (response.json()["operation"], started)
+
+    async def poller() -> None:
+        # One poller walking the unfinished operations, not one per operation: polling must not
+        # take the CPU the work under measurement needs.
+        while len(finished) < len(names):
+            for name, (operation, started) in list(submitted.items()):
+                if name in finished:
+                    continue
+                op = await operations.GetOperation(
+                    operations_pb2.GetOperationRequest(name=operation), timeout=30
+                )
+                if op.done:
+                    if op.HasField("error"):
+                        raise RuntimeError(f"{name}: operation failed: {op.error.message}")
+                    finished[name] = time.perf_counter() - started
+            await asyncio.sleep(0.1)
 
     began = time.perf_counter()
     try:
-        await asyncio.gather(*(submitter() for _ in range(concurrency)))
-        await asyncio.gather(*waiters)
+        await asyncio.gather(poller(), *(submitter() for _ in range(concurrency)))
     finally:
-        for task in waiters:
-            task.cancel()
         for client in clients:
             await client.aclose()
     wall = time.perf_counter() - began
-    return wall, [finished[name] * 1000 for name in names], [submitted[name] for name in names]
+    return wall, [finished[name] * 1000 for name in names], [submitted[name][0] for name in names]
 
 
 async def catalog_names(address: str, prefix: str) -> Counter[str]:
