@@ -141,11 +141,12 @@ class CostAnalysis:
         start, end = self._window(month, today)
         month_end = min(month.end, today + timedelta(days=1))
         async with self._sessions() as session:
-            amounts = await store.team_daily_costs(
-                session=session, start=start, end=end, currency=self.currency
-            )
-            pairs = await store.team_services(
-                session=session, start=month.first_day, end=month_end, currency=self.currency
+            amounts, pairs = await store.team_report_rows(
+                session=session,
+                start=start,
+                end=end,
+                month=(month.first_day, month_end),
+                currency=self.currency,
             )
             registrations = (
                 {r.service: r.team for r in await store.list_registrations(session=session)}
