@@ -159,20 +159,26 @@ async def measure(
 
         await closed_loop(via_gateway, args.warmup, CONCURRENCY)
         await closed_loop(via_grpc, args.warmup, CONCURRENCY)
-        # One client first: the latency the gateway adds when nothing queues.
-        single_direct, single_direct_s = await closed_loop(via_grpc, args.seconds / 2, 1)
-        single_gateway, single_gateway_s = await closed_loop(via_gateway, args.seconds / 2, 1)
-        print("GET /api/services/{id}, 1 client:")
-        results["single_direct"] = summary(
-            "  direct gRPC aggregation (baseline)", single_direct, single_direct_s
-        )
-        results["single_gateway"] = summary("  through the gateway", single_gateway, single_gateway_s)
-        # Alternate the two so that drift (other load, database caches) affects both alike.
+        # Alternate the two, round after round, so that drift (other load on the machine, database
+        # caches) affects both alike. One client first: the latency the gateway adds when nothing queues.
+        single_direct_runs: list[tuple[list[float], float]] = []
+        single_gateway_runs: list[tuple[list[float], float]] = []
         gateway_runs: list[tuple[list[float], float]] = []
         direct_runs: list[tuple[list[float], float]] = []
         for _ in range(args.rounds):
+            single_direct_runs.append(await closed_loop(via_grpc, args.seconds / 2, 1))
+            single_gateway_runs.append(await closed_loop(via_gateway, args.seconds / 2, 1))
             direct_runs.append(await closed_loop(via_grpc, args.seconds, CONCURRENCY))
             gateway_runs.append(await closed_loop(via_gateway, args.seconds, CONCURRENCY))
+        single_direct = [v for run in single_direct_runs for v in run[0]]
+        single_gateway = [v for run in single_gateway_runs for v in run[0]]
+        print("GET /api/services/{id}, 1 client:")
+        results["single_direct"] = summary(
+            "  direct gRPC aggregation (baseline)", single_direct, sum(r[1] for r in single_direct_runs)
+        )
+        results["single_gateway"] = summary(
+            "  through the gateway", single_gateway, sum(r[1] for r in single_gateway_runs)
+        )
         direct = [v for run in direct_runs for v in run[0]]
         gateway = [v for run in gateway_runs for v in run[0]]
         direct_s = sum(run[1] for run in direct_runs)
