@@ -43,10 +43,11 @@ class PrometheusSource:
         for series in body["data"]["result"]:
             service = series.get("metric", {}).get("service")
             try:
-                time, text = series["value"]
-                value = float(text)
-            except (KeyError, TypeError, ValueError):
+                value = float(series["value"][1])
+            except (KeyError, IndexError, TypeError, ValueError):
                 continue
+            # An instant query's result is the value at `at`; the time Prometheus echoes is rounded to
+            # milliseconds and may fall just after `at`, where the evaluation would not see it.
             if service and math.isfinite(value):
-                samples.append((service, metric, value, float(time)))
+                samples.append((service, metric, value, at))
         return samples
