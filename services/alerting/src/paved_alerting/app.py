@@ -102,8 +102,12 @@ async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Cl
 
 async def evaluate_every(engine: AlertingEngine, interval: float) -> None:
     """Evaluate the rules every ``interval`` seconds until cancelled; a failed cycle is logged, not fatal."""
+    loop = asyncio.get_running_loop()
+    # Ticks at a fixed rate, as Prometheus evaluates rule groups: a slow cycle does not shift the next.
+    next_tick = loop.time() + interval
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(max(0.0, next_tick - loop.time()))
+        next_tick = max(next_tick + interval, loop.time())
         try:
             await engine.evaluate()
         except Exception:
