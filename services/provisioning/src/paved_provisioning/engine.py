@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from paved_kit.errors import Code
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_provisioning import store
+from paved_provisioning.facts import operation_facts
 from paved_provisioning.handlers import StepContext, Toolkit, run_step, undo_step
 from paved_provisioning.manifests import current_image, version_of
 from paved_provisioning.models import Operation, OperationStep
@@ -250,6 +252,7 @@ class OperationRunner:
         _log.info(
             "operation ended", operation=operation.id, kind=operation.kind, state="failed", error=message
         )
+        await self._report_facts(operation, "cancelled" if cancelled else "failed", outputs, store.utcnow())
 
     async def _release_resources(self, session: AsyncSession, operation: Operation, *, failed: bool) -> None:
         deployment = operation.payload.get("deployment_id")
@@ -332,6 +335,15 @@ class OperationRunner:
                 lease_expires_at=None,
             )
         _log.info("operation ended", operation=operation.id, kind=operation.kind, state="succeeded")
+        await self._report_facts(operation, "succeeded", outputs, now)
+
+    async def _report_facts(
+        self, operation: Operation, state: str, outputs: dict[str, dict[str, Any]], ended: datetime
+    ) -> None:
+        # After the operation's own transaction: the report is best-effort and cannot undo the outcome.
+        await self.tools.peers.report_facts(
+            operation.service, operation_facts(operation.kind, state, outputs, ended)
+        )
 
     async def _update_op(self, operation_id: str, **values: Any) -> None:
         async with self.sessions() as session, session.begin():

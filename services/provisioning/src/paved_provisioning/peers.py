@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from google.protobuf import field_mask_pb2, json_format
+from google.protobuf import field_mask_pb2, json_format, struct_pb2
 from google.type import money_pb2
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved.common.v1 import common_pb2
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
 from paved_kit.client import channel_from_settings
+from paved_kit.logging import get_logger
 
 from paved_provisioning.settings import ProvisioningSettings
 from paved_provisioning.steps import StepError, rpc_failure
 
 State = catalog_pb2.Service.State
+_log = get_logger(__name__)
+# Facts are a side channel for scorecards: a slow or absent catalog must never hold up an operation.
+FACTS_TIMEOUT_SECONDS = 2.0
 
 
 def plan_message(plan: dict[str, Any]) -> common_pb2.Plan:
@@ -175,6 +179,27 @@ class Peers:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
                 return False
             raise rpc_failure("catalog DeleteService", exc) from None
+        return True
+
+    async def report_facts(self, service: str, facts: dict[str, Any]) -> bool:
+        """Tell the catalog what provisioning observed about ``service``; best-effort, never raises."""
+        if not facts:
+            return False
+        message = struct_pb2.Struct()
+        message.update(facts)
+        try:
+            await self.catalog.ReportServiceFacts(
+                catalog_pb2.ReportServiceFactsRequest(
+                    service=f"services/{service}", source="provisioning", facts=message
+                ),
+                timeout=FACTS_TIMEOUT_SECONDS,
+            )
+        except grpc.aio.AioRpcError as exc:
+            _log.warning("reporting facts to the catalog failed", service=service, code=exc.code().name)
+            return False
+        except Exception:
+            _log.warning("reporting facts to the catalog failed", service=service, exc_info=True)
+            return False
         return True
 
     # alerting ---------------------------------------------------------------------------------------------
