@@ -3,11 +3,11 @@
 Example::
 
     async def build(settings: CatalogSettings, engine: AsyncEngine, server: GrpcServer) -> None:
-        await create_schema(engine, CatalogModel.metadata)
+        await prepare_schema(engine, MIGRATIONS, migrate=settings.migrate_on_start)
         server.add_servicer(add_CatalogServiceServicer_to_server, CatalogServicer(...), CATALOG_SERVICE)
 
     if __name__ == "__main__":
-        run_service("catalog", CatalogSettings, build)
+        run_service("catalog", CatalogSettings, build, migrations=MIGRATIONS)
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paved_kit.db import create_engine
 from paved_kit.logging import configure_logging, get_logger
+from paved_kit.migrations import Migrations, SchemaError, current, downgrade, prepare_schema, upgrade
 from paved_kit.server import GrpcServer
 from paved_kit.settings import BaseServiceSettings, mask_url_password
 
@@ -36,17 +37,24 @@ Build: TypeAlias = Callable[[S, AsyncEngine, GrpcServer], Awaitable[BuildResult]
 _log = get_logger(__name__)
 
 
-def _parse_args(name: str, argv: Sequence[str] | None) -> argparse.Namespace:
+def _parse_args(name: str, argv: Sequence[str] | None, with_migrations: bool) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"python -m paved_{name}", description=f"The Paved {name} service.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve gRPC until SIGTERM/SIGINT (the default)")
     commands.add_parser("config", help="print the effective settings (secrets masked) and exit")
+    if with_migrations:
+        migrate = commands.add_parser("migrate", help="bring the database schema to a revision and exit")
+        target = migrate.add_mutually_exclusive_group()
+        target.add_argument("--revision", default="head", help="upgrade to this revision (default: head)")
+        target.add_argument("--downgrade", metavar="REV", help="downgrade to REV (e.g. -1, base)")
+        target.add_argument("--current", action="store_true", help="print the current revision and exit")
     args = parser.parse_args(argv)
     args.command = args.command or "serve"
     return args
 
 
-def _load_settings(settings_cls: type[S]) -> S:
+def load_settings(settings_cls: type[S]) -> S:
+    """The settings from the environment; on bad configuration, every problem on stderr and exit 2."""
     try:
         # Subclasses give every field a default; the rest comes from the environment.
         return settings_cls()  # type: ignore[call-arg]
@@ -60,21 +68,67 @@ def _load_settings(settings_cls: type[S]) -> S:
         raise SystemExit(2) from None
 
 
-def run_service(name: str, settings_cls: type[S], build: Build[S], argv: Sequence[str] | None = None) -> None:
-    """Run service ``name``: ``serve`` (default) or ``config``. Exits non-zero when it cannot serve.
+def run_service(
+    name: str,
+    settings_cls: type[S],
+    build: Build[S],
+    argv: Sequence[str] | None = None,
+    *,
+    migrations: Migrations | None = None,
+) -> None:
+    """Run service ``name``: ``serve`` (default), ``config`` or, given ``migrations``, ``migrate``.
 
-    ``build(settings, engine, server)`` creates the schema and adds servicers; it may return background
-    tasks and/or async cleanups (alone or in a sequence), cancelled and awaited after the server stops.
+    Exits non-zero when it cannot serve. ``build(settings, engine, server)`` prepares the schema
+    (``paved_kit.migrations.prepare_schema``) and adds servicers; it may return background tasks and/or
+    async cleanups (alone or in a sequence), cancelled and awaited after the server stops.
     """
-    args = _parse_args(name, argv)
-    settings = _load_settings(settings_cls)
+    args = _parse_args(name, argv, migrations is not None)
+    settings = load_settings(settings_cls)
     if args.command == "config":
         print(json.dumps(settings.safe_dump(), indent=2, sort_keys=True))
         return
     configure_logging(name, settings.log_level, settings.log_format)
-    code = asyncio.run(serve(name, settings, build))
+    if args.command == "migrate":
+        assert migrations is not None
+        code = asyncio.run(migrate(settings, migrations, args.revision, args.downgrade, args.current))
+    else:
+        code = asyncio.run(serve(name, settings, build))
     if code:
         raise SystemExit(code)
+
+
+async def migrate(
+    settings: BaseServiceSettings,
+    migrations: Migrations,
+    revision: str = "head",
+    downgrade_to: str | None = None,
+    show_current: bool = False,
+) -> int:
+    """``migrate``: upgrade to ``revision``, or downgrade to ``downgrade_to``; returns the exit code."""
+    engine = create_engine(settings.database_url)
+    database = mask_url_password(settings.database_url)
+    try:
+        if show_current:
+            print(await current(engine, migrations) or "none")
+        elif downgrade_to is not None:
+            await downgrade(engine, migrations, downgrade_to)
+            _log.info("schema downgraded", database=database, revision=await current(engine, migrations))
+        elif revision == "head":
+            # The same path as start-up, so a database made by create_all is adopted, not clobbered.
+            outcome = await prepare_schema(engine, migrations, migrate=True)
+            _log.info("schema migrated", database=database, outcome=outcome, revision=migrations.head())
+        else:
+            await upgrade(engine, migrations, revision)
+            _log.info("schema upgraded", database=database, revision=await current(engine, migrations))
+    except SchemaError as exc:
+        _log.error("migration refused", database=database, reason=str(exc))
+        return 1
+    except Exception:
+        _log.exception("migration failed", database=database)
+        return 1
+    finally:
+        await engine.dispose()
+    return 0
 
 
 async def serve(name: str, settings: S, build: Build[S]) -> int:
@@ -114,6 +168,9 @@ async def serve(name: str, settings: S, build: Build[S]) -> int:
         for task in tasks:
             task.add_done_callback(on_task_done)
         await server.serve_until_signal()
+    except SchemaError as exc:
+        _log.error("database schema not ready", reason=str(exc))
+        failed = True
     except Exception:
         _log.exception("service failed")
         failed = True

@@ -81,6 +81,11 @@ class BaseServiceSettings(BaseSettings):
         description="SQLAlchemy URL (sqlite+aiosqlite or postgresql+asyncpg); "
         "empty means a SQLite file .paved/<service>.db.",
     )
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Bring the database schema to this release's head at start-up; off = refuse to serve "
+        "an outdated schema (run `python -m paved_<service> migrate` first).",
+    )
     log_level: str = "INFO"
     log_format: LogFormat = "auto"
     grace_period_seconds: float = Field(

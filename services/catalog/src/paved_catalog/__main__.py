@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from paved.catalog.v1 import catalog_pb2_grpc
-from paved_kit.db import create_schema, session_factory
+from paved_kit.db import session_factory
+from paved_kit.migrations import prepare_schema
 from paved_kit.server import GrpcServer
 from paved_kit.service import run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paved_catalog.backstage import ExportLinks
 from paved_catalog.catalog import Catalog
-from paved_catalog.models import CatalogModel
+from paved_catalog.migrations import MIGRATIONS
 from paved_catalog.servicer import SERVICE_NAME, CatalogServicer
 from paved_catalog.settings import CatalogSettings
 
@@ -28,8 +29,8 @@ def build_catalog(settings: CatalogSettings, engine: AsyncEngine) -> Catalog:
 
 
 async def build(settings: CatalogSettings, engine: AsyncEngine, server: GrpcServer) -> None:
-    """Create the schema, load the golden paths on first start and register the servicer."""
-    await create_schema(engine, CatalogModel.metadata)
+    """Prepare the schema, load the golden paths on first start and register the servicer."""
+    await prepare_schema(engine, MIGRATIONS, migrate=settings.migrate_on_start)
     catalog = build_catalog(settings, engine)
     if settings.load_builtin_templates:
         await catalog.templates.seed_builtins()
@@ -39,7 +40,7 @@ async def build(settings: CatalogSettings, engine: AsyncEngine, server: GrpcServ
 
 
 def main() -> None:
-    run_service("catalog", CatalogSettings, build)
+    run_service("catalog", CatalogSettings, build, migrations=MIGRATIONS)
 
 
 if __name__ == "__main__":

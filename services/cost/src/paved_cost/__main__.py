@@ -7,6 +7,7 @@ from paved_kit.service import BuildResult, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paved_cost.app import build_app, register
+from paved_cost.migrations import MIGRATIONS
 from paved_cost.settings import CostSettings
 
 
@@ -17,7 +18,7 @@ async def build(settings: CostSettings, engine: AsyncEngine, server: GrpcServer)
 
 
 def main() -> None:
-    run_service("cost", CostSettings, build)
+    run_service("cost", CostSettings, build, migrations=MIGRATIONS)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,15 @@ from datetime import UTC, datetime
 import grpc.aio
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
 from paved_kit.client import channel_from_settings
-from paved_kit.db import create_schema, session_factory
+from paved_kit.db import session_factory
+from paved_kit.migrations import prepare_schema
 from paved_kit.server import GrpcServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paved_cost.analysis import CostAnalysis
 from paved_cost.attribution import Attribution
 from paved_cost.ingest import BillingImporter
-from paved_cost.models import CostModel
+from paved_cost.migrations import MIGRATIONS
 from paved_cost.optimizer import Optimizer
 from paved_cost.prices import load_catalog
 from paved_cost.provisioning_client import GrpcProvisioning
@@ -44,8 +45,8 @@ class CostApp:
 async def build_app(
     settings: CostSettings, engine: AsyncEngine, clock: Callable[[], datetime] = utc_now
 ) -> CostApp:
-    """Create the schema and wire everything; ``clock`` is injectable so tests control "now"."""
-    await create_schema(engine, CostModel.metadata)
+    """Prepare the schema and wire everything; ``clock`` is injectable so tests control "now"."""
+    await prepare_schema(engine, MIGRATIONS, migrate=settings.migrate_on_start)
     catalog = load_catalog(settings.price_catalog_file)
     sessions = session_factory(engine)
     attribution = Attribution(tuple(settings.service_tag_keys), tuple(settings.team_tag_keys))

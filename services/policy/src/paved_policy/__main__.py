@@ -7,6 +7,7 @@ from paved_kit.service import BuildResult, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paved_policy.app import build_app, register
+from paved_policy.migrations import MIGRATIONS
 from paved_policy.settings import PolicySettings
 
 
@@ -16,7 +17,7 @@ async def build(settings: PolicySettings, engine: AsyncEngine, server: GrpcServe
 
 
 def main() -> None:
-    run_service("policy", PolicySettings, build)
+    run_service("policy", PolicySettings, build, migrations=MIGRATIONS)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from paved.policy.v1 import policy_pb2, policy_pb2_grpc
-from paved_kit.db import create_schema, session_factory
+from paved_kit.db import session_factory
 from paved_kit.logging import get_logger
+from paved_kit.migrations import prepare_schema
 from paved_kit.server import GrpcServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paved_policy.administration import Administration, utcnow
 from paved_policy.decisions import Decisions
-from paved_policy.models import PolicyModel
+from paved_policy.migrations import MIGRATIONS
 from paved_policy.rules import RuleEngine
 from paved_policy.servicer import PolicyServicer
 from paved_policy.settings import PolicySettings
@@ -35,8 +36,8 @@ class PolicyApp:
 async def build_app(
     settings: PolicySettings, engine: AsyncEngine, clock: Callable[[], datetime] = utcnow
 ) -> PolicyApp:
-    """Create the schema and the built-ins (first start only) and wire everything; ``clock`` is for tests."""
-    await create_schema(engine, PolicyModel.metadata)
+    """Prepare the schema, create the built-ins (first start only), wire everything; ``clock`` for tests."""
+    await prepare_schema(engine, MIGRATIONS, migrate=settings.migrate_on_start)
     sessions = session_factory(engine)
     rules = RuleEngine(settings.program_cache_size)
     administration = Administration(sessions, settings, rules, clock)

@@ -9,17 +9,17 @@ from dataclasses import dataclass
 
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from paved.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
-from paved_kit.db import create_engine, create_schema, is_sqlite, session_factory
+from paved_kit import migrations
+from paved_kit.db import create_engine, is_sqlite, session_factory
 from paved_kit.logging import get_logger
 from paved_kit.server import GrpcServer
 from paved_kit.service import BuildPart, BuildResult
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paved_provisioning.engine import OperationRunner
 from paved_provisioning.gitops import GitOpsRepository
 from paved_provisioning.handlers import Toolkit
-from paved_provisioning.models import ProvisioningModel
+from paved_provisioning.migrations import MIGRATIONS
 from paved_provisioning.operations_servicer import OperationsServicer
 from paved_provisioning.peers import Peers
 from paved_provisioning.provisioner import Provisioner
@@ -33,16 +33,9 @@ PROVISIONING_SERVICE = provisioning_pb2.DESCRIPTOR.services_by_name["Provisionin
 OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name
 
 
-async def prepare_schema(engine: AsyncEngine) -> None:
-    """Create the tables; tolerate another process creating them at the same moment."""
-    for attempt in range(3):
-        try:
-            await create_schema(engine, ProvisioningModel.metadata)
-            return
-        except DBAPIError:
-            if attempt == 2:
-                raise
-            await asyncio.sleep(0.2)
+async def prepare_schema(engine: AsyncEngine, *, migrate: bool = True) -> None:
+    """Bring the schema to head (``migrate``) or check it is there; safe with several processes at once."""
+    await migrations.prepare_schema(engine, MIGRATIONS, migrate=migrate)
 
 
 @dataclass
@@ -98,7 +91,7 @@ def register(server: GrpcServer, provisioner: Provisioner) -> None:
 
 async def build(settings: ProvisioningSettings, engine: AsyncEngine, server: GrpcServer) -> BuildResult:
     """``run_service`` hook: schema, servicers, and the in-process worker unless turned off."""
-    await prepare_schema(engine)
+    await prepare_schema(engine, migrate=settings.migrate_on_start)
     parts = build_components(settings, engine)
     register(server, parts.provisioner)
     result: list[BuildPart] = [parts.peers.close]
@@ -111,7 +104,7 @@ async def run_worker_process(settings: ProvisioningSettings) -> int:
     """A worker on its own (``python -m paved_provisioning worker``) until SIGTERM/SIGINT."""
     engine = create_engine(settings.database_url)
     try:
-        await prepare_schema(engine)
+        await prepare_schema(engine, migrate=settings.migrate_on_start)
         if is_sqlite(engine):
             _log.warning("SQLite runs one worker: do not start another worker on this database")
         parts = build_components(settings, engine)
