@@ -200,9 +200,9 @@ class ServiceRegistry:
             raise InvalidArgument("the facts report is invalid", problems)
         for attempt in range(2):
             try:
+                # Facts about a name not registered yet are kept: policy evaluates a service's plan before
+                # provisioning registers it, and the scorecard picks them up once it is registered.
                 async with self._sessions() as session, session.begin():
-                    if await store.get_service(session=session, name=service_id) is None:
-                        raise NotFound(f"services/{service_id} not found", metadata={"service": service_id})
                     row = await store.get_facts(session=session, service=service_id, source=source)
                     if row is None:
                         store.add_facts(

@@ -107,8 +107,13 @@ async def update_service(
 
 
 async def remove_service(*, session: AsyncSession, row: ServiceRow) -> None:
-    """Delete a loaded service (and its facts) and flush, so a new row may take its name."""
-    await session.exec(delete(ServiceFactRow).where(col(ServiceFactRow.service) == row.name))
+    """Delete a loaded service (and the facts reported before it was retired) and flush, so a new row may
+    take its name; facts reported since (policy evaluates the new plan first) belong to the new one."""
+    await session.exec(
+        delete(ServiceFactRow).where(
+            col(ServiceFactRow.service) == row.name, col(ServiceFactRow.update_time) <= row.update_time
+        )
+    )
     await session.delete(row)
     await session.flush()
 

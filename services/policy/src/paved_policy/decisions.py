@@ -29,6 +29,7 @@ from paved_policy.domain import (
     Resource,
 )
 from paved_policy.evaluator import Evaluator
+from paved_policy.facts import FactsReporter, decision_facts
 from paved_policy.filtering import FieldKind, FilterError, FilterField, enum_values, parse_filter
 from paved_policy.models import DecisionRow
 from paved_policy.paging import decode_token, encode_token, page_size
@@ -105,6 +106,7 @@ class Decisions:
         self._engine = engine
         self._evaluator = Evaluator(engine)
         self._clock = clock
+        self.facts = FactsReporter(settings)
 
     def _check_request(
         self,
@@ -186,6 +188,12 @@ class Decisions:
             errors=sum(len(r.errors) for r in result.results),
             override_applied=result.override_applied,
         )
+        if context.service:
+            # After the decision's transaction: scorecard facts for the catalog, in the background.
+            self.facts.report(
+                context.service.removeprefix("services/"),
+                decision_facts(result, DECISION_PREFIX + decision_id, now.isoformat().replace("+00:00", "Z")),
+            )
         return result, DECISION_PREFIX + decision_id
 
     async def dry_run(

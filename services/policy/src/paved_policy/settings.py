@@ -20,5 +20,10 @@ class PolicySettings(BaseServiceSettings):
     max_resources_per_request: int = Field(1000, ge=1, description="Most resources one Evaluate may carry.")
     max_exception_days: int = Field(365, ge=1, description="Longest an exception may last.")
     program_cache_size: int = Field(4096, ge=16, description="Compiled CEL programs kept in memory.")
+    catalog_address: str = Field(
+        "",
+        description="Catalog gRPC address scorecard facts are reported to (`paved up` sets it); empty: off.",
+    )
+    catalog_timeout_seconds: float = Field(2.0, gt=0, description="Deadline of a facts report.")
     default_page_size: int = Field(50, ge=1, le=1000)
     max_page_size: int = Field(1000, ge=1)

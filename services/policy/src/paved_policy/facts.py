@@ -1,0 +1,99 @@
+"""Tells the catalog what the last evaluation found for a service (its open policy violations), so the
+service's scorecard can show whether it is policy compliant. Best-effort: the report runs after the
+decision is recorded, in the background, with a short deadline; a catalog that is away is logged, never
+felt by the caller of Evaluate."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import grpc
+from google.protobuf import struct_pb2
+from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from paved_kit.client import channel_from_settings
+from paved_kit.logging import get_logger
+
+from paved_policy.domain import EnforcementLevel, EvaluationResult
+from paved_policy.settings import PolicySettings
+
+_log = get_logger(__name__)
+# Reports beyond this many in flight are dropped: the next evaluation of the service reports again.
+MAX_IN_FLIGHT = 256
+BLOCKING = (EnforcementLevel.SOFT_MANDATORY, EnforcementLevel.HARD_MANDATORY)
+
+
+def decision_facts(result: EvaluationResult, decision: str, decided: str) -> dict[str, Any]:
+    """Facts of one decision: open (unwaived, mandatory) violations and rule errors, and the outcome."""
+    violations = sum(
+        1 for r in result.results for v in r.violations if v.enforcement_level in BLOCKING
+    ) + sum(1 for r in result.results for e in r.errors if e.enforcement_level in BLOCKING)
+    advisories = sum(
+        1 for r in result.results for v in r.violations if v.enforcement_level == EnforcementLevel.ADVISORY
+    )
+    return {
+        "policy_violations": violations,
+        "policy_advisories": advisories,
+        "policy_waived": sum(len(r.waived) for r in result.results),
+        "policy_outcome": result.outcome.value,
+        "policy_decision": decision,
+        "policy_decision_time": decided,
+    }
+
+
+class FactsReporter:
+    """Sends facts to the catalog in background tasks; disabled when no catalog address is configured."""
+
+    def __init__(self, settings: PolicySettings) -> None:
+        self._settings = settings
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: catalog_pb2_grpc.CatalogServiceStub | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._settings.catalog_address)
+
+    def report(self, service: str, facts: dict[str, Any]) -> None:
+        """Queue a report about ``service`` (bare name); returns at once."""
+        if not self.enabled or not service:
+            return
+        if len(self._tasks) >= MAX_IN_FLIGHT:
+            _log.warning("catalog facts dropped: too many reports in flight", service_name=service)
+            return
+        task = asyncio.create_task(self._send(service, facts), name=f"catalog-facts-{service}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, service: str, facts: dict[str, Any]) -> None:
+        if self._stub is None:
+            self._channel = channel_from_settings(
+                self._settings.catalog_address, self._settings, default_timeout=None, retry=False
+            )
+            self._stub = catalog_pb2_grpc.CatalogServiceStub(self._channel)
+        message = struct_pb2.Struct()
+        message.update(facts)
+        try:
+            await self._stub.ReportServiceFacts(
+                catalog_pb2.ReportServiceFactsRequest(
+                    service=f"services/{service}", source="policy", facts=message
+                ),
+                timeout=self._settings.catalog_timeout_seconds,
+            )
+        except grpc.aio.AioRpcError as exc:
+            _log.warning("reporting facts to the catalog failed", service_name=service, code=exc.code().name)
+        except Exception:
+            _log.warning("reporting facts to the catalog failed", service_name=service, exc_info=True)
+
+    async def drain(self) -> None:
+        """Wait for the reports in flight (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.drain(), self._settings.catalog_timeout_seconds)
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = self._stub = None
