@@ -17,7 +17,17 @@ from paved_gateway import errors, schemas
 from paved_gateway.auth import Authenticator, JwtVerifier, parse_static_tokens
 from paved_gateway.backends import Backends, open_backends
 from paved_gateway.middleware import HttpMetrics, RequestContextMiddleware
-from paved_gateway.routes import alerts, backstage, costs, operations, policies, services, system, templates
+from paved_gateway.routes import (
+    alerts,
+    backstage,
+    costs,
+    operations,
+    platform,
+    policies,
+    services,
+    system,
+    templates,
+)
 from paved_gateway.settings import GatewaySettings
 
 _log = get_logger(__name__)
@@ -83,6 +93,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
         policies.router,
         alerts.router,
         backstage.router,
+        platform.router,
         system.router,
     ):
         app.include_router(router)
