@@ -16,6 +16,7 @@ migrate`` calls ``upgrade``/``downgrade`` (see ``paved_kit.service``).
 from __future__ import annotations
 
 import asyncio
+import weakref
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
@@ -66,6 +67,10 @@ class Migrations:
     def head(self) -> str | None:
         """The newest revision of the scripts."""
         return ScriptDirectory.from_config(self.config()).get_current_head()
+
+    def advisory_lock_key(self) -> int:
+        """The PostgreSQL advisory lock held while migrating (one per version table)."""
+        return zlib.crc32(self.version_table.encode())
 
     def owns_table(self, name: str | None) -> bool:
         """Whether ``name`` is one of this service's tables (others may share the database)."""
@@ -140,12 +145,25 @@ async def _locked(connection: AsyncConnection, migrations: Migrations) -> None:
     # Replicas starting together would otherwise race to create the same tables; the lock is per
     # version table, so services sharing one PostgreSQL database do not wait for each other.
     if connection.dialect.name == "postgresql":
-        key = zlib.crc32(migrations.version_table.encode())
+        key = migrations.advisory_lock_key()
         await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+_loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _process_lock() -> asyncio.Lock:
+    # Alembic runs env.py through module-global proxies (alembic.context, alembic.op): two migrations in
+    # one process at once (in-process test suites, several services in one loop) would trample each other.
+    loop = asyncio.get_running_loop()
+    lock = _loop_locks.get(loop)
+    if lock is None:
+        lock = _loop_locks[loop] = asyncio.Lock()
+    return lock
+
+
 async def _run(target: AsyncEngine | str, migrations: Migrations, work: Callable[[Connection], T]) -> T:
-    async with _engine(target) as engine, engine.begin() as connection:
+    async with _process_lock(), _engine(target) as engine, engine.begin() as connection:
         await _locked(connection, migrations)
         return await connection.run_sync(work)
 
