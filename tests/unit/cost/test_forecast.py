@@ -85,6 +85,6 @@ def test_month_parsing_and_navigation() -> None:
     assert Month.parse("2024-12").next() == Month(2025, 1)
     assert Month(2025, 1).previous() == Month(2024, 12)
     assert str(Month(2024, 3)) == "2024-03"
-    for bad in ("2024-13", "24-01", "2024/01", ""):
+    for bad in ("2024-13", "24-01", "2024/01", "", "0000-01", "9999-12"):
         with pytest.raises(ValueError):
             Month.parse(bad)

@@ -27,6 +27,10 @@ class Direction(Enum):
     FLAT = "flat"
 
 
+MIN_YEAR = 1900
+MAX_YEAR = 9998
+
+
 @dataclass(frozen=True)
 class Month:
     """A calendar month."""
@@ -46,6 +50,9 @@ class Month:
             raise ValueError("must be YYYY-MM")
         if not 1 <= int(month) <= 12:
             raise ValueError("month must be 01-12")
+        # Reports look at the previous and the next month too: keep both inside the calendar.
+        if not MIN_YEAR <= int(year) <= MAX_YEAR:
+            raise ValueError(f"year must be {MIN_YEAR}-{MAX_YEAR}")
         return cls(int(year), int(month))
 
     @property
