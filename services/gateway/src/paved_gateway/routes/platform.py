@@ -146,7 +146,7 @@ async def platform_metrics(
     if teams is not None and len(teams) > 1:
         raise invalid("the request is invalid", [FieldViolation("team", "name one of your teams")])
     scope = teams[0] if teams else ""
-    end = datetime.now(UTC).replace(microsecond=0)
+    end = datetime.now(UTC)
     start = end - timedelta(days=days)
     delivery, summary = await asyncio.gather(
         call(
