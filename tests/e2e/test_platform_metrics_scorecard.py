@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-from e2e_suite import wait_for_operation
+from click.testing import CliRunner
+from conftest import TOKENS
+from e2e_suite import Suite, wait_for_operation
+from paved_client.cli import main
 
 WEB_PARAMS = {"language": "python", "database": "none"}
 
@@ -92,3 +95,30 @@ def test_platform_metrics_count_what_happened(
     assert mine["team"] == "payments" and mine["roi"] is None
     assert mine["services_created"] >= 1
     assert payments.get("/api/platform/metrics", params={"team": "search"}).status_code == 403
+
+
+def test_cli_metrics_and_scorecard(
+    suite: Suite, payments: httpx.Client, unique_name: Callable[[str], str]
+) -> None:
+    name = unique_name("cli")
+    _created(payments, name)
+    runner = CliRunner()
+    env = {"PAVED_URL": suite.gateway_url, "COLUMNS": "220"}
+    admin = runner.invoke(main, ["metrics", "--token", str(TOKENS["admin"]["token"])], env=env)
+    assert admin.exit_code == 0, admin.output
+    assert "Deployments per day" in admin.output and "service_creation_time_saved" in admin.output
+    assert "ROI" in admin.output
+
+    team = {**env, "PAVED_TOKEN": str(TOKENS["payments"]["token"])}
+    card = runner.invoke(main, ["scorecard", name], env=team)
+    assert card.exit_code == 0, card.output
+    assert "Managed through GitOps" in card.output and "level" in card.output
+    rollup = runner.invoke(main, ["scorecard", "--team", "payments"], env=team)
+    assert rollup.exit_code == 0, rollup.output
+    assert name in rollup.output
+    as_json = runner.invoke(main, ["scorecard", name, "--json"], env=team)
+    assert as_json.exit_code == 0 and '"level"' in as_json.output
+    foreign = runner.invoke(main, ["scorecard", "--team", "search"], env=team)
+    assert foreign.exit_code != 0 and "403" in foreign.output
+    both = runner.invoke(main, ["scorecard", name, "--team", "payments"], env=team)
+    assert both.exit_code != 0

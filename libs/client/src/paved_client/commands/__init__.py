@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from paved_client.commands import alerts, costs, operations, policies, services, templates
+from paved_client.commands import alerts, costs, metrics, operations, policies, scorecard, services, templates
 
 
 def register(group: click.Group) -> None:
@@ -20,5 +20,7 @@ def register(group: click.Group) -> None:
         policies.policies,
         alerts.alerts,
         operations.ops,
+        metrics.metrics,
+        scorecard.scorecard,
     ):
         group.add_command(command)
