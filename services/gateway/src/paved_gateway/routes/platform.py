@@ -198,10 +198,10 @@ async def platform_metrics(
         window=ps.Window(start=start.isoformat(), end=end.isoformat(), days=days),
         **_delivery(delivery),
         platform_uptime=ps.Metric(value=None, unit="ratio", basis=UPTIME_UNAVAILABLE),
-        infrastructure_cost_per_service=_money(
-            convert.money_amount(roi_reply.cost_per_service),
-            currency,
-            "platform-wide: tracked monthly cost / services with tracked resources",
+        infrastructure_cost_per_service=ps.Metric(
+            value=round(convert.money_amount(roi_reply.cost_per_service), 2),
+            unit=currency,
+            basis="platform-wide: billed cost in the window (FOCUS imports) / services billed or tracked",
         ),
         cost_optimization_savings=_money(
             convert.money_amount(roi_reply.realized_savings),
