@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_catalog.backstage import ExportLinks
 from paved_catalog.conflicts import utc_now
+from paved_catalog.platform_view import PlatformView
 from paved_catalog.render_context import PlatformDefaults
 from paved_catalog.service_registry import ServiceRegistry
 from paved_catalog.template_library import TemplateLibrary
@@ -18,10 +19,11 @@ from paved_catalog.template_library import TemplateLibrary
 
 @dataclass(frozen=True)
 class Catalog:
-    """Templates and the service registry over one database."""
+    """Templates, the service registry and the platform view over one database."""
 
     templates: TemplateLibrary
     registry: ServiceRegistry
+    platform: PlatformView
 
     @classmethod
     def create(
@@ -36,4 +38,5 @@ class Catalog:
         return cls(
             TemplateLibrary(sessions, defaults, links, clock, read_sessions),
             ServiceRegistry(sessions, links, clock, read_sessions),
+            PlatformView(sessions, clock),
         )

@@ -13,6 +13,8 @@ from paved.common.v1 import common_pb2
 from paved_catalog.document import DocumentViolation
 from paved_catalog.models import ServiceRow
 from paved_catalog.parameters import ParameterViolation
+from paved_catalog.platform_inputs import COLLECTION as PLATFORM_INPUTS
+from paved_catalog.platform_inputs import PlatformInput
 from paved_catalog.registry import ServiceDraft, State
 from paved_catalog.render_context import RenderContext
 from paved_catalog.rendering import RenderedPlan
@@ -271,4 +273,14 @@ def summary_to_proto(summary: Summary) -> catalog_pb2.SummarizeScorecardsRespons
         level=summary.level,
         level_evidence=summary.level_evidence,
         check_pass_rates=summary.check_pass_rates,
+    )
+
+
+def platform_input_to_proto(value: PlatformInput) -> catalog_pb2.PlatformInput:
+    return catalog_pb2.PlatformInput(
+        name=f"{PLATFORM_INPUTS}/{value.input_id}",
+        value=value.value,
+        set_time=timestamp(value.set_time),
+        set_by=value.set_by,
+        note=value.note,
     )

@@ -185,6 +185,23 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         summary = await self._catalog.registry.summarize_scorecards(request.team)
         return convert.summary_to_proto(summary)
 
+    # -- platform inputs ---------------------------------------------------------------------------
+
+    async def SetPlatformInput(
+        self, request: catalog_pb2.SetPlatformInputRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.PlatformInput:
+        given = request.platform_input
+        recorded = await self._catalog.platform.set_input(given.name, given.value, given.set_by, given.note)
+        return convert.platform_input_to_proto(recorded)
+
+    async def ListPlatformInputs(
+        self, request: catalog_pb2.ListPlatformInputsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ListPlatformInputsResponse:
+        inputs = await self._catalog.platform.list_inputs()
+        return catalog_pb2.ListPlatformInputsResponse(
+            platform_inputs=[convert.platform_input_to_proto(i) for i in inputs]
+        )
+
 
 def _present_fields(service: catalog_pb2.Service) -> list[str]:
     """Without a mask, the updatable fields the caller set (AIP-134's implied mask)."""

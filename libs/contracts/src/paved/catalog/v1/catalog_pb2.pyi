@@ -462,3 +462,33 @@ class SummarizeScorecardsResponse(_message.Message):
     level_evidence: _containers.ScalarMap[int, str]
     check_pass_rates: _containers.ScalarMap[str, float]
     def __init__(self, scorecards: _Optional[_Iterable[_Union[Scorecard, _Mapping]]] = ..., average_score: _Optional[float] = ..., level: _Optional[int] = ..., level_evidence: _Optional[_Mapping[int, str]] = ..., check_pass_rates: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class PlatformInput(_message.Message):
+    __slots__ = ("name", "value", "set_time", "set_by", "note")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    SET_TIME_FIELD_NUMBER: _ClassVar[int]
+    SET_BY_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: float
+    set_time: _timestamp_pb2.Timestamp
+    set_by: str
+    note: str
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., set_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., set_by: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class SetPlatformInputRequest(_message.Message):
+    __slots__ = ("platform_input",)
+    PLATFORM_INPUT_FIELD_NUMBER: _ClassVar[int]
+    platform_input: PlatformInput
+    def __init__(self, platform_input: _Optional[_Union[PlatformInput, _Mapping]] = ...) -> None: ...
+
+class ListPlatformInputsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListPlatformInputsResponse(_message.Message):
+    __slots__ = ("platform_inputs",)
+    PLATFORM_INPUTS_FIELD_NUMBER: _ClassVar[int]
+    platform_inputs: _containers.RepeatedCompositeFieldContainer[PlatformInput]
+    def __init__(self, platform_inputs: _Optional[_Iterable[_Union[PlatformInput, _Mapping]]] = ...) -> None: ...

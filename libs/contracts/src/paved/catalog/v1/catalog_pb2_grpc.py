@@ -125,6 +125,16 @@ class CatalogServiceStub:
                 request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.SummarizeScorecardsRequest.SerializeToString,
                 response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.SummarizeScorecardsResponse.FromString,
                 _registered_method=True)
+        self.SetPlatformInput = channel.unary_unary(
+                '/paved.catalog.v1.CatalogService/SetPlatformInput',
+                request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.SetPlatformInputRequest.SerializeToString,
+                response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.PlatformInput.FromString,
+                _registered_method=True)
+        self.ListPlatformInputs = channel.unary_unary(
+                '/paved.catalog.v1.CatalogService/ListPlatformInputs',
+                request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListPlatformInputsRequest.SerializeToString,
+                response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListPlatformInputsResponse.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -257,6 +267,20 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetPlatformInput(self, request, context):
+        """Records a measure only people can give about the platform (developer NPS, support tickets).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPlatformInputs(self, request, context):
+        """Lists the platform inputs people have set, each with when and by whom.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CatalogServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -349,6 +373,16 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.SummarizeScorecards,
                     request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.SummarizeScorecardsRequest.FromString,
                     response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.SummarizeScorecardsResponse.SerializeToString,
+            ),
+            'SetPlatformInput': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPlatformInput,
+                    request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.SetPlatformInputRequest.FromString,
+                    response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.PlatformInput.SerializeToString,
+            ),
+            'ListPlatformInputs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPlatformInputs,
+                    request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListPlatformInputsRequest.FromString,
+                    response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListPlatformInputsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -838,6 +872,60 @@ class CatalogService:
             '/paved.catalog.v1.CatalogService/SummarizeScorecards',
             paved_dot_catalog_dot_v1_dot_catalog__pb2.SummarizeScorecardsRequest.SerializeToString,
             paved_dot_catalog_dot_v1_dot_catalog__pb2.SummarizeScorecardsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPlatformInput(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.catalog.v1.CatalogService/SetPlatformInput',
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.SetPlatformInputRequest.SerializeToString,
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.PlatformInput.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPlatformInputs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.catalog.v1.CatalogService/ListPlatformInputs',
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.ListPlatformInputsRequest.SerializeToString,
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.ListPlatformInputsResponse.FromString,
             options,
             channel_credentials,
             insecure,
