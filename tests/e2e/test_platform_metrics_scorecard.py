@@ -122,3 +122,26 @@ def test_cli_metrics_and_scorecard(
     assert foreign.exit_code != 0 and "403" in foreign.output
     both = runner.invoke(main, ["scorecard", name, "--team", "payments"], env=team)
     assert both.exit_code != 0
+
+
+def test_admins_set_people_inputs_shown_with_their_date(admin: httpx.Client, payments: httpx.Client) -> None:
+    denied = payments.put("/api/platform/inputs/developer-nps", json={"value": 50})
+    assert denied.status_code == 403
+    bad = admin.put("/api/platform/inputs/developer-nps", json={"value": 150})
+    assert bad.status_code == 400, bad.text
+    assert "value" in bad.text
+    assert admin.put("/api/platform/inputs/happiness", json={"value": 1}).status_code == 400
+
+    nps = admin.put("/api/platform/inputs/developer-nps", json={"value": 42, "note": "Q3 survey"})
+    assert nps.status_code == 200, nps.text
+    assert nps.json()["set_by"] == "platform-bot" and nps.json()["set_time"]
+    tickets = admin.put("/api/platform/inputs/support-tickets", json={"value": 17})
+    assert tickets.status_code == 200, tickets.text
+
+    listed = payments.get("/api/platform/inputs").json()["inputs"]
+    assert {i["input"]: i["value"] for i in listed} == {"developer-nps": 42, "support-tickets": 17}
+    metrics = admin.get("/api/platform/metrics").json()
+    assert metrics["developer_nps"]["value"] == 42
+    assert metrics["developer_nps"]["as_of"] == nps.json()["set_time"]
+    assert "Q3 survey" in metrics["developer_nps"]["basis"]
+    assert metrics["support_ticket_volume"]["value"] == 17

@@ -126,3 +126,26 @@ class TechInsightsResults(BaseModel):
 
     entity: str
     results: list[TechInsightsCheckResult]
+
+
+class PlatformInputBody(BaseModel):
+    """A measure only people can give, as an admin records it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: float = Field(description="developer-nps: -100 to 100; support-tickets: tickets per month.")
+    note: str = Field(default="", max_length=500, description="Where the number comes from.")
+
+
+class PlatformInput(BaseModel):
+    """A recorded platform input with who set it and when."""
+
+    input: str
+    value: float
+    note: str
+    set_by: str
+    set_time: str | None
+
+
+class PlatformInputs(BaseModel):
+    inputs: list[PlatformInput]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from google.protobuf import timestamp_pb2
@@ -18,7 +18,7 @@ from paved_gateway import convert
 from paved_gateway import platform_schemas as ps
 from paved_gateway.access import authorized_service, team_scope
 from paved_gateway.deps import BackendsDep, PrincipalDep
-from paved_gateway.errors import call, invalid
+from paved_gateway.errors import call, forbidden, invalid
 from paved_gateway.schemas import DNS_LABEL
 
 router = APIRouter(tags=["platform"])
@@ -46,6 +46,10 @@ UPTIME_UNAVAILABLE = (
     "unavailable: alerting keeps each service's current health, not a history of it, so uptime over a "
     "window cannot be derived without inventing it"
 )
+INPUTS_PREFIX = "platformInputs/"
+InputPath = Annotated[
+    Literal["developer-nps", "support-tickets"], Path(description="Which input people give.")
+]
 TeamPath = Annotated[str, Path(min_length=1, max_length=63, pattern=DNS_LABEL)]
 ServicePath = Annotated[str, Path(min_length=1, max_length=63, pattern=DNS_LABEL)]
 
@@ -129,6 +133,28 @@ def _scorecard(card: catalog_pb2.Scorecard) -> ps.Scorecard:
     )
 
 
+def _input(given: catalog_pb2.PlatformInput | None, unit: str, basis: str) -> ps.Metric:
+    if given is None:
+        return ps.Metric(value=None, unit=unit, basis=f"not set yet: {basis}")
+    note = f" ({given.note})" if given.note else ""
+    return ps.Metric(
+        value=given.value,
+        unit=unit,
+        basis=f"{basis}: {given.set_by}{note}",
+        as_of=convert.timestamp(given.set_time),
+    )
+
+
+def _platform_input(given: catalog_pb2.PlatformInput) -> ps.PlatformInput:
+    return ps.PlatformInput(
+        input=convert.bare(given.name, INPUTS_PREFIX),
+        value=given.value,
+        note=given.note,
+        set_by=given.set_by,
+        set_time=convert.timestamp(given.set_time),
+    )
+
+
 def _money(value: float, currency: str, basis: str) -> ps.Metric:
     return ps.Metric(value=round(value, 2), unit=f"{currency}/month", basis=basis)
 
@@ -148,7 +174,7 @@ async def platform_metrics(
     scope = teams[0] if teams else ""
     end = datetime.now(UTC)
     start = end - timedelta(days=days)
-    delivery, summary = await asyncio.gather(
+    delivery, summary, inputs = await asyncio.gather(
         call(
             "provisioning",
             backends.provisioning.GetDeliveryMetrics(
@@ -161,7 +187,9 @@ async def platform_metrics(
             "catalog",
             backends.catalog.SummarizeScorecards(catalog_pb2.SummarizeScorecardsRequest(team=scope)),
         ),
+        call("catalog", backends.catalog.ListPlatformInputs(catalog_pb2.ListPlatformInputsRequest())),
     )
+    given = {convert.bare(i.name, INPUTS_PREFIX): i for i in inputs.platform_inputs}
     # Failed deployments saved no one any time: only shipped ones count as time saved.
     shipped = max(delivery.deployments - delivery.failed_deployments, 0)
     roi_reply = await call(
@@ -213,16 +241,14 @@ async def platform_metrics(
             unit="ratio",
             basis="platform-wide: mean recorded utilization of tracked compute",
         ),
-        developer_nps=ps.Metric(
-            value=None, unit="score", basis="not set: an admin records it (survey result) with its date"
-        ),
+        developer_nps=_input(given.get("developer-nps"), "score", "developer survey, set by an admin"),
         self_service_adoption=ps.Metric(
             value=round(adoption, 4) if adoption is not None else None,
             unit="ratio",
             basis=f"services Paved committed to GitOps / {services} service(s) in the catalog",
         ),
-        support_ticket_volume=ps.Metric(
-            value=None, unit="tickets/month", basis="not set: an admin records it with its date"
+        support_ticket_volume=_input(
+            given.get("support-tickets"), "tickets/month", "platform support tickets, set by an admin"
         ),
         deployments=delivery.deployments,
         failed_deployments=delivery.failed_deployments,
@@ -315,3 +341,32 @@ async def team_scorecard(backends: BackendsDep, principal: PrincipalDep, team: T
         check_pass_rates=dict(summary.check_pass_rates),
         services=[_scorecard(c) for c in summary.scorecards],
     )
+
+
+@router.get("/api/platform/inputs", response_model=ps.PlatformInputs, responses=RESPONSES)
+async def platform_inputs(backends: BackendsDep, principal: PrincipalDep) -> ps.PlatformInputs:
+    """The measures people gave (developer NPS, support tickets), with who set them and when."""
+    reply = await call(
+        "catalog", backends.catalog.ListPlatformInputs(catalog_pb2.ListPlatformInputsRequest())
+    )
+    return ps.PlatformInputs(inputs=[_platform_input(i) for i in reply.platform_inputs])
+
+
+@router.put("/api/platform/inputs/{input_id}", response_model=ps.PlatformInput, responses=RESPONSES)
+async def set_platform_input(
+    backends: BackendsDep, principal: PrincipalDep, input_id: InputPath, body: ps.PlatformInputBody
+) -> ps.PlatformInput:
+    """Record a measure only people can give (admins only); the caller is recorded as its author."""
+    if not principal.is_admin:
+        raise forbidden(f"{principal.subject} may not set platform inputs: admins only")
+    reply = await call(
+        "catalog",
+        backends.catalog.SetPlatformInput(
+            catalog_pb2.SetPlatformInputRequest(
+                platform_input=catalog_pb2.PlatformInput(
+                    name=INPUTS_PREFIX + input_id, value=body.value, set_by=principal.subject, note=body.note
+                )
+            )
+        ),
+    )
+    return _platform_input(reply)
