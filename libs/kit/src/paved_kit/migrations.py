@@ -16,10 +16,11 @@ migrate`` calls ``upgrade``/``downgrade`` (see ``paved_kit.service``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,8 +37,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.sql.sqltypes import AutoString
 
 from paved_kit.db import create_engine
+from paved_kit.logging import get_logger
 
 T = TypeVar("T")
+_log = get_logger(__name__)
 
 _CONNECTION = "paved.connection"
 _MIGRATIONS = "paved.migrations"
@@ -162,10 +165,27 @@ def _process_lock() -> asyncio.Lock:
     return lock
 
 
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    # Alembic narrates every context and plugin at INFO; one line of ours says what happened. Its
+    # narration stays available at DEBUG.
+    logger = logging.getLogger("alembic")
+    if logging.getLogger().isEnabledFor(logging.DEBUG):
+        yield
+        return
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 async def _run(target: AsyncEngine | str, migrations: Migrations, work: Callable[[Connection], T]) -> T:
     async with _process_lock(), _engine(target) as engine, engine.begin() as connection:
         await _locked(connection, migrations)
-        return await connection.run_sync(work)
+        with _quiet_alembic():
+            return await connection.run_sync(work)
 
 
 async def upgrade(target: AsyncEngine | str, migrations: Migrations, revision: str = "head") -> None:
@@ -266,7 +286,9 @@ async def prepare_schema(engine: AsyncEngine, migrations: Migrations, *, migrate
     """
     for attempt in range(3):
         try:
-            return await _run(engine, migrations, lambda c: _prepare(c, migrations, migrate))
+            outcome = await _run(engine, migrations, lambda c: _prepare(c, migrations, migrate))
+            _log.info("database schema ready", outcome=outcome, version_table=migrations.version_table)
+            return outcome
         except SchemaError:
             raise
         except Exception:
