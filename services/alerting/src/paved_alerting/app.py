@@ -13,6 +13,7 @@ from paved_kit.logging import get_logger
 from paved_kit.server import GrpcServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from paved_alerting.catalog_facts import CatalogFacts
 from paved_alerting.clock import Clock
 from paved_alerting.delivery import Dispatcher, RetryPolicy
 from paved_alerting.engine import AlertingEngine
@@ -37,6 +38,7 @@ class AlertingApp:
     servicer: AlertingServicer
     dispatcher: Dispatcher
     http: httpx.AsyncClient
+    facts: CatalogFacts | None = None
     tasks: list[asyncio.Task[object]] = field(default_factory=list)
 
     def register(self, server: GrpcServer) -> None:
@@ -63,6 +65,8 @@ class AlertingApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.tasks.clear()
+        if self.facts is not None:
+            await self.facts.close()
         await self.http.aclose()
 
 
@@ -96,8 +100,9 @@ async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Cl
         prometheus=PrometheusSource(settings.prometheus_url, http) if settings.prometheus_url else None,
     )
     await engine.load()
-    servicer = AlertingServicer(engine, RuleAdmin(sessions, engine), ReceiverAdmin(sessions, clock))
-    return AlertingApp(settings, engine, servicer, dispatcher, http)
+    facts = CatalogFacts(settings)
+    servicer = AlertingServicer(engine, RuleAdmin(sessions, engine, facts), ReceiverAdmin(sessions, clock))
+    return AlertingApp(settings, engine, servicer, dispatcher, http, facts)
 
 
 async def evaluate_every(engine: AlertingEngine, interval: float) -> None:

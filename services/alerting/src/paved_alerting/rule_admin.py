@@ -10,11 +10,13 @@ import json
 import uuid
 
 from paved_kit.errors import AlreadyExists, Code, FieldViolation, InvalidArgument, NotFound, PavedError
+from paved_kit.logging import get_logger
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_alerting import store
+from paved_alerting.catalog_facts import CatalogFacts, alert_facts
 from paved_alerting.engine import AlertingEngine
 from paved_alerting.filters import as_is, decode_token, encode_token, enum_value, page_size, parse_filter
 from paved_alerting.mapping import apply_rule, new_rule_row, rule_from_row
@@ -32,6 +34,8 @@ from paved_alerting.rules import (
     draft_of,
 )
 
+_log = get_logger(__name__)
+
 RULE_FILTERS = {
     "service": as_is,
     "team": as_is,
@@ -44,9 +48,28 @@ RULE_FILTERS = {
 class RuleAdmin:
     """The rule RPCs, kept in step with the engine that evaluates the rules."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], engine: AlertingEngine) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        engine: AlertingEngine,
+        facts: CatalogFacts | None = None,
+    ) -> None:
         self._sessions = sessions
         self._engine = engine
+        self.facts = facts
+
+    async def _report(self, service: str) -> None:
+        """After a change is stored: tell the catalog whether the service's defaults are in place."""
+        if self.facts is None or not self.facts.enabled:
+            return
+        try:
+            async with self._sessions() as session:
+                states = await store.rule_states_of_service(session=session, service=service)
+        except Exception:
+            # The change itself is done; a scorecard fact is not worth failing it for.
+            _log.warning("could not read rules for the catalog facts", service_name=service, exc_info=True)
+            return
+        self.facts.report(service, alert_facts(service, states))
 
     async def create_rule(self, rule_id: str, draft: RuleDraft, request_id: str = "") -> StoredRule:
         """Create a rule; a repeated ``request_id`` returns the rule the first call made."""
@@ -84,6 +107,7 @@ class RuleAdmin:
                 return _stored(first)
             raise AlreadyExists(f"alert rule {rule.name} already exists") from None
         self._engine.evaluator.set_rule(rule)
+        await self._report(rule.service)
         return _stored(row)
 
     async def get_rule(self, name: str, *, field: str = "name") -> StoredRule:
@@ -129,13 +153,17 @@ class RuleAdmin:
                 row.update_time = self._engine.clock.now()
                 await store.save_rule(session=session, row=row)
             self._engine.evaluator.set_rule(rule)
+        await self._report(rule.service)
         return _stored(row)
 
     async def delete_rule(self, name: str) -> None:
         """Delete a rule; a firing alert of it is reported resolved."""
         rule_id = _rule_id(name, "name")
-        if await self._engine.remove_rules([rule_id]) == 0:
+        async with self._sessions() as session:
+            row = await store.get_rule(session=session, rule_id=rule_id)
+        if row is None or await self._engine.remove_rules([rule_id]) == 0:
             raise NotFound(f"alert rule {name} not found")
+        await self._report(row.service)
 
     async def create_default_alerts(self, service: str, team: str) -> tuple[list[StoredRule], int]:
         """The three default rules of a service, creating the missing ones; also how many were new."""
@@ -162,6 +190,7 @@ class RuleAdmin:
                     raise
         for rule in created:
             self._engine.evaluator.set_rule(rule)
+        await self._report(service)
         return stored, len(created)
 
     async def _insert_missing(self, rules: list[Rule]) -> tuple[list[StoredRule], list[Rule]]:
@@ -190,6 +219,8 @@ class RuleAdmin:
         deleted = await self._engine.remove_rules(rule_ids)
         # A deprovisioned service's samples would otherwise linger until restart.
         self._engine.samples.forget_service(service)
+        if deleted:
+            await self._report(service)
         return deleted
 
 

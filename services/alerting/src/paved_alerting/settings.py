@@ -49,6 +49,11 @@ class AlertingSettings(BaseServiceSettings):
     retry_initial_seconds: float = Field(1.0, gt=0, description="First retry delay; doubles per attempt.")
     retry_max_seconds: float = Field(300.0, gt=0)
     retry_max_attempts: int = Field(24, ge=1, description="Attempts before a notification is given up.")
+    catalog_address: str = Field(
+        "",
+        description="Catalog gRPC address for the default-alerts fact (`paved up` sets it); empty: off.",
+    )
+    catalog_timeout_seconds: float = Field(2.0, gt=0, description="Deadline of a facts report.")
 
     @field_validator("prometheus_url", "alertmanager_url")
     @classmethod

@@ -94,6 +94,14 @@ async def rule_ids_of_service(*, session: AsyncSession, service: str) -> list[st
     return list(result.all())
 
 
+async def rule_states_of_service(*, session: AsyncSession, service: str) -> list[tuple[str, bool]]:
+    """(rule id, enabled) of each rule of a service."""
+    result = await session.exec(
+        select(AlertRuleRow.rule_id, AlertRuleRow.enabled).where(col(AlertRuleRow.service) == service)
+    )
+    return [(rule_id, bool(enabled)) for rule_id, enabled in result.all()]
+
+
 async def upsert_alerts(*, session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
     """Insert or overwrite alert states, many at once (an evaluation may change thousands)."""
     values = [dict(row) for row in rows]
