@@ -39,6 +39,8 @@ def test_scorecard_shows_reported_facts(
     # Reported by provisioning (GitOps commit, deploy time) and policy (no violations in the create's
     # evaluation); documentation and endpoints come from the catalog entry provisioning filled in.
     assert checks["gitops_managed"] and checks["deployed_recently"] and checks["policy_compliant"]
+    # Reported by alerting when provisioning had it create the defaults.
+    assert checks["default_alerts"], card
     assert checks["has_documentation"] and checks["provisioned"] and checks["has_owner"]
     assert card["level"] >= 2 and card["level_name"]
     assert all(c["remediation"] for c in card["failing"])
