@@ -3,6 +3,9 @@
 Revision ID: 0001
 Revises: none
 Create Date: 2026-11-26 06:25:25.912384
+
+Money columns use the models' ExactDecimal (NUMERIC on PostgreSQL, text on SQLite): if that type is ever
+renamed or changed, copy today's definition here so this script keeps building the same columns.
 """
 
 from collections.abc import Sequence
