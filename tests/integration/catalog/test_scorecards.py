@@ -47,6 +47,7 @@ async def test_facts_raise_the_level(catalog: Any, failing: Any) -> None:
         "default_alerts",
         "policy_compliant",
         "deployed_recently",
+        "within_budget",
         "cost_tracked",
         "no_cost_recommendations",
     }
@@ -54,7 +55,7 @@ async def test_facts_raise_the_level(catalog: Any, failing: Any) -> None:
     await _report(catalog, "shop", "provisioning", {"gitops_commit": "1a2b3c"})
     await _report(catalog, "shop", "provisioning", {"last_deploy_time": now})  # merged, not replaced
     await _report(catalog, "shop", "alerting", {"default_alerts": True})
-    await _report(catalog, "shop", "policy", {"policy_violations": 0})
+    await _report(catalog, "shop", "policy", {"policy_violations": 0, "cost_within_limit": True})
     await _report(catalog, "shop", "cost", {"cost_registered": True, "open_recommendations": 0})
     card = await catalog.stub.GetScorecard(catalog_pb2.GetScorecardRequest(service="services/shop"))
     assert card.level == 4 and card.score == 1.0

@@ -8,13 +8,15 @@ from typing import Any
 from paved_catalog.scorecards import CHECK_IDS, ServiceRecord, fact_violations, scorecard, summarize
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+TAGS = {"owner": "retail", "team": "retail", "cost_center": "cc-42"}
 PLAN = {
     "resources": [
-        {"name": "compute", "type": "compute", "properties": {"replicas": 2}},
-        {"name": "database", "type": "database", "properties": {"encrypted": True}},
+        {"name": "compute", "type": "compute", "tags": TAGS, "properties": {"replicas": 2}},
+        {"name": "database", "type": "database", "tags": TAGS, "properties": {"encrypted": True}},
         {
             "name": "observability",
             "type": "observability",
+            "tags": TAGS,
             "properties": {"metrics": True, "logs": True, "traces": True},
         },
     ]
@@ -22,7 +24,7 @@ PLAN = {
 ALL_FACTS = {
     "provisioning": {"gitops_commit": "abc123", "last_deploy_time": (NOW - timedelta(days=3)).isoformat()},
     "alerting": {"default_alerts": True},
-    "policy": {"policy_violations": 0},
+    "policy": {"policy_violations": 0, "cost_within_limit": True},
     "cost": {"cost_registered": True, "open_recommendations": 0},
 }
 
@@ -85,3 +87,23 @@ def test_fact_reports_are_validated() -> None:
     fields = {v.field for v in fact_violations("gossip", {"Bad-Key": 1, "nested": {"a": 1}})}  # type: ignore[dict-item]
     assert fields == {"source", "facts.Bad-Key", "facts.nested"}
     assert [v.field for v in fact_violations("cost", {})] == ["facts"]
+
+
+def test_cost_center_and_budget_checks_flip_with_tags_and_policy_facts() -> None:
+    untagged = {"resources": [{**PLAN["resources"][0], "tags": {"owner": "retail"}}, *PLAN["resources"][1:]]}
+    card = scorecard(_record(plan_summary=untagged), NOW)
+    check = next(c for c in card.checks if c.id == "cost_center_tagged")
+    assert not check.passed and check.evidence == "no cost_center tag on: compute" and check.remediation
+    assert card.level == 0
+    tagged = next(c for c in scorecard(_record(), NOW).checks if c.id == "cost_center_tagged")
+    assert tagged.passed and tagged.evidence == "cost_center cc-42 on 3 resource(s)"
+
+    over = {**ALL_FACTS, "policy": {"policy_violations": 1, "cost_within_limit": False}}
+    card = scorecard(_record(facts=over), NOW)
+    budget = next(c for c in card.checks if c.id == "within_budget")
+    assert not budget.passed and "over the limit" in budget.evidence
+    assert card.level == 2  # policy_compliant (level 3) fails too
+    unknown = {**ALL_FACTS, "policy": {"policy_violations": 0}}
+    card = scorecard(_record(facts=unknown), NOW)
+    assert card.level == 3
+    assert next(c for c in card.checks if c.id == "within_budget").evidence == "no cost decision reported"

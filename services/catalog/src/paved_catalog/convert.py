@@ -196,7 +196,7 @@ def _database_engine(plan: common_pb2.Plan) -> str:
 def _plan_summary(plan: common_pb2.Plan) -> dict[str, Any]:
     return {
         "resources": [
-            {"name": r.name, "type": r.type, "properties": struct_to_dict(r.properties)}
+            {"name": r.name, "type": r.type, "tags": dict(r.tags), "properties": struct_to_dict(r.properties)}
             for r in plan.resources
         ]
     }

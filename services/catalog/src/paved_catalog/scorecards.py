@@ -1,15 +1,16 @@
 """Maturity scorecards: checks over what the registry knows about a service and the facts other services
 report, the maturity level (0-4) they add up to, and roll-ups per team or for the whole platform.
 
-Levels follow the platform maturity model: 1 standardised (owned, from a golden path, documented),
-2 self-service (provisioned by the platform, managed through GitOps), 3 observable and secure (full
-telemetry, default alerts, encrypted data, policy-compliant), 4 optimised (deployed recently, costs
-tracked, no open cost recommendations). A service is at the highest level whose checks, and those of
-every level below, all pass.
+Levels follow the platform maturity model: 0 ad hoc (none of the below), 1 standardised (owned, cost
+center tagged, from a golden path, documented), 2 self-service (provisioned by the platform, managed
+through GitOps), 3 observable and secure (full telemetry, default alerts, encrypted data, policy
+compliant), 4 optimised (deployed recently, within budget, costs tracked, no open cost recommendations).
+A service is at the highest level whose checks, and those of every level below, all pass.
 
 Facts other services report (``ReportServiceFacts``), by source:
 provisioning ``last_deploy_time`` (RFC 3339), ``gitops_commit``; alerting ``default_alerts`` (bool);
-policy ``policy_violations`` (number of hard or soft failures in the last decision); cost
+policy ``policy_violations`` (number of hard or soft failures in the last decision),
+``cost_within_limit`` (bool: no cost_limit violation in it); cost
 ``cost_registered`` (bool), ``open_recommendations`` (number).
 """
 
@@ -94,6 +95,17 @@ def _has_owner(r: ServiceRecord, _: datetime) -> Evaluation:
     return bool(r.team), f"owner team {r.team!r}" if r.team else "no owner team"
 
 
+def _cost_center(r: ServiceRecord, _: datetime) -> Evaluation:
+    resources = list(r.plan_summary.get("resources", []))
+    if not resources:
+        return False, "no plan recorded"
+    untagged = [str(x.get("name", "?")) for x in resources if not (x.get("tags") or {}).get("cost_center")]
+    if untagged:
+        return False, f"no cost_center tag on: {', '.join(untagged)}"
+    centers = sorted({str(x["tags"]["cost_center"]) for x in resources})
+    return True, f"cost_center {', '.join(centers)} on {len(resources)} resource(s)"
+
+
 def _from_template(r: ServiceRecord, _: datetime) -> Evaluation:
     return bool(r.template), f"built from templates/{r.template}" if r.template else "no template"
 
@@ -158,6 +170,17 @@ def _deployed_recently(r: ServiceRecord, now: datetime) -> Evaluation:
     return now - when <= RECENT_DEPLOY, f"last deployed {when.isoformat()}"
 
 
+def _within_budget(r: ServiceRecord, _: datetime) -> Evaluation:
+    within = r.fact("policy", "cost_within_limit")
+    if not isinstance(within, bool):
+        return False, "no cost decision reported"
+    return within, (
+        "estimated monthly cost within the limit in the last policy decision"
+        if within
+        else "estimated monthly cost over the limit in the last policy decision"
+    )
+
+
 def _cost_tracked(r: ServiceRecord, _: datetime) -> Evaluation:
     tracked = r.fact("cost", "cost_registered") is True
     return tracked, "resources registered for cost tracking" if tracked else "not registered with cost"
@@ -172,6 +195,13 @@ def _no_open_recommendations(r: ServiceRecord, _: datetime) -> Evaluation:
 
 CHECKS: tuple[_Check, ...] = (
     _Check("has_owner", 1, "Has an owner team", "Register the service with its owner team.", _has_owner),
+    _Check(
+        "cost_center_tagged",
+        1,
+        "Cost center tagged",
+        "Tag every resource with cost_center (templates add it from the team's settings).",
+        _cost_center,
+    ),
     _Check(
         "from_golden_path",
         1,
@@ -219,6 +249,13 @@ CHECKS: tuple[_Check, ...] = (
         _policy,
     ),
     _Check("deployed_recently", 4, "Deployed in the last 30 days", "Deploy regularly.", _deployed_recently),
+    _Check(
+        "within_budget",
+        4,
+        "Cost within budget",
+        "Bring the estimated monthly cost under the cost_limit policy (smaller instances, fewer replicas).",
+        _within_budget,
+    ),
     _Check("cost_tracked", 4, "Costs tracked", "Register the service's resources with cost.", _cost_tracked),
     _Check(
         "no_cost_recommendations",

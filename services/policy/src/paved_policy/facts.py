@@ -21,6 +21,7 @@ from paved_policy.settings import PolicySettings
 _log = get_logger(__name__)
 # Reports beyond this many in flight are dropped: the next evaluation of the service reports again.
 MAX_IN_FLIGHT = 256
+COST_LIMIT = "cost_limit"  # the built-in policy whose result is the scorecard's budget check
 BLOCKING = (EnforcementLevel.SOFT_MANDATORY, EnforcementLevel.HARD_MANDATORY)
 
 
@@ -32,8 +33,12 @@ def decision_facts(result: EvaluationResult, decision: str, decided: str) -> dic
     advisories = sum(
         1 for r in result.results for v in r.violations if v.enforcement_level == EnforcementLevel.ADVISORY
     )
+    over_budget = any(
+        v.policy.removeprefix("policies/") == COST_LIMIT for r in result.results for v in r.violations
+    )
     return {
         "policy_violations": violations,
+        "cost_within_limit": not over_budget,
         "policy_advisories": advisories,
         "policy_waived": sum(len(r.waived) for r in result.results),
         "policy_outcome": result.outcome.value,
