@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paved_cost.analysis import CostAnalysis
 from paved_cost.attribution import Attribution
+from paved_cost.catalog_facts import CatalogFacts
 from paved_cost.ingest import BillingImporter
 from paved_cost.migrations import MIGRATIONS
 from paved_cost.optimizer import Optimizer
@@ -36,8 +37,11 @@ def utc_now() -> datetime:
 class CostApp:
     servicer: CostServicer
     channel: grpc.aio.Channel | None
+    facts: CatalogFacts | None = None
 
     async def close(self) -> None:
+        if self.facts is not None:
+            await self.facts.close()
         if self.channel is not None:
             await self.channel.close()
 
@@ -56,6 +60,7 @@ async def build_app(
         if settings.provisioning_address
         else None
     )
+    facts = CatalogFacts(settings, analysis)
     optimizer = Optimizer(analysis, sessions, GrpcProvisioning(channel) if channel else None, clock)
     servicer = CostServicer(
         catalog=catalog,
@@ -71,8 +76,9 @@ async def build_app(
         analysis=analysis,
         optimizer=optimizer,
         clock=clock,
+        facts=facts,
     )
-    return CostApp(servicer, channel)
+    return CostApp(servicer, channel, facts)
 
 
 def register(server: GrpcServer, app: CostApp) -> None:

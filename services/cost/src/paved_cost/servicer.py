@@ -13,6 +13,8 @@ from paved_kit.errors import FieldViolation, InvalidArgument
 
 from paved_cost import convert
 from paved_cost.analysis import CostAnalysis
+from paved_cost.attribution import bare_service_name
+from paved_cost.catalog_facts import CatalogFacts
 from paved_cost.estimate import estimate
 from paved_cost.ingest import BillingImporter
 from paved_cost.listing import matches, page, parse_filter
@@ -35,6 +37,7 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
         analysis: CostAnalysis,
         optimizer: Optimizer,
         clock: Callable[[], datetime],
+        facts: CatalogFacts | None = None,
     ) -> None:
         self._catalog = catalog
         self._importer = importer
@@ -42,6 +45,7 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
         self._analysis = analysis
         self._optimizer = optimizer
         self._clock = clock
+        self._facts = facts
 
     @property
     def _currency(self) -> str:
@@ -111,12 +115,17 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
             resources=convert.plan_resources(request.resources),
             estimated_monthly_cost=convert.money_or_none(request, "estimated_monthly_cost"),
         )
+        if self._facts is not None:
+            self._facts.registered([bare_service_name(request.service)])
         return cost_pb2.RegisterResourcesResponse(tracked=tracked)
 
     async def UnregisterResources(
         self, request: cost_pb2.UnregisterResourcesRequest, context: Context
     ) -> cost_pb2.UnregisterResourcesResponse:
-        return cost_pb2.UnregisterResourcesResponse(removed=await self._tracking.unregister(request.service))
+        removed = await self._tracking.unregister(request.service)
+        if self._facts is not None and removed:
+            self._facts.unregistered(bare_service_name(request.service))
+        return cost_pb2.UnregisterResourcesResponse(removed=removed)
 
     async def GetServiceCost(
         self, request: cost_pb2.GetServiceCostRequest, context: Context

@@ -49,6 +49,11 @@ class CostSettings(BaseServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PAVED_COST_", env_nested_delimiter="__")
 
     port: int = 50054
+    catalog_address: str = Field(
+        default="",
+        description="Catalog gRPC address cost facts are reported to (`paved up` sets it); empty: off.",
+    )
+    catalog_timeout_seconds: float = Field(default=2.0, gt=0, description="Deadline of a facts report.")
     provisioning_address: str = Field(
         default="", description="host:port of provisioning; empty means AutoOptimize can only dry-run."
     )
