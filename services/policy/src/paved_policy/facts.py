@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from typing import Any
 
 import grpc
@@ -21,6 +22,8 @@ from paved_policy.settings import PolicySettings
 _log = get_logger(__name__)
 # Reports beyond this many in flight are dropped: the next evaluation of the service reports again.
 MAX_IN_FLIGHT = 256
+MAX_REMEMBERED = 10_000
+_VOLATILE = ("policy_decision", "policy_decision_time")
 COST_LIMIT = "cost_limit"  # the built-in policy whose result is the scorecard's budget check
 BLOCKING = (EnforcementLevel.SOFT_MANDATORY, EnforcementLevel.HARD_MANDATORY)
 
@@ -47,6 +50,10 @@ def decision_facts(result: EvaluationResult, decision: str, decided: str) -> dic
     }
 
 
+def _essence(facts: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(sorted((k, v) for k, v in facts.items() if k not in _VOLATILE))
+
+
 class FactsReporter:
     """Sends facts to the catalog in background tasks; disabled when no catalog address is configured."""
 
@@ -55,6 +62,9 @@ class FactsReporter:
         self._channel: grpc.aio.Channel | None = None
         self._stub: catalog_pb2_grpc.CatalogServiceStub | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # What the catalog last accepted per service (decision name and time aside): re-evaluating an
+        # unchanged service sends nothing. Bounded; the oldest entries go first.
+        self._sent: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
 
     @property
     def enabled(self) -> bool:
@@ -63,6 +73,10 @@ class FactsReporter:
     def report(self, service: str, facts: dict[str, Any]) -> None:
         """Queue a report about ``service`` (bare name); returns at once."""
         if not self.enabled or not service:
+            return
+        key = _essence(facts)
+        if self._sent.get(service) == key:
+            self._sent.move_to_end(service)
             return
         if len(self._tasks) >= MAX_IN_FLIGHT:
             _log.warning("catalog facts dropped: too many reports in flight", service_name=service)
@@ -86,6 +100,10 @@ class FactsReporter:
                 ),
                 timeout=self._settings.catalog_timeout_seconds,
             )
+            self._sent[service] = _essence(facts)
+            self._sent.move_to_end(service)
+            while len(self._sent) > MAX_REMEMBERED:
+                self._sent.popitem(last=False)
         except grpc.aio.AioRpcError as exc:
             _log.warning("reporting facts to the catalog failed", service_name=service, code=exc.code().name)
         except Exception:
