@@ -60,6 +60,14 @@ def test_scorecard_shows_reported_facts(
     assert [lv["level"] for lv in body["levels"]] == [0, 1, 2, 3, 4]
     assert 0 < body["check_pass_rates"]["gitops_managed"] <= 1
 
+    platform = payments.get("/api/platform/scorecard")
+    assert platform.status_code == 200, platform.text
+    view = platform.json()
+    assert view["team"] is None and 0 <= view["level"] <= 4
+    assert [lv["level"] for lv in view["levels"]] == [0, 1, 2, 3, 4]
+    assert name in {s["service"] for s in view["services"]}
+    assert {s["team"] for s in view["services"]} == {"payments"}  # only the caller's own services
+
     assert search.get(f"/api/services/{name}/scorecard").status_code == 403
     assert search.get("/api/teams/payments/scorecard").status_code == 403
 
@@ -118,6 +126,9 @@ def test_cli_metrics_and_scorecard(
     rollup = runner.invoke(main, ["scorecard", "--team", "payments"], env=team)
     assert rollup.exit_code == 0, rollup.output
     assert name in rollup.output
+    platform = runner.invoke(main, ["scorecard", "--platform"], env=team)
+    assert platform.exit_code == 0, platform.output
+    assert "Platform" in platform.output and name in platform.output
     as_json = runner.invoke(main, ["scorecard", name, "--json"], env=team)
     assert as_json.exit_code == 0 and '"level"' in as_json.output
     foreign = runner.invoke(main, ["scorecard", "--team", "search"], env=team)

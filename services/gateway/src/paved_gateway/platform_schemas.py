@@ -99,9 +99,10 @@ class LevelEvidence(BaseModel):
 
 
 class TeamScorecard(BaseModel):
-    """Scorecards of a team's services rolled up: the team's level with the evidence for each level."""
+    """Scorecards of a team's (or the platform's) services rolled up: the level with the evidence for each
+    level, the pass rate of each check."""
 
-    team: str
+    team: str | None = Field(description="The team; null for the whole platform.")
     level: int
     level_name: str
     average_score: float

@@ -29,14 +29,20 @@ def _checks_table(card: dict[str, Any]) -> Table:
 @click.command()
 @click.argument("name", required=False)
 @click.option("--team", help="A team's roll-up instead of one service.")
+@click.option("--platform", is_flag=True, help="The whole platform's roll-up.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @gateway_options
-def scorecard(name: str | None, team: str | None, as_json: bool, *, client: GatewayClient) -> None:
-    """Show the maturity scorecard of service NAME, or of a team with --team."""
-    if bool(name) == bool(team):
-        raise click.UsageError("give a service NAME or --team TEAM (one of them)")
+def scorecard(
+    name: str | None, team: str | None, platform: bool, as_json: bool, *, client: GatewayClient
+) -> None:
+    """Show the maturity scorecard of service NAME, of a team with --team, or of the platform."""
+    if [bool(name), bool(team), platform].count(True) != 1:
+        raise click.UsageError("give one of: a service NAME, --team TEAM, --platform")
     # The typed client has no method for these routes yet; its JSON helper does the error handling.
-    path = f"/api/services/{name}/scorecard" if name else f"/api/teams/{team}/scorecard"
+    if name:
+        path = f"/api/services/{name}/scorecard"
+    else:
+        path = f"/api/teams/{team}/scorecard" if team else "/api/platform/scorecard"
     report = client._json("GET", path)
     if as_json:
         print_json(report)
@@ -44,7 +50,8 @@ def scorecard(name: str | None, team: str | None, as_json: bool, *, client: Gate
     if name:
         console.print(_checks_table(report))
         return
-    levels = Table(title=f"Team {report['team']}: level {report['level']} — {report['level_name']}")
+    who = f"Team {report['team']}" if report.get("team") else "Platform"
+    levels = Table(title=f"{who}: level {report['level']} — {report['level_name']}")
     levels.add_column("Level", justify="right")
     levels.add_column("Name", style="cyan")
     levels.add_column("Evidence")

@@ -4,6 +4,7 @@ their Backstage Tech Insights export."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -329,6 +330,24 @@ async def team_scorecard(backends: BackendsDep, principal: PrincipalDep, team: T
         "catalog",
         backends.catalog.SummarizeScorecards(catalog_pb2.SummarizeScorecardsRequest(team=team)),
     )
+    return _rollup(team, summary, lambda _: True)
+
+
+@router.get("/api/platform/scorecard", response_model=ps.TeamScorecard, responses=RESPONSES)
+async def platform_scorecard(backends: BackendsDep, principal: PrincipalDep) -> ps.TeamScorecard:
+    """The whole platform's maturity level (0-4) with the evidence for each level; the services listed are
+    the caller's own (all of them for admins)."""
+    summary = await call(
+        "catalog", backends.catalog.SummarizeScorecards(catalog_pb2.SummarizeScorecardsRequest())
+    )
+    return _rollup(None, summary, lambda card: principal.may_act_for(card.team))
+
+
+def _rollup(
+    team: str | None,
+    summary: catalog_pb2.SummarizeScorecardsResponse,
+    visible: Callable[[catalog_pb2.Scorecard], bool],
+) -> ps.TeamScorecard:
     return ps.TeamScorecard(
         team=team,
         level=summary.level,
@@ -339,7 +358,7 @@ async def team_scorecard(backends: BackendsDep, principal: PrincipalDep, team: T
             for level, text in sorted(summary.level_evidence.items())
         ],
         check_pass_rates=dict(summary.check_pass_rates),
-        services=[_scorecard(c) for c in summary.scorecards],
+        services=[_scorecard(c) for c in summary.scorecards if visible(c)],
     )
 
 
