@@ -98,8 +98,13 @@ def test_platform_metrics_count_what_happened(
     assert round(sum(t["value"] for t in roi["benefits"]), 2) == round(roi["total_benefit"], 2)
     assert round(sum(t["value"] for t in roi["costs"]), 2) == round(roi["total_cost"], 2)
     saved = next(t for t in roi["benefits"] if t["name"] == "service_creation_time_saved")
-    # The source design: 8 h per service created at $150/h.
+    # The source design: 8 h per service created at $150/h, 2 h per deployment (a provision counts once,
+    # as a service created; failed deployments save nothing).
     assert saved["value"] == after["services_created"] * 8 * 150
+    deployed = next(t for t in roi["benefits"] if t["name"] == "deployment_time_saved")
+    shipped = after["deployments"] - after["failed_deployments"] - after["services_created"]
+    assert deployed["value"] == shipped * 2 * 150 and shipped >= 1
+    assert roi["notes"]
 
     mine = payments.get("/api/platform/metrics").json()
     assert mine["team"] == "payments" and mine["roi"] is None

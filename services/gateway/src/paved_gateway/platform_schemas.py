@@ -37,6 +37,7 @@ class Roi(BaseModel):
     total_cost: float
     roi_percent: float
     currency: str
+    notes: list[str] = Field(default_factory=list, description="Where the counts come from.")
 
 
 class Window(BaseModel):

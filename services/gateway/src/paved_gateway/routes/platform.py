@@ -191,8 +191,8 @@ async def platform_metrics(
         call("catalog", backends.catalog.ListPlatformInputs(catalog_pb2.ListPlatformInputsRequest())),
     )
     given = {convert.bare(i.name, INPUTS_PREFIX): i for i in inputs.platform_inputs}
-    # Failed deployments saved no one any time: only shipped ones count as time saved.
-    shipped = max(delivery.deployments - delivery.failed_deployments, 0)
+    # Failed deployments saved no one any time, and a provision counts once, as a service created.
+    shipped = max(delivery.deployments - delivery.failed_deployments - delivery.services_created, 0)
     roi_reply = await call(
         "cost",
         backends.cost.GetPlatformRoi(
@@ -221,6 +221,11 @@ async def platform_metrics(
         total_cost=convert.money_amount(roi_reply.total_cost),
         roi_percent=round(roi_reply.roi_percent, 2),
         currency=currency,
+        notes=[
+            f"deployments: {shipped} successful deploys and rollbacks in the window (failed ones saved "
+            "nothing; provisions count as services created)",
+            "incidents_avoided: Paved records no avoided incidents, so the term is 0 rather than a guess",
+        ],
     )
     return ps.PlatformMetrics(
         team=scope or None,
