@@ -26,7 +26,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-SERVICES = ["catalog", "policy", "cost", "provisioning"]
+SERVICES = ["catalog", "policy", "cost", "provisioning", "alerting"]
 
 
 def migrations_of(service: str) -> Migrations:

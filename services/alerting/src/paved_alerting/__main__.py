@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paved_alerting.app import build_app
 from paved_alerting.clock import SystemClock
+from paved_alerting.migrations import MIGRATIONS
 from paved_alerting.settings import AlertingSettings
 
 
@@ -20,7 +21,7 @@ async def build(settings: AlertingSettings, database: AsyncEngine, server: GrpcS
 
 def main() -> None:
     """Entry point."""
-    run_service("alerting", AlertingSettings, build)
+    run_service("alerting", AlertingSettings, build, migrations=MIGRATIONS)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import httpx
 from paved.alerting.v1 import alerting_pb2_grpc
-from paved_kit.db import create_schema, session_factory
+from paved_kit.db import session_factory
 from paved_kit.logging import get_logger
+from paved_kit.migrations import prepare_schema
 from paved_kit.server import GrpcServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,7 +18,7 @@ from paved_alerting.catalog_facts import CatalogFacts
 from paved_alerting.clock import Clock
 from paved_alerting.delivery import Dispatcher, RetryPolicy
 from paved_alerting.engine import AlertingEngine
-from paved_alerting.models import AlertingModel
+from paved_alerting.migrations import MIGRATIONS
 from paved_alerting.outbox import NotificationQueue, Notifier
 from paved_alerting.prometheus_source import PrometheusSource
 from paved_alerting.receiver_admin import ReceiverAdmin
@@ -71,8 +72,8 @@ class AlertingApp:
 
 
 async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Clock) -> AlertingApp:
-    """Create the schema, load rules and alert states, and assemble the service."""
-    await create_schema(database, AlertingModel.metadata)
+    """Prepare the schema, load rules and alert states, and assemble the service."""
+    await prepare_schema(database, MIGRATIONS, migrate=settings.migrate_on_start)
     sessions = session_factory(database)
     http = httpx.AsyncClient(timeout=settings.notification_timeout_seconds, follow_redirects=False)
     dispatcher = Dispatcher(
