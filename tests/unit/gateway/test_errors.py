@@ -49,6 +49,28 @@ def test_invalid_argument_keeps_every_field_violation() -> None:
     ]
 
 
+def test_field_violations_name_the_http_body_field_not_the_proto_path() -> None:
+    err = from_rpc_error(
+        rpc_error(
+            InvalidArgument(
+                "bad input",
+                [
+                    FieldViolation("platform_input.value", "must be between -100 and 100"),
+                    FieldViolation("platform_input.name", "unknown input"),
+                    FieldViolation("request_id", "too long"),
+                ],
+            )
+        ),
+        "catalog",
+        {"platform_input.name": "input_id", "platform_input.": ""},
+    )
+    assert err.details["fieldViolations"] == [
+        {"field": "value", "description": "must be between -100 and 100"},
+        {"field": "input_id", "description": "unknown input"},
+        {"field": "request_id", "description": "too long"},
+    ]
+
+
 def test_quota_exceeded_is_403_with_the_violations() -> None:
     err = from_rpc_error(
         rpc_error(QuotaExceeded("over quota", [QuotaViolation("teams/payments", "services 5/5")])),

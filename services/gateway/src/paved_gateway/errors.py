@@ -7,7 +7,7 @@ class names so the portal shows them as it shows its own.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import asdict
 from typing import Any, TypeVar
 
@@ -103,8 +103,20 @@ def invalid(message: str, violations: list[FieldViolation]) -> ApiError:
     return ApiError(400, message, details={"fieldViolations": [asdict(v) for v in violations]})
 
 
-def from_rpc_error(exc: grpc.RpcError, backend: str) -> ApiError:
-    """The HTTP answer for a failed call to ``backend``, keeping every detail the service sent."""
+def body_field(field: str, fields: Mapping[str, str]) -> str:
+    """The HTTP body's name for a service's field path: ``fields`` maps a proto path (or a prefix of one,
+    e.g. ``platform_input.``) to the body's; paths it does not name are kept."""
+    if field in fields:
+        return fields[field]
+    for proto, body in fields.items():
+        if proto.endswith(".") and field.startswith(proto):
+            return body + field.removeprefix(proto)
+    return field
+
+
+def from_rpc_error(exc: grpc.RpcError, backend: str, fields: Mapping[str, str] | None = None) -> ApiError:
+    """The HTTP answer for a failed call to ``backend``, keeping every detail the service sent; field
+    violations are renamed through ``fields`` (see ``body_field``) so they name what the caller sent."""
     info = error_details(exc)
     status, name = GRPC_TO_HTTP.get(info.code, (500, "Error"))
     if info.code == grpc.StatusCode.RESOURCE_EXHAUSTED and info.reason == "QUOTA_EXCEEDED":
@@ -124,7 +136,10 @@ def from_rpc_error(exc: grpc.RpcError, backend: str) -> ApiError:
     if info.metadata:
         details["metadata"] = info.metadata
     if info.field_violations:
-        details["fieldViolations"] = [asdict(v) for v in info.field_violations]
+        details["fieldViolations"] = [
+            {"field": body_field(v.field, fields or {}), "description": v.description}
+            for v in info.field_violations
+        ]
     if info.quota_violations:
         details["quotaViolations"] = [asdict(v) for v in info.quota_violations]
     if info.precondition_violations:
@@ -227,9 +242,10 @@ def _field_path(loc: Any) -> str:
     return ".".join(parts) or "body"
 
 
-async def call(backend: str, pending: Awaitable[T]) -> T:
-    """Await a gRPC call to ``backend``, turning its failure into the matching HTTP error."""
+async def call(backend: str, pending: Awaitable[T], *, fields: Mapping[str, str] | None = None) -> T:
+    """Await a gRPC call to ``backend``, turning its failure into the matching HTTP error (``fields``
+    renames the request message's field paths to the HTTP body's, as in ``body_field``)."""
     try:
         return await pending
     except grpc.RpcError as exc:
-        raise from_rpc_error(exc, backend) from None
+        raise from_rpc_error(exc, backend, fields) from None

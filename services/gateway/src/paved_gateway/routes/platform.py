@@ -392,5 +392,7 @@ async def set_platform_input(
                 )
             )
         ),
+        # The body carries the input's fields at its top level; the input's name is the path's input_id.
+        fields={"platform_input.name": "input_id", "platform_input.": ""},
     )
     return _platform_input(reply)
