@@ -275,6 +275,23 @@ class GatewayClient:
         """GET /api/services/{name}/alerts."""
         return dict(self._json("GET", f"/api/services/{name}/alerts"))
 
+    def platform_metrics(self, *, team: str | None = None, days: int | None = None) -> dict[str, Any]:
+        """GET /api/platform/metrics: delivery (DORA), cost and adoption measures and ROI, of the platform
+        or of one ``team``, over the last ``days``."""
+        return dict(self._json("GET", "/api/platform/metrics", params=_params({"team": team, "days": days})))
+
+    def service_scorecard(self, name: str) -> dict[str, Any]:
+        """GET /api/services/{name}/scorecard."""
+        return dict(self._json("GET", f"/api/services/{name}/scorecard"))
+
+    def team_scorecard(self, team: str) -> dict[str, Any]:
+        """GET /api/teams/{team}/scorecard."""
+        return dict(self._json("GET", f"/api/teams/{team}/scorecard"))
+
+    def platform_scorecard(self) -> dict[str, Any]:
+        """GET /api/platform/scorecard."""
+        return dict(self._json("GET", "/api/platform/scorecard"))
+
 
 def _params(values: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}

@@ -47,9 +47,7 @@ def _value(key: str, metric: dict[str, Any]) -> str:
 @gateway_options
 def metrics(team: str | None, days: int, as_json: bool, *, client: GatewayClient) -> None:
     """Show delivery metrics (DORA bands), cost and adoption measures, and the platform's ROI."""
-    params = {k: v for k, v in {"team": team, "days": days}.items() if v is not None}
-    # The typed client has no method for this route yet; its JSON helper does the error handling.
-    report = client._json("GET", "/api/platform/metrics", params=params)
+    report = client.platform_metrics(team=team, days=days)
     if as_json:
         print_json(report)
         return

@@ -38,12 +38,12 @@ def scorecard(
     """Show the maturity scorecard of service NAME, of a team with --team, or of the platform."""
     if [bool(name), bool(team), platform].count(True) != 1:
         raise click.UsageError("give one of: a service NAME, --team TEAM, --platform")
-    # The typed client has no method for these routes yet; its JSON helper does the error handling.
     if name:
-        path = f"/api/services/{name}/scorecard"
+        report = client.service_scorecard(name)
+    elif team:
+        report = client.team_scorecard(team)
     else:
-        path = f"/api/teams/{team}/scorecard" if team else "/api/platform/scorecard"
-    report = client._json("GET", path)
+        report = client.platform_scorecard()
     if as_json:
         print_json(report)
         return
