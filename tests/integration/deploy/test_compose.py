@@ -23,7 +23,10 @@ CALLS = {
     "gateway": {"catalog", "provisioning", "policy", "cost", "alerting"},
     "provisioning": {"catalog", "alerting", "cost"},
     "provisioning-worker": {"catalog", "alerting", "cost"},
-    "cost": {"provisioning"},
+    "cost": {"provisioning", "catalog"},
+    # Scorecard facts, reported best-effort.
+    "policy": {"catalog"},
+    "alerting": {"catalog"},
 }
 PAVED_SERVICES = (*GRPC_PORTS, "provisioning-worker", "gateway")
 
@@ -137,6 +140,22 @@ def test_callers_reach_the_services_they_call_once_those_are_healthy(compose: di
             f"127.0.0.1:{port}",
         ]
     assert services["gateway"]["ports"] == ["127.0.0.1:8080:8080"]
+
+
+def test_services_behind_a_migration_container_do_not_migrate_themselves(compose: dict[str, Any]) -> None:
+    # Schema first, code second: the migrate container finished, so a server seeing another schema is a
+    # deployment mistake it must refuse rather than paper over.
+    services = compose["services"]
+    for name in PAVED_SERVICES:
+        if name == "gateway":
+            continue
+        service = name.removesuffix("-worker")
+        assert services[name]["environment"][f"PAVED_{service.upper()}_MIGRATE_ON_START"] == "false", name
+        assert services[name]["depends_on"][f"{service}-migrate"] == {
+            "condition": "service_completed_successfully"
+        }, name
+    for service in GRPC_PORTS:
+        assert f"PAVED_{service.upper()}_MIGRATE_ON_START" not in services[f"{service}-migrate"]["environment"]
 
 
 def test_the_databases_compose_creates_match_kubernetes_dev(compose: dict[str, Any]) -> None:

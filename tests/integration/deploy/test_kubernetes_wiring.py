@@ -19,7 +19,10 @@ CALLS = {
     "paved-gateway": {"catalog", "provisioning", "policy", "cost", "alerting"},
     "paved-provisioning": {"catalog", "alerting", "cost"},
     "paved-provisioning-worker": {"catalog", "alerting", "cost"},
-    "paved-cost": {"provisioning"},
+    "paved-cost": {"provisioning", "catalog"},
+    # Scorecard facts, reported best-effort.
+    "paved-policy": {"catalog"},
+    "paved-alerting": {"catalog"},
 }
 # Settings every service inherits from paved_kit; a manifest may only set these (plus addresses).
 KIT_FIELDS = set(BaseServiceSettings.model_fields)
@@ -169,6 +172,21 @@ def test_databases_come_from_a_secret_and_migrations_use_the_same_one(
     worker_db = env_of(deployments["paved-provisioning-worker"])["PAVED_PROVISIONING_DATABASE_URL"]
     assert worker_db == env_of(deployments["paved-provisioning"])["PAVED_PROVISIONING_DATABASE_URL"]
     assert "PAVED_GATEWAY_DATABASE_URL" not in env_of(deployments["paved-gateway"])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_deployments_behind_a_migration_job_do_not_migrate_themselves(
+    overlays: dict[str, list[Manifest]], overlay: str
+) -> None:
+    objects = overlays[overlay]
+    jobs = by_kind(objects, "Job")
+    for name, deployment in by_kind(objects, "Deployment").items():
+        service = service_of(name)
+        variable = f"PAVED_{service.upper()}_MIGRATE_ON_START"
+        if f"paved-{service}-migrate" in jobs:
+            assert env_of(deployment)[variable] == {"name": variable, "value": "false"}, name
+        else:
+            assert variable not in env_of(deployment), name
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

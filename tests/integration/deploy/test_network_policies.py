@@ -24,6 +24,10 @@ ALLOWED_CALLS = {
     ("provisioning-worker", "alerting"),
     ("provisioning-worker", "cost"),
     ("cost", "provisioning"),
+    # Scorecard facts, reported best-effort.
+    ("policy", "catalog"),
+    ("cost", "catalog"),
+    ("alerting", "catalog"),
 }
 
 
