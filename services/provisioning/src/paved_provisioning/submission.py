@@ -1,0 +1,140 @@
+"""Submitting operations: idempotency by request id (under the team lock, and again after a lost race), the
+preconditions every change to a running service shares, and the rows a submission writes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from paved_kit.errors import FailedPrecondition, NotFound, PreconditionViolation
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paved_provisioning import store
+from paved_provisioning.models import Deployment, Operation, ProvisionedService
+from paved_provisioning.operation_admin import OperationAdmin
+from paved_provisioning.provisioner_base import OperationView
+from paved_provisioning.quota_admin import QuotaAdmin
+
+#: Writes a submission's rows in the given transaction; returns the id of an earlier operation with the same
+#: request id instead when there is one.
+Build = Callable[[AsyncSession, str], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Who asks for what: the fields an operation and the deployment it records share."""
+
+    operation_id: str
+    service: str
+    team: str
+    environment: str
+    requester: str
+    request_key: str | None
+
+    def operation(self, kind: str, payload: dict[str, Any]) -> Operation:
+        return Operation(
+            id=self.operation_id,
+            kind=kind,
+            service=self.service,
+            team=self.team,
+            environment=self.environment,
+            requester=self.requester,
+            request_key=self.request_key,
+            payload=payload,
+        )
+
+    def deployment(
+        self, deployment_id: str, *, version: str, image: str, workflow: str, plan: dict[str, Any]
+    ) -> Deployment:
+        return Deployment(
+            id=deployment_id,
+            service=self.service,
+            environment=self.environment,
+            version=version,
+            image=image,
+            requester=self.requester,
+            workflow=workflow,
+            operation_id=self.operation_id,
+            plan=plan,
+        )
+
+
+def request_key(kind: str, request_id: str) -> str | None:
+    """The idempotency key of a request: its kind and request id (none without a request id)."""
+    return f"{kind}:{request_id}" if request_id else None
+
+
+class Submitter(QuotaAdmin, OperationAdmin):
+    """Runs a submission's build in one transaction, at most once per request id."""
+
+    async def _existing(self, request_key: str | None) -> OperationView | None:
+        if request_key is None:
+            return None
+        async with self.sessions() as session:
+            operation = await store.operation_by_request_key(session=session, request_key=request_key)
+            if operation is None:
+                return None
+            return OperationView(operation, await store.steps_of(session=session, operation_id=operation.id))
+
+    async def _submit(self, request_key: str | None, build: Build) -> OperationView:
+        existing = await self._existing(request_key)
+        if existing is not None:
+            return existing
+        operation_id = uuid.uuid4().hex
+        try:
+            async with self.sessions() as session, session.begin():
+                earlier = await build(session, operation_id)
+            if earlier is not None:
+                return await self.get_operation(earlier)
+        except IntegrityError:
+            # A concurrent call with the same request id won the race: answer with its operation.
+            existing = await self._existing(request_key)
+            if existing is None:
+                raise
+            return existing
+        self.on_submit()
+        view = await self.get_operation(operation_id)
+        return view
+
+    async def _earlier(self, session: AsyncSession, request_key: str | None) -> str | None:
+        """The operation an earlier call with the same request id created (seen under the team lock)."""
+        if request_key is None:
+            return None
+        operation = await store.operation_by_request_key(session=session, request_key=request_key)
+        return operation.id if operation else None
+
+    async def _claim_active_service(
+        self, session: AsyncSession, service: str, request_key: str | None
+    ) -> str | ProvisionedService:
+        """Lock the service's team, then: the id of an earlier operation with the same request id, or the
+        service when it is active (NOT_FOUND or FAILED_PRECONDITION otherwise)."""
+        probe = await store.get_service(session=session, name=service)
+        if probe is not None:
+            await store.lock_team(session=session, team=probe.team)
+        if (earlier := await self._earlier(session, request_key)) is not None:
+            return earlier
+        return await self._active_service(session, service)
+
+    async def _active_service(self, session: AsyncSession, service: str) -> ProvisionedService:
+        record = await store.get_service(session=session, name=service)
+        if record is None or record.state == "deleted":
+            raise NotFound(f"services/{service} was not provisioned here", metadata={"service": service})
+        if record.state != "active":
+            raise FailedPrecondition(
+                f"services/{service} is {record.state}, not active",
+                [PreconditionViolation("STATE", f"services/{service}", f"service is {record.state}")],
+                reason="SERVICE_NOT_ACTIVE",
+            )
+        return record
+
+    async def _no_running_operation(self, session: AsyncSession, service: str) -> None:
+        running = await store.list_operations(session=session, service=service, done=False, offset=0, limit=1)
+        if running:
+            raise FailedPrecondition(
+                f"operations/{running[0].id} is still running for services/{service}",
+                [PreconditionViolation("CONCURRENCY", f"services/{service}", "another operation is running")],
+                reason="OPERATION_IN_PROGRESS",
+            )
