@@ -25,9 +25,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from paved_policy import store
 from paved_policy.builtins import builtin_policies
 from paved_policy.domain import POLICY_PREFIX, Policy, PolicyException, PolicyRecord
-from paved_policy.filtering import FieldKind, FilterError, FilterField, enum_values, parse_filter
+from paved_policy.filtering import FieldKind, FilterField, enum_values
+from paved_policy.listing import cut_page, list_filter, list_page_size
 from paved_policy.models import ExceptionRow, PolicyRow
-from paved_policy.paging import decode_token, encode_token, page_size
+from paved_policy.paging import decode_token
 from paved_policy.records import (
     apply_policy,
     aware,
@@ -231,20 +232,13 @@ class Administration:
         self, *, filter_text: str, page_token: str, requested_size: int
     ) -> tuple[list[PolicyRecord], str]:
         """A page of policies by name, and the next page's token ('' on the last page)."""
-        size = page_size(
-            requested_size, default=self._settings.default_page_size, maximum=self._settings.max_page_size
-        )
-        try:
-            where = parse_filter(filter_text, POLICY_FILTER_FIELDS)
-        except FilterError as exc:
-            raise InvalidArgument("invalid filter", [FieldViolation("filter", str(exc))]) from None
+        size = list_page_size(self._settings, requested_size)
+        where = list_filter(filter_text, POLICY_FILTER_FIELDS)
         after = decode_token(page_token, filter_text)
         async with self._sessions() as session:
             rows = await store.list_policies(session=session, where=where, after=after, limit=size + 1)
-        more = len(rows) > size
-        rows = rows[:size]
-        token = encode_token(rows[-1].policy_id, filter_text) if more and rows else ""
-        return [_record(row) for row in rows], token
+        page, token = cut_page(rows, size, lambda row: row.policy_id, filter_text)
+        return [_record(row) for row in page], token
 
     async def update_policy(
         self,
@@ -369,9 +363,7 @@ class Administration:
     ) -> tuple[list[PolicyException], str]:
         """A page of exceptions of one policy (or all, for ``policies/-``), oldest first."""
         policy_id = None if parent == "policies/-" else parse_policy_name(parent, "parent")
-        size = page_size(
-            requested_size, default=self._settings.default_page_size, maximum=self._settings.max_page_size
-        )
+        size = list_page_size(self._settings, requested_size)
         query = f"{parent}\0{show_expired}"
         after = decode_token(page_token, query)
         async with self._sessions() as session:
@@ -383,10 +375,8 @@ class Administration:
                 after=after,
                 limit=size + 1,
             )
-        more = len(rows) > size
-        rows = rows[:size]
-        token = encode_token(rows[-1].exception_id, query) if more and rows else ""
-        return [exception_from_row(row) for row in rows], token
+        page, token = cut_page(rows, size, lambda row: row.exception_id, query)
+        return [exception_from_row(row) for row in page], token
 
     async def delete_exception(self, name: str) -> None:
         """Delete an exception."""

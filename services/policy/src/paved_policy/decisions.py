@@ -30,9 +30,10 @@ from paved_policy.domain import (
 )
 from paved_policy.evaluator import Evaluator
 from paved_policy.facts import FactsReporter, decision_facts
-from paved_policy.filtering import FieldKind, FilterError, FilterField, enum_values, parse_filter
+from paved_policy.filtering import FieldKind, FilterField, enum_values
+from paved_policy.listing import cut_page, list_filter, list_page_size
 from paved_policy.models import DecisionRow
-from paved_policy.paging import decode_token, encode_token, page_size
+from paved_policy.paging import decode_token
 from paved_policy.records import (
     decision_from_row,
     exception_from_row,
@@ -251,17 +252,10 @@ class Decisions:
         self, *, filter_text: str, page_token: str, requested_size: int
     ) -> tuple[list[Decision], str]:
         """A page of the audit log, newest first."""
-        size = page_size(
-            requested_size, default=self._settings.default_page_size, maximum=self._settings.max_page_size
-        )
-        try:
-            where = parse_filter(filter_text, DECISION_FILTER_FIELDS)
-        except FilterError as exc:
-            raise InvalidArgument("invalid filter", [FieldViolation("filter", str(exc))]) from None
+        size = list_page_size(self._settings, requested_size)
+        where = list_filter(filter_text, DECISION_FILTER_FIELDS)
         before = decode_token(page_token, filter_text)
         async with self._sessions() as session:
             rows = await store.list_decisions(session=session, where=where, before=before, limit=size + 1)
-        more = len(rows) > size
-        rows = rows[:size]
-        token = encode_token(rows[-1].decision_id, filter_text) if more and rows else ""
-        return [decision_from_row(row) for row in rows], token
+        page, token = cut_page(rows, size, lambda row: row.decision_id, filter_text)
+        return [decision_from_row(row) for row in page], token
