@@ -5,14 +5,14 @@ felt by the caller."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 import grpc
 from google.protobuf import struct_pb2
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from paved_kit.best_effort import BestEffortSender, attempt
 from paved_kit.client import channel_from_settings
 from paved_kit.logging import get_logger
 
@@ -22,17 +22,24 @@ from paved_cost.settings import CostSettings
 _log = get_logger(__name__)
 # Reports beyond this many in flight are dropped: the service's next change reports again.
 MAX_IN_FLIGHT = 64
+# Working out the open recommendations reads the whole analysis: bounded, but longer than one send.
+ANALYSIS_DEADLINE_SECONDS = 60.0
+WHAT = "reporting facts to the catalog"
 
 
 class CatalogFacts:
-    """Reports cost facts of services; off when no catalog address is configured."""
+    """Reports cost facts of services in the background; off when no catalog address is configured."""
 
     def __init__(self, settings: CostSettings, analysis: CostAnalysis) -> None:
         self._settings = settings
         self._analysis = analysis
         self._channel: grpc.aio.Channel | None = None
         self._stub: catalog_pb2_grpc.CatalogServiceStub | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._sender = BestEffortSender(
+            WHAT,
+            timeout=settings.catalog_timeout_seconds,
+            max_in_flight=MAX_IN_FLIGHT,
+        )
 
     @property
     def enabled(self) -> bool:
@@ -41,36 +48,39 @@ class CatalogFacts:
     def registered(self, services: Iterable[str]) -> None:
         """Services whose tracked resources or utilization changed: report them tracked, with their
         open recommendations."""
-        self._start({s for s in services if s}, tracked=True)
+        chosen = sorted({s for s in services if s})
+        if not self.enabled or not chosen:
+            return
+        self._sender.submit(
+            ",".join(chosen),
+            lambda: self._report_tracked(chosen),
+            # One analysis, then one send after the other (a batch may name many services).
+            timeout=ANALYSIS_DEADLINE_SECONDS + len(chosen) * self._settings.catalog_timeout_seconds,
+            services=len(chosen),
+        )
 
     def unregistered(self, service: str) -> None:
-        self._start({service} if service else set(), tracked=False)
+        if self.enabled and service:
+            facts: dict[str, Any] = {"cost_registered": False}
+            self._sender.submit(service, lambda: self._send(service, facts), service_name=service)
 
-    def _start(self, services: set[str], *, tracked: bool) -> None:
-        if not self.enabled or not services:
-            return
-        if len(self._tasks) >= MAX_IN_FLIGHT:
-            _log.warning("catalog facts dropped: too many reports in flight", services=len(services))
-            return
-        task = asyncio.create_task(self._report(sorted(services), tracked), name="catalog-facts")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _report(self, services: list[str], tracked: bool) -> None:
+    async def _report_tracked(self, services: list[str]) -> None:
         counts: dict[str, int] = dict.fromkeys(services, 0)
-        if tracked:
-            try:
-                for recommendation in await self._analysis.recommendations():
-                    if recommendation.service in counts:
-                        counts[recommendation.service] += 1
-            except Exception:
-                _log.warning("could not work out recommendations for the catalog facts", exc_info=True)
-                return
+        try:
+            for recommendation in await self._analysis.recommendations():
+                if recommendation.service in counts:
+                    counts[recommendation.service] += 1
+        except Exception:
+            _log.warning("could not work out recommendations for the catalog facts", exc_info=True)
+            return
         for service in services:
-            facts: dict[str, Any] = {"cost_registered": tracked}
-            if tracked:
-                facts["open_recommendations"] = counts[service]
-            await self._send(service, facts)
+            facts: dict[str, Any] = {"cost_registered": True, "open_recommendations": counts[service]}
+            await attempt(
+                WHAT,
+                functools.partial(self._send, service, facts),
+                deadline=self._settings.catalog_timeout_seconds,
+                service_name=service,
+            )
 
     async def _send(self, service: str, facts: dict[str, Any]) -> None:
         if self._stub is None:
@@ -80,26 +90,19 @@ class CatalogFacts:
             self._stub = catalog_pb2_grpc.CatalogServiceStub(self._channel)
         message = struct_pb2.Struct()
         message.update(facts)
-        try:
-            await self._stub.ReportServiceFacts(
-                catalog_pb2.ReportServiceFactsRequest(
-                    service=f"services/{service}", source="cost", facts=message
-                ),
-                timeout=self._settings.catalog_timeout_seconds,
-            )
-        except grpc.aio.AioRpcError as exc:
-            _log.warning("reporting facts to the catalog failed", service_name=service, code=exc.code().name)
-        except Exception:
-            _log.warning("reporting facts to the catalog failed", service_name=service, exc_info=True)
+        await self._stub.ReportServiceFacts(
+            catalog_pb2.ReportServiceFactsRequest(
+                service=f"services/{service}", source="cost", facts=message
+            ),
+            timeout=self._settings.catalog_timeout_seconds,
+        )
 
     async def drain(self) -> None:
-        """Wait for the reports in flight (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait for the reports in flight, including those a report starts (tests, shutdown)."""
+        await self._sender.drain()
 
     async def close(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.drain(), self._settings.catalog_timeout_seconds)
+        await self._sender.close()
         if self._channel is not None:
             await self._channel.close()
             self._channel = self._stub = None

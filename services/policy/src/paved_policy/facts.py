@@ -5,21 +5,17 @@ felt by the caller of Evaluate."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections import OrderedDict
 from typing import Any
 
 import grpc
 from google.protobuf import struct_pb2
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from paved_kit.best_effort import BestEffortSender
 from paved_kit.client import channel_from_settings
-from paved_kit.logging import get_logger
 
 from paved_policy.domain import EnforcementLevel, EvaluationResult
 from paved_policy.settings import PolicySettings
 
-_log = get_logger(__name__)
 # Reports beyond this many in flight are dropped: the next evaluation of the service reports again.
 MAX_IN_FLIGHT = 256
 MAX_REMEMBERED = 10_000
@@ -51,20 +47,25 @@ def decision_facts(result: EvaluationResult, decision: str, decided: str) -> dic
 
 
 def _essence(facts: dict[str, Any]) -> tuple[Any, ...]:
+    # Which decision it was and when change on every evaluation; the rest is what the scorecard shows.
     return tuple(sorted((k, v) for k, v in facts.items() if k not in _VOLATILE))
 
 
 class FactsReporter:
-    """Sends facts to the catalog in background tasks; disabled when no catalog address is configured."""
+    """Sends facts to the catalog in the background; disabled when no catalog address is configured.
+
+    Facts of an unchanged result (decision name and time aside) are not sent again for a service."""
 
     def __init__(self, settings: PolicySettings) -> None:
         self._settings = settings
         self._channel: grpc.aio.Channel | None = None
         self._stub: catalog_pb2_grpc.CatalogServiceStub | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        # What the catalog last accepted per service (decision name and time aside): re-evaluating an
-        # unchanged service sends nothing. Bounded; the oldest entries go first.
-        self._sent: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
+        self._sender = BestEffortSender(
+            "reporting facts to the catalog",
+            timeout=settings.catalog_timeout_seconds,
+            max_in_flight=MAX_IN_FLIGHT,
+            remember=MAX_REMEMBERED,
+        )
 
     @property
     def enabled(self) -> bool:
@@ -74,16 +75,9 @@ class FactsReporter:
         """Queue a report about ``service`` (bare name); returns at once."""
         if not self.enabled or not service:
             return
-        key = _essence(facts)
-        if self._sent.get(service) == key:
-            self._sent.move_to_end(service)
-            return
-        if len(self._tasks) >= MAX_IN_FLIGHT:
-            _log.warning("catalog facts dropped: too many reports in flight", service_name=service)
-            return
-        task = asyncio.create_task(self._send(service, facts), name=f"catalog-facts-{service}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._sender.submit(
+            service, lambda: self._send(service, facts), fingerprint=_essence(facts), service_name=service
+        )
 
     async def _send(self, service: str, facts: dict[str, Any]) -> None:
         if self._stub is None:
@@ -93,30 +87,19 @@ class FactsReporter:
             self._stub = catalog_pb2_grpc.CatalogServiceStub(self._channel)
         message = struct_pb2.Struct()
         message.update(facts)
-        try:
-            await self._stub.ReportServiceFacts(
-                catalog_pb2.ReportServiceFactsRequest(
-                    service=f"services/{service}", source="policy", facts=message
-                ),
-                timeout=self._settings.catalog_timeout_seconds,
-            )
-            self._sent[service] = _essence(facts)
-            self._sent.move_to_end(service)
-            while len(self._sent) > MAX_REMEMBERED:
-                self._sent.popitem(last=False)
-        except grpc.aio.AioRpcError as exc:
-            _log.warning("reporting facts to the catalog failed", service_name=service, code=exc.code().name)
-        except Exception:
-            _log.warning("reporting facts to the catalog failed", service_name=service, exc_info=True)
+        await self._stub.ReportServiceFacts(
+            catalog_pb2.ReportServiceFactsRequest(
+                service=f"services/{service}", source="policy", facts=message
+            ),
+            timeout=self._settings.catalog_timeout_seconds,
+        )
 
     async def drain(self) -> None:
         """Wait for the reports in flight (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._sender.drain()
 
     async def close(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.drain(), self._settings.catalog_timeout_seconds)
+        await self._sender.close()
         if self._channel is not None:
             await self._channel.close()
             self._channel = self._stub = None

@@ -11,6 +11,7 @@ from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved.common.v1 import common_pb2
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
+from paved_kit.best_effort import attempt
 from paved_kit.client import channel_from_settings
 from paved_kit.logging import get_logger
 
@@ -187,20 +188,15 @@ class Peers:
             return False
         message = struct_pb2.Struct()
         message.update(facts)
-        try:
-            await self.catalog.ReportServiceFacts(
-                catalog_pb2.ReportServiceFactsRequest(
-                    service=f"services/{service}", source="provisioning", facts=message
-                ),
-                timeout=FACTS_TIMEOUT_SECONDS,
-            )
-        except grpc.aio.AioRpcError as exc:
-            _log.warning("reporting facts to the catalog failed", service=service, code=exc.code().name)
-            return False
-        except Exception:
-            _log.warning("reporting facts to the catalog failed", service=service, exc_info=True)
-            return False
-        return True
+        request = catalog_pb2.ReportServiceFactsRequest(
+            service=f"services/{service}", source="provisioning", facts=message
+        )
+        return await attempt(
+            "reporting facts to the catalog",
+            lambda: self.catalog.ReportServiceFacts(request, timeout=FACTS_TIMEOUT_SECONDS),
+            deadline=FACTS_TIMEOUT_SECONDS,
+            service=service,
+        )
 
     # alerting ---------------------------------------------------------------------------------------------
 
