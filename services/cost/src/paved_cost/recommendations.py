@@ -132,18 +132,13 @@ def recommend(
         if not resource.spot and not resource.critical:
             savings = on_demand_month * catalog.spot_discount
             found.append(
-                Recommendation(
-                    name=_name(resource, Kind.SPOT),
-                    service=resource.service,
-                    team=resource.team,
-                    resource=resource.resource,
-                    kind=Kind.SPOT,
+                _recommendation(
+                    resource,
+                    Kind.SPOT,
                     description=(
                         f"Run {resource.service}/{resource.resource} ({resource.instances} x "
                         f"{resource.instance_type}) on spot capacity: it is not marked critical"
                     ),
-                    current_instance_type=resource.instance_type,
-                    recommended_instance_type=resource.instance_type,
                     monthly_savings=savings,
                     risk=Risk.MEDIUM,
                     evidence={
@@ -163,8 +158,30 @@ def recommend(
     return found
 
 
-def _name(resource: ComputeResource, kind: Kind) -> str:
-    return f"recommendations/{resource.service}.{resource.resource}.{kind.value.lower()}"
+def _recommendation(
+    resource: ComputeResource,
+    kind: Kind,
+    *,
+    description: str,
+    monthly_savings: Decimal,
+    risk: Risk,
+    evidence: dict[str, Any],
+    recommended_instance_type: str | None = None,
+) -> Recommendation:
+    """A recommendation about ``resource``, named by the resource and the kind (one of each at a time)."""
+    return Recommendation(
+        name=f"recommendations/{resource.service}.{resource.resource}.{kind.value.lower()}",
+        service=resource.service,
+        team=resource.team,
+        resource=resource.resource,
+        kind=kind,
+        description=description,
+        current_instance_type=resource.instance_type,
+        recommended_instance_type=recommended_instance_type or resource.instance_type,
+        monthly_savings=monthly_savings,
+        risk=risk,
+        evidence=evidence,
+    )
 
 
 def _rightsize(
@@ -196,17 +213,13 @@ def _rightsize(
         "recommended_hourly_price": float(smaller_price),
         "instances": resource.instances,
     }
-    return Recommendation(
-        name=_name(resource, Kind.RIGHTSIZE),
-        service=resource.service,
-        team=resource.team,
-        resource=resource.resource,
-        kind=Kind.RIGHTSIZE,
+    return _recommendation(
+        resource,
+        Kind.RIGHTSIZE,
         description=(
             f"Resize {resource.service}/{resource.resource} from {resource.instance_type} to {smaller}: "
             f"average utilization {level:.0%} is below {thresholds.rightsize_max_utilization:.0%}"
         ),
-        current_instance_type=resource.instance_type,
         recommended_instance_type=smaller,
         monthly_savings=savings,
         risk=Risk.LOW if low_risk else Risk.MEDIUM,
@@ -231,19 +244,14 @@ def _reserved(
     if spread > Decimal(str(thresholds.reserved_max_variation)):
         return None
     savings = on_demand_month * catalog.reserved_discount
-    return Recommendation(
-        name=_name(resource, Kind.RESERVED),
-        service=resource.service,
-        team=resource.team,
-        resource=resource.resource,
-        kind=Kind.RESERVED,
+    return _recommendation(
+        resource,
+        Kind.RESERVED,
         description=(
             f"Buy 1-year reserved capacity for {resource.service}/{resource.resource} "
             f"({resource.instances} x {resource.instance_type}): "
             f"cost has been steady for {len(recent)} months"
         ),
-        current_instance_type=resource.instance_type,
-        recommended_instance_type=resource.instance_type,
         monthly_savings=savings,
         risk=Risk.LOW,
         evidence={
