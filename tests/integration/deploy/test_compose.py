@@ -155,7 +155,9 @@ def test_services_behind_a_migration_container_do_not_migrate_themselves(compose
             "condition": "service_completed_successfully"
         }, name
     for service in GRPC_PORTS:
-        assert f"PAVED_{service.upper()}_MIGRATE_ON_START" not in services[f"{service}-migrate"]["environment"]
+        assert (
+            f"PAVED_{service.upper()}_MIGRATE_ON_START" not in services[f"{service}-migrate"]["environment"]
+        )
 
 
 def test_the_databases_compose_creates_match_kubernetes_dev(compose: dict[str, Any]) -> None:
