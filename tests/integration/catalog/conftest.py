@@ -12,11 +12,12 @@ import pytest_asyncio
 from paved.catalog.v1 import catalog_pb2_grpc
 from paved_catalog.__main__ import build_catalog
 from paved_catalog.catalog import Catalog
-from paved_catalog.models import CatalogModel
+from paved_catalog.migrations import MIGRATIONS
 from paved_catalog.servicer import SERVICE_NAME, CatalogServicer
 from paved_catalog.settings import CatalogSettings
-from paved_kit.db import create_engine, create_schema
+from paved_kit.db import create_engine
 from paved_kit.grpc_errors import ErrorDetails, error_details
+from paved_kit.migrations import prepare_schema
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 # The Backstage validators' npm install lives there; nothing to collect, thousands of files to walk.
@@ -36,7 +37,7 @@ async def catalog(
     database_url: str, grpc_server_factory: Any, grpc_channel_factory: Any
 ) -> AsyncIterator[CatalogUnderTest]:
     engine = create_engine(database_url)
-    await create_schema(engine, CatalogModel.metadata)
+    await prepare_schema(engine, MIGRATIONS, migrate=True)
     settings = CatalogSettings(database_url=database_url, port=0)
     service = build_catalog(settings, engine)
     await service.templates.seed_builtins()
