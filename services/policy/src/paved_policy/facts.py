@@ -60,9 +60,10 @@ class FactsReporter:
         self._settings = settings
         self._channel: grpc.aio.Channel | None = None
         self._stub: catalog_pb2_grpc.CatalogServiceStub | None = None
+        # The call carries the deadline itself (gRPC's own timer): no second one per report.
         self._sender = BestEffortSender(
             "reporting facts to the catalog",
-            timeout=settings.catalog_timeout_seconds,
+            timeout=None,
             max_in_flight=MAX_IN_FLIGHT,
             remember=MAX_REMEMBERED,
         )
@@ -99,7 +100,7 @@ class FactsReporter:
         await self._sender.drain()
 
     async def close(self) -> None:
-        await self._sender.close()
+        await self._sender.close(grace=self._settings.catalog_timeout_seconds)
         if self._channel is not None:
             await self._channel.close()
             self._channel = self._stub = None
