@@ -37,6 +37,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 
+# Routes on one named service also answer 404 when it does not exist.
+_SERVICE_ERROR_RESPONSES: dict[int | str, dict[str, str]] = {
+    **ERROR_RESPONSES,
+    404: {"description": "No such service (admins only)."},
+}
+
+
 @router.post(
     "",
     status_code=202,
@@ -100,7 +107,7 @@ async def list_services(
 @router.get(
     "/{service_id}",
     response_model=schemas.ServiceStatus,
-    responses={**ERROR_RESPONSES, 404: {"description": "No such service (admins only)."}},
+    responses=_SERVICE_ERROR_RESPONSES,
 )
 async def get_service(
     service_id: ServiceId, backends: BackendsDep, principal: PrincipalDep
@@ -217,7 +224,7 @@ async def _run_workflow(
     "/{service_id}/deploy",
     status_code=202,
     response_model=schemas.OperationAccepted,
-    responses={**ERROR_RESPONSES, 404: {"description": "No such service (admins only)."}},
+    responses=_SERVICE_ERROR_RESPONSES,
 )
 async def deploy(
     service_id: ServiceId,
@@ -235,7 +242,7 @@ async def deploy(
     "/{service_id}/rollback",
     status_code=202,
     response_model=schemas.OperationAccepted,
-    responses={**ERROR_RESPONSES, 404: {"description": "No such service (admins only)."}},
+    responses=_SERVICE_ERROR_RESPONSES,
 )
 async def rollback(
     service_id: ServiceId,
