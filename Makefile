@@ -27,8 +27,8 @@ test: install
 	$(UV) run pytest $(PYTEST_ARGS)
 
 lint: install buf-lint
-	$(UV) run ruff check .
-	$(UV) run ruff format --check .
+	$(UV) run ruff check --no-cache .
+	$(UV) run ruff format --check --no-cache .
 	$(UV) run mypy libs/kit/src libs/client/src
 	$(UV) run lint-imports
 
