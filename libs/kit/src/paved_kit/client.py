@@ -47,6 +47,11 @@ def create_channel(
         ("grpc.enable_retries", 1 if retry else 0),
         ("grpc.service_config", service_config(retry)),
         ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+        # gRPC's default reconnect backoff grows to 120 s: a peer that restarted would stay
+        # unreachable for up to two minutes. Services restart often (deploys, scaling): cap it at 2 s.
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.min_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 2000),
     ]
     if tls is not None and tls.server_name:
         options.append(("grpc.ssl_target_name_override", tls.server_name))

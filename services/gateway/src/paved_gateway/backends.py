@@ -14,8 +14,7 @@ from paved.catalog.v1 import catalog_pb2_grpc
 from paved.cost.v1 import cost_pb2_grpc
 from paved.policy.v1 import policy_pb2_grpc
 from paved.provisioning.v1 import provisioning_pb2_grpc
-from paved_kit.client import service_config
-from paved_kit.client_interceptors import OutgoingContext
+from paved_kit.client import channel_from_settings
 
 from paved_gateway.settings import GatewaySettings
 
@@ -57,28 +56,7 @@ def open_backends(settings: GatewaySettings) -> Backends:
     """Channels to every service at the configured addresses (connected lazily on first call)."""
 
     def channel(address: str) -> grpc.aio.Channel:
-        # Built here rather than with paved_kit.client.create_channel, which takes no channel options:
-        # gRPC's default reconnect backoff grows to 120 s, so a restarted service would stay
-        # unreachable through the gateway for up to two minutes. Capped at 2 s here.
-        options = [
-            ("grpc.enable_retries", 1),
-            ("grpc.service_config", service_config(True)),
-            ("grpc.max_receive_message_length", 16 * 1024 * 1024),
-            ("grpc.initial_reconnect_backoff_ms", 200),
-            ("grpc.min_reconnect_backoff_ms", 200),
-            ("grpc.max_reconnect_backoff_ms", 2000),
-        ]
-        interceptors = OutgoingContext(
-            token=settings.auth_token, default_timeout=settings.call_timeout_seconds
-        ).interceptors()
-        tls = settings.client_tls()
-        if tls is not None:
-            if tls.server_name:
-                options.append(("grpc.ssl_target_name_override", tls.server_name))
-            return grpc.aio.secure_channel(
-                address, tls.credentials(), options=options, interceptors=interceptors
-            )
-        return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)
+        return channel_from_settings(address, settings, default_timeout=settings.call_timeout_seconds)
 
     channels = {
         "catalog": channel(settings.catalog_address),
