@@ -72,3 +72,35 @@ def channel_from_settings(
         default_timeout=default_timeout,
         retry=retry,
     )
+
+
+class LazyChannel:
+    """A channel to a peer opened on first use, so a service starts whether or not the peer is up."""
+
+    def __init__(
+        self,
+        address: str,
+        settings: BaseServiceSettings,
+        *,
+        default_timeout: float | None = None,
+        retry: bool = False,
+    ) -> None:
+        self._address = address
+        self._settings = settings
+        self._default_timeout = default_timeout
+        self._retry = retry
+        self._channel: grpc.aio.Channel | None = None
+
+    def get(self) -> grpc.aio.Channel:
+        """The channel, opened now if it is not open yet."""
+        if self._channel is None:
+            self._channel = channel_from_settings(
+                self._address, self._settings, default_timeout=self._default_timeout, retry=self._retry
+            )
+        return self._channel
+
+    async def close(self) -> None:
+        """Close the channel if it was opened; a later ``get`` opens a new one."""
+        if self._channel is not None:
+            channel, self._channel = self._channel, None
+            await channel.close()

@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import grpc
 from google.protobuf import struct_pb2
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved_kit.best_effort import BestEffortSender
-from paved_kit.client import channel_from_settings
+from paved_kit.client import LazyChannel
 
 from paved_alerting.rules import default_rule_drafts
 from paved_alerting.settings import AlertingSettings
@@ -37,8 +36,7 @@ class CatalogFacts:
 
     def __init__(self, settings: AlertingSettings) -> None:
         self._settings = settings
-        self._channel: grpc.aio.Channel | None = None
-        self._stub: catalog_pb2_grpc.CatalogServiceStub | None = None
+        self._catalog = LazyChannel(settings.catalog_address, settings)
         # Every change is sent (no de-duplication): rule changes are rare, and each reports the whole state.
         self._sender = BestEffortSender(
             "reporting facts to the catalog",
@@ -57,14 +55,10 @@ class CatalogFacts:
         self._sender.submit(service, lambda: self._send(service, facts), service_name=service)
 
     async def _send(self, service: str, facts: dict[str, Any]) -> None:
-        if self._stub is None:
-            self._channel = channel_from_settings(
-                self._settings.catalog_address, self._settings, default_timeout=None, retry=False
-            )
-            self._stub = catalog_pb2_grpc.CatalogServiceStub(self._channel)
+        stub = catalog_pb2_grpc.CatalogServiceStub(self._catalog.get())
         message = struct_pb2.Struct()
         message.update(facts)
-        await self._stub.ReportServiceFacts(
+        await stub.ReportServiceFacts(
             catalog_pb2.ReportServiceFactsRequest(
                 service=f"services/{service}", source="alerting", facts=message
             ),
@@ -77,6 +71,4 @@ class CatalogFacts:
 
     async def close(self) -> None:
         await self._sender.close()
-        if self._channel is not None:
-            await self._channel.close()
-            self._channel = self._stub = None
+        await self._catalog.close()

@@ -9,11 +9,10 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-import grpc
 from google.protobuf import struct_pb2
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved_kit.best_effort import BestEffortSender, attempt
-from paved_kit.client import channel_from_settings
+from paved_kit.client import LazyChannel
 from paved_kit.logging import get_logger
 
 from paved_cost.analysis import CostAnalysis
@@ -33,8 +32,7 @@ class CatalogFacts:
     def __init__(self, settings: CostSettings, analysis: CostAnalysis) -> None:
         self._settings = settings
         self._analysis = analysis
-        self._channel: grpc.aio.Channel | None = None
-        self._stub: catalog_pb2_grpc.CatalogServiceStub | None = None
+        self._catalog = LazyChannel(settings.catalog_address, settings)
         self._sender = BestEffortSender(
             WHAT,
             timeout=settings.catalog_timeout_seconds,
@@ -83,14 +81,10 @@ class CatalogFacts:
             )
 
     async def _send(self, service: str, facts: dict[str, Any]) -> None:
-        if self._stub is None:
-            self._channel = channel_from_settings(
-                self._settings.catalog_address, self._settings, default_timeout=None, retry=False
-            )
-            self._stub = catalog_pb2_grpc.CatalogServiceStub(self._channel)
+        stub = catalog_pb2_grpc.CatalogServiceStub(self._catalog.get())
         message = struct_pb2.Struct()
         message.update(facts)
-        await self._stub.ReportServiceFacts(
+        await stub.ReportServiceFacts(
             catalog_pb2.ReportServiceFactsRequest(
                 service=f"services/{service}", source="cost", facts=message
             ),
@@ -103,6 +97,4 @@ class CatalogFacts:
 
     async def close(self) -> None:
         await self._sender.close()
-        if self._channel is not None:
-            await self._channel.close()
-            self._channel = self._stub = None
+        await self._catalog.close()

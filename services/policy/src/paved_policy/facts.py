@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import grpc
 from google.protobuf import struct_pb2
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved_kit.best_effort import BestEffortSender
-from paved_kit.client import channel_from_settings
+from paved_kit.client import LazyChannel
 
 from paved_policy.domain import EnforcementLevel, EvaluationResult
 from paved_policy.settings import PolicySettings
@@ -58,8 +57,7 @@ class FactsReporter:
 
     def __init__(self, settings: PolicySettings) -> None:
         self._settings = settings
-        self._channel: grpc.aio.Channel | None = None
-        self._stub: catalog_pb2_grpc.CatalogServiceStub | None = None
+        self._catalog = LazyChannel(settings.catalog_address, settings)
         # The call carries the deadline itself (gRPC's own timer): no second one per report.
         self._sender = BestEffortSender(
             "reporting facts to the catalog",
@@ -81,14 +79,10 @@ class FactsReporter:
         )
 
     async def _send(self, service: str, facts: dict[str, Any]) -> None:
-        if self._stub is None:
-            self._channel = channel_from_settings(
-                self._settings.catalog_address, self._settings, default_timeout=None, retry=False
-            )
-            self._stub = catalog_pb2_grpc.CatalogServiceStub(self._channel)
+        stub = catalog_pb2_grpc.CatalogServiceStub(self._catalog.get())
         message = struct_pb2.Struct()
         message.update(facts)
-        await self._stub.ReportServiceFacts(
+        await stub.ReportServiceFacts(
             catalog_pb2.ReportServiceFactsRequest(
                 service=f"services/{service}", source="policy", facts=message
             ),
@@ -101,6 +95,4 @@ class FactsReporter:
 
     async def close(self) -> None:
         await self._sender.close(grace=self._settings.catalog_timeout_seconds)
-        if self._channel is not None:
-            await self._channel.close()
-            self._channel = self._stub = None
+        await self._catalog.close()
