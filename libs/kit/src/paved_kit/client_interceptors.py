@@ -50,30 +50,28 @@ class OutgoingContext:
         ]
 
 
-class _UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
+class _Outgoing:
+    """Holds the context every call kind's interceptor applies."""
+
     def __init__(self, outgoing: OutgoingContext) -> None:
         self._outgoing = outgoing
 
+
+class _UnaryUnary(_Outgoing, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(
         self, continuation: Continuation, client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
         return await continuation(self._outgoing.details(client_call_details), request)
 
 
-class _UnaryStream(grpc.aio.UnaryStreamClientInterceptor):
-    def __init__(self, outgoing: OutgoingContext) -> None:
-        self._outgoing = outgoing
-
+class _UnaryStream(_Outgoing, grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(
         self, continuation: Continuation, client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
         return await continuation(self._outgoing.details(client_call_details), request)
 
 
-class _StreamUnary(grpc.aio.StreamUnaryClientInterceptor):
-    def __init__(self, outgoing: OutgoingContext) -> None:
-        self._outgoing = outgoing
-
+class _StreamUnary(_Outgoing, grpc.aio.StreamUnaryClientInterceptor):
     async def intercept_stream_unary(
         self,
         continuation: Continuation,
@@ -83,10 +81,7 @@ class _StreamUnary(grpc.aio.StreamUnaryClientInterceptor):
         return await continuation(self._outgoing.details(client_call_details), request_iterator)
 
 
-class _StreamStream(grpc.aio.StreamStreamClientInterceptor):
-    def __init__(self, outgoing: OutgoingContext) -> None:
-        self._outgoing = outgoing
-
+class _StreamStream(_Outgoing, grpc.aio.StreamStreamClientInterceptor):
     async def intercept_stream_stream(
         self,
         continuation: Continuation,
