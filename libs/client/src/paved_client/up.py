@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 from collections import deque
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
@@ -128,6 +128,28 @@ def is_runnable(module: str) -> bool:
         return False
 
 
+async def _poll(
+    probe: Callable[[], Awaitable[str | None]],
+    healthy: str,
+    *,
+    within: float,
+    alive: Callable[[], bool] | None,
+    interval: float,
+) -> Health:
+    """Call ``probe`` (None: healthy, else what it saw) until healthy, the process dies, or time is up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        if alive is not None and not alive():
+            return Health(False, "exited")
+        last = await probe()
+        if last is None:
+            return Health(True, healthy)
+        if loop.time() >= deadline:
+            return Health(False, f"not healthy after {within:g}s (last: {last})")
+        await asyncio.sleep(interval)
+
+
 async def wait_grpc_serving(
     address: str,
     *,
@@ -136,25 +158,19 @@ async def wait_grpc_serving(
     interval: float = 0.2,
 ) -> Health:
     """Poll ``grpc.health.v1.Health/Check`` on ``address`` until SERVING, the process dies, or time is up."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    last = "no answer yet"
     async with create_channel(address, retry=False, default_timeout=1.0) as channel:
         health = health_pb2_grpc.HealthStub(channel)
-        while True:
-            if alive is not None and not alive():
-                return Health(False, "exited")
+
+        async def probe() -> str | None:
             try:
                 reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
-                status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return Health(True, "SERVING")
-                last = status
             except grpc.aio.AioRpcError as exc:
-                last = exc.code().name
-            if loop.time() >= deadline:
-                return Health(False, f"not healthy after {within:g}s (last: {last})")
-            await asyncio.sleep(interval)
+                return exc.code().name
+            if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                return None
+            return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+        return await _poll(probe, "SERVING", within=within, alive=alive, interval=interval)
 
 
 async def wait_http_ok(
@@ -165,23 +181,16 @@ async def wait_http_ok(
     interval: float = 0.2,
 ) -> Health:
     """Poll ``GET url`` until it answers 200, the process dies, or time is up."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    last = "no answer yet"
     async with httpx.AsyncClient(timeout=1.0) as client:
-        while True:
-            if alive is not None and not alive():
-                return Health(False, "exited")
+
+        async def probe() -> str | None:
             try:
                 response = await client.get(url)
-                if response.status_code == 200:
-                    return Health(True, "200 OK")
-                last = f"HTTP {response.status_code}"
             except httpx.HTTPError as exc:
-                last = type(exc).__name__
-            if loop.time() >= deadline:
-                return Health(False, f"not healthy after {within:g}s (last: {last})")
-            await asyncio.sleep(interval)
+                return type(exc).__name__
+            return None if response.status_code == 200 else f"HTTP {response.status_code}"
+
+        return await _poll(probe, "200 OK", within=within, alive=alive, interval=interval)
 
 
 @dataclass
