@@ -1,38 +1,41 @@
 # Paved: `make run` starts the whole suite, `make test` runs the tests. Both install what they need.
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS ?= never
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv: the one on PATH if any, else a project-local copy in .tools/ (a venv of the system python3, so it works
+# where pip refuses to install into the system, PEP 668), found again by every later make.
+TOOLS := .tools
+UV_VERSION := 0.13.9
+ifndef UV
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/$(TOOLS)/bin/uv)
+endif
 BUF := npx --yes @bufbuild/buf
 PROTO_OUT := libs/contracts/src
 GOOGLEAPIS := third_party/googleapis
 
-.PHONY: help uv install run test test-fast lint typecheck importlint buf-lint proto proto-deps proto-check bench clean
+.PHONY: help uv install run test lint buf-lint proto proto-deps proto-check bench clean
 
-help:
-	@echo "make run     install and start the whole suite (paved up)"
-	@echo "make test    install and run the tests"
-	@echo "make lint    ruff, mypy, import-linter, buf lint"
-	@echo "make proto   regenerate the Python contracts from proto/"
+help: ## list the targets
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
 
-uv:
-	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
+uv: ## install uv into .tools/ unless one is already on PATH
+	@test -x "$(UV)" || { python3 -m venv $(TOOLS) && $(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"; }
 
-install: uv
+install: uv ## create .venv with the locked dependencies (uv sync --frozen)
 	$(UV) sync --frozen
 
-run: install
+run: install ## install, then start the whole suite (paved up) until Ctrl-C
 	$(UV) run paved up
 
-test: install
+test: install ## install, then run the tests (PYTEST_ARGS=... to pass options)
 	$(UV) run pytest $(PYTEST_ARGS)
 
-lint: install buf-lint
+lint: install buf-lint ## ruff, mypy, import-linter, buf lint and format
 	$(UV) run ruff check --no-cache .
 	$(UV) run ruff format --check --no-cache .
 	$(UV) run mypy libs/kit/src libs/client/src
 	$(UV) run lint-imports
 
-proto-deps: install
+proto-deps: install ## copy the googleapis protos the contracts import into third_party/
 	@rm -rf $(GOOGLEAPIS) && mkdir -p $(GOOGLEAPIS)/google
 	@site=$$($(UV) run python -c 'import google.rpc, os; print(os.path.dirname(os.path.dirname(google.rpc.__path__[0])))'); \
 	for d in api rpc type longrunning; do mkdir -p $(GOOGLEAPIS)/google/$$d; cp $$site/google/$$d/*.proto $(GOOGLEAPIS)/google/$$d/; done
@@ -40,23 +43,23 @@ proto-deps: install
 	@# keeps the canonical name, so restore it for imports to line up.
 	@mv $(GOOGLEAPIS)/google/longrunning/operations_proto.proto $(GOOGLEAPIS)/google/longrunning/operations.proto
 
-buf-lint: proto-deps
+buf-lint: proto-deps ## buf lint and buf format of proto/ (needs node: npx)
 	$(BUF) lint
 	$(BUF) format -d --exit-code proto
 
-proto: proto-deps
+proto: proto-deps ## regenerate libs/contracts from proto/
 	find $(PROTO_OUT)/paved -name '*_pb2*.py*' -delete
 	$(UV) run python -m grpc_tools.protoc -I proto -I $(GOOGLEAPIS) \
 		--python_out=$(PROTO_OUT) --pyi_out=$(PROTO_OUT) --grpc_python_out=$(PROTO_OUT) \
 		$$(find proto/paved -name '*.proto' | sort)
 	for d in $$(find $(PROTO_OUT)/paved -type d); do [ -f $$d/__init__.py ] || touch $$d/__init__.py; done
 
-proto-check: proto
+proto-check: proto ## fail when the committed contracts differ from proto/
 	git diff --exit-code -- $(PROTO_OUT) || { echo "generated contracts are stale: run 'make proto' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- $(PROTO_OUT))" || { git status --porcelain -- $(PROTO_OUT); echo "generated contracts are stale: run 'make proto' and commit"; exit 1; }
 
-bench: install
+bench: install ## run the benchmarks under tests/benchmarks/
 	@for f in tests/benchmarks/bench_*.py; do echo "== $$f"; $(UV) run python $$f || exit 1; done
 
-clean:
-	rm -rf .paved $(GOOGLEAPIS)
+clean: ## remove the local suite's data (.paved/), the copied protos and the tools venv
+	rm -rf .paved $(GOOGLEAPIS) $(TOOLS)

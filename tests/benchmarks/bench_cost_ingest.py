@@ -37,7 +37,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = REPO_ROOT.parent / "shared" / "data" / "focus" / "focus_sample.csv"
+SAMPLE = REPO_ROOT / "tests" / "data" / "focus" / "focus_sample.csv"
 DEFAULT_DB = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TEAMS = [
     f"team-{name}" for name in ("payments", "search", "growth", "data", "platform", "mobile", "ads", "risk")

@@ -21,7 +21,8 @@ from paved_kit.testing import GrpcChannelFactory, GrpcServerFactory
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-FOCUS_SAMPLE = REPO_ROOT.parent / "shared" / "data" / "focus" / "focus_sample.csv"
+# The FOCUS sample (CC BY 4.0) ships with the tests; see tests/data/focus/SOURCE.md.
+FOCUS_SAMPLE = REPO_ROOT / "tests" / "data" / "focus" / "focus_sample.csv"
 
 
 class Clock:
@@ -47,8 +48,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def focus_sample() -> Path:
-    if not FOCUS_SAMPLE.is_file():
-        pytest.skip(f"FOCUS sample not found at {FOCUS_SAMPLE} (the data directory beside the repository)")
+    # The data is part of the repository: its absence is a broken checkout, never a reason to skip.
+    assert FOCUS_SAMPLE.is_file(), f"FOCUS sample missing at {FOCUS_SAMPLE}"
     return FOCUS_SAMPLE
 
 
