@@ -1,12 +1,18 @@
 """Benchmark: rendering the web-service golden path in-process (goal: p50 under 2 ms).
 
-Baseline in the same run: ``yaml.safe_load`` of the same template document, i.e. the cost of merely
-reading the YAML once. Run: ``uv run python tests/benchmarks/bench_catalog_render.py [--quick]``.
+Two renders are timed: with the template already parsed and compiled (the service caches both), and
+from the document text with every cache cleared (what the first render of a new revision pays). The
+baseline in the same run is libyaml's ``CSafeLoader`` loading the same document: the fastest way a
+user's own script would merely read the template, before doing any of the work a render does.
+Pure-Python ``yaml.safe_load`` is printed for reference only. No database is involved (in-process).
+
+    uv run python tests/benchmarks/bench_catalog_render.py [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -14,6 +20,7 @@ from collections.abc import Callable
 import yaml
 from paved_catalog.builtins import builtin_documents
 from paved_catalog.document import parse_template_document
+from paved_catalog.placeholders import compiled
 from paved_catalog.render_context import PlatformDefaults, RenderContext
 from paved_catalog.rendering import render
 
@@ -35,43 +42,70 @@ def _percentile(samples: list[float], fraction: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     args = parser.parse_args()
-    iterations = 300 if args.quick else 5000
+    iterations = 300 if args.quick else 3000
+    print(f"database: none (in-process render); load average {os.getloadavg()[0]:.2f}")
 
     document = builtin_documents()["web-service.yaml"]
     spec = parse_template_document(document).spec
     assert spec is not None
     defaults = PlatformDefaults()
 
-    def render_once(i: int) -> object:
-        parameters = {"service_name": f"svc-{i}", "language": "go", "min_instances": 1 + i % 5}
+    def parameters(i: int) -> dict[str, object]:
+        chosen: dict[str, object] = {"service_name": f"svc-{i}", "language": "go", "min_instances": 1 + i % 5}
         if i % 2:
-            parameters["database"] = "none"
-        return render(spec, 1, parameters, RenderContext(team="payments", environment="production"), defaults)
+            chosen["database"] = "none"
+        return chosen
 
-    def baseline_once(_: int) -> object:
+    context = RenderContext(team="payments", environment="production")
+
+    def render_cached(i: int) -> object:
+        return render(spec, 1, parameters(i), context, defaults)
+
+    def render_uncached(i: int) -> object:
+        compiled.cache_clear()
+        parsed = parse_template_document(document).spec
+        assert parsed is not None
+        return render(parsed, 1, parameters(i), context, defaults)
+
+    def libyaml_load(_: int) -> object:
+        return yaml.load(document, Loader=yaml.CSafeLoader)
+
+    def python_load(_: int) -> object:
         return yaml.safe_load(document)
 
-    # Warm-up compiles the resource templates once (they are cached per template text).
-    for i in range(20):
-        render_once(i)
-        baseline_once(i)
-    rendered = _timings(render_once, iterations)
-    baseline = _timings(baseline_once, iterations)
-    render_p50, base_p50 = statistics.median(rendered), statistics.median(baseline)
+    cases = {
+        "render, template cached": render_cached,
+        "render incl. parse, nothing cached": render_uncached,
+        "baseline: libyaml CSafeLoader load": libyaml_load,
+        "reference: pure-Python safe_load": python_load,
+    }
+    for function in cases.values():  # warm-up
+        for i in range(20):
+            function(i)
+    results: dict[str, list[float]] = {name: [] for name in cases}
+    # Interleaved rounds, so load drifts on a shared machine hit every case alike.
+    rounds = 10
+    for _ in range(rounds):
+        for name, function in cases.items():
+            results[name] += _timings(function, iterations // rounds)
+    base_p50 = statistics.median(results["baseline: libyaml CSafeLoader load"])
+    for name, samples in results.items():
+        p50 = statistics.median(samples)
+        print(
+            f"{name:<36} n={len(samples)}  p50={p50:7.3f} ms  p99={_percentile(samples, 0.99):7.3f} ms"
+            f"  = {p50 / base_p50:5.2f}x libyaml load"
+        )
+    cached_p50 = statistics.median(results["render, template cached"])
+    uncached_p50 = statistics.median(results["render incl. parse, nothing cached"])
     print(
-        f"render web-service     n={iterations}  p50={render_p50:.3f} ms  "
-        f"p99={_percentile(rendered, 0.99):.3f} ms"
-    )
-    print(
-        f"baseline yaml.safe_load n={iterations}  p50={base_p50:.3f} ms  "
-        f"p99={_percentile(baseline, 0.99):.3f} ms"
-    )
-    print(
-        f"ratio render/safe_load p50 = {render_p50 / base_p50:.2f}x   goal p50 < {GOAL_P50_MS} ms: "
-        f"{'met' if render_p50 < GOAL_P50_MS else 'NOT met'}"
+        f"goal render p50 < {GOAL_P50_MS} ms: cached {cached_p50:.3f} ms "
+        f"{'met' if cached_p50 < GOAL_P50_MS else 'NOT met'}; uncached {uncached_p50:.3f} ms "
+        f"{'met' if uncached_p50 < GOAL_P50_MS else 'NOT met'}"
     )
 
 

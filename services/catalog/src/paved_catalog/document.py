@@ -16,7 +16,7 @@ import yaml
 from paved_catalog import conditions
 from paved_catalog.parameters import check_value
 from paved_catalog.patterns import PatternError, compile_pattern
-from paved_catalog.placeholders import TemplateSyntaxError, compile_template
+from paved_catalog.placeholders import SafeLoader, TemplateSyntaxError, compiled
 from paved_catalog.render_context import CONTEXT_KEYS, is_dns_label
 from paved_catalog.spec import (
     OBSERVABILITY_SIGNALS,
@@ -72,7 +72,7 @@ def parse_template_document(text: str) -> ParsedDocument:
         return _fail(DocumentViolation("", f"document is larger than {MAX_DOCUMENT_CHARS} characters"))
     if not text.strip():
         return _fail(DocumentViolation("", "document is empty"))
-    loader = yaml.SafeLoader(text)
+    loader = SafeLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -404,20 +404,20 @@ class _Validator:
 
     def template(self, text: str, path: str, rtype: str, known: set[str]) -> None:
         try:
-            compiled = compile_template(text)
+            template = compiled(text)
         except TemplateSyntaxError as exc:
             line, column = self._template_position(path, exc.line, exc.column)
             self.violations.append(DocumentViolation(path, exc.message, line, column))
             return
-        for placeholder in sorted(compiled.placeholders - known):
+        for placeholder in sorted(template.placeholders - known):
             self.add(
                 path,
                 f"unknown placeholder {{{{ .{placeholder} }}}}: not a parameter of this template nor a "
                 f"platform value ({', '.join(CONTEXT_KEYS)})",
             )
-        if not compiled.documents:
+        if not template.documents:
             self.add(path, "must contain at least one YAML document")
-        for k, document in enumerate(compiled.documents):
+        for k, document in enumerate(template.documents):
             if not isinstance(document, dict):
                 self.add(path, f"document {k + 1} must be a mapping")
             elif rtype in KUBERNETES_TYPES and not (

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -22,6 +23,8 @@ PLACEHOLDER = re.compile(r"\{\{-?\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}")
 _ACTION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _TOKEN = re.compile(r"__paved_ph_(\d+)__")
 _TOKEN_MARK = "__paved_ph_"
+# libyaml parses 10-15x faster than the pure-Python loader and gives the same nodes and marks.
+SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class TemplateSyntaxError(ValueError):
@@ -125,7 +128,7 @@ def compile_template(text: str) -> CompiledTemplate:
 
     typed: set[int] = set()
     documents: list[Any] = []
-    loader = yaml.SafeLoader(tokenised)
+    loader = SafeLoader(tokenised)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -144,6 +147,12 @@ def compile_template(text: str) -> CompiledTemplate:
     finally:
         loader.dispose()
     return CompiledTemplate(tuple(d for d in documents if d is not None), tuple(names))
+
+
+@lru_cache(maxsize=256)
+def compiled(text: str) -> CompiledTemplate:
+    """Compiled templates, shared by validation and by every render of the same template text."""
+    return compile_template(text)
 
 
 def _find_typed(node: yaml.Node, typed: set[int]) -> None:

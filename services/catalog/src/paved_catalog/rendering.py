@@ -7,14 +7,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from paved_kit.errors import FieldViolation, InvalidArgument
 
 from paved_catalog import conditions, observability, properties
 from paved_catalog.parameters import check_parameters
-from paved_catalog.placeholders import CompiledTemplate, MissingValues, compile_template
+from paved_catalog.placeholders import MissingValues, compiled
 from paved_catalog.render_context import PlatformDefaults, RenderContext
 from paved_catalog.spec import ResourceSpec, TemplateSpec, WorkflowSpec
 
@@ -62,12 +61,6 @@ class RenderedPlan:
     region: str
     terraform: dict[str, Any]
     workflows: tuple[WorkflowSpec, ...] = field(default=())
-
-
-@lru_cache(maxsize=256)
-def compiled(text: str) -> CompiledTemplate:
-    """Compiled templates, shared by renders of the same template text."""
-    return compile_template(text)
 
 
 def _resolve_identity(
