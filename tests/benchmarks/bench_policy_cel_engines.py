@@ -272,7 +272,8 @@ def main() -> None:
         for note in notes:
             print(f"    - {note}")
     print(
-        f"ratios against {BASELINE} (the engine a user would pick), same run; nan = cannot compile every rule of the set:"
+        f"ratios against {BASELINE} (the engine a user would pick), same run; "
+        "nan = cannot compile every rule of the set:"
     )
     for name in ENGINES:
         if name == BASELINE:
