@@ -18,8 +18,11 @@ from paved_alerting.catalog_facts import CatalogFacts
 from paved_alerting.clock import Clock
 from paved_alerting.delivery import Dispatcher, RetryPolicy
 from paved_alerting.engine import AlertingEngine
+from paved_alerting.history import Retention
+from paved_alerting.metric_history import MetricHistory
 from paved_alerting.migrations import MIGRATIONS
 from paved_alerting.outbox import NotificationQueue, Notifier
+from paved_alerting.prometheus_history import PrometheusHistory
 from paved_alerting.prometheus_source import PrometheusSource
 from paved_alerting.receiver_admin import ReceiverAdmin
 from paved_alerting.rule_admin import RuleAdmin
@@ -40,6 +43,7 @@ class AlertingApp:
     dispatcher: Dispatcher
     http: httpx.AsyncClient
     facts: CatalogFacts | None = None
+    history: MetricHistory | None = None
     tasks: list[asyncio.Task[object]] = field(default_factory=list)
 
     def register(self, server: GrpcServer) -> None:
@@ -56,6 +60,9 @@ class AlertingApp:
             self.tasks.append(
                 asyncio.create_task(evaluate_every(self.engine, interval), name="alerting-evaluation")
             )
+        prune = self.settings.history_prune_interval_seconds
+        if self.history is not None and prune > 0:
+            self.tasks.append(asyncio.create_task(prune_every(self.history, prune), name="history-prune"))
         return self.tasks
 
     async def close(self) -> None:
@@ -102,8 +109,30 @@ async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Cl
     )
     await engine.load()
     facts = CatalogFacts(settings)
-    servicer = AlertingServicer(engine, RuleAdmin(sessions, engine, facts), ReceiverAdmin(sessions, clock))
-    return AlertingApp(settings, engine, servicer, dispatcher, http, facts)
+    history = (
+        MetricHistory(
+            sessions,
+            clock,
+            Retention(settings.history_fine_days * 86400, settings.history_coarse_days * 86400),
+            prometheus=PrometheusHistory(settings.prometheus_url, http) if settings.prometheus_url else None,
+        )
+        if settings.history_enabled
+        else None
+    )
+    servicer = AlertingServicer(
+        engine, RuleAdmin(sessions, engine, facts), ReceiverAdmin(sessions, clock), history
+    )
+    return AlertingApp(settings, engine, servicer, dispatcher, http, facts, history)
+
+
+async def prune_every(history: MetricHistory, interval: float) -> None:
+    """Delete expired history buckets every ``interval`` seconds until cancelled; failures are logged."""
+    while True:
+        try:
+            await history.prune()
+        except Exception:
+            _log.exception("metric history pruning failed")
+        await asyncio.sleep(interval)
 
 
 async def evaluate_every(engine: AlertingEngine, interval: float) -> None:

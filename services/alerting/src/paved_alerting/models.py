@@ -89,3 +89,31 @@ class OutboxRow(AlertingModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     dead: bool = Field(default=False, index=True)
     create_time: float
+
+
+class MetricSeriesRow(AlertingModel, table=True):
+    """A series of the metric history and the time of its newest sample (samples arrive in order)."""
+
+    __tablename__ = "metric_series"
+
+    service: str = Field(primary_key=True, max_length=63)
+    environment: str = Field(default="", primary_key=True, max_length=63)
+    metric: str = Field(primary_key=True, max_length=63)
+    newest_time: float
+
+
+class MetricRollupRow(AlertingModel, table=True):
+    """One bucket of a series' history: count, sum, min, max and a percentile sketch."""
+
+    __tablename__ = "metric_rollups"
+
+    service: str = Field(primary_key=True, max_length=63)
+    environment: str = Field(default="", primary_key=True, max_length=63)
+    metric: str = Field(primary_key=True, max_length=63)
+    resolution: int = Field(primary_key=True)  # seconds per bucket
+    bucket_start: int = Field(primary_key=True)  # seconds since the epoch
+    count: int
+    total: float
+    minimum: float
+    maximum: float
+    sketch: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -8,6 +8,7 @@ from typing import Any, TypeAlias
 import grpc.aio
 from paved.alerting.v1 import alerting_pb2 as pb
 from paved.alerting.v1 import alerting_pb2_grpc
+from paved_kit.errors import FailedPrecondition, PreconditionViolation
 
 from paved_alerting.convert import (
     alert_to_proto,
@@ -18,6 +19,8 @@ from paved_alerting.convert import (
     seconds_of,
 )
 from paved_alerting.engine import AlertingEngine
+from paved_alerting.history_convert import history_to_proto, query_from_proto
+from paved_alerting.metric_history import MetricHistory
 from paved_alerting.receiver_admin import ReceiverAdmin
 from paved_alerting.rule_admin import RuleAdmin
 from paved_alerting.samples import IngestResult
@@ -29,10 +32,17 @@ Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
     """The gRPC face of the engine and the rule and receiver administration."""
 
-    def __init__(self, engine: AlertingEngine, rules: RuleAdmin, receivers: ReceiverAdmin) -> None:
+    def __init__(
+        self,
+        engine: AlertingEngine,
+        rules: RuleAdmin,
+        receivers: ReceiverAdmin,
+        history: MetricHistory | None = None,
+    ) -> None:
         self._engine = engine
         self._rules = rules
         self._receivers = receivers
+        self._history = history
 
     async def CreateAlertRule(self, request: pb.CreateAlertRuleRequest, context: Context) -> pb.AlertRule:
         stored = await self._rules.create_rule(
@@ -85,12 +95,33 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
         self, request_iterator: AsyncIterator[pb.IngestSamplesRequest], context: Context
     ) -> pb.IngestSamplesResponse:
         result = IngestResult()
+        history_skipped = 0
+        history_reasons: list[str] = []
         async for request in request_iterator:
             # A sample without a time is taken as observed now.
-            self._engine.ingest(_tuples(request, self._engine.clock.now()), result)
+            samples = list(_tuples(request, self._engine.clock.now()))
+            self._engine.ingest(((s, m, v, t) for s, m, v, t, _ in samples), result)
+            if self._history is not None:
+                admission = await self._history.record(samples)
+                history_skipped += admission.skipped
+                history_reasons.extend(admission.reasons)
+        errors = [*(result.errors or []), *history_reasons][: self._engine.samples.max_errors]
         return pb.IngestSamplesResponse(
-            accepted=result.accepted, rejected=result.rejected, errors=result.errors or []
+            accepted=result.accepted, rejected=result.rejected, errors=errors, history_skipped=history_skipped
         )
+
+    async def QueryMetricHistory(
+        self, request: pb.QueryMetricHistoryRequest, context: Context
+    ) -> pb.QueryMetricHistoryResponse:
+        if self._history is None:
+            raise FailedPrecondition(
+                "metric history is turned off",
+                [PreconditionViolation("CONFIGURATION", "PAVED_ALERTING_HISTORY_ENABLED", "set it to true")],
+                reason="HISTORY_DISABLED",
+            )
+        query = query_from_proto(request, self._history)
+        result = await self._history.query(query)
+        return history_to_proto(result, list(request.quantiles), request.include_histogram)
 
     async def EvaluateRules(
         self, request: pb.EvaluateRulesRequest, context: Context
@@ -139,7 +170,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
         return pb.ExportRulesResponse(content=content, assumed_metrics=metrics)
 
 
-def _tuples(request: pb.IngestSamplesRequest, now: float) -> Iterator[tuple[str, str, float, float]]:
+def _tuples(request: pb.IngestSamplesRequest, now: float) -> Iterator[tuple[str, str, float, float, str]]:
     for sample in request.samples:
         time = sample.time
         seconds, nanos = time.seconds, time.nanos
@@ -148,4 +179,5 @@ def _tuples(request: pb.IngestSamplesRequest, now: float) -> Iterator[tuple[str,
             sample.metric,
             sample.value,
             (seconds + nanos / 1e9 if seconds or nanos else now),
+            sample.environment,
         )

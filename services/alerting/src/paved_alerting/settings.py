@@ -30,6 +30,14 @@ class AlertingSettings(BaseServiceSettings):
     prometheus_url: str | None = Field(
         None, description="Prometheus base URL; when set, each evaluation also queries its HTTP API."
     )
+    history_enabled: bool = Field(
+        True, description="Keep rolled-up metric history (5-minute and 1-hour buckets) in the database."
+    )
+    history_fine_days: float = Field(14.0, gt=0, le=90, description="Days of 5-minute buckets kept.")
+    history_coarse_days: float = Field(90.0, gt=0, le=800, description="Days of 1-hour buckets kept.")
+    history_prune_interval_seconds: float = Field(
+        3600.0, ge=0, description="How often expired history buckets are deleted; 0 = never."
+    )
     alertmanager_url: str | None = Field(
         None,
         description="Alertmanager base URL; when set, alerts go to its /api/v2/alerts instead of webhooks.",

@@ -214,16 +214,18 @@ class DeleteServiceAlertsResponse(_message.Message):
     def __init__(self, deleted: _Optional[int] = ...) -> None: ...
 
 class MetricSample(_message.Message):
-    __slots__ = ("service", "metric", "value", "time")
+    __slots__ = ("service", "metric", "value", "time", "environment")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     METRIC_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     service: str
     metric: str
     value: float
     time: _timestamp_pb2.Timestamp
-    def __init__(self, service: _Optional[str] = ..., metric: _Optional[str] = ..., value: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    environment: str
+    def __init__(self, service: _Optional[str] = ..., metric: _Optional[str] = ..., value: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class IngestSamplesRequest(_message.Message):
     __slots__ = ("samples",)
@@ -232,14 +234,76 @@ class IngestSamplesRequest(_message.Message):
     def __init__(self, samples: _Optional[_Iterable[_Union[MetricSample, _Mapping]]] = ...) -> None: ...
 
 class IngestSamplesResponse(_message.Message):
-    __slots__ = ("accepted", "rejected", "errors")
+    __slots__ = ("accepted", "rejected", "errors", "history_skipped")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_SKIPPED_FIELD_NUMBER: _ClassVar[int]
     accepted: int
     rejected: int
     errors: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, accepted: _Optional[int] = ..., rejected: _Optional[int] = ..., errors: _Optional[_Iterable[str]] = ...) -> None: ...
+    history_skipped: int
+    def __init__(self, accepted: _Optional[int] = ..., rejected: _Optional[int] = ..., errors: _Optional[_Iterable[str]] = ..., history_skipped: _Optional[int] = ...) -> None: ...
+
+class QueryMetricHistoryRequest(_message.Message):
+    __slots__ = ("service", "environment", "metric", "start_time", "end_time", "step", "quantiles", "include_histogram")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    QUANTILES_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_HISTOGRAM_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    environment: str
+    metric: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    step: _duration_pb2.Duration
+    quantiles: _containers.RepeatedScalarFieldContainer[float]
+    include_histogram: bool
+    def __init__(self, service: _Optional[str] = ..., environment: _Optional[str] = ..., metric: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., quantiles: _Optional[_Iterable[float]] = ..., include_histogram: _Optional[bool] = ...) -> None: ...
+
+class HistogramBucket(_message.Message):
+    __slots__ = ("lower", "upper", "count")
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    lower: float
+    upper: float
+    count: float
+    def __init__(self, lower: _Optional[float] = ..., upper: _Optional[float] = ..., count: _Optional[float] = ...) -> None: ...
+
+class HistoryPoint(_message.Message):
+    __slots__ = ("time", "count", "sum", "min", "max", "mean", "quantile_values", "buckets")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    SUM_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    QUANTILE_VALUES_FIELD_NUMBER: _ClassVar[int]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    count: int
+    sum: float
+    min: float
+    max: float
+    mean: float
+    quantile_values: _containers.RepeatedScalarFieldContainer[float]
+    buckets: _containers.RepeatedCompositeFieldContainer[HistogramBucket]
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., count: _Optional[int] = ..., sum: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., mean: _Optional[float] = ..., quantile_values: _Optional[_Iterable[float]] = ..., buckets: _Optional[_Iterable[_Union[HistogramBucket, _Mapping]]] = ...) -> None: ...
+
+class QueryMetricHistoryResponse(_message.Message):
+    __slots__ = ("source", "step", "points")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    step: _duration_pb2.Duration
+    points: _containers.RepeatedCompositeFieldContainer[HistoryPoint]
+    def __init__(self, source: _Optional[str] = ..., step: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., points: _Optional[_Iterable[_Union[HistoryPoint, _Mapping]]] = ...) -> None: ...
 
 class EvaluateRulesRequest(_message.Message):
     __slots__ = ("time",)

@@ -75,6 +75,11 @@ class AlertingServiceStub:
                 request_serializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.IngestSamplesRequest.SerializeToString,
                 response_deserializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.IngestSamplesResponse.FromString,
                 _registered_method=True)
+        self.QueryMetricHistory = channel.unary_unary(
+                '/paved.alerting.v1.AlertingService/QueryMetricHistory',
+                request_serializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.QueryMetricHistoryRequest.SerializeToString,
+                response_deserializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.QueryMetricHistoryResponse.FromString,
+                _registered_method=True)
         self.EvaluateRules = channel.unary_unary(
                 '/paved.alerting.v1.AlertingService/EvaluateRules',
                 request_serializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.EvaluateRulesRequest.SerializeToString,
@@ -172,6 +177,13 @@ class AlertingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def QueryMetricHistory(self, request, context):
+        """Reads a series' rolled-up history (the embedded roll-ups, or the configured Prometheus-compatible server).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def EvaluateRules(self, request, context):
         """Runs one evaluation cycle now (the service also evaluates on an interval).
         """
@@ -263,6 +275,11 @@ def add_AlertingServiceServicer_to_server(servicer, server):
                     servicer.IngestSamples,
                     request_deserializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.IngestSamplesRequest.FromString,
                     response_serializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.IngestSamplesResponse.SerializeToString,
+            ),
+            'QueryMetricHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryMetricHistory,
+                    request_deserializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.QueryMetricHistoryRequest.FromString,
+                    response_serializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.QueryMetricHistoryResponse.SerializeToString,
             ),
             'EvaluateRules': grpc.unary_unary_rpc_method_handler(
                     servicer.EvaluateRules,
@@ -517,6 +534,33 @@ class AlertingService:
             '/paved.alerting.v1.AlertingService/IngestSamples',
             paved_dot_alerting_dot_v1_dot_alerting__pb2.IngestSamplesRequest.SerializeToString,
             paved_dot_alerting_dot_v1_dot_alerting__pb2.IngestSamplesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryMetricHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.alerting.v1.AlertingService/QueryMetricHistory',
+            paved_dot_alerting_dot_v1_dot_alerting__pb2.QueryMetricHistoryRequest.SerializeToString,
+            paved_dot_alerting_dot_v1_dot_alerting__pb2.QueryMetricHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,
