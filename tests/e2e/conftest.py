@@ -24,6 +24,8 @@ TOKENS = {
     "admin": {"token": "e2e-admin-token-000000000000", "subject": "platform-bot", "roles": ["admin"]},
     "payments": {"token": "e2e-payments-token-0000000000", "subject": "alice", "teams": ["payments"]},
     "search": {"token": "e2e-search-token-00000000000", "subject": "bob", "teams": ["search"]},
+    # What Paved's Backstage modules hold: acts only on behalf of a named user (X-Paved-On-Behalf-Of).
+    "backstage": {"token": "e2e-backstage-delegate-token-0", "subject": "backstage", "roles": ["delegate"]},
 }
 JWT_ISSUER = "https://backstage.example.test"
 JWT_AUDIENCE = "paved"

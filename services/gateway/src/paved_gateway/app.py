@@ -124,6 +124,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
+    for model in (schemas.CreateServiceRequest,):  # bodies parsed by their route, not by FastAPI
+        body_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(body_schema.pop("$defs", {}))
+        components[model.__name__] = body_schema
     error_schema = schemas.ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(error_schema.pop("$defs", {}))
     components["ErrorBody"] = error_schema

@@ -1,7 +1,8 @@
 """``POST /api/services``: the source design's flow as orchestrated calls, each answer mapped to HTTP.
 
-template (and name) → validate parameters → render → estimate cost → check quota and evaluate policy
-(side by side) → provision.
+request fields, template, parameters and name (every violation at once, see create_checks) → render →
+estimate cost → check quota and evaluate policy (side by side, both refusals in one answer) →
+provision; ``validate_only`` stops before provisioning and answers what the create would do.
 Quota is checked after the estimate (the agreed order puts it before rendering): provisioning's
 CheckQuota needs the plan's resources and the estimate to check all three quotas (services, instances,
 monthly budget). No step before provisioning changes anything but policy's audit log of decisions, so
@@ -13,60 +14,41 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import grpc
 from paved.catalog.v1 import catalog_pb2
 from paved.common.v1 import common_pb2
 from paved.cost.v1 import cost_pb2
 from paved.policy.v1 import policy_pb2
 from paved.provisioning.v1 import provisioning_pb2
-from paved_kit.errors import FieldViolation
 
 from paved_gateway import convert, schemas
 from paved_gateway.auth import Principal
 from paved_gateway.backends import Backends
-from paved_gateway.errors import ApiError, call, from_rpc_error, invalid
-
-SERVICE_NAME_PARAMETER = "service_name"
-BLOCKING_STATES = {
-    catalog_pb2.Service.STATE_PROVISIONING,
-    catalog_pb2.Service.STATE_ACTIVE,
-    catalog_pb2.Service.STATE_DEPROVISIONING,
-}
+from paved_gateway.create_checks import check_create
+from paved_gateway.errors import ApiError, call
 
 
 async def create_service(
     backends: Backends,
-    body: schemas.CreateServiceRequest,
+    raw: object,
     principal: Principal,
     *,
     request_id: str,
     idempotent_replay_allowed: bool,
-) -> schemas.CreateServiceAccepted:
-    """Run the flow; raises ApiError with the answer of the first step that refuses."""
-    principal.require_team(body.team)
-    template_name = convert.TEMPLATE_PREFIX + convert.bare(body.template, convert.TEMPLATE_PREFIX)
-    service_name = convert.SERVICE_PREFIX + body.name
-
-    # Independent reads: one round trip instead of two.
-    outcomes: list[object] = await asyncio.gather(
-        _get_template(backends, template_name),
-        _refuse_existing(backends, service_name, allow=idempotent_replay_allowed),
-        return_exceptions=True,
+) -> schemas.CreateServiceAccepted | schemas.CreateServiceValidated:
+    """Run the flow (only its checks for ``validate_only``); raises ApiError with every problem of the
+    first stage that refuses: field violations of request, template, parameters and name together; then
+    quota and policy together."""
+    checked = await check_create(
+        backends, raw, principal, idempotent_replay_allowed=idempotent_replay_allowed
     )
-    for outcome in outcomes:  # the template's problem first: it is what the caller must fix
-        if isinstance(outcome, BaseException):
-            raise outcome
-    template = outcomes[0]
-    assert isinstance(template, catalog_pb2.Template)
-    parameters = _parameters(body, template)
-    await _validate(backends, template_name, parameters)
-
+    body = checked.body
+    template_name = convert.TEMPLATE_PREFIX + convert.bare(body.template, convert.TEMPLATE_PREFIX)
     rendered = await call(
         "catalog",
         backends.catalog.RenderTemplate(
             catalog_pb2.RenderTemplateRequest(
                 template=template_name,
-                parameters=convert.struct(parameters),
+                parameters=convert.struct(checked.parameters),
                 context=catalog_pb2.RenderContext(
                     service_name=body.name, team=body.team, environment=body.environment
                 ),
@@ -80,18 +62,41 @@ async def create_service(
             cost_pb2.EstimateCostRequest(resources=plan.resources, region=plan.region)
         ),
     )
-    # Quota and policy both need only the plan and the estimate: asked at once. A quota refusal wins
-    # (it comes first in the flow); policy still records its decision in the audit log either way.
+    # Quota and policy both need only the plan and the estimate: asked at once, and both refusals
+    # reported together. Policy records its decision in the audit log either way.
     checks: list[object] = await asyncio.gather(
         _check_quota(backends, body.team, plan, estimate.total_monthly_cost),
         _evaluate(backends, body, principal, plan, estimate.total_monthly_cost),
         return_exceptions=True,
     )
-    for outcome in checks:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    evaluation = checks[1]
+    _raise_refusals(checks)
+    quota, evaluation = checks
+    assert isinstance(quota, provisioning_pb2.CheckQuotaResponse)
     assert isinstance(evaluation, policy_pb2.EvaluateResponse)
+    policy = schemas.PolicySummary(
+        outcome=policy_pb2.DecisionOutcome.Name(evaluation.outcome).removeprefix("DECISION_OUTCOME_"),
+        decision=evaluation.decision,
+        override_applied=evaluation.override_applied,
+        warnings=_violations(evaluation),
+    )
+    if body.validate_only:
+        return schemas.CreateServiceValidated(
+            name=body.name,
+            team=body.team,
+            template=convert.bare(template_name, convert.TEMPLATE_PREFIX),
+            environment=body.environment,
+            resources=[schemas.PlannedResource(name=r.name, type=r.type) for r in plan.resources],
+            endpoints=convert.planned_endpoints(plan),
+            dashboards=convert.planned_dashboards(plan),
+            estimated_monthly_cost=convert.money_view(estimate.total_monthly_cost),
+            quota=[
+                schemas.QuotaCheck(
+                    quota=c.quota, current=c.current, requested=c.requested, limit=c.limit, allowed=c.allowed
+                )
+                for c in quota.checks
+            ],
+            policy=policy,
+        )
 
     override_by = ""
     if body.override is not None and evaluation.override_applied:
@@ -104,9 +109,7 @@ async def create_service(
                 estimated_monthly_cost=estimate.total_monthly_cost,
                 policy_decision=provisioning_pb2.PolicyDecisionRef(
                     decision=evaluation.decision,
-                    outcome=policy_pb2.DecisionOutcome.Name(evaluation.outcome).removeprefix(
-                        "DECISION_OUTCOME_"
-                    ),
+                    outcome=policy.outcome,
                     override_approved_by=override_by,
                 ),
                 request_id=request_id,
@@ -124,80 +127,31 @@ async def create_service(
         dashboards=convert.planned_dashboards(plan),
         documentation=None,
         estimated_monthly_cost=convert.money_view(estimate.total_monthly_cost),
-        policy=schemas.PolicySummary(
-            outcome=policy_pb2.DecisionOutcome.Name(evaluation.outcome).removeprefix("DECISION_OUTCOME_"),
-            decision=evaluation.decision,
-            override_applied=evaluation.override_applied,
-            warnings=_violations(evaluation),
-        ),
+        policy=policy,
     )
 
 
-async def _get_template(backends: Backends, name: str) -> catalog_pb2.Template:
-    try:
-        return await backends.catalog.GetTemplate(catalog_pb2.GetTemplateRequest(name=name))
-    except grpc.RpcError as exc:
-        if exc.code() == grpc.StatusCode.NOT_FOUND:
-            raise invalid(
-                "the request is invalid",
-                [FieldViolation("template", f"no template named {convert.bare(name, 'templates/')!r}")],
-            ) from None
-        raise from_rpc_error(exc, "catalog") from None
-
-
-async def _refuse_existing(backends: Backends, service_name: str, *, allow: bool) -> None:
-    """A live service of that name makes the create a conflict, unless it is an idempotent replay
-    (provisioning returns the same operation for the same Idempotency-Key)."""
-    if allow:
+def _raise_refusals(outcomes: list[object]) -> None:
+    """The first refusal (quota before policy), carrying the others in ``alsoRefusedBy``."""
+    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if not errors:
         return
-    try:
-        existing = await backends.catalog.GetService(catalog_pb2.GetServiceRequest(name=service_name))
-    except grpc.RpcError as exc:
-        if exc.code() == grpc.StatusCode.NOT_FOUND:
-            return
-        raise from_rpc_error(exc, "catalog") from None
-    if existing.state in BLOCKING_STATES:
-        raise ApiError(
-            409,
-            f"a service named {convert.bare(service_name, 'services/')!r} already exists "
-            f"(state {convert.state_name(existing.state)})",
-        )
+    first = errors[0]
+    if not isinstance(first, ApiError):
+        raise first
+    others = [
+        {"name": e.name, "message": e.message, "statusCode": e.status, **e.details}
+        for e in errors[1:]
+        if isinstance(e, ApiError)
+    ]
+    if others:
+        first.details["alsoRefusedBy"] = others
+    raise first
 
 
-def _parameters(body: schemas.CreateServiceRequest, template: catalog_pb2.Template) -> dict[str, Any]:
-    parameters = dict(body.parameters)
-    declared = {parameter.name for parameter in template.parameters}
-    if SERVICE_NAME_PARAMETER in declared:
-        given = parameters.setdefault(SERVICE_NAME_PARAMETER, body.name)
-        if given != body.name:
-            raise invalid(
-                "the request is invalid",
-                [FieldViolation(f"parameters.{SERVICE_NAME_PARAMETER}", "must equal name when given")],
-            )
-    return parameters
-
-
-async def _validate(backends: Backends, template: str, parameters: dict[str, Any]) -> None:
-    result = await call(
-        "catalog",
-        backends.catalog.ValidateParameters(
-            catalog_pb2.ValidateParametersRequest(template=template, parameters=convert.struct(parameters))
-        ),
-    )
-    if not result.valid:
-        raise invalid(
-            f"the parameters do not satisfy {template}",
-            [
-                FieldViolation(
-                    f"parameters.{v.field}" if v.field else "parameters",
-                    f"{v.description} ({v.rule})" if v.rule else v.description,
-                )
-                for v in result.violations
-            ],
-        )
-
-
-async def _check_quota(backends: Backends, team: str, plan: common_pb2.Plan, estimate: Any) -> None:
+async def _check_quota(
+    backends: Backends, team: str, plan: common_pb2.Plan, estimate: Any
+) -> provisioning_pb2.CheckQuotaResponse:
     # Provisioning answers RESOURCE_EXHAUSTED (reason QUOTA_EXCEEDED) when the plan does not fit; the
     # error mapping turns that into the seed's 403 {error: "Quota exceeded", current, limit}.
     result = await call(
@@ -208,7 +162,7 @@ async def _check_quota(backends: Backends, team: str, plan: common_pb2.Plan, est
     )
     exceeded = [check for check in result.checks if not check.allowed]
     if result.allowed and not exceeded:
-        return
+        return result
     first = exceeded[0] if exceeded else None
     extra = {
         "quota": first.quota if first else None,

@@ -11,8 +11,10 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from paved_kit.errors import FieldViolation
 
+from paved_gateway import delegation
 from paved_gateway.auth import Authenticator, Principal
 from paved_gateway.backends import Backends
+from paved_gateway.delegation import acting_principal
 from paved_gateway.errors import invalid
 from paved_gateway.settings import GatewaySettings
 
@@ -38,7 +40,17 @@ async def get_principal(
 ) -> Principal:
     """The authenticated caller (401 otherwise)."""
     authenticator: Authenticator = request.app.state.authenticator
-    principal = await authenticator.authenticate(request.headers.get("authorization"))
+    caller = await authenticator.authenticate(request.headers.get("authorization"))
+    settings: GatewaySettings = request.app.state.settings
+    principal = acting_principal(
+        caller,
+        request.headers.get(delegation.USER_HEADER),
+        request.headers.get(delegation.GROUPS_HEADER),
+        namespace=settings.delegation_group_namespace,
+        admin_groups=settings.admin_groups,
+    )
+    if principal is not caller:
+        structlog.contextvars.bind_contextvars(delegate=caller.subject)
     structlog.contextvars.bind_contextvars(caller=principal.subject)
     return principal
 
@@ -58,6 +70,14 @@ def idempotency_key(
             [FieldViolation("Idempotency-Key", "must be 1-200 printable ASCII characters without spaces")],
         )
     return idempotency_key
+
+
+async def read_json(request: Request) -> object:
+    """The request's JSON body (400 when it is not JSON)."""
+    try:
+        return await request.json()
+    except ValueError:
+        raise invalid("the request is invalid", [FieldViolation("body", "must be valid JSON")]) from None
 
 
 def request_id_for(key: str | None) -> str:

@@ -37,6 +37,11 @@ class CreateServiceRequest(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict, description="Template parameters.")
     environment: str = Field("development", min_length=1, max_length=63, pattern=DNS_LABEL)
     override: Override | None = None
+    validate_only: bool = Field(
+        False,
+        description="AIP-163: run every check of the create (fields, parameters, name, pricing, quota, "
+        "policy) and answer 200 with the outcome, changing nothing.",
+    )
 
 
 class Link(BaseModel):
@@ -75,6 +80,39 @@ class CreateServiceAccepted(BaseModel):
     dashboards: list[Link]
     documentation: str | None
     estimated_monthly_cost: Money | None = None
+    policy: PolicySummary | None = None
+
+
+class QuotaCheck(BaseModel):
+    """One quota the plan was checked against."""
+
+    quota: str
+    current: float
+    requested: float
+    limit: float
+    allowed: bool
+
+
+class PlannedResource(BaseModel):
+    """A resource the plan would create."""
+
+    name: str
+    type: str
+
+
+class CreateServiceValidated(BaseModel):
+    """200 answer of a validate-only create: what the create would do; nothing was changed."""
+
+    validate_only: Literal[True] = True
+    name: str
+    team: str
+    template: str
+    environment: str
+    resources: list[PlannedResource]
+    endpoints: list[str]
+    dashboards: list[Link]
+    estimated_monthly_cost: Money | None = None
+    quota: list[QuotaCheck] = Field(default_factory=list)
     policy: PolicySummary | None = None
 
 

@@ -41,6 +41,12 @@ class GatewaySettings(BaseServiceSettings):
         default_factory=lambda: ["platform-admins"],
         description="Backstage groups (in the JWT `ent` claim) whose members act as admins.",
     )
+    delegation_group_namespace: str = Field(
+        "default",
+        min_length=1,
+        description="Namespace of the Backstage groups a delegate (role `delegate`) may name as a user's "
+        "teams; refs in other namespaces grant nothing.",
+    )
     allow_unauthenticated: bool = Field(
         False, description="Serve without auth on a non-loopback interface (never in production)."
     )

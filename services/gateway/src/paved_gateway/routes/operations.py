@@ -16,7 +16,7 @@ from paved_gateway.access import not_found_for, not_permitted
 from paved_gateway.auth import Principal
 from paved_gateway.backends import Backends
 from paved_gateway.deps import BackendsDep, PrincipalDep, SettingsDep
-from paved_gateway.errors import from_rpc_error
+from paved_gateway.errors import call, from_rpc_error
 
 router = APIRouter(prefix="/api/operations", tags=["operations"])
 
@@ -99,3 +99,21 @@ async def _events(
             error = from_rpc_error(exc, "provisioning")
             yield ServerSentEvent(event="error", data={"name": error.name, "message": error.message})
             return
+
+
+@router.post("/{operation_id}/cancel", status_code=202, response_model=schemas.Operation, responses=RESPONSES)
+async def cancel_operation(
+    operation: Annotated[operations_pb2.Operation, Depends(_authorized)], backends: BackendsDep
+) -> schemas.Operation:
+    """Ask the operation to stop at its next step boundary and undo what it did; answers the operation
+    as it is now (a finished operation is left as it is). Follow it to see it end."""
+    if not operation.done:
+        await call(
+            "provisioning",
+            backends.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=operation.name)),
+        )
+        operation = await call(
+            "provisioning",
+            backends.operations.GetOperation(operations_pb2.GetOperationRequest(name=operation.name)),
+        )
+    return convert.operation(operation)

@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated, Literal
 
 import grpc
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from paved.alerting.v1 import alerting_pb2
 from paved.catalog.v1 import catalog_pb2
 from paved.cost.v1 import cost_pb2
@@ -22,7 +22,7 @@ from paved_gateway.access import (
     team_scope,
 )
 from paved_gateway.auth import Principal
-from paved_gateway.deps import BackendsDep, IdempotencyKeyDep, PrincipalDep, request_id_for
+from paved_gateway.deps import BackendsDep, IdempotencyKeyDep, PrincipalDep, read_json, request_id_for
 from paved_gateway.errors import ApiError, call, from_rpc_error
 from paved_gateway.schemas import DNS_LABEL
 
@@ -47,31 +47,46 @@ _SERVICE_ERROR_RESPONSES: dict[int | str, dict[str, str]] = {
 @router.post(
     "",
     status_code=202,
-    response_model=schemas.CreateServiceAccepted,
+    response_model=schemas.CreateServiceAccepted | schemas.CreateServiceValidated,
     responses={
+        200: {"description": "validate_only: every check passed; what the create would do."},
         **ERROR_RESPONSES,
-        409: {"description": "A service with that name exists."},
+        409: {"description": "A service with that name exists (and nothing else is wrong)."},
         422: {"description": "Soft-mandatory policies failed; an override can approve."},
         503: {"description": "A service the flow needs is down."},
     },
+    # The body is parsed by the flow itself, so that its field errors join the template's and the
+    # parameters' in one answer; the document still shows its schema.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/CreateServiceRequest"}}
+            },
+        }
+    },
 )
 async def create_service(
-    body: schemas.CreateServiceRequest,
+    request: Request,
     response: Response,
     backends: BackendsDep,
     principal: PrincipalDep,
     key: IdempotencyKeyDep,
-) -> schemas.CreateServiceAccepted:
-    """Validate, check quota, render, estimate, evaluate policy and start provisioning."""
-    accepted = await create_flow.create_service(
+) -> schemas.CreateServiceAccepted | schemas.CreateServiceValidated:
+    """Validate, check quota, render, estimate, evaluate policy and start provisioning (or, with
+    `validate_only`, only check and answer 200)."""
+    answer = await create_flow.create_service(
         backends,
-        body,
+        await read_json(request),
         principal,
         request_id=request_id_for(key),
         idempotent_replay_allowed=key is not None,
     )
-    response.headers["Location"] = f"/api/operations/{convert.bare(accepted.operation, 'operations/')}"
-    return accepted
+    if isinstance(answer, schemas.CreateServiceValidated):
+        response.status_code = 200
+        return answer
+    response.headers["Location"] = f"/api/operations/{convert.bare(answer.operation, 'operations/')}"
+    return answer
 
 
 @router.get("", response_model=schemas.ServiceList, responses=ERROR_RESPONSES)
