@@ -207,3 +207,49 @@ def test_empty_and_non_mapping_documents() -> None:
         parse_template_document("- a\n- b\n").violations[0].message.startswith("document must be a mapping")
     )
     assert "expected a single document" in parse_template_document("a: 1\n---\nb: 2\n").violations[0].message
+
+
+def test_a_float_where_kubernetes_decodes_an_integer_is_refused() -> None:
+    problems = _paths(
+        """\
+        apiVersion: platform.dev/v1
+        kind: ServiceTemplate
+        metadata: {name: floaty}
+        spec:
+          parameters:
+            - {name: service_name, type: string, required: true}
+            - {name: port, type: int, default: 8080}
+          resources:
+            - type: compute
+              template: |
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: "{{ .service_name }}"}
+                spec:
+                  replicas: 2.0
+                  selector:
+                    matchLabels: {app: x}
+                  template:
+                    metadata:
+                      labels: {app: x}
+                    spec:
+                      containers:
+                        - name: app
+                          image: "{{ .image }}"
+                          ports:
+                            - containerPort: {{ .port }}
+            - type: networking
+              template: |
+                apiVersion: v1
+                kind: Service
+                metadata: {name: "{{ .service_name }}"}
+                spec:
+                  ports: [{port: 80, targetPort: 8080.5}]
+        """
+    )
+    compute = problems["spec.resources[0].template"]
+    assert "Deployment) spec.replicas: 2.0 is not an integer" in compute and "write 2" in compute
+    # A placeholder filled by an int parameter is not a literal float.
+    assert "containerPort" not in compute
+    networking = problems["spec.resources[1].template"]
+    assert "Service) spec.ports[0].targetPort: 8080.5 is not an integer" in networking

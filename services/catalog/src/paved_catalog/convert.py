@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from paved.catalog.v1 import catalog_pb2
 from paved.common.v1 import common_pb2
+from paved_kit.structs import integral
 
 from paved_catalog.document import DocumentViolation
 from paved_catalog.models import ServiceRow
@@ -32,19 +32,8 @@ _STATES = {state: getattr(catalog_pb2.Service, f"STATE_{state.value}") for state
 _STATES_BACK = {number: state for state, number in _STATES.items()}
 
 
-def _integral(value: Any) -> Any:
-    # Struct numbers are doubles; 3.0 sent for an integer parameter is the integer 3.
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _integral(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_integral(v) for v in value]
-    return value
-
-
 def struct_to_dict(message: struct_pb2.Struct) -> dict[str, Any]:
-    result: dict[str, Any] = _integral(json_format.MessageToDict(message))
+    result: dict[str, Any] = integral(json_format.MessageToDict(message))
     return result
 
 

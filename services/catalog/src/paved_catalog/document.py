@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from paved_catalog import conditions
+from paved_catalog.kubernetes_decoding import has_float, integer_decode_errors
 from paved_catalog.parameters import check_value
 from paved_catalog.patterns import PatternError, compile_pattern
 from paved_catalog.placeholders import SafeLoader, TemplateSyntaxError, compiled
@@ -424,6 +425,16 @@ class _Validator:
                 isinstance(document.get("apiVersion"), str) and isinstance(document.get("kind"), str)
             ):
                 self.add(path, f"document {k + 1} must be a Kubernetes object with apiVersion and kind")
+        if rtype in KUBERNETES_TYPES:
+            self.kubernetes_integers(template.literals(), path)
+
+    def kubernetes_integers(self, documents: list[Any], path: str) -> None:
+        """Literal floats where Kubernetes decodes an integer (``replicas: 2.0``): the API server refuses
+        them although JSON Schema would let them pass."""
+        for k, document in enumerate(documents):
+            if isinstance(document, dict) and has_float(document):
+                for error in integer_decode_errors(document):
+                    self.add(path, f"document {k + 1} ({document.get('kind')}) {error.path}: {error.message}")
 
     def _template_position(self, path: str, line: int | None, column: int | None) -> tuple[int, int]:
         node = self.nodes.get(path)

@@ -76,6 +76,10 @@ class CompiledTemplate:
     def placeholders(self) -> frozenset[str]:
         return frozenset(self.names)
 
+    def literals(self) -> list[Any]:
+        """The documents with each placeholder left as its text: the literal values a template fixes."""
+        return [_fill_text(document, self.names) for document in self.documents]
+
     def render(self, values: Mapping[str, Any]) -> list[Any]:
         """The documents with every placeholder filled; raises :class:`MissingValues`."""
         missing = sorted({name for name in self.names if name not in values})
@@ -91,6 +95,16 @@ def _fill(node: Any, names: tuple[str, ...], values: Mapping[str, Any]) -> Any:
         return {_fill(k, names, values): _fill(v, names, values) for k, v in node.items()}
     if isinstance(node, list):
         return [_fill(item, names, values) for item in node]
+    return node
+
+
+def _fill_text(node: Any, names: tuple[str, ...]) -> Any:
+    if isinstance(node, Slot):
+        return "".join(p if isinstance(p, str) else f"{{{{ .{names[p]} }}}}" for p in node.parts)
+    if isinstance(node, dict):
+        return {_fill_text(k, names): _fill_text(v, names) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_fill_text(item, names) for item in node]
     return node
 
 

@@ -11,6 +11,7 @@ from google.rpc import status_pb2
 from google.type import money_pb2
 from paved.common.v1 import common_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
+from paved_kit.structs import integral
 
 from paved_provisioning import store
 from paved_provisioning.delivery import DeliveryMetrics
@@ -37,7 +38,9 @@ DEPLOYMENT_STATUSES = {
 
 
 def plan_dict(plan: common_pb2.Plan) -> dict[str, Any]:
-    return json_format.MessageToDict(plan, preserving_proto_field_name=True)
+    """The plan as a dict, with the integers Struct turned into doubles made integers again."""
+    result: dict[str, Any] = integral(json_format.MessageToDict(plan, preserving_proto_field_name=True))
+    return result
 
 
 def money_amount(money: money_pb2.Money) -> float:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from paved_kit.structs import integral
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
@@ -243,6 +244,8 @@ def render_files(
     plan: dict[str, Any], site: SiteConfig, *, canary: list[dict[str, Any]] | None = None
 ) -> dict[str, bytes]:
     """Every file of the service's directory, by path relative to the repository root."""
+    # Plans kept before integers were restored at the Struct boundary may still hold 2.0 for 2.
+    plan = integral(plan)
     base = service_path(plan)
     files: dict[str, bytes] = {}
     by_resource: dict[str, list[dict[str, Any]]] = {}
