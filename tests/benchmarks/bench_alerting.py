@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import random
 import re
@@ -30,13 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg
 import grpc
 import httpx
 import yaml
+from databases import describe, postgres_database
 from google.protobuf import timestamp_pb2
 from paved.alerting.v1 import alerting_pb2 as pb
 from paved.alerting.v1 import alerting_pb2_grpc
@@ -48,10 +47,9 @@ from paved_alerting.mapping import new_rule_row
 from paved_alerting.rules import Rule, build_rule, default_rule_drafts, format_number
 from paved_alerting.settings import AlertingSettings
 from paved_kit.db import create_engine, session_factory
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 T0 = 1_800_000_000.0
-DEFAULT_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 STEPS = 8  # samples per series in the evaluation window, 10 s apart
 METRIC_VALUES: dict[str, Callable[[random.Random], float]] = {
     "error_rate": lambda rng: rng.random() * 0.005,
@@ -409,25 +407,6 @@ def bench_promtool_ingest(services: int, rounds: int, workdir: Path) -> float:
     return rate
 
 
-@contextlib.asynccontextmanager
-async def postgres_database(prefix: str) -> AsyncIterator[str]:
-    """A fresh PostgreSQL database for one run, dropped afterwards; yields its SQLAlchemy URL."""
-    server = make_url(
-        os.environ.get("PAVED_BENCH_DATABASE_URL")
-        or os.environ.get("PAVED_TEST_DATABASE_URL")
-        or DEFAULT_SERVER_URL
-    )
-    name = f"{prefix}_{os.getpid()}"
-    admin = await asyncpg.connect(server.set(drivername="postgresql").render_as_string(hide_password=False))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -444,9 +423,7 @@ async def main() -> None:
         sqlite_url = f"sqlite+aiosqlite:///{workdir / 'eval.db'}"
         ours["SQLite"] = await bench_evaluation(services, repeat, sqlite_url, "SQLite")
         async with postgres_database("bench_alerting_eval") as url:
-            ours["PostgreSQL"] = await bench_evaluation(
-                services, repeat, url, f"PostgreSQL ({make_url(url).host})"
-            )
+            ours["PostgreSQL"] = await bench_evaluation(services, repeat, url, describe(url))
         await bench_prometheus(services, 3 if args.quick else 6, ours, workdir)
         promtool_rate = bench_promtool_ingest(services, rounds, workdir)
         rates = {

@@ -6,7 +6,9 @@
 Two workloads: "repeat" evaluates 50 services over and over (an unchanged result is not sent again) and
 "new" names a new service in every call (every call sends a report, as a stream of creates would). For
 each: Evaluate latency (median, p95; sequential calls) and calls per second with 8 concurrent callers, as
-ratios reporting-on / reporting-off; and how many services' facts reached the catalog.
+ratios reporting-on / reporting-off; and how many services' facts reached the catalog. Everything runs
+twice: every service on SQLite files, then every service on its own fresh PostgreSQL database (server from
+PAVED_BENCH_DATABASE_URL or PAVED_TEST_DATABASE_URL, default postgres@127.0.0.1:5432).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import argparse
 import asyncio
 import os
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -26,13 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from databases import describe, postgres_database
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paved.common.v1 import common_pb2
 from paved.policy.v1 import policy_pb2, policy_pb2_grpc
 from paved_kit.db import create_engine
+from paved_kit.logging import configure_logging
 from paved_kit.server import GrpcServer
 from paved_policy.app import PolicyApp, build_app, register
 from paved_policy.settings import PolicySettings
+from sqlalchemy import text
 
 TAGS = {"owner": "payments", "team": "payments", "cost_center": "cc-1", "environment": "production"}
 Naming = Callable[[int], str]
@@ -59,7 +63,7 @@ class CatalogProcess:
         self.process.wait(timeout=15)
 
 
-def start_catalog(database: Path) -> CatalogProcess:
+def start_catalog(database_url: str) -> CatalogProcess:
     """``python -m paved_catalog`` on a free loopback port, as `paved up` runs it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -69,7 +73,7 @@ def start_catalog(database: Path) -> CatalogProcess:
         {
             "PAVED_CATALOG_HOST": "127.0.0.1",
             "PAVED_CATALOG_PORT": str(port),
-            "PAVED_CATALOG_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+            "PAVED_CATALOG_DATABASE_URL": database_url,
             "PAVED_CATALOG_LOG_LEVEL": "WARNING",
         }
     )
@@ -91,8 +95,7 @@ def start_catalog(database: Path) -> CatalogProcess:
     raise RuntimeError("the catalog did not start")
 
 
-async def start_policy(directory: Path, name: str, catalog_address: str) -> tuple[GrpcServer, PolicyApp]:
-    url = f"sqlite+aiosqlite:///{directory / f'{name}.db'}"
+async def start_policy(url: str, name: str, catalog_address: str) -> tuple[GrpcServer, PolicyApp]:
     settings = PolicySettings(
         database_url=url, port=0, host="127.0.0.1", grace_period_seconds=0, catalog_address=catalog_address
     )
@@ -148,40 +151,56 @@ async def run(
         )
 
 
-async def main(quick: bool) -> None:
+async def scenario(quick: bool, urls: dict[str, str]) -> None:
     calls, rounds = (100, 2) if quick else (400, 5)
+    print(f"== database: {describe(urls['catalog'])} for the catalog and both policy services")
+    catalog = start_catalog(urls["catalog"])
+    try:
+        on_server, on_app = await start_policy(urls["policy-on"], "policy-on", catalog.address)
+        off_server, _ = await start_policy(urls["policy-off"], "policy-off", "")
+        channels = {
+            "on": grpc.aio.insecure_channel(on_server.address),
+            "off": grpc.aio.insecure_channel(off_server.address),
+        }
+        stubs = {mode: policy_pb2_grpc.PolicyServiceStub(c) for mode, c in channels.items()}
+        for stub in stubs.values():
+            await sequential(stub, ["warm-up"] * 20)
+        print(f"Evaluate, {calls} sequential + {calls} concurrent calls x {rounds} rounds per mode")
+        print("repeat: 50 services evaluated again and again")
+        await run(stubs, lambda i: f"svc-{i % 50}", calls, rounds)
+        print("new: a new service in every call")
+        await run(stubs, lambda i: f"new-{i}", calls, rounds)
+        await on_app.decisions.facts.drain()
+        catalog_database = create_engine(urls["catalog"])
+        async with catalog_database.connect() as connection:
+            rows = await connection.scalar(
+                text("SELECT count(*) FROM catalog_service_facts WHERE source = 'policy'")
+            )
+        await catalog_database.dispose()
+        print(f"services with policy facts in the catalog: {rows}")
+        for channel in channels.values():
+            await channel.close()
+        await on_app.decisions.facts.close()
+        await on_server.stop(0)
+        await off_server.stop(0)
+    finally:
+        catalog.stop()
+
+
+async def main(quick: bool) -> None:
+    configure_logging("policy", "WARNING", "console")  # one line per decision would drown the numbers
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        catalog_db = directory / "catalog.db"
-        catalog = start_catalog(catalog_db)
-        try:
-            on_server, on_app = await start_policy(directory, "policy-on", catalog.address)
-            off_server, _ = await start_policy(directory, "policy-off", "")
-            channels = {
-                "on": grpc.aio.insecure_channel(on_server.address),
-                "off": grpc.aio.insecure_channel(off_server.address),
-            }
-            stubs = {mode: policy_pb2_grpc.PolicyServiceStub(c) for mode, c in channels.items()}
-            for stub in stubs.values():
-                await sequential(stub, ["warm-up"] * 20)
-            print(f"Evaluate, {calls} sequential + {calls} concurrent calls x {rounds} rounds per mode")
-            print("repeat: 50 services evaluated again and again")
-            await run(stubs, lambda i: f"svc-{i % 50}", calls, rounds)
-            print("new: a new service in every call")
-            await run(stubs, lambda i: f"new-{i}", calls, rounds)
-            await on_app.decisions.facts.drain()
-            with sqlite3.connect(catalog_db) as connection:
-                rows = connection.execute(
-                    "SELECT count(*) FROM catalog_service_facts WHERE source = 'policy'"
-                ).fetchone()[0]
-            print(f"services with policy facts in the catalog: {rows}")
-            for channel in channels.values():
-                await channel.close()
-            await on_app.decisions.facts.close()
-            await on_server.stop(0)
-            await off_server.stop(0)
-        finally:
-            catalog.stop()
+        names = ("catalog", "policy-on", "policy-off")
+        await scenario(quick, {name: f"sqlite+aiosqlite:///{directory / f'{name}.db'}" for name in names})
+    async with (
+        postgres_database("bench_facts_catalog") as catalog,
+        postgres_database("bench_facts_policy_on") as policy_on,
+        postgres_database("bench_facts_policy_off") as policy_off,
+    ):
+        await scenario(quick, {"catalog": catalog, "policy-on": policy_on, "policy-off": policy_off})
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
