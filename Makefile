@@ -8,6 +8,8 @@ UV_VERSION := 0.13.9
 ifndef UV
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/$(TOOLS)/bin/uv)
 endif
+# Recipes (and the tests they run) find that uv on PATH.
+export PATH := $(dir $(UV)):$(PATH)
 BUF := npx --yes @bufbuild/buf
 PROTO_OUT := libs/contracts/src
 GOOGLEAPIS := third_party/googleapis

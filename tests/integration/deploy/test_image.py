@@ -121,7 +121,9 @@ def test_dependencies_come_from_the_lock_file_only(stages: dict[str, Stage]) -> 
 
 def test_replaying_the_build_steps_installs_every_service(stages: dict[str, Stage], tmp_path: Path) -> None:
     if shutil.which("uv") is None:
-        pytest.skip("uv is not on PATH")
+        if os.environ.get("CI"):
+            pytest.fail("uv is not on PATH (`make test` puts the one it installs there)")
+        pytest.skip("uv is not on PATH (`make test` puts the one it installs there)")
     build = stages["build"]
     root = tmp_path / "image"
     env = {**os.environ, **env_of(build)}
