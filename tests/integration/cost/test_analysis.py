@@ -75,6 +75,20 @@ async def test_new_service_without_cost_reports_zeros_with_its_estimate(cost) ->
     assert from_money(result.estimated_monthly_cost) == Decimal("744.6")
 
 
+async def test_unknown_service_is_not_found_naming_it(cost) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await cost.stub.GetServiceCost(cost_pb2.GetServiceCostRequest(service="services/nobody"))
+    details = error_details(caught.value)
+    assert details.code == grpc.StatusCode.NOT_FOUND
+    assert details.reason == "NOT_FOUND" and details.metadata == {"service": "nobody"}
+
+
+async def test_billed_service_is_known_in_a_month_without_cost(cost) -> None:
+    await cost.stub.ImportBilling(stream([day_row("old", "core", date(2024, 8, 3), Decimal(5))]))
+    result = await cost.stub.GetServiceCost(cost_pb2.GetServiceCostRequest(service="old", month="2024-10"))
+    assert from_money(result.current_month) == 0
+
+
 async def test_bad_month_names_the_field(cost) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await cost.stub.GetTeamCosts(cost_pb2.GetTeamCostsRequest(month="2024-13"))

@@ -7,6 +7,7 @@ import urllib.request
 
 import grpc
 import pytest
+from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from paved_kit.grpc_errors import error_details
@@ -86,7 +87,35 @@ async def test_reflection_lists_application_health_and_reflection_services(
     stub = reflection_pb2_grpc.ServerReflectionStub(grpc_channel_factory(echo_server))
     responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
     names = {service.name async for reply in responses for service in reply.list_services_response.service}
-    assert names == {ECHO_SERVICE, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
+    assert names == {
+        ECHO_SERVICE,
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    }
+
+
+async def test_reflection_v1_answers_and_describes_itself(
+    echo_server: GrpcServer, grpc_channel_factory: GrpcChannelFactory
+) -> None:
+    # v1 is what current clients (grpcurl, grpcui, Postman) ask for first; its messages are v1alpha's.
+    call = grpc_channel_factory(echo_server).stream_stream(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
+    requests = [
+        reflection_pb2.ServerReflectionRequest(list_services=""),
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol="grpc.reflection.v1.ServerReflection"),
+    ]
+    replies = [reply async for reply in call(iter(requests))]
+    names = {service.name for service in replies[0].list_services_response.service}
+    assert {ECHO_SERVICE, "grpc.reflection.v1.ServerReflection"} <= names
+    file = descriptor_pb2.FileDescriptorProto.FromString(
+        replies[1].file_descriptor_response.file_descriptor_proto[0]
+    )
+    assert file.package == "grpc.reflection.v1"
+    assert file.service[0].method[0].input_type == ".grpc.reflection.v1.ServerReflectionRequest"
 
 
 async def test_metrics_count_requests_by_code(

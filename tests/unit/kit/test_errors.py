@@ -16,6 +16,7 @@ from paved_kit.errors import (
     PavedError,
     PermissionDenied,
     QuotaExceeded,
+    Reason,
     Unauthenticated,
     Unavailable,
 )
@@ -65,6 +66,9 @@ def test_bad_request_lists_every_violation() -> None:
     ]
 
 
-def test_reason_must_be_upper_snake_case() -> None:
-    with pytest.raises(ValueError, match="UPPER_SNAKE"):
+def test_reason_must_come_from_the_one_list() -> None:
+    with pytest.raises(ValueError, match="Reason"):
         NotFound("x", reason="not-found")
+    with pytest.raises(ValueError, match="Reason"):
+        NotFound("x", reason="POLICY_NOT_FOUND")
+    assert NotFound("x", reason=Reason.NOT_FOUND).reason == "NOT_FOUND"

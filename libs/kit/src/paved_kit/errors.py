@@ -1,7 +1,9 @@
 """Domain-level errors that every Paved service raises; pure Python, mapped to gRPC status by the kit.
 
 Domain modules raise these; the errors interceptor turns them into a rich ``google.rpc.Status``
-(``ErrorInfo`` plus ``BadRequest`` / ``QuotaFailure`` / ``PreconditionFailure`` details).
+(``ErrorInfo`` plus ``BadRequest`` / ``QuotaFailure`` / ``PreconditionFailure`` details). Every ErrorInfo
+reason comes from ``Reason``, the one list for all services, so a client can match on it whichever service
+answered; ``metadata`` names the resource (``{"service": "checkout"}``, ``{"policy": "policies/x"}``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,47 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 _REASON = re.compile(r"^[A-Z][A-Z0-9_]*[A-Z0-9]$")
+
+
+class Reason(enum.StrEnum):
+    """Every ErrorInfo reason a Paved service sends. One list: the same failure has the same reason in
+    every service (an unknown resource is ``NOT_FOUND`` whether it is a template, a policy or a rule)."""
+
+    # One per canonical code: the reason when nothing more specific applies.
+    UNKNOWN = "UNKNOWN"
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    ABORTED = "ABORTED"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    UNAVAILABLE = "UNAVAILABLE"
+    INTERNAL = "INTERNAL"
+    # Bad input, more precisely.
+    INVALID_PARAMETERS = "INVALID_PARAMETERS"
+    INVALID_TEMPLATE = "INVALID_TEMPLATE"
+    INVALID_FILTER = "INVALID_FILTER"
+    INVALID_BILLING_ROWS = "INVALID_BILLING_ROWS"
+    MISSING_FOCUS_COLUMN = "MISSING_FOCUS_COLUMN"
+    UNPRICEABLE_PLAN = "UNPRICEABLE_PLAN"
+    # Conflicts and state.
+    ETAG_MISMATCH = "ETAG_MISMATCH"
+    REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
+    TEMPLATE_INVALID = "TEMPLATE_INVALID"
+    TEMPLATE_IN_USE = "TEMPLATE_IN_USE"
+    SERVICE_EXISTS = "SERVICE_EXISTS"
+    SERVICE_NOT_ACTIVE = "SERVICE_NOT_ACTIVE"
+    INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
+    OPERATION_IN_PROGRESS = "OPERATION_IN_PROGRESS"
+    OPERATION_NOT_DONE = "OPERATION_NOT_DONE"
+    BUILTIN_POLICY = "BUILTIN_POLICY"
+    POLICY_DENIED = "POLICY_DENIED"
+    PROVISIONING_NOT_CONFIGURED = "PROVISIONING_NOT_CONFIGURED"
+    # Auth.
+    MISSING_CREDENTIALS = "MISSING_CREDENTIALS"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
 
 
 class Code(enum.IntEnum):
@@ -75,14 +118,14 @@ class PavedError(Exception):
     """
 
     code: Code = Code.UNKNOWN
-    default_reason: str = "UNKNOWN"
+    default_reason: Reason = Reason.UNKNOWN
 
     def __init__(
         self,
         message: str,
         *,
         code: Code | None = None,
-        reason: str | None = None,
+        reason: Reason | str | None = None,
         metadata: Mapping[str, str] | None = None,
         field_violations: Iterable[FieldViolation] = (),
         quota_violations: Iterable[QuotaViolation] = (),
@@ -91,9 +134,9 @@ class PavedError(Exception):
         super().__init__(message)
         if code is not None:
             self.code = code
-        self.reason = reason or self.default_reason
-        if not _REASON.match(self.reason):
-            raise ValueError(f"error reason must be UPPER_SNAKE_CASE, got {self.reason!r}")
+        self.reason = str(reason or self.default_reason)
+        if not _REASON.match(self.reason) or self.reason not in Reason.__members__:
+            raise ValueError(f"error reason must be one of paved_kit.errors.Reason, got {self.reason!r}")
         self.message = message
         self.metadata: dict[str, str] = {str(k): str(v) for k, v in (metadata or {}).items()}
         self.field_violations: list[FieldViolation] = list(field_violations)
@@ -110,14 +153,14 @@ class InvalidArgument(PavedError):
     """The request is malformed; ``violations`` name every bad field at once."""
 
     code = Code.INVALID_ARGUMENT
-    default_reason = "INVALID_ARGUMENT"
+    default_reason = Reason.INVALID_ARGUMENT
 
     def __init__(
         self,
         message: str,
         violations: Iterable[FieldViolation] = (),
         *,
-        reason: str | None = None,
+        reason: Reason | str | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata, field_violations=violations)
@@ -127,10 +170,10 @@ class NotFound(PavedError):
     """The named resource does not exist."""
 
     code = Code.NOT_FOUND
-    default_reason = "NOT_FOUND"
+    default_reason = Reason.NOT_FOUND
 
     def __init__(
-        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+        self, message: str, *, reason: Reason | str | None = None, metadata: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata)
 
@@ -139,10 +182,10 @@ class AlreadyExists(PavedError):
     """A resource with that name already exists."""
 
     code = Code.ALREADY_EXISTS
-    default_reason = "ALREADY_EXISTS"
+    default_reason = Reason.ALREADY_EXISTS
 
     def __init__(
-        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+        self, message: str, *, reason: Reason | str | None = None, metadata: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata)
 
@@ -151,14 +194,14 @@ class FailedPrecondition(PavedError):
     """The system is not in a state that allows the operation (policy denial, wrong lifecycle state)."""
 
     code = Code.FAILED_PRECONDITION
-    default_reason = "FAILED_PRECONDITION"
+    default_reason = Reason.FAILED_PRECONDITION
 
     def __init__(
         self,
         message: str,
         violations: Iterable[PreconditionViolation] = (),
         *,
-        reason: str | None = None,
+        reason: Reason | str | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata, precondition_violations=violations)
@@ -168,10 +211,10 @@ class Aborted(PavedError):
     """A concurrency conflict, such as an etag mismatch; the caller may re-read and retry."""
 
     code = Code.ABORTED
-    default_reason = "ABORTED"
+    default_reason = Reason.ABORTED
 
     def __init__(
-        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+        self, message: str, *, reason: Reason | str | None = None, metadata: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata)
 
@@ -180,14 +223,14 @@ class QuotaExceeded(PavedError):
     """A quota or budget would be exceeded (RESOURCE_EXHAUSTED)."""
 
     code = Code.RESOURCE_EXHAUSTED
-    default_reason = "QUOTA_EXCEEDED"
+    default_reason = Reason.QUOTA_EXCEEDED
 
     def __init__(
         self,
         message: str,
         violations: Iterable[QuotaViolation] = (),
         *,
-        reason: str | None = None,
+        reason: Reason | str | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata, quota_violations=violations)
@@ -197,10 +240,10 @@ class PermissionDenied(PavedError):
     """The caller is known but may not do this."""
 
     code = Code.PERMISSION_DENIED
-    default_reason = "PERMISSION_DENIED"
+    default_reason = Reason.PERMISSION_DENIED
 
     def __init__(
-        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+        self, message: str, *, reason: Reason | str | None = None, metadata: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata)
 
@@ -209,10 +252,10 @@ class Unauthenticated(PavedError):
     """The caller did not prove who it is."""
 
     code = Code.UNAUTHENTICATED
-    default_reason = "UNAUTHENTICATED"
+    default_reason = Reason.UNAUTHENTICATED
 
     def __init__(
-        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+        self, message: str, *, reason: Reason | str | None = None, metadata: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata)
 
@@ -221,10 +264,10 @@ class Unavailable(PavedError):
     """A dependency is down or overloaded; retrying later may succeed."""
 
     code = Code.UNAVAILABLE
-    default_reason = "UNAVAILABLE"
+    default_reason = Reason.UNAVAILABLE
 
     def __init__(
-        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+        self, message: str, *, reason: Reason | str | None = None, metadata: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata)
 
@@ -233,9 +276,9 @@ class Internal(PavedError):
     """A bug or broken invariant; the message must still be safe to show."""
 
     code = Code.INTERNAL
-    default_reason = "INTERNAL"
+    default_reason = Reason.INTERNAL
 
     def __init__(
-        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+        self, message: str, *, reason: Reason | str | None = None, metadata: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata)

@@ -12,7 +12,6 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from paved_kit.interceptors import (
@@ -23,6 +22,7 @@ from paved_kit.interceptors import (
 )
 from paved_kit.logging import get_logger
 from paved_kit.metrics import MetricsEndpoint, grpc_server_metrics
+from paved_kit.reflection import enable_reflection
 from paved_kit.settings import BaseServiceSettings
 
 _log = get_logger(__name__)
@@ -137,9 +137,7 @@ class GrpcServer:
         for register in self._registrations:
             register(server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection(
-            [*self._service_names, HEALTH_SERVICE, reflection.SERVICE_NAME], server
-        )
+        enable_reflection([*self._service_names, HEALTH_SERVICE], server)
         for service in ("", *self._service_names):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
 

@@ -228,7 +228,7 @@ class AlertingEngine:
             raise InvalidArgument("cannot export", violations)
         rules = self.evaluator.rules_of(service) if service else self.rules()
         if service and not rules:
-            raise NotFound(f"service {service} has no alert rules")
+            raise NotFound(f"service {service} has no alert rules", metadata={"service": service})
         if prometheus_rule:
             content = export.prometheus_rule(
                 rules, name=export.object_name(service), namespace=namespace or "monitoring"

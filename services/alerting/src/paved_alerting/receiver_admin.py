@@ -34,10 +34,16 @@ class ReceiverAdmin:
         try:
             async with self._sessions() as session, session.begin():
                 if await store.get_receiver(session=session, receiver_id=receiver_id) is not None:
-                    raise AlreadyExists(f"receiver receivers/{receiver_id} already exists")
+                    raise AlreadyExists(
+                        f"receiver receivers/{receiver_id} already exists",
+                        metadata={"receiver": f"receivers/{receiver_id}"},
+                    )
                 await store.add_receiver(session=session, row=row)
         except IntegrityError:
-            raise AlreadyExists(f"receiver receivers/{receiver_id} already exists") from None
+            raise AlreadyExists(
+                f"receiver receivers/{receiver_id} already exists",
+                metadata={"receiver": f"receivers/{receiver_id}"},
+            ) from None
         return _receiver(row)
 
     async def list_receivers(self, size: int, token: str) -> tuple[list[Receiver], str]:
@@ -59,7 +65,7 @@ class ReceiverAdmin:
             raise InvalidArgument("name is invalid", [FieldViolation("name", "must be receivers/{receiver}")])
         async with self._sessions() as session, session.begin():
             if not await store.delete_receiver(session=session, receiver_id=receiver_id):
-                raise NotFound(f"receiver {name} not found")
+                raise NotFound(f"receiver {name} not found", metadata={"receiver": name})
 
 
 def _receiver(row: ReceiverRow) -> Receiver:

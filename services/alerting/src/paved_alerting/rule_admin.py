@@ -96,7 +96,9 @@ class RuleAdmin:
                     if existing is not None:
                         return _stored(existing)
                 if await store.get_rule(session=session, rule_id=rule.rule_id) is not None:
-                    raise AlreadyExists(f"alert rule {rule.name} already exists")
+                    raise AlreadyExists(
+                        f"alert rule {rule.name} already exists", metadata={"alert_rule": rule.name}
+                    )
                 row = new_rule_row(rule, etag=_etag(rule), request_id=request_id or None, now=now)
                 await store.add_rule(session=session, row=row)
         except IntegrityError:
@@ -105,7 +107,9 @@ class RuleAdmin:
                 first = await store.get_rule_by_request_id(session=session, request_id=request_id)
             if request_id and first is not None:
                 return _stored(first)
-            raise AlreadyExists(f"alert rule {rule.name} already exists") from None
+            raise AlreadyExists(
+                f"alert rule {rule.name} already exists", metadata={"alert_rule": rule.name}
+            ) from None
         self._engine.evaluator.set_rule(rule)
         await self._report(rule.service)
         return _stored(row)
@@ -116,7 +120,7 @@ class RuleAdmin:
         async with self._sessions() as session:
             row = await store.get_rule(session=session, rule_id=rule_id)
         if row is None:
-            raise NotFound(f"alert rule {name} not found")
+            raise NotFound(f"alert rule {name} not found", metadata={"alert_rule": name})
         return _stored(row)
 
     async def list_rules(self, filter_text: str, size: int, token: str) -> tuple[list[StoredRule], str]:
@@ -138,7 +142,7 @@ class RuleAdmin:
             async with self._sessions() as session, session.begin():
                 row = await store.get_rule(session=session, rule_id=rule_id)
                 if row is None:
-                    raise NotFound(f"alert rule {name} not found")
+                    raise NotFound(f"alert rule {name} not found", metadata={"alert_rule": name})
                 if etag and etag != row.etag:
                     raise PavedError(
                         f"alert rule {name} changed since it was read; read it again",
@@ -162,7 +166,7 @@ class RuleAdmin:
         async with self._sessions() as session:
             row = await store.get_rule(session=session, rule_id=rule_id)
         if row is None or await self._engine.remove_rules([rule_id]) == 0:
-            raise NotFound(f"alert rule {name} not found")
+            raise NotFound(f"alert rule {name} not found", metadata={"alert_rule": name})
         await self._report(row.service)
 
     async def create_default_alerts(self, service: str, team: str) -> tuple[list[StoredRule], int]:

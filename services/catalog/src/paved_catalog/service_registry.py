@@ -121,6 +121,7 @@ class ServiceRegistry:
             raise AlreadyExists(
                 f"request_id {request_id!r} was already used to create services/{earlier.name}",
                 reason="REQUEST_ID_REUSED",
+                metadata={"service": earlier.name, "request_id": request_id},
             )
         return earlier
 

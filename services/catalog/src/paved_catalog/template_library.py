@@ -185,6 +185,7 @@ class TemplateLibrary:
             raise AlreadyExists(
                 f"request_id {request_id!r} was already used to create templates/{earlier.name}",
                 reason="REQUEST_ID_REUSED",
+                metadata={"template": earlier.name, "request_id": request_id},
             )
         return self._view(earlier)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from paved_kit.errors import FieldViolation, InvalidArgument
+from paved_kit.errors import FieldViolation, InvalidArgument, NotFound
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -109,7 +109,8 @@ class CostAnalysis:
         )
 
     async def service_cost(self, service: str, month_text: str) -> ServiceReport:
-        """A service's month; a service without any cost yet reports zeros (it may be brand new)."""
+        """A service's month; a registered service without any cost yet reports zeros (it may be brand
+        new); a service neither registered nor ever billed is NOT_FOUND."""
         name = bare_service_name(service)
         if not name:
             raise InvalidArgument("service is required", [FieldViolation("service", "must not be empty")])
@@ -121,6 +122,16 @@ class CostAnalysis:
                 session=session, start=start, end=end, currency=self.currency, service=name
             )
             registration = await store.get_registration(session=session, service=name)
+            known = (
+                registration is not None
+                or bool(amounts)
+                or await store.has_costs(session=session, service=name)
+            )
+        if not known:
+            raise NotFound(
+                f"services/{name} has no cost data: it is neither registered for cost tracking nor billed",
+                metadata={"service": name},
+            )
         daily: dict[date, Decimal] = defaultdict(Decimal)
         teams: dict[str, Decimal] = defaultdict(Decimal)
         for amount in amounts:

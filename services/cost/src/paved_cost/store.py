@@ -206,6 +206,13 @@ async def daily_costs(
     return [DailyAmount(day, svc, team, cost) for (day, svc, team), cost in sums.items()]
 
 
+async def has_costs(*, session: AsyncSession, service: str) -> bool:
+    """Whether any daily cost was ever recorded for ``service`` (in any month and currency)."""
+    table = _DAILY_TABLE
+    result = await _execute(session, select(table.c.day).where(table.c.service == service).limit(1))
+    return result.first() is not None
+
+
 async def team_report_rows(
     *, session: AsyncSession, start: date, end: date, month: tuple[date, date], currency: str
 ) -> tuple[list[DailyAmount], set[tuple[str, str]]]:

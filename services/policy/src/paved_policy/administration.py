@@ -207,7 +207,9 @@ class Administration:
                     if earlier is not None:
                         return _record(earlier)
                 if await store.get_policy(session=session, policy_id=policy.policy_id) is not None:
-                    raise AlreadyExists(f"policy {policy.name} already exists", reason="POLICY_EXISTS")
+                    raise AlreadyExists(
+                        f"policy {policy.name} already exists", metadata={"policy": policy.name}
+                    )
                 row = await self._insert(session, policy, request_id or None)
         except IntegrityError:
             # A concurrent create with the same id or request id won the race.
@@ -216,7 +218,9 @@ class Administration:
                     earlier = await store.get_policy_by_request_id(session=session, request_id=request_id)
                     if earlier is not None:
                         return _record(earlier)
-            raise AlreadyExists(f"policy {policy.name} already exists", reason="POLICY_EXISTS") from None
+            raise AlreadyExists(
+                f"policy {policy.name} already exists", metadata={"policy": policy.name}
+            ) from None
         return _record(row)
 
     async def get_policy(self, name: str) -> PolicyRecord:
@@ -225,7 +229,7 @@ class Administration:
         async with self._sessions() as session:
             row = await store.get_policy(session=session, policy_id=policy_id)
         if row is None:
-            raise NotFound(f"policy {name} not found", reason="POLICY_NOT_FOUND")
+            raise NotFound(f"policy {name} not found", metadata={"policy": name})
         return _record(row)
 
     async def list_policies(
@@ -270,7 +274,7 @@ class Administration:
         async with self._sessions.begin() as session:
             row = await store.get_policy(session=session, policy_id=policy_id, for_update=True)
             if row is None:
-                raise NotFound(f"policy {name} not found", reason="POLICY_NOT_FOUND")
+                raise NotFound(f"policy {name} not found", metadata={"policy": name})
             if etag and etag != policy_etag(row):
                 raise Aborted(
                     f"policy {name} changed since it was read (etag mismatch); read it again and retry",
@@ -312,7 +316,7 @@ class Administration:
         async with self._sessions.begin() as session:
             row = await store.get_policy(session=session, policy_id=policy_id, for_update=True)
             if row is None:
-                raise NotFound(f"policy {name} not found", reason="POLICY_NOT_FOUND")
+                raise NotFound(f"policy {name} not found", metadata={"policy": name})
             if etag and etag != policy_etag(row):
                 raise Aborted(
                     f"policy {name} changed since it was read (etag mismatch)", reason="ETAG_MISMATCH"
@@ -343,7 +347,7 @@ class Administration:
                 if earlier is not None:
                     return exception_from_row(earlier)
             if await store.get_policy(session=session, policy_id=policy_id) is None:
-                raise NotFound(f"policy {parent} not found", reason="POLICY_NOT_FOUND")
+                raise NotFound(f"policy {parent} not found", metadata={"policy": parent})
             row = ExceptionRow(
                 exception_id=sortable_id(),
                 policy_id=policy_id,
@@ -384,5 +388,5 @@ class Administration:
         async with self._sessions.begin() as session:
             row = await store.get_exception(session=session, policy_id=policy_id, exception_id=exception_id)
             if row is None:
-                raise NotFound(f"exception {name} not found", reason="EXCEPTION_NOT_FOUND")
+                raise NotFound(f"exception {name} not found", metadata={"exception": name})
             await store.delete_exception(session=session, row=row)

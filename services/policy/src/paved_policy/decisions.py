@@ -245,7 +245,7 @@ class Decisions:
         async with self._sessions() as session:
             row = await store.get_decision(session=session, decision_id=decision_id)
         if row is None:
-            raise NotFound(f"decision {name} not found", reason="DECISION_NOT_FOUND")
+            raise NotFound(f"decision {name} not found", metadata={"decision": name})
         return decision_from_row(row)
 
     async def list_decisions(
