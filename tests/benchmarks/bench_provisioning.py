@@ -1,7 +1,8 @@
 """Provisioning throughput and latency: N operations submitted at once, worker processes on PostgreSQL.
 
 Runs the same load twice in one command — a baseline with one worker process, then two worker processes —
-against the real catalog, alerting and cost services (in this process, each on its own PostgreSQL database),
+against the real catalog, alerting and cost services (each ``python -m paved_<name>`` in its own process, as
+`paved up` and a cluster run them, each on its own PostgreSQL database),
 and reports operations per second and p50/p99 from submit to ACTIVE (the end of the ``activate`` step, when
 the catalog marks the service ACTIVE). Every operation is checked to complete exactly once: one GitOps
 commit per operation, one catalog entry, three alert rules.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import statistics
 import sys
 import tempfile
@@ -30,6 +32,7 @@ import asyncpg
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.type import money_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved.provisioning.v1 import provisioning_pb2 as pb
@@ -46,7 +49,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "provisioning"))
 from paved_kit.testing import EphemeralServerSettings
 from provisioning_fakes import FakePeers
-from provisioning_peers import RealPeers, start_real_peers
+from provisioning_peers import RealPeers
 from provisioning_plans import plan
 
 
@@ -136,6 +139,69 @@ async def start_worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Pro
     return process
 
 
+@dataclass
+class ProcessPeers:
+    """Catalog, alerting and cost, each in its own process (not sharing the benchmark's event loop)."""
+
+    processes: dict[str, asyncio.subprocess.Process]
+    addresses: dict[str, str]
+
+    def address(self, name: str) -> str:
+        return self.addresses[name]
+
+    async def stop(self) -> None:
+        for process in self.processes.values():
+            if process.returncode is None:
+                process.terminate()
+        for process in self.processes.values():
+            await asyncio.wait_for(process.wait(), timeout=30)
+
+
+async def start_process_peers(directory: Path, urls: dict[str, str]) -> ProcessPeers:
+    peers = ProcessPeers({}, {})
+    try:
+        for name, url in urls.items():
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            prefix = f"PAVED_{name.upper()}_"
+            env = {key: value for key, value in os.environ.items() if not key.startswith("PAVED_")}
+            env.update(
+                {
+                    f"{prefix}HOST": "127.0.0.1",
+                    f"{prefix}PORT": str(port),
+                    f"{prefix}DATABASE_URL": url,
+                    f"{prefix}LOG_LEVEL": "WARNING",
+                    f"{prefix}LOG_FORMAT": "json",
+                    f"{prefix}GRACE_PERIOD_SECONDS": "0",
+                }
+            )
+            handle = open(directory / f"{name}.log", "wb")  # noqa: SIM115, ASYNC230 - the child's log
+            peers.processes[name] = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", f"paved_{name}", env=env, stdout=handle, stderr=handle, cwd=directory
+            )
+            handle.close()
+            peers.addresses[name] = f"127.0.0.1:{port}"
+        for name, address in peers.addresses.items():
+            async with grpc.aio.insecure_channel(address) as channel:
+                health = health_pb2_grpc.HealthStub(channel)
+                deadline = time.monotonic() + 120
+                while True:
+                    try:
+                        reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=2)
+                        if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                            break
+                    except grpc.aio.AioRpcError:
+                        pass
+                    if peers.processes[name].returncode is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"{name} did not start; see {directory / f'{name}.log'}")
+                    await asyncio.sleep(0.1)
+    except BaseException:
+        await peers.stop()
+        raise
+    return peers
+
+
 async def run_once(workers: int, operations: int, databases: Databases, *, fake: bool = False) -> Result:
     with tempfile.TemporaryDirectory(prefix="paved-bench-") as tmp:
         directory = Path(tmp)
@@ -143,9 +209,7 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
             peers = await start_fake_peers()
         else:
             peer_urls = {name: await databases.create(name) for name in ("catalog", "alerting", "cost")}
-            peers = await start_real_peers(
-                directory, **{name: {"database_url": url} for name, url in peer_urls.items()}
-            )
+            peers = await start_process_peers(directory, peer_urls)
         database_url = await databases.create("provisioning")
         settings = ProvisioningSettings(
             port=0,
@@ -355,6 +419,12 @@ async def main() -> int:
         return 0
     configure_logging("bench", "WARNING", "console")
     operations = args.operations or (40 if args.quick else 200)
+    host = make_url(args.database_url).host
+    print(
+        f"database: PostgreSQL at {host} (one fresh database per service); "
+        f"peers: {'recording fakes in this process' if args.fake_peers else 'each in its own process'}; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     databases = Databases(args.database_url)
     try:
         baseline = await run_once(1, operations, databases, fake=args.fake_peers)
