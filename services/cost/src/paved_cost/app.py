@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import grpc.aio
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
-from paved_kit.client import channel_from_settings
+from paved_kit.client import LazyChannel, channel_from_settings
 from paved_kit.db import session_factory
 from paved_kit.migrations import prepare_schema
 from paved_kit.server import GrpcServer
@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from paved_cost.analysis import CostAnalysis
 from paved_cost.attribution import Attribution
 from paved_cost.catalog_facts import CatalogFacts
+from paved_cost.history_client import AlertingHistory
 from paved_cost.ingest import BillingImporter
 from paved_cost.migrations import MIGRATIONS
 from paved_cost.optimizer import Optimizer
 from paved_cost.prices import load_catalog
 from paved_cost.provisioning_client import GrpcProvisioning
+from paved_cost.rightsizer import Rightsizer
 from paved_cost.servicer import CostServicer
 from paved_cost.settings import CostSettings
 from paved_cost.tracking import Tracking
@@ -38,10 +40,13 @@ class CostApp:
     servicer: CostServicer
     channel: grpc.aio.Channel | None
     facts: CatalogFacts | None = None
+    alerting: LazyChannel | None = None
 
     async def close(self) -> None:
         if self.facts is not None:
             await self.facts.close()
+        if self.alerting is not None:
+            await self.alerting.close()
         if self.channel is not None:
             await self.channel.close()
 
@@ -62,6 +67,14 @@ async def build_app(
     )
     facts = CatalogFacts(settings, analysis)
     optimizer = Optimizer(analysis, sessions, GrpcProvisioning(channel) if channel else None, clock)
+    alerting = LazyChannel(settings.alerting_address, settings) if settings.alerting_address else None
+    rightsizer = Rightsizer(
+        sessions,
+        AlertingHistory(alerting, settings.alerting_timeout_seconds),
+        catalog,
+        catalog.currency,
+        clock,
+    )
     servicer = CostServicer(
         catalog=catalog,
         importer=BillingImporter(
@@ -77,8 +90,9 @@ async def build_app(
         optimizer=optimizer,
         clock=clock,
         facts=facts,
+        rightsizer=rightsizer,
     )
-    return CostApp(servicer, channel, facts)
+    return CostApp(servicer, channel, facts, alerting)
 
 
 def register(server: GrpcServer, app: CostApp) -> None:

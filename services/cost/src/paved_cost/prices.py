@@ -23,6 +23,14 @@ class RegionPrices(BaseModel):
     load_balancer_hourly: Decimal
 
 
+class InstanceSpec(BaseModel):
+    """Capacity of an instance type; ``baseline_share`` < 1 marks a burstable type's sustained CPU share."""
+
+    vcpu: float = Field(gt=0)
+    memory_gib: float = Field(gt=0)
+    baseline_share: float = Field(1.0, gt=0, le=1)
+
+
 class PriceCatalog(BaseModel):
     """A whole catalog: where the prices come from, when, and the prices per region."""
 
@@ -36,6 +44,9 @@ class PriceCatalog(BaseModel):
     spot_discount: Decimal = Field(Decimal("0.6"), ge=0, lt=1)
     reserved_discount: Decimal = Field(Decimal("0.36"), ge=0, lt=1)
     regions: dict[str, RegionPrices]
+    instance_specs: dict[str, InstanceSpec] = Field(
+        default_factory=dict, description="instance type → vCPUs and memory (rightsizing fits against them)"
+    )
 
     @model_validator(mode="after")
     def _default_region_priced(self) -> PriceCatalog:

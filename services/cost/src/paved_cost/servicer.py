@@ -21,6 +21,8 @@ from paved_cost.listing import matches, page, parse_filter
 from paved_cost.money import plain, to_money
 from paved_cost.optimizer import Optimizer, total_savings
 from paved_cost.prices import PriceCatalog
+from paved_cost.rightsizer import Rightsizer
+from paved_cost.rightsizing_convert import recommendation_message
 from paved_cost.tracking import Sample, Tracking
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
@@ -38,7 +40,9 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
         optimizer: Optimizer,
         clock: Callable[[], datetime],
         facts: CatalogFacts | None = None,
+        rightsizer: Rightsizer | None = None,
     ) -> None:
+        self._rightsizer = rightsizer
         self._catalog = catalog
         self._importer = importer
         self._tracking = tracking
@@ -221,6 +225,13 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
             actions=[convert.action_message(a, currency) for a in actions],
             total_monthly_savings=to_money(total_savings(applied), currency),
         )
+
+    async def RecommendResources(
+        self, request: cost_pb2.RecommendResourcesRequest, context: Context
+    ) -> cost_pb2.ResourceRecommendation:
+        assert self._rightsizer is not None
+        result = await self._rightsizer.recommend(request.service, request.environment)
+        return recommendation_message(result)
 
     async def GetPlatformRoi(
         self, request: cost_pb2.GetPlatformRoiRequest, context: Context

@@ -57,6 +57,10 @@ class CostSettings(BaseServiceSettings):
     provisioning_address: str = Field(
         default="", description="host:port of provisioning; empty means AutoOptimize can only dry-run."
     )
+    alerting_address: str = Field(
+        default="", description="host:port of alerting, the owner of usage history rightsizing reads."
+    )
+    alerting_timeout_seconds: float = Field(default=10.0, gt=0, description="Deadline of a history query.")
     price_catalog_file: Path | None = Field(
         default=None, description="JSON price catalog replacing the shipped one (e.g. negotiated prices)."
     )

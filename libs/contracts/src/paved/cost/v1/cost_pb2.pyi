@@ -527,3 +527,95 @@ class GetPlatformRoiResponse(_message.Message):
     average_utilization: float
     cost_per_service: _money_pb2.Money
     def __init__(self, benefits: _Optional[_Iterable[_Union[RoiTerm, _Mapping]]] = ..., costs: _Optional[_Iterable[_Union[RoiTerm, _Mapping]]] = ..., total_benefit: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., total_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., roi_percent: _Optional[float] = ..., realized_savings: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., average_utilization: _Optional[float] = ..., cost_per_service: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class RecommendResourcesRequest(_message.Message):
+    __slots__ = ("service", "environment")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    environment: str
+    def __init__(self, service: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
+
+class UsageEvidence(_message.Message):
+    __slots__ = ("p50", "p90", "p95", "p99", "peak", "samples", "days")
+    P50_FIELD_NUMBER: _ClassVar[int]
+    P90_FIELD_NUMBER: _ClassVar[int]
+    P95_FIELD_NUMBER: _ClassVar[int]
+    P99_FIELD_NUMBER: _ClassVar[int]
+    PEAK_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    peak: float
+    samples: float
+    days: float
+    def __init__(self, p50: _Optional[float] = ..., p90: _Optional[float] = ..., p95: _Optional[float] = ..., p99: _Optional[float] = ..., peak: _Optional[float] = ..., samples: _Optional[float] = ..., days: _Optional[float] = ...) -> None: ...
+
+class ResourceAdvice(_message.Message):
+    __slots__ = ("resource", "current_request", "recommended_request", "current_limit", "recommended_limit", "vpa_target", "lower_bound", "upper_bound", "evidence", "reasons", "recommended_quantity")
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    VPA_TARGET_FIELD_NUMBER: _ClassVar[int]
+    LOWER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    UPPER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    resource: str
+    current_request: float
+    recommended_request: float
+    current_limit: float
+    recommended_limit: float
+    vpa_target: float
+    lower_bound: float
+    upper_bound: float
+    evidence: UsageEvidence
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    recommended_quantity: str
+    def __init__(self, resource: _Optional[str] = ..., current_request: _Optional[float] = ..., recommended_request: _Optional[float] = ..., current_limit: _Optional[float] = ..., recommended_limit: _Optional[float] = ..., vpa_target: _Optional[float] = ..., lower_bound: _Optional[float] = ..., upper_bound: _Optional[float] = ..., evidence: _Optional[_Union[UsageEvidence, _Mapping]] = ..., reasons: _Optional[_Iterable[str]] = ..., recommended_quantity: _Optional[str] = ...) -> None: ...
+
+class ResourceRecommendation(_message.Message):
+    __slots__ = ("service", "environment", "resource", "team", "cpu", "memory", "current_replicas", "min_replicas", "max_replicas", "current_instance_type", "recommended_instance_type", "monthly_savings", "confidence", "decrease_allowed", "changes", "reasons", "history_source", "generate_time")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    CPU_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    MIN_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    MAX_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_INSTANCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_INSTANCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MONTHLY_SAVINGS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    DECREASE_ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    GENERATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    environment: str
+    resource: str
+    team: str
+    cpu: ResourceAdvice
+    memory: ResourceAdvice
+    current_replicas: int
+    min_replicas: int
+    max_replicas: int
+    current_instance_type: str
+    recommended_instance_type: str
+    monthly_savings: _money_pb2.Money
+    confidence: float
+    decrease_allowed: bool
+    changes: bool
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    history_source: str
+    generate_time: _timestamp_pb2.Timestamp
+    def __init__(self, service: _Optional[str] = ..., environment: _Optional[str] = ..., resource: _Optional[str] = ..., team: _Optional[str] = ..., cpu: _Optional[_Union[ResourceAdvice, _Mapping]] = ..., memory: _Optional[_Union[ResourceAdvice, _Mapping]] = ..., current_replicas: _Optional[int] = ..., min_replicas: _Optional[int] = ..., max_replicas: _Optional[int] = ..., current_instance_type: _Optional[str] = ..., recommended_instance_type: _Optional[str] = ..., monthly_savings: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., confidence: _Optional[float] = ..., decrease_allowed: _Optional[bool] = ..., changes: _Optional[bool] = ..., reasons: _Optional[_Iterable[str]] = ..., history_source: _Optional[str] = ..., generate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

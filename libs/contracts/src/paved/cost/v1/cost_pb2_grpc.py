@@ -90,6 +90,11 @@ class CostServiceStub:
                 request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.AutoOptimizeRequest.SerializeToString,
                 response_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.AutoOptimizeResponse.FromString,
                 _registered_method=True)
+        self.RecommendResources = channel.unary_unary(
+                '/paved.cost.v1.CostService/RecommendResources',
+                request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.RecommendResourcesRequest.SerializeToString,
+                response_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.ResourceRecommendation.FromString,
+                _registered_method=True)
         self.GetPlatformRoi = channel.unary_unary(
                 '/paved.cost.v1.CostService/GetPlatformRoi',
                 request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.GetPlatformRoiRequest.SerializeToString,
@@ -178,6 +183,13 @@ class CostServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecommendResources(self, request, context):
+        """Rightsizes a service from its usage history (asked of alerting): requests, limits, replicas, instance type.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetPlatformRoi(self, request, context):
         """Platform ROI from the source design's formula, every term returned.
         """
@@ -242,6 +254,11 @@ def add_CostServiceServicer_to_server(servicer, server):
                     servicer.AutoOptimize,
                     request_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.AutoOptimizeRequest.FromString,
                     response_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.AutoOptimizeResponse.SerializeToString,
+            ),
+            'RecommendResources': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecommendResources,
+                    request_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.RecommendResourcesRequest.FromString,
+                    response_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.ResourceRecommendation.SerializeToString,
             ),
             'GetPlatformRoi': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPlatformRoi,
@@ -547,6 +564,33 @@ class CostService:
             '/paved.cost.v1.CostService/AutoOptimize',
             paved_dot_cost_dot_v1_dot_cost__pb2.AutoOptimizeRequest.SerializeToString,
             paved_dot_cost_dot_v1_dot_cost__pb2.AutoOptimizeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecommendResources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.cost.v1.CostService/RecommendResources',
+            paved_dot_cost_dot_v1_dot_cost__pb2.RecommendResourcesRequest.SerializeToString,
+            paved_dot_cost_dot_v1_dot_cost__pb2.ResourceRecommendation.FromString,
             options,
             channel_credentials,
             insecure,
