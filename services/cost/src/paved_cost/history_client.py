@@ -36,7 +36,7 @@ class AlertingHistory:
                         "set it to alerting's host:port (it owns the metric history)",
                     )
                 ],
-                reason="HISTORY_NOT_CONFIGURED",
+                reason="HISTORY_DISABLED",
             )
         stub = alerting_pb2_grpc.AlertingServiceStub(self._channel.get())
         start = now - HISTORY_DAYS * DAY
@@ -81,7 +81,7 @@ class AlertingHistory:
             details = error_details(err)
             raise Unavailable(
                 f"alerting could not give the usage history ({details.code.name}: {details.message})",
-                reason="HISTORY_UNAVAILABLE",
+                reason="HISTORY_SOURCE_UNAVAILABLE",
             ) from None
         return response
 

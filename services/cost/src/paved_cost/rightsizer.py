@@ -90,9 +90,10 @@ class Rightsizer:
             r for r in tracked if r.type == "compute" and (not environment or r.environment == environment)
         ]
         if not compute:
+            where = f" in {environment}" if environment else ""
             raise NotFound(
-                f"service {name} has no tracked compute resource"
-                + (f" in {environment}" if environment else "")
+                f"services/{name} has no tracked compute resource{where}",
+                metadata={"service": name, "environment": environment},
             )
         resource = compute[0]
         properties: dict[str, Any] = json.loads(resource.properties)
@@ -157,7 +158,7 @@ def current_settings(properties: dict[str, Any]) -> Current:
                     "the workload's container must set resources.requests.cpu and .memory",
                 )
             ],
-            reason="NO_REQUESTS",
+            reason="NO_RESOURCE_REQUESTS",
         )
 
     def integer(key: str, default: int) -> int:
