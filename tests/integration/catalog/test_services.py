@@ -52,9 +52,13 @@ async def test_create_from_a_plan_is_idempotent_by_request_id(catalog: Any, fail
     assert list(full.services) == [first]
 
     conflict = await failing(
-        catalog.stub.CreateService(catalog_pb2.CreateServiceRequest(service=_service("checkout", "payments")))
+        catalog.stub.CreateService(
+            catalog_pb2.CreateServiceRequest(
+                service=_service("checkout", "payments", environment="production")
+            )
+        )
     )
-    assert conflict.code == grpc.StatusCode.ALREADY_EXISTS
+    assert conflict.code == grpc.StatusCode.ALREADY_EXISTS and conflict.reason == "ENVIRONMENT_EXISTS"
     reused = await failing(
         catalog.stub.CreateService(
             catalog_pb2.CreateServiceRequest(service=_service("other", "payments"), request_id="op-1")

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_catalog.backstage import ExportLinks
 from paved_catalog.conflicts import utc_now
+from paved_catalog.environment_registry import EnvironmentRegistry
 from paved_catalog.platform_view import PlatformView
 from paved_catalog.render_context import PlatformDefaults
 from paved_catalog.service_registry import ServiceRegistry
@@ -24,6 +25,7 @@ class Catalog:
     templates: TemplateLibrary
     registry: ServiceRegistry
     platform: PlatformView
+    environments: EnvironmentRegistry
 
     @classmethod
     def create(
@@ -39,4 +41,5 @@ class Catalog:
             TemplateLibrary(sessions, defaults, links, clock, read_sessions),
             ServiceRegistry(sessions, links, clock, read_sessions),
             PlatformView(sessions, clock),
+            EnvironmentRegistry(sessions, clock, read_sessions),
         )

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
 from paved.catalog.v1 import catalog_pb2
 from paved.common.v1 import common_pb2
 from paved_kit.structs import integral
 
 from paved_catalog.document import DocumentViolation
-from paved_catalog.models import ServiceRow
+from paved_catalog.environment_registry import ServiceEnvironmentDraft
+from paved_catalog.environments import EnvironmentSettings
+from paved_catalog.models import EnvironmentRow, ServiceEnvironmentRow, ServiceRow
 from paved_catalog.parameters import ParameterViolation
 from paved_catalog.platform_inputs import COLLECTION as PLATFORM_INPUTS
 from paved_catalog.platform_inputs import PlatformInput
@@ -213,7 +215,9 @@ def service_draft(message: catalog_pb2.Service, service_id: str) -> ServiceDraft
     )
 
 
-def service_to_proto(row: ServiceRow, *, with_plan: bool = True) -> catalog_pb2.Service:
+def service_to_proto(
+    row: ServiceRow, *, with_plan: bool = True, environments: list[ServiceEnvironmentRow] | None = None
+) -> catalog_pb2.Service:
     message = catalog_pb2.Service(
         name=f"services/{row.name}",
         uid=row.uid,
@@ -233,7 +237,75 @@ def service_to_proto(row: ServiceRow, *, with_plan: bool = True) -> catalog_pb2.
     )
     if with_plan and row.plan is not None:
         message.plan.ParseFromString(row.plan)
+    if environments:
+        message.environments.extend(service_environment_to_proto(e, with_plan=False) for e in environments)
     return message
+
+
+# -- environments -------------------------------------------------------------------------------------
+
+
+def environment_to_proto(row: EnvironmentRow) -> catalog_pb2.Environment:
+    return catalog_pb2.Environment(
+        name=f"environments/{row.name}",
+        position=row.position,
+        namespace=row.namespace,
+        region=row.region,
+        replicas_floor=row.replicas_floor,
+        approval_required=row.approval_required,
+        soak_time=duration_pb2.Duration(seconds=row.soak_seconds),
+        approval_timeout=duration_pb2.Duration(seconds=row.approval_timeout_seconds),
+        description=row.description,
+        etag=row.etag,
+    )
+
+
+def environment_settings(message: catalog_pb2.Environment) -> EnvironmentSettings:
+    return EnvironmentSettings(
+        namespace=message.namespace,
+        region=message.region,
+        replicas_floor=message.replicas_floor,
+        approval_required=message.approval_required,
+        soak_seconds=message.soak_time.seconds,
+        approval_timeout_seconds=message.approval_timeout.seconds,
+        description=message.description,
+    )
+
+
+def service_environment_to_proto(
+    row: ServiceEnvironmentRow, *, with_plan: bool = True
+) -> catalog_pb2.ServiceEnvironment:
+    message = catalog_pb2.ServiceEnvironment(
+        name=f"services/{row.service}/environments/{row.environment}",
+        environment=row.environment,
+        state=_STATES.get(State(row.state), catalog_pb2.Service.STATE_UNSPECIFIED),
+        parameter_overrides=dict_to_struct(row.parameter_overrides),
+        version=row.version,
+        image=row.image,
+        namespace=row.namespace,
+        endpoints=row.endpoints,
+        annotations=row.annotations,
+        etag=row.etag,
+        create_time=timestamp(row.create_time),
+        update_time=timestamp(row.update_time),
+    )
+    if with_plan and row.plan is not None:
+        message.plan.ParseFromString(row.plan)
+    return message
+
+
+def service_environment_draft(message: catalog_pb2.ServiceEnvironment) -> ServiceEnvironmentDraft:
+    has_plan = message.HasField("plan")
+    return ServiceEnvironmentDraft(
+        state=state_from_proto(message.state),
+        plan=message.plan.SerializeToString(deterministic=True) if has_plan else None,
+        namespace=message.plan.namespace if has_plan else "",
+        version=message.version,
+        image=message.image,
+        endpoints=list(message.endpoints),
+        annotations=dict(message.annotations),
+        parameter_overrides=struct_to_dict(message.parameter_overrides),
+    )
 
 
 # -- scorecards ---------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The catalog's tables: templates, built-in seeding records and registered services."""
+"""The catalog's tables: templates, built-in seeding records, registered services, the platform's
+environments and each service's environments."""
 
 from __future__ import annotations
 
@@ -86,4 +87,45 @@ class ServiceFactRow(CatalogModel, table=True):
     service: str = Field(primary_key=True, max_length=63)
     source: str = Field(primary_key=True, max_length=32)
     facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
+    update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class EnvironmentRow(CatalogModel, table=True):
+    """One environment of the platform's promotion path and the settings services get there."""
+
+    __tablename__ = "catalog_environments"
+
+    name: str = Field(primary_key=True, max_length=63)
+    position: int = Field(unique=True)
+    namespace: str = Field(default="", max_length=63)
+    region: str = Field(default="", max_length=63)
+    replicas_floor: int = 0
+    approval_required: bool = False
+    soak_seconds: int = 0
+    approval_timeout_seconds: int = 86400
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    etag: str = Field(max_length=64)
+    update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ServiceEnvironmentRow(CatalogModel, table=True):
+    """A service in one environment (``services/{service}/environments/{environment}``): what runs there."""
+
+    __tablename__ = "catalog_service_environments"
+    __table_args__ = (Index("ix_catalog_service_environments_environment", "environment", "service"),)
+
+    service: str = Field(primary_key=True, max_length=63)
+    environment: str = Field(primary_key=True, max_length=63)
+    state: str = Field(max_length=16)
+    parameter_overrides: dict[str, Any] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
+    plan: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    version: str = Field(default="", max_length=128)
+    image: str = Field(default="", max_length=255)
+    namespace: str = Field(default="", max_length=63)
+    endpoints: list[str] = Field(default_factory=list, sa_column=Column(_JSON, nullable=False))
+    annotations: dict[str, str] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
+    etag: str = Field(max_length=64)
+    # Idempotency key of the registration that added this environment (AIP-155 replays).
+    request_id: str | None = Field(default=None, max_length=128)
+    create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -18,10 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paved_catalog import backstage, scorecards, store
+from paved_catalog import backstage, environments, scorecards, store
 from paved_catalog.conflicts import etag_mismatch, utc_now
 from paved_catalog.filtering import Filter, parse_filter
-from paved_catalog.models import ServiceFactRow, ServiceRow
+from paved_catalog.models import ServiceEnvironmentRow, ServiceFactRow, ServiceRow
 from paved_catalog.pagination import decode_token, encode_token, page_size
 from paved_catalog.registry import (
     SERVICE_FILTER_FIELDS,
@@ -35,6 +35,8 @@ from paved_catalog.registry import (
 from paved_catalog.render_context import is_dns_label
 
 EXPORT_BATCH = 1000
+# Fields of a service update that also describe its environment record.
+_MIRRORED = ("state", "plan", "namespace", "endpoints", "annotations")
 
 
 def _service_etag() -> str:
@@ -61,6 +63,8 @@ class ServiceRegistry:
     # -- services ----------------------------------------------------------------------------------
 
     async def create_service(self, draft: ServiceDraft, request_id: str) -> ServiceRow:
+        """Register a service in ``draft.environment``; when the same service (same team and template) is
+        registered already, add that environment to it instead."""
         check_new_service(draft, request_id)
         now = self._clock()
         row = ServiceRow(
@@ -87,6 +91,8 @@ class ServiceRegistry:
         )
         try:
             async with self._sessions() as session, session.begin():
+                known = [e.name for e in await store.list_environments(session=session)]
+                environments.check_known(draft.environment, known, "service.environment")
                 if request_id:
                     earlier = await store.get_service_by_request_id(session=session, request_id=request_id)
                     if earlier is not None:
@@ -97,13 +103,12 @@ class ServiceRegistry:
                         # A retry that raced the first attempt past the request_id lookup.
                         return existing
                     if existing.state != State.DELETED:
-                        raise AlreadyExists(
-                            f"services/{draft.service_id} already exists",
-                            metadata={"service": draft.service_id},
-                        )
+                        await self._add_environment(session, existing, draft, request_id)
+                        return existing
                     # A deleted service's name is free again; the new registration starts afresh.
                     await store.remove_service(session=session, row=existing)
                 store.add_service(session=session, row=row)
+                store.add_service_environment(session=session, row=_child(row, draft, request_id))
         except IntegrityError:
             async with self._reads() as session:
                 if request_id:
@@ -114,6 +119,38 @@ class ServiceRegistry:
                 f"services/{draft.service_id} already exists", metadata={"service": draft.service_id}
             ) from None
         return row
+
+    async def _add_environment(
+        self, session: AsyncSession, existing: ServiceRow, draft: ServiceDraft, request_id: str
+    ) -> None:
+        children = await store.service_environments(session=session, services=[existing.name])
+        present = {c.environment: c for c in children.get(existing.name, [])}
+        replay = present.get(draft.environment)
+        if replay is not None and request_id and replay.request_id == request_id:
+            return
+        environments.check_joins(
+            existing.name,
+            team=draft.team,
+            template=draft.template,
+            existing_team=existing.team,
+            existing_template=existing.template,
+            environment=draft.environment,
+            present=list(present),
+        )
+        overrides = {k: v for k, v in draft.parameters.items() if existing.parameters.get(k) != v}
+        child = _child(existing, draft, request_id, self._clock())
+        child.parameter_overrides = overrides
+        store.add_service_environment(session=session, row=child)
+
+    async def get_service_view(self, service_id: str) -> tuple[ServiceRow, list[ServiceEnvironmentRow]]:
+        """The service and its environments (without their plans) in promotion order, read together."""
+        async with self._reads() as session:
+            row = await store.get_service(session=session, name=service_id)
+            if row is None:
+                raise NotFound(f"services/{service_id} not found", metadata={"service": service_id})
+            children = await store.service_environments(session=session, services=[service_id])
+            order = [e.name for e in await store.list_environments(session=session)]
+        return row, _ordered(children.get(service_id, []), order)
 
     @staticmethod
     def _replayed_service(earlier: ServiceRow, service_id: str, request_id: str) -> ServiceRow:
@@ -134,10 +171,12 @@ class ServiceRegistry:
 
     async def list_services(
         self, requested_size: int, token: str, filter_text: str, *, with_plan: bool = False
-    ) -> tuple[list[ServiceRow], str]:
+    ) -> tuple[list[ServiceRow], str, dict[str, list[ServiceEnvironmentRow]]]:
+        """A page of services; the full view comes with each one's environments (without plans)."""
         size = page_size(requested_size)
         where = parse_filter(filter_text, SERVICE_FILTER_FIELDS)
         after = decode_token(token, filter_text)
+        children: dict[str, list[ServiceEnvironmentRow]] = {}
         async with self._reads() as session:
             if with_plan:
                 rows: list[Any] = list(
@@ -145,12 +184,17 @@ class ServiceRegistry:
                         session=session, where=where, after=after, limit=size + 1, with_summary=False
                     )
                 )
+                found = await store.service_environments(
+                    session=session, services=[r.name for r in rows[:size]]
+                )
+                order = [e.name for e in await store.list_environments(session=session)]
+                children = {name: _ordered(found_rows, order) for name, found_rows in found.items()}
             else:
                 rows = list(
                     await store.list_basic_services(session=session, where=where, after=after, limit=size + 1)
                 )
         next_token = encode_token(rows[size - 1].name, filter_text) if len(rows) > size else ""
-        return rows[:size], next_token
+        return rows[:size], next_token, children
 
     async def update_service(self, draft: ServiceDraft, paths: list[str], etag: str) -> ServiceRow:
         check_update_mask(paths)
@@ -186,7 +230,31 @@ class ServiceRegistry:
             ):
                 raise etag_mismatch("services", draft.service_id)
             await session.refresh(row)
+            await self._mirror_to_home_environment(session, row, values)
         return row
+
+    async def _mirror_to_home_environment(
+        self, session: AsyncSession, row: ServiceRow, values: dict[str, Any]
+    ) -> None:
+        """Keep the record of the environment the service row describes in step with it, so callers that
+        update the service as a whole (one environment) see the same in its environment record."""
+        mirrored = {k: values[k] for k in _MIRRORED if k in values}
+        if not mirrored:
+            return
+        child = await store.get_service_environment(
+            session=session, service=row.name, environment=row.environment
+        )
+        now = self._clock()
+        if child is None:
+            draft = ServiceDraft(service_id=row.name, environment=row.environment, state=State(row.state))
+            child = _child(row, draft, "", now)
+            child.plan, child.namespace = row.plan, row.namespace
+            child.endpoints, child.annotations = list(row.endpoints), dict(row.annotations)
+            store.add_service_environment(session=session, row=child)
+            return
+        for key, value in mirrored.items():
+            setattr(child, key, value)
+        child.etag, child.update_time = _service_etag(), now
 
     async def delete_service(self, service_id: str) -> None:
         async with self._sessions() as session, session.begin():
@@ -274,6 +342,33 @@ class ServiceRegistry:
                     break
                 after = rows[-1].name
         return backstage.service_entities(views, self.links)
+
+
+def _child(
+    row: ServiceRow, draft: ServiceDraft, request_id: str, now: datetime | None = None
+) -> ServiceEnvironmentRow:
+    """The environment record a registration creates: what the draft says runs there."""
+    when = now or row.create_time
+    return ServiceEnvironmentRow(
+        service=row.name,
+        environment=draft.environment,
+        state=(draft.state or State.PROVISIONING).value,
+        parameter_overrides={},
+        plan=draft.plan,
+        namespace=draft.namespace,
+        endpoints=draft.endpoints,
+        annotations=draft.annotations,
+        etag=_service_etag(),
+        request_id=request_id or None,
+        create_time=when,
+        update_time=when,
+    )
+
+
+def _ordered(children: list[ServiceEnvironmentRow], order: list[str]) -> list[ServiceEnvironmentRow]:
+    ranked = environments.in_order([c.environment for c in children], order)
+    by_name = {c.environment: c for c in children}
+    return [by_name[name] for name in ranked]
 
 
 def _service_view(row: ServiceRow) -> backstage.ServiceView:

@@ -8,6 +8,7 @@ from paved_kit.errors import FieldViolation, InvalidArgument
 
 from paved_catalog import backstage, convert
 from paved_catalog.catalog import Catalog
+from paved_catalog.environments import ENVIRONMENTS, parse_child_name
 from paved_catalog.names import SERVICES, TEMPLATES, parse_name
 from paved_catalog.registry import UPDATABLE_FIELDS
 
@@ -105,23 +106,29 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         service_id = parse_name(name, SERVICES, "service.name")
         draft = convert.service_draft(request.service, service_id)
         row = await self._catalog.registry.create_service(draft, request.request_id)
-        return convert.service_to_proto(row)
+        row, children = await self._catalog.registry.get_service_view(row.name)
+        return convert.service_to_proto(row, environments=children)
 
     async def GetService(
         self, request: catalog_pb2.GetServiceRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.Service:
-        row = await self._catalog.registry.get_service(parse_name(request.name, SERVICES, "name"))
-        return convert.service_to_proto(row)
+        row, children = await self._catalog.registry.get_service_view(
+            parse_name(request.name, SERVICES, "name")
+        )
+        return convert.service_to_proto(row, environments=children)
 
     async def ListServices(
         self, request: catalog_pb2.ListServicesRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ListServicesResponse:
         full = request.view == catalog_pb2.SERVICE_VIEW_FULL
-        rows, token = await self._catalog.registry.list_services(
+        rows, token, children = await self._catalog.registry.list_services(
             request.page_size, request.page_token, request.filter, with_plan=full
         )
         return catalog_pb2.ListServicesResponse(
-            services=[convert.service_to_proto(r, with_plan=full) for r in rows], next_page_token=token
+            services=[
+                convert.service_to_proto(r, with_plan=full, environments=children.get(r.name)) for r in rows
+            ],
+            next_page_token=token,
         )
 
     async def UpdateService(
@@ -142,6 +149,59 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     ) -> catalog_pb2.DeleteServiceResponse:
         await self._catalog.registry.delete_service(parse_name(request.name, SERVICES, "name"))
         return catalog_pb2.DeleteServiceResponse()
+
+    # -- environments ------------------------------------------------------------------------------
+
+    async def ListEnvironments(
+        self, request: catalog_pb2.ListEnvironmentsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ListEnvironmentsResponse:
+        rows = await self._catalog.environments.list_environments()
+        return catalog_pb2.ListEnvironmentsResponse(
+            environments=[convert.environment_to_proto(r) for r in rows]
+        )
+
+    async def UpdateEnvironment(
+        self, request: catalog_pb2.UpdateEnvironmentRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.Environment:
+        name = parse_name(request.environment.name, ENVIRONMENTS, "environment.name")
+        row = await self._catalog.environments.update_environment(
+            name,
+            convert.environment_settings(request.environment),
+            list(request.update_mask.paths),
+            request.environment.etag,
+        )
+        return convert.environment_to_proto(row)
+
+    async def GetServiceEnvironment(
+        self, request: catalog_pb2.GetServiceEnvironmentRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ServiceEnvironment:
+        service, environment = parse_child_name(request.name, "name")
+        row = await self._catalog.environments.get_service_environment(service, environment)
+        return convert.service_environment_to_proto(row)
+
+    async def ListServiceEnvironments(
+        self, request: catalog_pb2.ListServiceEnvironmentsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ListServiceEnvironmentsResponse:
+        service = parse_name(request.parent, SERVICES, "parent")
+        full = request.view == catalog_pb2.SERVICE_VIEW_FULL
+        rows = await self._catalog.environments.list_service_environments(service, with_plan=full)
+        return catalog_pb2.ListServiceEnvironmentsResponse(
+            service_environments=[convert.service_environment_to_proto(r, with_plan=full) for r in rows]
+        )
+
+    async def UpdateServiceEnvironment(
+        self, request: catalog_pb2.UpdateServiceEnvironmentRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ServiceEnvironment:
+        given = request.service_environment
+        service, environment = parse_child_name(given.name, "service_environment.name")
+        row = await self._catalog.environments.update_service_environment(
+            service,
+            environment,
+            convert.service_environment_draft(given),
+            list(request.update_mask.paths),
+            given.etag,
+        )
+        return convert.service_environment_to_proto(row)
 
     # -- Backstage ---------------------------------------------------------------------------------
 

@@ -6,14 +6,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, func, not_, or_, true, update
+from sqlalchemy import ColumnElement, and_, delete, exists, false, func, not_, or_, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_catalog.filtering import AllOf, Filter, Negation, Restriction
-from paved_catalog.models import BuiltinSeedRow, ServiceFactRow, ServiceRow, TemplateRow
+from paved_catalog.models import (
+    BuiltinSeedRow,
+    EnvironmentRow,
+    ServiceEnvironmentRow,
+    ServiceFactRow,
+    ServiceRow,
+    TemplateRow,
+)
 
 _SERVICE_COLUMNS: dict[str, Any] = {
     "team": ServiceRow.__table__.c.team,  # type: ignore[attr-defined]
@@ -23,6 +30,7 @@ _SERVICE_COLUMNS: dict[str, Any] = {
     "name": ServiceRow.__table__.c.name,  # type: ignore[attr-defined]
 }
 _SERVICES = ServiceRow.__table__  # type: ignore[attr-defined]
+_CHILDREN = ServiceEnvironmentRow.__table__  # type: ignore[attr-defined]
 _TEMPLATES = TemplateRow.__table__  # type: ignore[attr-defined]
 
 
@@ -114,13 +122,15 @@ async def remove_service(*, session: AsyncSession, row: ServiceRow) -> None:
             col(ServiceFactRow.service) == row.name, col(ServiceFactRow.update_time) <= row.update_time
         )
     )
+    await session.exec(delete(_CHILDREN).where(_CHILDREN.c.service == row.name))
     await session.delete(row)
     await session.flush()
 
 
 async def delete_service(*, session: AsyncSession, name: str) -> bool:
-    """Delete the service and the facts reported about it."""
+    """Delete the service, its environments and the facts reported about it."""
     await session.exec(delete(ServiceFactRow).where(col(ServiceFactRow.service) == name))
+    await session.exec(delete(_CHILDREN).where(_CHILDREN.c.service == name))
     result = await session.exec(delete(_SERVICES).where(_SERVICES.c.name == name))
     return bool(result.rowcount)
 
@@ -137,6 +147,12 @@ async def count_services_of_template(*, session: AsyncSession, template: str) ->
 
 def _where(node: Filter) -> ColumnElement[bool]:
     if isinstance(node, Restriction):
+        if node.field == "environment":
+            # A service matches every environment it runs in, not only the one it started in.
+            runs_there = exists().where(
+                _CHILDREN.c.service == _SERVICES.c.name, _CHILDREN.c.environment == node.value
+            )
+            return runs_there if node.op == "=" else not_(runs_there)
         column = _SERVICE_COLUMNS[node.field]
         return column == node.value if node.op == "=" else column != node.value
     if isinstance(node, Negation):
@@ -210,3 +226,58 @@ async def list_basic_services(
         query = query.where(_SERVICES.c.name > after)
     result = await session.exec(query)  # type: ignore[call-overload]
     return result.all()
+
+
+# -- environments -----------------------------------------------------------------------------------
+
+
+async def list_environments(*, session: AsyncSession) -> Sequence[EnvironmentRow]:
+    """The platform's environments in promotion order."""
+    result = await session.exec(select(EnvironmentRow).order_by(col(EnvironmentRow.position)))
+    return result.all()
+
+
+async def get_environment(*, session: AsyncSession, name: str) -> EnvironmentRow | None:
+    return await session.get(EnvironmentRow, name)
+
+
+async def get_service_environment(
+    *, session: AsyncSession, service: str, environment: str
+) -> ServiceEnvironmentRow | None:
+    return await session.get(ServiceEnvironmentRow, (service, environment))
+
+
+def add_service_environment(*, session: AsyncSession, row: ServiceEnvironmentRow) -> None:
+    session.add(row)
+
+
+async def service_environments(
+    *, session: AsyncSession, services: Sequence[str], with_plan: bool = False
+) -> dict[str, list[ServiceEnvironmentRow]]:
+    """Environment records by service for ``services`` (plans only ``with_plan``)."""
+    result: dict[str, list[ServiceEnvironmentRow]] = {}
+    for start in range(0, len(services), 1000):
+        chunk = list(services[start : start + 1000])
+        query = select(ServiceEnvironmentRow).where(col(ServiceEnvironmentRow.service).in_(chunk))
+        if not with_plan:
+            query = query.options(defer(ServiceEnvironmentRow.plan, raiseload=True))  # type: ignore[arg-type]
+        rows = await session.exec(query)
+        for row in rows.all():
+            result.setdefault(row.service, []).append(row)
+    return result
+
+
+async def update_service_environment(
+    *, session: AsyncSession, service: str, environment: str, expected_etag: str, values: dict[str, Any]
+) -> bool:
+    """Compare-and-swap on the etag: True when the row still had ``expected_etag`` and was updated."""
+    result = await session.exec(
+        update(_CHILDREN)
+        .where(
+            _CHILDREN.c.service == service,
+            _CHILDREN.c.environment == environment,
+            _CHILDREN.c.etag == expected_etag,
+        )
+        .values(**values)
+    )
+    return bool(result.rowcount)

@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -241,7 +242,7 @@ class RenderTemplateResponse(_message.Message):
     def __init__(self, plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ...) -> None: ...
 
 class Service(_message.Message):
-    __slots__ = ("name", "team", "template", "template_revision", "parameters", "environment", "state", "endpoints", "dashboards", "documentation_url", "plan", "annotations", "etag", "create_time", "update_time", "uid")
+    __slots__ = ("name", "team", "template", "template_revision", "parameters", "environment", "state", "endpoints", "dashboards", "documentation_url", "plan", "annotations", "etag", "create_time", "update_time", "uid", "environments")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Service.State]
@@ -279,6 +280,7 @@ class Service(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     team: str
     template: str
@@ -295,7 +297,115 @@ class Service(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     uid: str
-    def __init__(self, name: _Optional[str] = ..., team: _Optional[str] = ..., template: _Optional[str] = ..., template_revision: _Optional[int] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., environment: _Optional[str] = ..., state: _Optional[_Union[Service.State, str]] = ..., endpoints: _Optional[_Iterable[str]] = ..., dashboards: _Optional[_Iterable[_Union[_common_pb2.Link, _Mapping]]] = ..., documentation_url: _Optional[str] = ..., plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uid: _Optional[str] = ...) -> None: ...
+    environments: _containers.RepeatedCompositeFieldContainer[ServiceEnvironment]
+    def __init__(self, name: _Optional[str] = ..., team: _Optional[str] = ..., template: _Optional[str] = ..., template_revision: _Optional[int] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., environment: _Optional[str] = ..., state: _Optional[_Union[Service.State, str]] = ..., endpoints: _Optional[_Iterable[str]] = ..., dashboards: _Optional[_Iterable[_Union[_common_pb2.Link, _Mapping]]] = ..., documentation_url: _Optional[str] = ..., plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uid: _Optional[str] = ..., environments: _Optional[_Iterable[_Union[ServiceEnvironment, _Mapping]]] = ...) -> None: ...
+
+class Environment(_message.Message):
+    __slots__ = ("name", "position", "namespace", "region", "replicas_floor", "approval_required", "soak_time", "approval_timeout", "description", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_FLOOR_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    SOAK_TIME_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    position: int
+    namespace: str
+    region: str
+    replicas_floor: int
+    approval_required: bool
+    soak_time: _duration_pb2.Duration
+    approval_timeout: _duration_pb2.Duration
+    description: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., position: _Optional[int] = ..., namespace: _Optional[str] = ..., region: _Optional[str] = ..., replicas_floor: _Optional[int] = ..., approval_required: _Optional[bool] = ..., soak_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., approval_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., description: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class ServiceEnvironment(_message.Message):
+    __slots__ = ("name", "environment", "state", "parameter_overrides", "plan", "version", "image", "namespace", "endpoints", "annotations", "etag", "create_time", "update_time")
+    class AnnotationsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETER_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    environment: str
+    state: Service.State
+    parameter_overrides: _struct_pb2.Struct
+    plan: _common_pb2.Plan
+    version: str
+    image: str
+    namespace: str
+    endpoints: _containers.RepeatedScalarFieldContainer[str]
+    annotations: _containers.ScalarMap[str, str]
+    etag: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ..., state: _Optional[_Union[Service.State, str]] = ..., parameter_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., namespace: _Optional[str] = ..., endpoints: _Optional[_Iterable[str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListEnvironmentsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListEnvironmentsResponse(_message.Message):
+    __slots__ = ("environments",)
+    ENVIRONMENTS_FIELD_NUMBER: _ClassVar[int]
+    environments: _containers.RepeatedCompositeFieldContainer[Environment]
+    def __init__(self, environments: _Optional[_Iterable[_Union[Environment, _Mapping]]] = ...) -> None: ...
+
+class UpdateEnvironmentRequest(_message.Message):
+    __slots__ = ("environment", "update_mask")
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    environment: Environment
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, environment: _Optional[_Union[Environment, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class GetServiceEnvironmentRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListServiceEnvironmentsRequest(_message.Message):
+    __slots__ = ("parent", "view")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    view: ServiceView
+    def __init__(self, parent: _Optional[str] = ..., view: _Optional[_Union[ServiceView, str]] = ...) -> None: ...
+
+class ListServiceEnvironmentsResponse(_message.Message):
+    __slots__ = ("service_environments",)
+    SERVICE_ENVIRONMENTS_FIELD_NUMBER: _ClassVar[int]
+    service_environments: _containers.RepeatedCompositeFieldContainer[ServiceEnvironment]
+    def __init__(self, service_environments: _Optional[_Iterable[_Union[ServiceEnvironment, _Mapping]]] = ...) -> None: ...
+
+class UpdateServiceEnvironmentRequest(_message.Message):
+    __slots__ = ("service_environment", "update_mask")
+    SERVICE_ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    service_environment: ServiceEnvironment
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, service_environment: _Optional[_Union[ServiceEnvironment, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class CreateServiceRequest(_message.Message):
     __slots__ = ("service", "request_id")

@@ -100,6 +100,31 @@ class CatalogServiceStub:
                 request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.DeleteServiceRequest.SerializeToString,
                 response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.DeleteServiceResponse.FromString,
                 _registered_method=True)
+        self.ListEnvironments = channel.unary_unary(
+                '/paved.catalog.v1.CatalogService/ListEnvironments',
+                request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListEnvironmentsRequest.SerializeToString,
+                response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListEnvironmentsResponse.FromString,
+                _registered_method=True)
+        self.UpdateEnvironment = channel.unary_unary(
+                '/paved.catalog.v1.CatalogService/UpdateEnvironment',
+                request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.UpdateEnvironmentRequest.SerializeToString,
+                response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.Environment.FromString,
+                _registered_method=True)
+        self.GetServiceEnvironment = channel.unary_unary(
+                '/paved.catalog.v1.CatalogService/GetServiceEnvironment',
+                request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.GetServiceEnvironmentRequest.SerializeToString,
+                response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ServiceEnvironment.FromString,
+                _registered_method=True)
+        self.ListServiceEnvironments = channel.unary_unary(
+                '/paved.catalog.v1.CatalogService/ListServiceEnvironments',
+                request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListServiceEnvironmentsRequest.SerializeToString,
+                response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListServiceEnvironmentsResponse.FromString,
+                _registered_method=True)
+        self.UpdateServiceEnvironment = channel.unary_unary(
+                '/paved.catalog.v1.CatalogService/UpdateServiceEnvironment',
+                request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.UpdateServiceEnvironmentRequest.SerializeToString,
+                response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ServiceEnvironment.FromString,
+                _registered_method=True)
         self.ExportBackstageEntities = channel.unary_unary(
                 '/paved.catalog.v1.CatalogService/ExportBackstageEntities',
                 request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ExportBackstageEntitiesRequest.SerializeToString,
@@ -232,6 +257,41 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEnvironments(self, request, context):
+        """Lists the platform's environments in promotion order (development → staging → production by default).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateEnvironment(self, request, context):
+        """Changes an environment's settings named by the update mask (namespace, region, approval, soak, ...).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetServiceEnvironment(self, request, context):
+        """Gets one environment of a service (`services/{service}/environments/{environment}`), with its plan.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListServiceEnvironments(self, request, context):
+        """Lists the environments a service runs in, in promotion order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateServiceEnvironment(self, request, context):
+        """Updates fields of a service's environment named by the update mask (state, plan, version, image, ...).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ExportBackstageEntities(self, request, context):
         """Exports services as Backstage catalog entities (Component, Resource, Group, System).
         """
@@ -348,6 +408,31 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.DeleteService,
                     request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.DeleteServiceRequest.FromString,
                     response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.DeleteServiceResponse.SerializeToString,
+            ),
+            'ListEnvironments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEnvironments,
+                    request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListEnvironmentsRequest.FromString,
+                    response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListEnvironmentsResponse.SerializeToString,
+            ),
+            'UpdateEnvironment': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateEnvironment,
+                    request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.UpdateEnvironmentRequest.FromString,
+                    response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.Environment.SerializeToString,
+            ),
+            'GetServiceEnvironment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServiceEnvironment,
+                    request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.GetServiceEnvironmentRequest.FromString,
+                    response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ServiceEnvironment.SerializeToString,
+            ),
+            'ListServiceEnvironments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListServiceEnvironments,
+                    request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListServiceEnvironmentsRequest.FromString,
+                    response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListServiceEnvironmentsResponse.SerializeToString,
+            ),
+            'UpdateServiceEnvironment': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateServiceEnvironment,
+                    request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.UpdateServiceEnvironmentRequest.FromString,
+                    response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ServiceEnvironment.SerializeToString,
             ),
             'ExportBackstageEntities': grpc.unary_unary_rpc_method_handler(
                     servicer.ExportBackstageEntities,
@@ -737,6 +822,141 @@ class CatalogService:
             '/paved.catalog.v1.CatalogService/DeleteService',
             paved_dot_catalog_dot_v1_dot_catalog__pb2.DeleteServiceRequest.SerializeToString,
             paved_dot_catalog_dot_v1_dot_catalog__pb2.DeleteServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEnvironments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.catalog.v1.CatalogService/ListEnvironments',
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.ListEnvironmentsRequest.SerializeToString,
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.ListEnvironmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateEnvironment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.catalog.v1.CatalogService/UpdateEnvironment',
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.UpdateEnvironmentRequest.SerializeToString,
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.Environment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServiceEnvironment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.catalog.v1.CatalogService/GetServiceEnvironment',
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.GetServiceEnvironmentRequest.SerializeToString,
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.ServiceEnvironment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListServiceEnvironments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.catalog.v1.CatalogService/ListServiceEnvironments',
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.ListServiceEnvironmentsRequest.SerializeToString,
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.ListServiceEnvironmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateServiceEnvironment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.catalog.v1.CatalogService/UpdateServiceEnvironment',
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.UpdateServiceEnvironmentRequest.SerializeToString,
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.ServiceEnvironment.FromString,
             options,
             channel_credentials,
             insecure,
