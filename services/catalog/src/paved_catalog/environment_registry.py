@@ -79,7 +79,7 @@ class EnvironmentRegistry:
             if row is None:
                 known = [e.name for e in await store.list_environments(session=session)]
                 environments.check_known(name, known, "environment.name")
-                raise NotFound(f"environments/{name} not found")  # pragma: no cover - check_known raised
+                raise NotFound(f"environments/{name} not found", metadata={"environment": name})
             if etag and etag != row.etag:
                 raise etag_mismatch("environments", name)
             for path in paths:
