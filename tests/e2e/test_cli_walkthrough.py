@@ -44,7 +44,7 @@ def test_readme_walkthrough(env: dict[str, str], tmp_path: Path) -> None:
         outputs[command[1]] = result.output
     assert "web-service" in outputs["templates"]
     assert "succeeded" in outputs["create"]
-    assert "active" in outputs["status"] and "Monthly cost" in outputs["status"]
+    assert "active" in outputs["status"] and "Estimate (monthly)" in outputs["status"]
     assert "Costs" in outputs["costs"]
     assert "High Error Rate" in outputs["alerts"]
     assert name in outputs["services"]

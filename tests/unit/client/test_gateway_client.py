@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner
 from paved_client.commands.services import parse_params
 from paved_client.config import DEFAULT_URL, ConfigError, load_config
 from paved_client.http import GatewayClient, GatewayError, _parse_events
+
+from .conftest import HttpServer
 
 
 @pytest.fixture(autouse=True)
@@ -74,11 +75,7 @@ def test_param_without_equals_is_refused() -> None:
         parse_params(("oops",))
 
 
-def gateway(handler: httpx.MockTransport) -> GatewayClient:
-    return GatewayClient(load_config(token="t0k3n"), transport=handler)
-
-
-def test_backstage_error_body_becomes_gateway_error() -> None:
+def test_backstage_error_body_becomes_gateway_error(http_server: HttpServer) -> None:
     body = {
         "error": {
             "name": "InputError",
@@ -88,26 +85,43 @@ def test_backstage_error_body_becomes_gateway_error() -> None:
         "request": {"method": "POST", "url": "/api/services"},
         "response": {"statusCode": 400},
     }
-    seen: list[httpx.Request] = []
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(400, json=body)
-
-    with gateway(httpx.MockTransport(handle)) as client, pytest.raises(GatewayError) as caught:
+    http_server.reply(400, json.dumps(body).encode())
+    client = GatewayClient(load_config(url=http_server.url, token="t0k3n"))
+    with client, pytest.raises(GatewayError) as caught:
         client.create_service(name="x", team="t", template="web-service", idempotency_key="k1")
     assert (caught.value.status, caught.value.name, caught.value.message) == (400, "InputError", "bad")
     assert caught.value.details["fieldViolations"][0]["field"] == "name"
-    assert seen[0].headers["authorization"] == "Bearer t0k3n"
-    assert seen[0].headers["idempotency-key"] == "k1"
-    assert json.loads(seen[0].content)["template"] == "web-service"
+    seen = http_server.requests[0]
+    assert (seen.method, seen.path) == ("POST", "/api/services")
+    assert seen.headers["authorization"] == "Bearer t0k3n"
+    assert seen.headers["idempotency-key"] == "k1"
+    assert json.loads(seen.body)["template"] == "web-service"
 
 
-def test_non_json_error_is_still_readable() -> None:
-    transport = httpx.MockTransport(lambda r: httpx.Response(502, text="bad gateway"))
-    with gateway(transport) as client, pytest.raises(GatewayError) as caught:
+def test_query_parameters_and_a_path_prefix_reach_the_server(http_server: HttpServer) -> None:
+    http_server.reply(200, b'{"services": []}')
+    with GatewayClient(load_config(url=f"{http_server.url}/paved/")) as client:
+        assert client.list_services(team="payments", state=None) == {"services": []}
+    assert http_server.requests[0].path == "/paved/api/services?team=payments"
+
+
+def test_non_json_error_is_still_readable(http_server: HttpServer) -> None:
+    http_server.reply(502, b"bad gateway", content_type="text/plain")
+    with GatewayClient(load_config(url=http_server.url)) as client, pytest.raises(GatewayError) as caught:
         client.list_templates()
     assert caught.value.status == 502 and "bad gateway" in caught.value.message
+
+
+def test_event_stream_over_http(http_server: HttpServer) -> None:
+    stream = (
+        b'event: step\ndata: {"name": "a", "state": "running"}\n\n'
+        b'event: done\ndata: {"status": "succeeded"}\n\n'
+    )
+    http_server.reply(200, stream, content_type="text/event-stream")
+    with GatewayClient(load_config(url=http_server.url)) as client:
+        events = list(client.operation_events("operations/op-1"))
+    assert [e.event for e in events] == ["step", "done"]
+    assert http_server.requests[0].path == "/api/operations/op-1/events"
 
 
 def test_event_stream_framing() -> None:

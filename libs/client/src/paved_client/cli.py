@@ -1,14 +1,16 @@
-"""The ``paved`` command line: one click group; each command lives in its own module or function."""
+"""The ``paved`` command line: one click group; each command lives in its own module or function.
+
+Start-up time matters (every command pays it): this module and the command modules import only click at
+load time; rich, httpx, yaml and ``paved up``'s machinery (gRPC, the kit) load when a command runs.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-from paved_client import up as up_module
+from paved_client import defaults as up_module
 from paved_client.commands import register as register_gateway_commands
 
 
@@ -65,10 +67,16 @@ def _names(_ctx: click.Context, _param: click.Parameter, value: str | None) -> l
 )
 def up(base_port: int, gateway_port: int, only: list[str], data_dir: Path, timeout: float) -> None:
     """Start the whole suite locally (SQLite under the data dir) until Ctrl-C."""
-    suite = up_module.suite_specs(base_port=base_port, gateway_port=gateway_port)
-    selected = up_module.select(suite, only)
+    import asyncio
+
+    from rich.console import Console
+
+    from paved_client import up as suite_runner
+
+    suite = suite_runner.suite_specs(base_port=base_port, gateway_port=gateway_port)
+    selected = suite_runner.select(suite, only)
     code = asyncio.run(
-        up_module.run_up(
+        suite_runner.run_up(
             selected, data_dir=data_dir, startup_timeout=timeout, console=Console(), wiring=suite
         )
     )

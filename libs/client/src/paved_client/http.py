@@ -1,14 +1,15 @@
-"""Typed HTTP client of the Paved gateway (sync httpx); failures raise GatewayError with the
+"""Typed HTTP client of the Paved gateway (standard library http.client); failures raise GatewayError with the
 Backstage-shaped error body already read."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+import http.client
+import json as _json_module
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
-
-import httpx
+from urllib.parse import quote, urlencode, urlsplit
 
 from paved_client.config import ClientConfig
 
@@ -97,6 +98,7 @@ class Operation(TypedDict):
     requester: str
     done: bool
     status: str
+    summary: str
     steps: list[Step]
     result: dict[str, Any] | None
     error: dict[str, str] | None
@@ -121,6 +123,7 @@ class GatewayError(Exception):
     message: str
     details: dict[str, Any] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict)
+    hint: str = ""
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status}): {self.message}"
@@ -136,15 +139,27 @@ class Event:
 
 
 class GatewayClient:
-    """The gateway's HTTP API as methods. Use as a context manager, or call close()."""
+    """The gateway's HTTP API as methods. Use as a context manager, or call close().
 
-    def __init__(self, config: ClientConfig, *, transport: httpx.BaseTransport | None = None) -> None:
-        headers = {"User-Agent": "paved-cli"}
+    Built on the standard library's ``http.client``: the CLI pays the import of its HTTP client on every
+    command, and httpx (with the rich/click CLI it imports) costs several times the whole command's
+    budget. One connection per request: the CLI makes a handful, to a nearby gateway.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        waiting: Callable[[str], AbstractContextManager[object]] | None = None,
+    ) -> None:
+        """``waiting(label)`` wraps every request (the CLI shows a spinner with the elapsed time)."""
+        self._waiting = waiting or (lambda _label: nullcontext())
+        self.base_url = config.url
+        self._url = urlsplit(config.url)
+        self._timeout = config.timeout
+        self._headers = {"User-Agent": "paved-cli", "Accept": "application/json"}
         if config.token:
-            headers["Authorization"] = f"Bearer {config.token}"
-        self._http = httpx.Client(
-            base_url=config.url, headers=headers, timeout=config.timeout, transport=transport
-        )
+            self._headers["Authorization"] = f"Bearer {config.token}"
 
     def __enter__(self) -> GatewayClient:
         return self
@@ -153,22 +168,65 @@ class GatewayClient:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
+        """Nothing stays open between requests; kept for the context-manager protocol."""
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _connect(self, timeout: float | None) -> http.client.HTTPConnection:
+        secure = self._url.scheme == "https"
+        connection_class = http.client.HTTPSConnection if secure else http.client.HTTPConnection
+        return connection_class(self._url.hostname or "", self._url.port, timeout=timeout)
+
+    def _target(self, path: str, params: dict[str, Any] | None) -> str:
+        query = f"?{urlencode(params)}" if params else ""
+        return f"{self._url.path.rstrip('/')}{quote(path, safe='/:@')}{query}"
+
+    def _send(
+        self,
+        connection: http.client.HTTPConnection,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> http.client.HTTPResponse:
+        body = None if json is None else _json_module.dumps(json).encode()
+        all_headers = {**self._headers, **(headers or {})}
+        if body is not None:
+            all_headers["Content-Type"] = "application/json"
         try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
+            connection.request(method, self._target(path, params), body=body, headers=all_headers)
+            return connection.getresponse()
+        except TimeoutError:
+            connection.close()
             raise GatewayError(
-                0, "ConnectionError", f"cannot reach the gateway at {self._http.base_url} ({exc})"
+                0, "TimeoutError", f"the gateway at {self.base_url} did not answer within {self._timeout:g}s"
             ) from None
-        if response.status_code >= 400:
-            raise _error_from(response)
-        return response
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
+            raise _unreachable(self.base_url, exc) from None
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._request(method, path, **kwargs).json()
+    def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        connection = self._connect(self._timeout)
+        try:
+            with self._waiting(f"gateway: {method} {path}"):
+                response = self._send(connection, method, path, json=json, params=params, headers=headers)
+                try:
+                    data = response.read()
+                except (OSError, http.client.HTTPException) as exc:
+                    raise _unreachable(self.base_url, exc) from None
+        finally:
+            connection.close()
+        if response.status >= 400:
+            raise _error_from(response.status, response.reason, data)
+        return _json_module.loads(data) if data else None
 
     def create_service(
         self,
@@ -230,16 +288,19 @@ class GatewayClient:
     def operation_events(self, operation: str) -> Iterator[Event]:
         """The operation's server-sent events until it is done."""
         path = f"/api/operations/{operation.removeprefix('operations/')}/events"
+        connection = self._connect(self._timeout)
         try:
-            with self._http.stream(
-                "GET", path, timeout=httpx.Timeout(self._http.timeout.connect, read=None)
-            ) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise _error_from(response)
-                yield from _parse_events(response.iter_lines())
-        except httpx.TransportError as exc:
-            raise GatewayError(0, "ConnectionError", f"event stream broke off ({exc})") from None
+            response = self._send(connection, "GET", path, headers={"Accept": "text/event-stream"})
+            if response.status >= 400:
+                raise _error_from(response.status, response.reason, response.read())
+            if connection.sock is not None:
+                connection.sock.settimeout(None)  # events may be minutes apart; the server sends keep-alives
+            try:
+                yield from _parse_events(_lines(response))
+            except (OSError, http.client.HTTPException) as exc:
+                raise GatewayError(0, "ConnectionError", f"event stream broke off ({exc})") from None
+        finally:
+            connection.close()
 
     def list_templates(self) -> dict[str, Any]:
         """GET /api/templates."""
@@ -293,26 +354,38 @@ class GatewayClient:
         return dict(self._json("GET", "/api/platform/scorecard"))
 
 
+def _unreachable(url: str, exc: Exception) -> GatewayError:
+    return GatewayError(
+        0,
+        "ConnectionError",
+        f"cannot reach the gateway at {url} ({exc})",
+        hint="Is the suite running? Start it with `make run` (or `.venv/bin/paved up`) in the repository, "
+        "or point --url / PAVED_URL at your gateway.",
+    )
+
+
 def _params(values: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _error_from(response: httpx.Response) -> GatewayError:
+def _error_from(status: int, reason: str, data: bytes) -> GatewayError:
     try:
-        body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = _json_module.loads(data)
+    except (ValueError, UnicodeDecodeError):
         body = {}
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         details = {k: v for k, v in error.items() if k not in {"name", "message"}}
         return GatewayError(
-            response.status_code,
-            str(error.get("name", "Error")),
-            str(error.get("message", "")),
-            details,
-            body,
+            status, str(error.get("name", "Error")), str(error.get("message", "")), details, body
         )
-    return GatewayError(response.status_code, "Error", response.text[:500] or response.reason_phrase)
+    text = data[:500].decode("utf-8", errors="replace")
+    return GatewayError(status, "Error", text or reason)
+
+
+def _lines(response: http.client.HTTPResponse) -> Iterator[str]:
+    while raw := response.readline():
+        yield raw.decode("utf-8").rstrip("\r\n")
 
 
 def _parse_events(lines: Iterator[str]) -> Iterator[Event]:
@@ -324,8 +397,8 @@ def _parse_events(lines: Iterator[str]) -> Iterator[Event]:
             if data:
                 raw = "\n".join(data)
                 try:
-                    payload: Any = json.loads(raw)
-                except json.JSONDecodeError:
+                    payload: Any = _json_module.loads(raw)
+                except _json_module.JSONDecodeError:
                     payload = raw
                 yield Event(event, payload, event_id)
             event, data, event_id = "message", [], None
@@ -341,4 +414,4 @@ def _parse_events(lines: Iterator[str]) -> Iterator[Event]:
         elif name == "id":
             event_id = value
     if data:
-        yield Event(event, json.loads("\n".join(data)), event_id)
+        yield Event(event, _json_module.loads("\n".join(data)), event_id)

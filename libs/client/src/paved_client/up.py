@@ -31,14 +31,16 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-GRPC_SERVICES = ("catalog", "provisioning", "policy", "cost", "alerting")
-GATEWAY = "gateway"
-ALL_SERVICES = (*GRPC_SERVICES, GATEWAY)
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_BASE_PORT = 50051
-DEFAULT_GATEWAY_PORT = 8080
-DEFAULT_DATA_DIR = Path(".paved")
-DEFAULT_STARTUP_TIMEOUT = 60.0
+from paved_client.defaults import (
+    DEFAULT_BASE_PORT,
+    DEFAULT_DATA_DIR,
+    DEFAULT_GATEWAY_PORT,
+    DEFAULT_HOST,
+    DEFAULT_STARTUP_TIMEOUT,
+    GATEWAY,
+    GRPC_SERVICES,
+)
+
 STOP_TIMEOUT = 15.0
 LOG_TAIL_LINES = 25
 

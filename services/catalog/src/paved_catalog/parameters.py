@@ -103,7 +103,10 @@ def check_parameters(spec: TemplateSpec, parameters: Mapping[str, Any]) -> Param
         if name not in declared:
             violations.append(
                 ParameterViolation(
-                    name, "UNKNOWN", f"unknown parameter: template {spec.name} has no {name!r}"
+                    name,
+                    "UNKNOWN",
+                    f"unknown parameter: template {spec.name} has no {name!r}; "
+                    f"its parameters: {', '.join(p.name for p in spec.parameters)}",
                 )
             )
     for parameter in spec.parameters:

@@ -106,7 +106,13 @@ def render(
     identity = resolved if check.valid else {k: v for k, v in parameters.items() if isinstance(v, str)}
     service_name, team = _resolve_identity(spec, identity, context, violations)
     if violations:
-        raise InvalidArgument("the render request is invalid", violations, reason="INVALID_PARAMETERS")
+        count = len(violations)
+        raise InvalidArgument(
+            f"the service cannot be rendered from templates/{spec.name}: "
+            f"{count} problem{'s' if count != 1 else ''} with its parameters",
+            violations,
+            reason="INVALID_PARAMETERS",
+        )
 
     ctx = RenderContext(
         service_name=service_name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import grpc
 from google.longrunning import operations_pb2
@@ -208,6 +208,10 @@ def operation(value: operations_pb2.Operation) -> schemas.Operation:
     if failed:
         code = _CODE_NAMES.get(value.error.code, str(value.error.code))
         error = schemas.OperationError(code=code, message=value.error.message)
+    steps = [step(s) for s in metadata.steps]
+    status: Literal["running", "succeeded", "failed"] = (
+        "failed" if failed else "succeeded" if value.done else "running"
+    )
     return schemas.Operation(
         id=bare(value.name, OPERATION_PREFIX),
         name=value.name,
@@ -217,14 +221,23 @@ def operation(value: operations_pb2.Operation) -> schemas.Operation:
         environment=metadata.environment,
         requester=metadata.requester,
         done=value.done,
-        status="failed" if failed else "succeeded" if value.done else "running",
-        steps=[step(s) for s in metadata.steps],
+        status=status,
+        summary=operation_summary(status, steps),
+        steps=steps,
         result=_operation_result(value),
         error=error,
         create_time=timestamp(metadata.create_time),
         update_time=timestamp(metadata.update_time),
         end_time=timestamp(metadata.end_time),
     )
+
+
+def operation_summary(status: str, steps: list[schemas.Step]) -> str:
+    """``succeeded``, or ``succeeded (3 of 6 steps skipped: a, b, c)``: a skipped check is no passed check."""
+    skipped = [s.name for s in steps if s.state == "skipped"]
+    if status != "succeeded" or not skipped:
+        return status
+    return f"succeeded ({len(skipped)} of {len(steps)} steps skipped: {', '.join(skipped)})"
 
 
 def template(value: catalog_pb2.Template) -> schemas.Template:

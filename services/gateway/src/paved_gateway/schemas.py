@@ -226,6 +226,10 @@ class Operation(BaseModel):
     requester: str
     done: bool
     status: Literal["running", "succeeded", "failed"]
+    summary: str = Field(
+        description="The outcome in words; a success with skipped steps names them, e.g. "
+        "`succeeded (3 of 6 steps skipped: run_tests, build_image, run_smoke_tests)`."
+    )
     steps: list[Step]
     result: dict[str, Any] | None
     error: OperationError | None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import click
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from paved_client.commands.common import console, gateway_options, print_json
-from paved_client.http import GatewayClient
+import click
+
+from paved_client.commands.common import console, esc, gateway_options, new_table, print_json
+
+if TYPE_CHECKING:
+    from paved_client.http import GatewayClient
 
 
 @click.command()
@@ -24,7 +27,7 @@ def alerts(
         if as_json:
             print_json(data)
             return
-        rules = Table(title=f"Alert rules: {service}")
+        rules = new_table(title=f"Alert rules: {service}")
         for column in ("Rule", "Expression", "For", "Severity"):
             rules.add_column(column)
         for rule in data["rules"]:
@@ -43,7 +46,12 @@ def alerts(
             print_json(page)
             return
         items = page["items"]
-    table = Table(title="Alerts")
+    if not items:
+        scope = f"service {service}" if service else (f"team {team}" if team else "your services")
+        state_words = f" in state {state}" if state else ""
+        console.print(f"No alerts for {esc(scope)}{esc(state_words)}: none firing or pending.")
+        return
+    table = new_table(title="Alerts")
     for column in ("Service", "Alert", "State", "Severity", "Value"):
         table.add_column(column)
     for alert in items:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
-from paved_client.commands.common import console, gateway_options, money, print_json
-from paved_client.http import GatewayClient
+from paved_client.commands.common import console, gateway_options, money, new_table, print_json
+
+if TYPE_CHECKING:
+    from paved_client.http import GatewayClient
 
 MEASURES = (
     ("deployments_per_day", "Deployments per day"),
@@ -53,7 +54,7 @@ def metrics(team: str | None, days: int, as_json: bool, *, client: GatewayClient
         return
     window = report["window"]
     scope = report.get("team") or "platform"
-    table = Table(title=f"Paved metrics — {scope}, last {window['days']:g} days")
+    table = new_table(title=f"Paved metrics — {scope}, last {window['days']:g} days")
     table.add_column("Measure", style="cyan")
     table.add_column("Value", justify="right")
     table.add_column("DORA band")
@@ -76,7 +77,7 @@ def metrics(team: str | None, days: int, as_json: bool, *, client: GatewayClient
         console.print("[dim]ROI is platform-wide: ask without --team as an admin.[/dim]")
         return
     currency = roi["currency"]
-    terms = Table(title=f"ROI {roi['roi_percent']:+.1f}%")
+    terms = new_table(title=f"ROI {roi['roi_percent']:+.1f}%")
     terms.add_column("Term", style="cyan")
     terms.add_column("Formula")
     terms.add_column("Value", justify="right")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
-from rich.table import Table
 
-from paved_client.commands.common import EXIT_ERROR, console, gateway_options, print_json
-from paved_client.http import GatewayClient
+from paved_client.commands.common import EXIT_ERROR, console, gateway_options, new_table, print_json
+
+if TYPE_CHECKING:
+    from paved_client.http import GatewayClient
 
 BLOCKING = {"DENY", "NEEDS_OVERRIDE"}
 
@@ -29,6 +29,8 @@ def evaluate(file: Path, as_json: bool, *, client: GatewayClient) -> None:
 
     Exits non-zero when the decision is DENY or NEEDS_OVERRIDE, so CI can gate on it.
     """
+    import yaml
+
     try:
         body: Any = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -39,7 +41,7 @@ def evaluate(file: Path, as_json: bool, *, client: GatewayClient) -> None:
     if as_json:
         print_json(result)
     else:
-        table = Table(title=f"Decision: {result['outcome']}")
+        table = new_table(title=f"Decision: {result['outcome']}")
         for column in ("Resource", "Policy", "Level", "Message"):
             table.add_column(column)
         for resource in result.get("results", []):

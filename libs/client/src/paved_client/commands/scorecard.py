@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
-from paved_client.commands.common import console, gateway_options, print_json
-from paved_client.http import GatewayClient
+from paved_client.commands.common import console, gateway_options, new_table, print_json
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from paved_client.http import GatewayClient
 
 
 def _checks_table(card: dict[str, Any]) -> Table:
-    table = Table(
+    table = new_table(
         title=f"{card['service']} ({card['team']}): level {card['level']} — {card['level_name']}, "
         f"score {card['score'] * 100:.0f}%"
     )
@@ -51,14 +54,14 @@ def scorecard(
         console.print(_checks_table(report))
         return
     who = f"Team {report['team']}" if report.get("team") else "Platform"
-    levels = Table(title=f"{who}: level {report['level']} — {report['level_name']}")
+    levels = new_table(title=f"{who}: level {report['level']} — {report['level_name']}")
     levels.add_column("Level", justify="right")
     levels.add_column("Name", style="cyan")
     levels.add_column("Evidence")
     for level in report["levels"]:
         levels.add_row(str(level["level"]), level["name"], level["evidence"])
     console.print(levels)
-    services = Table(title="Services")
+    services = new_table(title="Services")
     for column in ("Service", "Level", "Score", "Failing checks"):
         services.add_column(column)
     for card in report["services"]:

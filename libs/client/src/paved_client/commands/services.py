@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
-from rich.table import Table
 
-from paved_client.commands.common import console, gateway_options, money, print_json
+from paved_client.commands.common import console, gateway_options, money, new_table, print_json
 from paved_client.commands.operations import report, watch_operation
-from paved_client.http import GatewayClient
+from paved_client.http import GatewayError
+
+if TYPE_CHECKING:
+    from paved_client.http import GatewayClient
 
 
 def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
     """``k=v`` pairs, values read as YAML scalars: ``replicas=3`` is a number, ``spot=true`` a bool."""
+    import yaml
+
     parameters: dict[str, Any] = {}
     for item in values:
         key, sep, raw = item.partition("=")
@@ -60,15 +63,19 @@ def create(
     override = None
     if override_reason:
         override = {"reason": override_reason, **({"approved_by": approved_by} if approved_by else {})}
-    created = client.create_service(
-        name=name,
-        team=team,
-        template=template,
-        parameters=parse_params(params),
-        environment=environment,
-        override=override,
-        idempotency_key=idempotency_key,
-    )
+    try:
+        created = client.create_service(
+            name=name,
+            team=team,
+            template=template,
+            parameters=parse_params(params),
+            environment=environment,
+            override=override,
+            idempotency_key=idempotency_key,
+        )
+    except GatewayError as exc:
+        _add_template_hint(client, exc)
+        raise
     if as_json:
         print_json(created)
     else:
@@ -85,6 +92,18 @@ def create(
         report(watch_operation(client, created["operation"]))
 
 
+def _add_template_hint(client: GatewayClient, exc: GatewayError) -> None:
+    """A create refused for its template: name the templates there are."""
+    fields = [str(v.get("field", "")) for v in exc.details.get("fieldViolations", [])]
+    if "template" not in fields:
+        return
+    try:
+        names = sorted(t["id"] for t in client.list_templates()["templates"])
+    except GatewayError:
+        return
+    exc.hint = f"Templates: {', '.join(names)} (paved templates NAME shows one's parameters)"
+
+
 @click.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -95,7 +114,7 @@ def status(name: str, as_json: bool, *, client: GatewayClient) -> None:
     if as_json:
         print_json(service)
         return
-    table = Table(title=f"Service: {name}")
+    table = new_table(title=f"Service: {name}")
     table.add_column("Metric", style="cyan")
     table.add_column("Value", style="green")
     table.add_row("Status", service["status"])
@@ -112,8 +131,10 @@ def status(name: str, as_json: bool, *, client: GatewayClient) -> None:
     cost = service.get("cost")
     if cost:
         currency = cost.get("currency", "USD")
-        table.add_row("Monthly cost", money(cost.get("current_month"), currency))
-        table.add_row("Projected", money(cost.get("projected_month"), currency))
+        table.add_row("Cost this month", money(cost.get("current_month"), currency))
+        table.add_row("Projected month", money(cost.get("projected_month"), currency))
+        if cost.get("estimated_monthly_cost") is not None:
+            table.add_row("Estimate (monthly)", money(cost.get("estimated_monthly_cost"), currency))
     for endpoint in service.get("endpoints", []):
         table.add_row("Endpoint", endpoint)
     if service.get("unavailable"):
@@ -132,7 +153,7 @@ def list_services(team: str | None, state: str | None, as_json: bool, *, client:
     if as_json:
         print_json(page)
         return
-    table = Table(title="Services")
+    table = new_table(title="Services")
     for column in ("Name", "Team", "Template", "Environment", "Status"):
         table.add_column(column)
     for service in page["services"]:

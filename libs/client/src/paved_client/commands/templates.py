@@ -1,32 +1,142 @@
-"""``paved templates``: the golden paths on offer."""
+"""``paved templates [NAME]``: the golden paths on offer, and one template's parameters in detail."""
 
 from __future__ import annotations
 
-import click
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
-from paved_client.commands.common import console, gateway_options, print_json
-from paved_client.http import GatewayClient
+import click
+
+from paved_client.commands.common import (
+    EXIT_ERROR,
+    console,
+    errors,
+    esc,
+    gateway_options,
+    new_table,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from paved_client.http import GatewayClient
+
+# Parameters `paved create` fills from its own options: not something the user must pass with --param.
+FILLED_BY_OPTIONS = {"service_name": "--name", "team": "--team"}
+
+
+def kind(parameter: dict[str, Any]) -> str:
+    """``TYPE_INT`` → ``int``."""
+    return str(parameter.get("type", "")).removeprefix("TYPE_").lower() or "string"
+
+
+def default_text(parameter: dict[str, Any]) -> str | None:
+    """The default as the user would type it (an int parameter's ``8080.0`` from JSON is ``8080``)."""
+    if "default_value" not in parameter or parameter["default_value"] is None:
+        return None
+    value = parameter["default_value"]
+    if kind(parameter) == "int" and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def allowed_text(parameter: dict[str, Any]) -> str:
+    """Allowed values in words: enum values, an int range, or a pattern."""
+    if parameter.get("values"):
+        return " | ".join(parameter["values"])
+    low, high = parameter.get("min"), parameter.get("max")
+    if low is not None or high is not None:
+        return f"{low if low is not None else '…'}..{high if high is not None else '…'}"
+    if kind(parameter) == "bool":
+        return "true | false"
+    if parameter.get("pattern"):
+        return f"matches {parameter['pattern']}"
+    return ""
+
+
+def needed(parameter: dict[str, Any]) -> str:
+    """``required``, ``optional``, or which `create` option fills it."""
+    if parameter["name"] in FILLED_BY_OPTIONS:
+        return f"from {FILLED_BY_OPTIONS[parameter['name']]}"
+    if parameter.get("required") and default_text(parameter) is None:
+        return "required"
+    return "optional"
+
+
+def summary(parameter: dict[str, Any]) -> str:
+    """One parameter in a line: ``language*=python|go`` style."""
+    text = parameter["name"]
+    if needed(parameter) == "required":
+        text += "*"
+    default = default_text(parameter)
+    if parameter.get("values"):
+        text += f" ({'|'.join(parameter['values'])})"
+    if default is not None:
+        text += f" = {default}"
+    return text
+
+
+def template_names(page: dict[str, Any]) -> list[str]:
+    return sorted(template["id"] for template in page["templates"])
 
 
 @click.command()
+@click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @gateway_options
-def templates(as_json: bool, *, client: GatewayClient) -> None:
-    """List golden-path templates and their parameters."""
+def templates(name: str | None, as_json: bool, *, client: GatewayClient) -> None:
+    """List golden-path templates, or show NAME's parameters: type, default, allowed values."""
     page = client.list_templates()
+    if name is not None:
+        wanted = name.removeprefix("templates/")
+        found = [template for template in page["templates"] if template["id"] == wanted]
+        if not found:
+            errors.print(
+                f"[bold red]Error:[/bold red] no template {esc(wanted)}; "
+                f"choose one of: {esc(', '.join(template_names(page)))}"
+            )
+            raise SystemExit(EXIT_ERROR)
+        if as_json:
+            print_json(found[0])
+            return
+        _detail(found[0])
+        return
     if as_json:
         print_json(page)
         return
-    table = Table(title="Templates")
+    table = new_table(title="Templates")
     table.add_column("Template", style="cyan")
     table.add_column("Description")
     table.add_column("Parameters")
     for template in page["templates"]:
         parameters = ", ".join(
-            p["name"] + ("*" if p.get("required") and "default_value" not in p else "")
-            for p in template["parameters"]
+            summary(p) for p in template["parameters"] if p["name"] not in FILLED_BY_OPTIONS
         )
-        table.add_row(template["id"], template["description"], parameters)
+        table.add_row(esc(template["id"]), esc(template["description"]), esc(parameters))
     console.print(table)
-    console.print("[dim]* required[/dim]")
+    console.print(
+        "[dim]* required (--param NAME=VALUE); the service's name and team come from --name and --team. "
+        "Details: paved templates NAME[/dim]"
+    )
+
+
+def _detail(template: dict[str, Any]) -> None:
+    table = new_table(title=f"Template {esc(template['id'])}: {esc(template['description'])}")
+    for column in ("Parameter", "Type", "Needed", "Default", "Allowed", "Description"):
+        table.add_column(column)
+    for parameter in template["parameters"]:
+        table.add_row(
+            esc(parameter["name"]),
+            kind(parameter),
+            needed(parameter),
+            esc(default_text(parameter) or ""),
+            esc(allowed_text(parameter)),
+            esc(parameter.get("description", "")),
+        )
+    console.print(table)
+    workflows = ", ".join(w.get("name", "") for w in template.get("workflows", []))
+    if workflows:
+        console.print(f"Workflows: {esc(workflows)}")
+    console.print(
+        f"Create one: paved create --name NAME --team TEAM --template {esc(template['id'])} --param KEY=VALUE"
+    )
