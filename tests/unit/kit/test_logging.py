@@ -84,3 +84,82 @@ def test_console_format_on_request(capsys: pytest.CaptureFixture[str]) -> None:
     get_logger().info("hello", answer=42)
     out = capsys.readouterr().out
     assert "hello" in out and "answer=42" in out and not out.lstrip().startswith("{")
+
+
+JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyOmRlZmF1bHQvYW5uIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+
+
+def _fail_with_secrets_in_locals(depth: int) -> None:
+    headers = {"authorization": "Bearer static-token-in-a-local", "cookie": "session=cookie-in-a-local"}
+    body = "x" * 100_000  # a large request body held by a frame
+    if depth:
+        _fail_with_secrets_in_locals(depth - 1)
+    raise ValueError(f"could not call http://ops:url-password@db.internal/x with {len(headers)} {len(body)}")
+
+
+def test_an_exception_logs_no_locals_a_bounded_traceback_and_no_secrets(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("gateway", "INFO", "json")
+    try:
+        _fail_with_secrets_in_locals(200)
+    except ValueError:
+        get_logger().exception("unhandled error")
+    out = capsys.readouterr().out
+    (line,) = [json.loads(text) for text in out.splitlines()]
+    for secret in ("static-token-in-a-local", "cookie-in-a-local", "url-password", "xxxxxxxxxx"):
+        assert secret not in out
+    assert len(out) < 16_000, len(out)
+    (stack,) = line["exception"]
+    assert stack["exc_type"] == "ValueError"
+    assert len(stack["frames"]) <= 21  # 20 kept, one saying how many were left out
+    assert all("locals" not in frame for frame in stack["frames"])
+
+
+def test_console_tracebacks_are_bounded_and_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("gateway", "INFO", "console")
+    try:
+        _fail_with_secrets_in_locals(200)
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    out = capsys.readouterr().out
+    assert "url-password" not in out and "static-token-in-a-local" not in out
+    assert "ValueError" in out
+    assert len(out) < 16_000, len(out)
+
+
+def test_credentials_in_messages_and_library_lines_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("gateway", "DEBUG", "json")
+    log = get_logger()
+    log.info(f"calling with Authorization: Bearer tok-in-message and {JWT}")
+    log.info(
+        "headers", headers={"Authorization": "Basic dXNlcjpwYXNz", "Cookie": "sid=c00kie", "accept": "*/*"}
+    )
+    log.info(
+        "nested", request={"items": [{"client_secret": "s3cr3t-value"}], "query": "password=hunter2&x=1"}
+    )
+    logging.getLogger("grpc").warning("refused %s", "token=grpc-tok-value; api_key: key-value-1")
+    logging.getLogger("sqlalchemy.pool").error("connect to postgresql://app:db-pass-1@db/app failed")
+    out = capsys.readouterr().out
+    for secret in (
+        "tok-in-message",
+        JWT[:20],
+        "dXNlcjpwYXNz",
+        "c00kie",
+        "s3cr3t-value",
+        "hunter2",
+        "grpc-tok-value",
+        "key-value-1",
+        "db-pass-1",
+    ):
+        assert secret not in out, secret
+    assert '"accept": "*/*"' in out
+    assert "x=1" in out and "postgresql://app:" in out
+
+
+def test_long_values_are_cut_saying_how_much(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("catalog", "INFO", "json")
+    get_logger().warning("big input", value="v" * 1_000_000)
+    (line,) = _lines(capsys)
+    assert len(line["value"]) < 5000
+    assert "characters cut" in line["value"]

@@ -1,24 +1,32 @@
 """Structured logging for every process: JSON off a terminal, console on one, request context on each line.
 
 structlog and the standard library (grpc, SQLAlchemy, uvicorn, alembic) share one handler and one
-processor chain, so a library's line carries the same ``request_id``/``rpc``/``service`` as ours.
+processor chain, so a library's line carries the same ``request_id``/``rpc``/``service`` as ours. The chain
+ends the same way for both: exceptions rendered without local variables and with a bounded number of
+frames, every value passed through ``paved_kit.redaction``, long values cut, then rendered.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import Mapping
 from typing import Any, Literal, TextIO
 
 import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from structlog.tracebacks import ExceptionDictTransformer
+from structlog.typing import EventDict, ExcInfo, Processor, WrappedLogger
+
+from paved_kit.redaction import redact
 
 _HANDLER_MARK = "_paved_handler"
 _STDLIB_LOGGERS = ("grpc", "sqlalchemy", "uvicorn", "uvicorn.access", "uvicorn.error", "alembic", "asyncio")
-_SECRET_KEYS = frozenset({"authorization", "auth_token", "token", "password", "secret", "api_key", "bearer"})
-_SECRET_SUFFIXES = ("_password", "_secret", "_api_key", "_auth_token")
-_REDACTED = "[redacted]"
+# One error must not write megabytes: frames kept per exception (first and last halves), exceptions kept
+# per chain, characters kept per value (a traceback's text, an exception message echoing its input).
+MAX_FRAMES = 20
+MAX_CHAINED = 4
+MAX_VALUE_CHARS = 4096
 
 
 class _StdoutHandler(logging.StreamHandler[TextIO]):
@@ -45,20 +53,60 @@ def _add_service(service: str) -> Processor:
 
 
 def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
-    """Mask values logged under secret-looking keys, a last line of defence against leaking tokens."""
-    for key, value in list(event_dict.items()):
-        event_dict[key] = _redacted(key, value)
-    return event_dict
+    """Mask credentials in every value (secret-looking keys at any depth, bearer values, JWTs,
+    ``password=...`` and URL passwords in text, the message and the exception included)."""
+    return {key: redact(value, key) for key, value in event_dict.items()}
 
 
-def _redacted(key: str, value: Any) -> Any:
-    lowered = key.lower()
-    if value is not None and (lowered in _SECRET_KEYS or lowered.endswith(_SECRET_SUFFIXES)):
-        return _REDACTED
+def _exc_info(value: Any) -> ExcInfo | None:
+    if value is None or value is False:
+        return None
+    if isinstance(value, BaseException):
+        return (type(value), value, value.__traceback__)
+    if isinstance(value, tuple) and len(value) == 3 and value[0] is not None:
+        return (value[0], value[1], value[2])
+    current = sys.exc_info()
+    return current if current[0] is not None else None
+
+
+def _bounded_exception(as_json: bool) -> Processor:
+    """Render ``exc_info`` as ``exception`` (structured when ``as_json``, text otherwise), never with the
+    frames' local variables (they hold request headers and bodies) and with at most ``MAX_FRAMES``."""
+    to_dict = ExceptionDictTransformer(show_locals=False, max_frames=MAX_FRAMES)
+
+    def bounded_exception(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+        exc_info = _exc_info(event_dict.pop("exc_info", None))
+        if exc_info is None:
+            return event_dict
+        if as_json:
+            event_dict["exception"] = to_dict(exc_info)[:MAX_CHAINED]
+        else:
+            event_dict["exception"] = _traceback_text(exc_info)
+        return event_dict
+
+    return bounded_exception
+
+
+def _traceback_text(exc_info: ExcInfo) -> str:
+    exc_type, exc, tb = exc_info
+    # A negative limit keeps the innermost frames, where the error happened (of each chained exception too).
+    return "".join(traceback.format_exception(exc_type, exc, tb, limit=-MAX_FRAMES))
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        half = MAX_VALUE_CHARS // 2
+        return f"{value[:half]} ...[{len(value) - 2 * half} characters cut]... {value[-half:]}"
     if isinstance(value, Mapping):
-        # A copy: the caller's dict must not change because it was logged.
-        return {k: _redacted(str(k), v) for k, v in value.items()}
+        return {k: _cut(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cut(item) for item in value]
     return value
+
+
+def cut_long_values(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    """Cut every string longer than ``MAX_VALUE_CHARS`` in its middle, saying how much was cut."""
+    return {key: _cut(value) for key, value in event_dict.items()}
 
 
 def _use_json(fmt: str) -> bool:
@@ -86,17 +134,23 @@ def configure_logging(
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.stdlib.ExtraAdder(),
-        redact_secrets,
         structlog.processors.StackInfoRenderer(),
     ]
     renderer: Processor
-    final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if as_json:
-        final.append(structlog.processors.dict_tracebacks)
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
-    final.append(renderer)
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stdout.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
+    # The same ending for structlog's lines and the standard library's (ProcessorFormatter runs it on both).
+    final: list[Processor] = [
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        _bounded_exception(as_json),
+        cut_long_values,  # first, so that redaction scans bounded text
+        redact_secrets,
+        renderer,
+    ]
 
     structlog.configure(
         processors=[
