@@ -89,6 +89,37 @@ async def test_same_request_id_returns_the_same_operation(harness_factory: Harne
     assert h.peers.catalog.calls["CreateService"] == 1
 
 
+async def test_a_request_id_reused_for_another_request_is_refused(harness_factory: HarnessFactory) -> None:
+    h = await harness_factory(worker=False)
+    first = await h.provision(request_id="key-1")
+    others = {
+        "another plan": h.provision(service="payments-api", request_id="key-1"),
+        "another cost": h.provision(request_id="key-1", cost=250.0),
+        "another requester": h.stub.ProvisionService(
+            pb.ProvisionServiceRequest(
+                plan=plan("orders", "payments"),
+                estimated_monthly_cost=money_pb2.Money(currency_code="USD", units=100),
+                request_id="key-1",
+                requester="mallory",
+            )
+        ),
+    }
+    for label, call in others.items():
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call
+        assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS, label
+        status = rpc_status.from_call(err.value)
+        assert status is not None
+        info = error_details_pb2.ErrorInfo()
+        next(d for d in status.details if d.Is(info.DESCRIPTOR)).Unpack(info)
+        assert info.reason == "REQUEST_ID_REUSED", label
+        assert first.name not in err.value.details(), label
+    # The retry of the first request still gets its operation, and nothing else was created.
+    assert (await h.provision(request_id="key-1")).name == first.name
+    listed = await h.ops.ListOperations(operations_pb2.ListOperationsRequest())
+    assert [op.name for op in listed.operations] == [first.name]
+
+
 async def test_bad_plan_names_every_field_and_changes_nothing(harness_factory: HarnessFactory) -> None:
     h = await harness_factory(worker=False)
     with pytest.raises(grpc.aio.AioRpcError) as err:

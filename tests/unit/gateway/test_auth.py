@@ -198,3 +198,70 @@ async def test_jwks_is_fetched_from_a_url(rsa_key: rsa.RSAPrivateKey, jwks_file:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "group:evilns/platform-admins",  # another namespace's group of the same name
+        "GROUP:default/platform-admins",  # another spelling of the kind
+        "Group:default/platform-admins",
+        "group:DEFAULT/platform-admins",
+        "group:default/platform-admins/x",
+        "group:default/",
+        "group:/platform-admins",
+    ],
+)
+async def test_group_refs_outside_the_namespace_or_misspelt_give_nothing(
+    rsa_key: rsa.RSAPrivateKey, jwks_file: Path, ref: str
+) -> None:
+    principal = await authenticator(jwks_file).authenticate(f"Bearer {sign(rsa_key, ent=[ref])}")
+    assert not principal.is_admin
+    assert principal.teams == frozenset()
+
+
+def test_teams_come_from_the_configured_namespace_only() -> None:
+    claims = {"sub": "u", "ent": ["group:partner/payments", "group:default/search", "group:partner/ops"]}
+    assert principal_from_claims(claims).teams == {"search"}
+    assert principal_from_claims(claims, group_namespace="partner").teams == {"payments", "ops"}
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": 253402300799},  # 9999-12-31
+        {"iat": int(time.time()) - 10, "exp": int(time.time()) + 2 * 86_400},
+        {"iat": int(time.time()) - 3 * 86_400, "exp": int(time.time()) + 60},  # issued for three days
+    ],
+)
+async def test_tokens_living_longer_than_the_maximum_are_401(
+    rsa_key: rsa.RSAPrivateKey, jwks_file: Path, claims: dict[str, Any]
+) -> None:
+    token = sign(rsa_key, **claims)
+    with pytest.raises(ApiError) as caught:
+        await authenticator(jwks_file).authenticate(f"Bearer {token}")
+    assert caught.value.status == 401
+    assert "lives longer than the 86400 s" in caught.value.message
+
+
+async def test_the_maximum_lifetime_is_configurable(rsa_key: rsa.RSAPrivateKey, jwks_file: Path) -> None:
+    verifier = JwtVerifier(
+        jwks_file=str(jwks_file),
+        issuer="backstage",
+        audience="paved",
+        algorithms=["RS256"],
+        max_lifetime_seconds=60,
+    )
+    with pytest.raises(jwt.InvalidTokenError):
+        await verifier.verify(sign(rsa_key))  # five minutes
+    now = int(time.time())
+    assert (await verifier.verify(sign(rsa_key, iat=now, exp=now + 60))).subject == "user:default/bob"
+
+
+def test_settings_carry_the_namespace_and_lifetime() -> None:
+    settings = GatewaySettings.model_validate(
+        {"group_namespace": "partner", "jwt_max_lifetime_seconds": 3600}
+    )
+    assert (settings.group_namespace, settings.jwt_max_lifetime_seconds) == ("partner", 3600)
+    with pytest.raises(ValueError):
+        GatewaySettings.model_validate({"group_namespace": "Evil NS"})

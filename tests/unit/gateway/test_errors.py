@@ -84,6 +84,27 @@ def test_other_resource_exhaustion_is_429() -> None:
     assert from_rpc_error(plain_error(grpc.StatusCode.RESOURCE_EXHAUSTED), "cost").status == 429
 
 
+async def test_a_message_over_grpcs_size_limit_is_the_callers_400_not_429() -> None:
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+    server = grpc.aio.server(options=[("grpc.max_receive_message_length", 1024)])
+    health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as raised:
+                await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service="x" * 10_000), timeout=10
+                )
+    finally:
+        await server.stop(None)
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    err = from_rpc_error(raised.value, "catalog")
+    assert (err.status, err.name) == (400, "InputError")
+    assert err.message == "the request is too large for the catalog service"
+
+
 @pytest.mark.parametrize(
     ("code", "status"),
     [

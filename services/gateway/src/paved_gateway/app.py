@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from paved_gateway import errors, schemas
 from paved_gateway.auth import Authenticator, JwtVerifier, parse_static_tokens
 from paved_gateway.backends import Backends, open_backends
+from paved_gateway.body_limit import BodyLimitMiddleware
 from paved_gateway.middleware import HttpMetrics, RequestContextMiddleware
 from paved_gateway.routes import (
     alerts,
@@ -50,6 +51,8 @@ def build_authenticator(settings: GatewaySettings) -> Authenticator:
             audience=settings.jwt_audience,
             algorithms=settings.jwt_algorithms,
             admin_groups=settings.admin_groups,
+            group_namespace=settings.group_namespace,
+            max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
         )
     return Authenticator(parse_static_tokens(settings.tokens), verifier)
 
@@ -101,7 +104,9 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.add_exception_handler(grpc.RpcError, errors.handle_rpc_error)
     app.add_exception_handler(RequestValidationError, errors.handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, errors.handle_http_exception)
-    app.add_exception_handler(Exception, errors.handle_unexpected)
+    # Outermost last: the request id is bound before the body is checked, so refusals carry it too;
+    # unexpected failures are answered and logged by RequestContextMiddleware.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -2,7 +2,9 @@
 principal with teams and roles, and the one rule the gateway enforces — a caller acts only on its teams.
 
 JWTs follow Backstage's conventions: ``sub`` is the user entity ref and the ``ent`` claim lists the
-ownership entity refs (``group:default/payments``), which are the caller's teams.
+ownership entity refs (``group:default/payments``), which are the caller's teams. Only groups of the
+configured namespace count, spelled exactly (``group:evilns/platform-admins`` or ``GROUP:default/x`` is
+no team), and a token may live at most ``max_lifetime_seconds`` (by ``exp - iat`` and by ``exp - now``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,9 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 from paved_gateway.errors import ApiError, forbidden, unauthenticated
 
 ADMIN_ROLE = "admin"
+DEFAULT_GROUP_NAMESPACE = "default"
+DEFAULT_MAX_LIFETIME_SECONDS = 86_400
+_LEEWAY_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,8 @@ class JwtVerifier:
         audience: str | None,
         algorithms: Iterable[str],
         admin_groups: Iterable[str] = (),
+        group_namespace: str = DEFAULT_GROUP_NAMESPACE,
+        max_lifetime_seconds: int = DEFAULT_MAX_LIFETIME_SECONDS,
     ) -> None:
         self._client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
         self._keys = (
@@ -104,6 +112,8 @@ class JwtVerifier:
         self._audience = audience
         self._algorithms = list(algorithms)
         self._admin_groups = frozenset(admin_groups)
+        self._group_namespace = group_namespace
+        self._max_lifetime = max_lifetime_seconds
 
     async def _signing_key(self, token: str) -> Any:
         header = jwt.get_unverified_header(token)
@@ -129,19 +139,42 @@ class JwtVerifier:
             audience=self._audience,
             issuer=self._issuer,
             options=options,  # type: ignore[arg-type]
-            leeway=30,
+            leeway=_LEEWAY_SECONDS,
         )
-        return principal_from_claims(claims, self._admin_groups)
+        check_lifetime(claims, self._max_lifetime)
+        return principal_from_claims(claims, self._admin_groups, self._group_namespace)
 
 
-def principal_from_claims(claims: dict[str, Any], admin_groups: Iterable[str] = ()) -> Principal:
-    """Teams from Backstage's ``ent`` claim (``group:<namespace>/<name>``); admin when a group is an
-    admin group or the token carries a ``roles`` claim with ``admin``."""
+def check_lifetime(claims: dict[str, Any], max_lifetime_seconds: int, now: float | None = None) -> None:
+    """Refuse a token that lives longer than ``max_lifetime_seconds``: from its ``iat`` when it has one,
+    and from now in any case (a token expiring in year 9999 is a password, not a token)."""
+    exp = claims["exp"]  # PyJWT has checked it is a number
+    issued = claims.get("iat")
+    remaining = exp - (time.time() if now is None else now)
+    too_long = remaining > max_lifetime_seconds + _LEEWAY_SECONDS
+    if isinstance(issued, int | float) and not isinstance(issued, bool):
+        too_long = too_long or exp - issued > max_lifetime_seconds
+    if too_long:
+        raise jwt.InvalidTokenError(
+            f"the token lives longer than the {max_lifetime_seconds} s the gateway accepts"
+        )
+
+
+def principal_from_claims(
+    claims: dict[str, Any], admin_groups: Iterable[str] = (), group_namespace: str = DEFAULT_GROUP_NAMESPACE
+) -> Principal:
+    """Teams from Backstage's ``ent`` claim: refs spelled exactly ``group:<group_namespace>/<name>`` (any
+    other namespace or spelling is no team); admin when a team is an admin group or the token carries a
+    ``roles`` claim with ``admin``."""
     entities = claims.get("ent") or []
+    prefix = f"group:{group_namespace}/"
     teams = {
-        ref.split("/", 1)[1]
+        ref.removeprefix(prefix)
         for ref in entities
-        if isinstance(ref, str) and ref.lower().startswith("group:") and "/" in ref
+        if isinstance(ref, str)
+        and ref.startswith(prefix)
+        and len(ref) > len(prefix)
+        and "/" not in ref[len(prefix) :]
     }
     roles = {str(role) for role in claims.get("roles") or [] if isinstance(role, str)}
     if teams & set(admin_groups):

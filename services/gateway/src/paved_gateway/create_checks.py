@@ -175,6 +175,6 @@ async def _conflict_stage(backends: Backends, name: object, findings: _Findings,
             return
         raise from_rpc_error(exc, "catalog") from None
     if existing.state in BLOCKING_STATES:
-        findings.conflict = (
-            f"a service named {name!r} already exists (state {convert.state_name(existing.state)})"
-        )
+        # The same answer whoever owns it and whatever its state: another team's service is not the
+        # caller's business.
+        findings.conflict = f"a service named {name!r} already exists; choose another name"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from typing import Annotated
@@ -46,7 +47,7 @@ async def get_principal(
         caller,
         request.headers.get(delegation.USER_HEADER),
         request.headers.get(delegation.GROUPS_HEADER),
-        namespace=settings.delegation_group_namespace,
+        namespace=settings.group_namespace,
         admin_groups=settings.admin_groups,
     )
     if principal is not caller:
@@ -58,7 +59,10 @@ async def get_principal(
 def idempotency_key(
     idempotency_key: Annotated[
         str | None,
-        Header(description="Retries with the same key return the same operation (AIP-155 request_id)."),
+        Header(
+            description="Retries with the same key return the same operation (AIP-155 request_id); keys are "
+            "per caller, and reusing one for a different request answers 422."
+        ),
     ] = None,
 ) -> str | None:
     """The ``Idempotency-Key`` header, checked."""
@@ -80,9 +84,13 @@ async def read_json(request: Request) -> object:
         raise invalid("the request is invalid", [FieldViolation("body", "must be valid JSON")]) from None
 
 
-def request_id_for(key: str | None) -> str:
-    """The request_id sent to provisioning: the idempotency key, or a fresh one."""
-    return key or uuid.uuid4().hex
+def request_id_for(key: str | None, principal: Principal) -> str:
+    """The request_id sent to provisioning: the idempotency key scoped to the caller (two callers' equal
+    keys are different requests, so one never gets the other's operation), or a fresh one. Provisioning
+    binds the request_id to the request's fingerprint, so the same key with another body is refused."""
+    if key is None:
+        return uuid.uuid4().hex
+    return "idem-" + hashlib.sha256(f"{principal.subject}\n{key}".encode()).hexdigest()
 
 
 BackendsDep = Annotated[Backends, Depends(get_backends)]

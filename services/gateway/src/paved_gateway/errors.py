@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from paved_kit.context import current_request_id
-from paved_kit.errors import FieldViolation
+from paved_kit.errors import FieldViolation, Reason
 from paved_kit.grpc_errors import error_details
 from paved_kit.logging import get_logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -122,7 +122,18 @@ def from_rpc_error(exc: grpc.RpcError, backend: str, fields: Mapping[str, str] |
     if info.code == grpc.StatusCode.RESOURCE_EXHAUSTED and info.reason == "QUOTA_EXCEEDED":
         status, name = 403, "NotAllowedError"
     message = info.message or info.code.name.lower()
-    if info.code == grpc.StatusCode.UNAVAILABLE:
+    if info.code == grpc.StatusCode.ALREADY_EXISTS and info.reason == Reason.REQUEST_ID_REUSED:
+        # The IETF Idempotency-Key draft's answer to a key reused for a different request.
+        status, name = 422, "UnprocessableEntityError"
+        message = (
+            "the Idempotency-Key was already used for a different request (another body or path); "
+            "send a new key for a new request"
+        )
+    elif _is_message_too_large(info.code, info.reason, info.message):
+        # gRPC's own limit on a message's size: the caller's input is too large, not a rate limit.
+        status, name = 400, "InputError"
+        message = f"the request is too large for the {backend} service"
+    elif info.code == grpc.StatusCode.UNAVAILABLE:
         message = f"the {backend} service is unavailable"
     elif info.code == grpc.StatusCode.DEADLINE_EXCEEDED:
         message = f"the {backend} service did not answer in time"
@@ -149,6 +160,11 @@ def from_rpc_error(exc: grpc.RpcError, backend: str, fields: Mapping[str, str] |
     if status == 403 and info.reason == "QUOTA_EXCEEDED":
         return _quota_exceeded(message, details, info.metadata)
     return ApiError(status, message, name=name, details=details)
+
+
+def _is_message_too_large(code: grpc.StatusCode, reason: str, message: str) -> bool:
+    # grpc-core says "Received message larger than max (X vs. Y)" or "Sent message larger than max".
+    return code == grpc.StatusCode.RESOURCE_EXHAUSTED and not reason and "larger than max" in message
 
 
 def _quota_exceeded(description: str, details: dict[str, Any], metadata: dict[str, str]) -> ApiError:
@@ -223,14 +239,6 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else HTTP_NAMES.get(exc.status_code, "error")
     return error_response(request, ApiError(exc.status_code, message, headers=dict(exc.headers or {})))
-
-
-async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    """Anything else: a generic 500 with the request id, the traceback only in the log."""
-    _log.exception("unhandled error", path=request.url.path)
-    request_id = current_request_id()
-    message = f"internal error (request id {request_id})" if request_id else "internal error"
-    return error_response(request, ApiError(500, message))
 
 
 def _field_path(loc: Any) -> str:

@@ -1,15 +1,20 @@
 """Per-request plumbing: the request id (accepted, generated, returned, bound for the gRPC hops), one
-canonical log line and the HTTP metrics."""
+canonical log line and the HTTP metrics, and the last resort for a failure no handler took: a 500 in
+Backstage's shape naming the request id, logged as that request's one line with a bounded traceback (and
+never the request's headers or body)."""
 
 from __future__ import annotations
 
 import time
 
+from fastapi import Request
 from paved_kit.context import bind_request, is_valid_request_id, new_request_id
 from paved_kit.logging import get_logger
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from paved_gateway.errors import ApiError, error_response
 
 REQUEST_ID_HEADER = "x-request-id"
 _log = get_logger("paved_gateway.access")
@@ -49,29 +54,39 @@ class RequestContextMiddleware:
         presented = Headers(scope=scope).get(REQUEST_ID_HEADER)
         request_id = presented if presented and is_valid_request_id(presented) else new_request_id()
         status = 500
+        started_response = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
         method = scope["method"]
+        failure: Exception | None = None
         with bind_request(request_id=request_id, service="gateway"):
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception as exc:  # the last resort: answer, log once, do not re-raise
+                failure = exc
+                if not started_response:
+                    answer = ApiError(500, f"internal error (request id {request_id})")
+                    await error_response(Request(scope), answer)(scope, receive, send_with_id)
             finally:
                 elapsed = time.perf_counter() - started
                 route = getattr(scope.get("route"), "path", None) or "unmatched"
                 self.metrics.requests.labels(method, route, str(status)).inc()
                 self.metrics.latency.labels(method, route).observe(elapsed)
-                _log.info(
+                # One line per request; for a failure it carries the (bounded, redacted) traceback.
+                (_log.error if failure else _log.info)(
                     "http request",
                     method=method,
                     path=scope["path"],
                     route=route,
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
+                    exc_info=failure,
                 )

@@ -26,6 +26,9 @@ class GatewaySettings(BaseServiceSettings):
     alerting_address: str = "127.0.0.1:50055"
     call_timeout_seconds: float = Field(10.0, gt=0, description="Deadline of each gRPC call to a service.")
     readiness_timeout_seconds: float = Field(1.0, gt=0, description="Deadline of each /readyz health check.")
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted; larger ones get 413 unread."
+    )
 
     tokens: SecretStr | None = Field(
         None,
@@ -41,11 +44,15 @@ class GatewaySettings(BaseServiceSettings):
         default_factory=lambda: ["platform-admins"],
         description="Backstage groups (in the JWT `ent` claim) whose members act as admins.",
     )
-    delegation_group_namespace: str = Field(
+    group_namespace: str = Field(
         "default",
         min_length=1,
-        description="Namespace of the Backstage groups a delegate (role `delegate`) may name as a user's "
-        "teams; refs in other namespaces grant nothing.",
+        pattern=r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$",
+        description="The Backstage namespace of teams: only `group:<namespace>/<name>` refs, spelled "
+        "exactly, count (in a JWT's `ent` claim and in the groups a delegate names); others grant nothing.",
+    )
+    jwt_max_lifetime_seconds: int = Field(
+        86_400, gt=0, description="JWTs living longer than this (exp - iat, or exp - now) are refused."
     )
     allow_unauthenticated: bool = Field(
         False, description="Serve without auth on a non-loopback interface (never in production)."

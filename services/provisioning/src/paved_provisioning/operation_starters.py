@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from paved_provisioning import manifests, quotas, steps, store
 from paved_provisioning.models import ProvisionedService
 from paved_provisioning.provisioner_base import OperationView
-from paved_provisioning.submission import Submission, Submitter, request_key
+from paved_provisioning.submission import Submission, Submitter, request_fingerprint, request_key
 from paved_provisioning.validation import (
     IMAGE,
     INSTANCE_TYPE,
@@ -51,17 +51,27 @@ class OperationStarters(Submitter):
         assert plan is not None
         service, team, environment = plan["service_name"], plan["team"], plan["environment"]
         key = request_key(steps.PROVISION, request_id)
+        fingerprint = request_fingerprint(
+            steps.PROVISION,
+            requester,
+            plan=plan,
+            monthly_cost=monthly_cost,
+            currency=currency,
+            # Not the decision's id: every evaluation gets a new one, also for a retry.
+            policy={k: v for k, v in policy.items() if k != "decision"},
+        )
         image = manifests.current_image(plan)
 
         async def build(session: AsyncSession, operation_id: str) -> str | None:
             row = await store.lock_team(session=session, team=team)
-            if (earlier := await self._earlier(session, key)) is not None:
+            if (earlier := await self._earlier(session, key, fingerprint)) is not None:
                 return earlier
             existing = await store.get_service(session=session, name=service)
             if existing is not None and existing.state in store.LIVE_STATES:
+                # Neither the owner nor the state: the caller may be another team.
                 raise FailedPrecondition(
-                    f"services/{service} is already provisioned ({existing.state})",
-                    [PreconditionViolation("STATE", f"services/{service}", f"service is {existing.state}")],
+                    f"services/{service} already exists",
+                    [PreconditionViolation("NAME", f"services/{service}", "the name is taken")],
                     reason="SERVICE_EXISTS",
                 )
             usage = await store.team_usage(session=session, team=team, exclude_service=service)
@@ -82,7 +92,7 @@ class OperationStarters(Submitter):
             record.create_time = record.create_time or store.utcnow()
             await store.save_service(session=session, service=record)
             deployment_id = uuid.uuid4().hex
-            submission = Submission(operation_id, service, team, environment, requester, key)
+            submission = Submission(operation_id, service, team, environment, requester, key, fingerprint)
             payload = {
                 "plan": plan,
                 "monthly_cost": monthly_cost,
@@ -103,7 +113,7 @@ class OperationStarters(Submitter):
             )
             return None
 
-        return await self._submit(key, build)
+        return await self._submit(key, fingerprint, build)
 
     async def run_workflow(
         self,
@@ -128,9 +138,12 @@ class OperationStarters(Submitter):
         v.raise_if_any()
         kind = steps.DEPLOY if workflow == "deploy" else steps.ROLLBACK
         key = request_key(kind, request_id)
+        fingerprint = request_fingerprint(
+            kind, requester, service=service, version=version, image=image, environment=environment
+        )
 
         async def build(session: AsyncSession, operation_id: str) -> str | None:
-            record = await self._claim_active_service(session, service, key)
+            record = await self._claim_active_service(session, service, key, fingerprint)
             if isinstance(record, str):
                 return record
             if environment and environment != record.environment:
@@ -153,7 +166,9 @@ class OperationStarters(Submitter):
                     deploy_image = f"{repo or service}:{version}"
                 deploy_version = deploy_version or manifests.version_of(deploy_image)
             deployment_id = uuid.uuid4().hex
-            submission = Submission(operation_id, service, record.team, record.environment, requester, key)
+            submission = Submission(
+                operation_id, service, record.team, record.environment, requester, key, fingerprint
+            )
             payload = {
                 "plan": plan,
                 "image": deploy_image,
@@ -175,7 +190,7 @@ class OperationStarters(Submitter):
             )
             return None
 
-        return await self._submit(key, build)
+        return await self._submit(key, fingerprint, build)
 
     async def deprovision(self, name: str, request_id: str, requester: str) -> OperationView:
         v = Violations()
@@ -183,13 +198,14 @@ class OperationStarters(Submitter):
         check_request_id(v, "request_id", request_id)
         v.raise_if_any()
         key = request_key(steps.DEPROVISION, request_id)
+        fingerprint = request_fingerprint(steps.DEPROVISION, requester, service=service)
 
         async def build(session: AsyncSession, operation_id: str) -> str | None:
             record = await store.get_service(session=session, name=service)
             if record is None or record.state == "deleted":
                 raise NotFound(f"services/{service} was not provisioned here", metadata={"service": service})
             await store.lock_team(session=session, team=record.team)
-            if (earlier := await self._earlier(session, key)) is not None:
+            if (earlier := await self._earlier(session, key, fingerprint)) is not None:
                 return earlier
             await self._no_running_operation(session, service)
             if record.state not in ("active", "failed"):
@@ -199,7 +215,9 @@ class OperationStarters(Submitter):
                     reason="SERVICE_NOT_ACTIVE",
                 )
             await store.set_service_fields(session=session, name=service, state="deprovisioning")
-            submission = Submission(operation_id, service, record.team, record.environment, requester, key)
+            submission = Submission(
+                operation_id, service, record.team, record.environment, requester, key, fingerprint
+            )
             await store.add_operation(
                 session=session,
                 operation=submission.operation(steps.DEPROVISION, {"plan": record.plan}),
@@ -207,7 +225,7 @@ class OperationStarters(Submitter):
             )
             return None
 
-        return await self._submit(key, build)
+        return await self._submit(key, fingerprint, build)
 
     async def update_instance_type(
         self, name: str, resource: str, instance_type: str, request_id: str, requester: str
@@ -222,9 +240,16 @@ class OperationStarters(Submitter):
         check_request_id(v, "request_id", request_id)
         v.raise_if_any()
         key = request_key(steps.UPDATE_INSTANCE_TYPE, request_id)
+        fingerprint = request_fingerprint(
+            steps.UPDATE_INSTANCE_TYPE,
+            requester,
+            service=service,
+            resource=resource,
+            instance_type=instance_type,
+        )
 
         async def build(session: AsyncSession, operation_id: str) -> str | None:
-            record = await self._claim_active_service(session, service, key)
+            record = await self._claim_active_service(session, service, key, fingerprint)
             if isinstance(record, str):
                 return record
             await self._no_running_operation(session, service)
@@ -240,7 +265,9 @@ class OperationStarters(Submitter):
                 )
             new_plan = manifests.with_instance_type(record.plan, resource, instance_type)
             deployment_id = uuid.uuid4().hex
-            submission = Submission(operation_id, service, record.team, record.environment, requester, key)
+            submission = Submission(
+                operation_id, service, record.team, record.environment, requester, key, fingerprint
+            )
             payload = {
                 "plan": record.plan,
                 "new_plan": new_plan,
@@ -268,4 +295,4 @@ class OperationStarters(Submitter):
             )
             return None
 
-        return await self._submit(key, build)
+        return await self._submit(key, fingerprint, build)

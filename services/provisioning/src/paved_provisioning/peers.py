@@ -112,10 +112,8 @@ class Peers:
             State.STATE_ACTIVE,
             State.STATE_DEPROVISIONING,
         ):
-            raise StepError(
-                f"catalog already has {name} ({State.Name(existing.state)}, team {existing.team})",
-                retryable=False,
-            )
+            # The operation's error is shown to its requester, who may be another team: no owner, no state.
+            raise StepError(f"the catalog already has a service named {name}", retryable=False)
         await self.update_catalog(
             plan["service_name"],
             state=State.STATE_PROVISIONING,

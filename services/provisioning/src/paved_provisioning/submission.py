@@ -1,14 +1,21 @@
 """Submitting operations: idempotency by request id (under the team lock, and again after a lost race), the
-preconditions every change to a running service shares, and the rows a submission writes."""
+preconditions every change to a running service shares, and the rows a submission writes.
+
+A request id names one request (AIP-155): a retry gets the first operation back, but the same id with a
+different request (another fingerprint: other fields or another requester) is refused as
+ALREADY_EXISTS / ``REQUEST_ID_REUSED`` rather than answered with an operation it did not ask for.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from paved_kit.errors import FailedPrecondition, NotFound, PreconditionViolation
+from paved_kit.errors import AlreadyExists, FailedPrecondition, NotFound, PreconditionViolation, Reason
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,8 +40,11 @@ class Submission:
     environment: str
     requester: str
     request_key: str | None
+    request_fingerprint: str = ""
 
     def operation(self, kind: str, payload: dict[str, Any]) -> Operation:
+        if self.request_fingerprint:
+            payload = {**payload, FINGERPRINT: self.request_fingerprint}
         return Operation(
             id=self.operation_id,
             kind=kind,
@@ -62,25 +72,50 @@ class Submission:
         )
 
 
+FINGERPRINT = "request_fingerprint"
+
+
 def request_key(kind: str, request_id: str) -> str | None:
     """The idempotency key of a request: its kind and request id (none without a request id)."""
     return f"{kind}:{request_id}" if request_id else None
 
 
+def request_fingerprint(kind: str, requester: str, **fields: Any) -> str:
+    """A digest of what a request asks for and who asks, telling a retry from a different request."""
+    canonical = json.dumps(
+        {"kind": kind, "requester": requester, **fields}, sort_keys=True, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _same_request(operation: Operation, request_key: str, fingerprint: str) -> None:
+    recorded = (operation.payload or {}).get(FINGERPRINT)
+    # Operations recorded before fingerprints existed match any request, as they always did.
+    if fingerprint and recorded and recorded != fingerprint:
+        request_id = request_key.split(":", 1)[-1]
+        raise AlreadyExists(
+            f"request_id {request_id!r} was already used for a different request; "
+            "send a new request_id for a new request",
+            reason=Reason.REQUEST_ID_REUSED,
+            metadata={"request_id": request_id},
+        )
+
+
 class Submitter(QuotaAdmin, OperationAdmin):
     """Runs a submission's build in one transaction, at most once per request id."""
 
-    async def _existing(self, request_key: str | None) -> OperationView | None:
+    async def _existing(self, request_key: str | None, fingerprint: str) -> OperationView | None:
         if request_key is None:
             return None
         async with self.sessions() as session:
             operation = await store.operation_by_request_key(session=session, request_key=request_key)
             if operation is None:
                 return None
+            _same_request(operation, request_key, fingerprint)
             return OperationView(operation, await store.steps_of(session=session, operation_id=operation.id))
 
-    async def _submit(self, request_key: str | None, build: Build) -> OperationView:
-        existing = await self._existing(request_key)
+    async def _submit(self, request_key: str | None, fingerprint: str, build: Build) -> OperationView:
+        existing = await self._existing(request_key, fingerprint)
         if existing is not None:
             return existing
         operation_id = uuid.uuid4().hex
@@ -91,7 +126,7 @@ class Submitter(QuotaAdmin, OperationAdmin):
                 return await self.get_operation(earlier)
         except IntegrityError:
             # A concurrent call with the same request id won the race: answer with its operation.
-            existing = await self._existing(request_key)
+            existing = await self._existing(request_key, fingerprint)
             if existing is None:
                 raise
             return existing
@@ -99,22 +134,25 @@ class Submitter(QuotaAdmin, OperationAdmin):
         view = await self.get_operation(operation_id)
         return view
 
-    async def _earlier(self, session: AsyncSession, request_key: str | None) -> str | None:
+    async def _earlier(self, session: AsyncSession, request_key: str | None, fingerprint: str) -> str | None:
         """The operation an earlier call with the same request id created (seen under the team lock)."""
         if request_key is None:
             return None
         operation = await store.operation_by_request_key(session=session, request_key=request_key)
-        return operation.id if operation else None
+        if operation is None:
+            return None
+        _same_request(operation, request_key, fingerprint)
+        return operation.id
 
     async def _claim_active_service(
-        self, session: AsyncSession, service: str, request_key: str | None
+        self, session: AsyncSession, service: str, request_key: str | None, fingerprint: str
     ) -> str | ProvisionedService:
         """Lock the service's team, then: the id of an earlier operation with the same request id, or the
         service when it is active (NOT_FOUND or FAILED_PRECONDITION otherwise)."""
         probe = await store.get_service(session=session, name=service)
         if probe is not None:
             await store.lock_team(session=session, team=probe.team)
-        if (earlier := await self._earlier(session, request_key)) is not None:
+        if (earlier := await self._earlier(session, request_key, fingerprint)) is not None:
             return earlier
         return await self._active_service(session, service)
 

@@ -41,6 +41,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, str]] = {
 _SERVICE_ERROR_RESPONSES: dict[int | str, dict[str, str]] = {
     **ERROR_RESPONSES,
     404: {"description": "No such service (admins only)."},
+    503: {"description": "A service the answer needs is down."},
 }
 
 
@@ -52,7 +53,11 @@ _SERVICE_ERROR_RESPONSES: dict[int | str, dict[str, str]] = {
         200: {"description": "validate_only: every check passed; what the create would do."},
         **ERROR_RESPONSES,
         409: {"description": "A service with that name exists (and nothing else is wrong)."},
-        422: {"description": "Soft-mandatory policies failed; an override can approve."},
+        413: {"description": "The body is larger than the gateway accepts."},
+        422: {
+            "description": "Soft-mandatory policies failed (an override can approve), or the "
+            "Idempotency-Key was used for a different request."
+        },
         503: {"description": "A service the flow needs is down."},
     },
     # The body is parsed by the flow itself, so that its field errors join the template's and the
@@ -79,7 +84,7 @@ async def create_service(
         backends,
         await read_json(request),
         principal,
-        request_id=request_id_for(key),
+        request_id=request_id_for(key, principal),
         idempotent_replay_allowed=key is not None,
     )
     if isinstance(answer, schemas.CreateServiceValidated):
@@ -139,10 +144,15 @@ async def get_service(
     service = _catalog_part(catalog_reply, principal, service_id, unavailable)
     cost = _cost_part(cost_reply, unavailable)
     owner = service.team if service is not None else (cost.team if cost is not None else None)
-    if owner is None and not principal.is_admin:
-        # Neither catalog nor cost could say whose service it is: refuse rather than guess.
-        raise ApiError(503, "cannot tell who owns the service: the catalog service is unavailable")
-    if owner is not None and not principal.may_act_for(owner):
+    if not owner:
+        # The catalog is down and cost does not know the name either: whether the service exists at all
+        # is unknown, so nothing is answered (not even to an admin) rather than a service made up.
+        raise ApiError(
+            503,
+            "the catalog service is unavailable: cannot tell whether the service exists or who owns it",
+            details={"service": "catalog", "unavailable": unavailable},
+        )
+    if not principal.may_act_for(owner):
         raise not_permitted(principal, f"service {service_id!r}")
     health = _health_part(health_reply, unavailable)
     return schemas.ServiceStatus(
@@ -223,7 +233,7 @@ async def _run_workflow(
                 version=body.version or "",
                 image=body.image or "",
                 environment=body.environment or "",
-                request_id=request_id_for(key),
+                request_id=request_id_for(key, principal),
                 requester=principal.subject,
             )
         ),
