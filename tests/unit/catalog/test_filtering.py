@@ -43,6 +43,11 @@ def test_values_are_normalised() -> None:
         ("state = NAPPING", "state: must be one of"),
         ('team = "Not A Label"', "team: must be a DNS-1123 label"),
         ("x" * 3000, "at most 2000 characters"),
+        ('team = "a\x00b"', "U+0000"),
+        ("team = a\x00", "U+0000"),
+        ('team = "\uffff"', "U+FFFF"),
+        ('team = "\\q"', "bad string literal"),
+        ('team = "a\tb"', "bad string literal"),
     ],
 )
 def test_bad_filters_name_the_filter_field(text: str, expected: str) -> None:

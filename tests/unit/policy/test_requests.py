@@ -69,6 +69,8 @@ def test_filters_parse(text: str, tree: object) -> None:
         ('create_time > "yesterday"', "RFC 3339"),
         ("team =", "cannot parse"),
         ('(team = "a"', "cannot parse"),
+        ('team = "a\x00"', "U\\+0000"),
+        ('team = "\uffff"', "U\\+FFFF"),
     ],
 )
 def test_bad_filters_say_why(text: str, fragment: str) -> None:

@@ -36,6 +36,10 @@ class Reason(enum.StrEnum):
     INVALID_PARAMETERS = "INVALID_PARAMETERS"
     INVALID_TEMPLATE = "INVALID_TEMPLATE"
     INVALID_FILTER = "INVALID_FILTER"
+    # A request protobuf cannot decode (e.g. nested past its depth limit), or one holding values no
+    # handler may receive (NaN, out-of-range times, NUL, unknown enum numbers): the kit's edge checks.
+    MALFORMED_REQUEST = "MALFORMED_REQUEST"
+    INVALID_REQUEST_VALUE = "INVALID_REQUEST_VALUE"
     INVALID_BILLING_ROWS = "INVALID_BILLING_ROWS"
     MISSING_FOCUS_COLUMN = "MISSING_FOCUS_COLUMN"
     UNPRICEABLE_PLAN = "UNPRICEABLE_PLAN"
@@ -62,6 +66,8 @@ class Reason(enum.StrEnum):
     SERVICE_MISMATCH = "SERVICE_MISMATCH"
     PROMOTION_IN_PROGRESS = "PROMOTION_IN_PROGRESS"
     APPROVAL_NOT_PENDING = "APPROVAL_NOT_PENDING"
+    # SQLite's lock held past the busy timeout by another writer; retryable.
+    DATABASE_BUSY = "DATABASE_BUSY"
     # Auth.
     MISSING_CREDENTIALS = "MISSING_CREDENTIALS"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"

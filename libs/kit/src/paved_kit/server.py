@@ -19,6 +19,7 @@ from paved_kit.interceptors import (
     ErrorInterceptor,
     MetricsInterceptor,
     RequestContextInterceptor,
+    ValidationInterceptor,
 )
 from paved_kit.logging import get_logger
 from paved_kit.metrics import MetricsEndpoint, grpc_server_metrics
@@ -67,6 +68,7 @@ class GrpcServer:
         self._port: int | None = None
         self._stop_requested: asyncio.Event | None = None
         self._stopped = False
+        self._handler_checked: set[str] = set()
 
     @property
     def service_names(self) -> list[str]:
@@ -105,6 +107,12 @@ class GrpcServer:
         self._registrations.append(lambda server: server.add_generic_rpc_handlers((generic,)))
         self._service_names.append(full_service_name)
 
+    def leave_to_handlers(self, *fields: str) -> None:
+        """Skip the edge checks of these fields (``package.Message.field``): their handlers judge the
+        values themselves, e.g. a bulk ingest that rejects bad rows one by one and keeps the rest."""
+        self._check_not_started()
+        self._handler_checked.update(fields)
+
     def _check_not_started(self) -> None:
         if self._server is not None:
             raise RuntimeError("services must be added before the server starts")
@@ -119,7 +127,12 @@ class GrpcServer:
         if self.settings.auth_token is not None:
             interceptors.append(AuthInterceptor(self.settings.auth_token, self.domain))
         interceptors += self._extra_interceptors
-        interceptors.append(ErrorInterceptor(self.domain))
+        # Innermost: requests are decoded and checked inside the error translation, so a hostile value
+        # becomes INVALID_ARGUMENT before any handler sees it.
+        interceptors += [
+            ErrorInterceptor(self.domain),
+            ValidationInterceptor(frozenset(self._handler_checked)),
+        ]
         return interceptors
 
     async def start(self) -> int:

@@ -31,6 +31,8 @@ from paved_alerting.servicer import SERVICE_NAME, AlertingServicer
 from paved_alerting.settings import AlertingSettings
 
 _log = get_logger(__name__)
+# Fields whose values IngestSamples judges itself, sample by sample.
+SAMPLE_FIELDS = ("paved.alerting.v1.MetricSample.value", "paved.alerting.v1.MetricSample.time")
 
 
 @dataclass
@@ -51,6 +53,8 @@ class AlertingApp:
         server.add_servicer(
             alerting_pb2_grpc.add_AlertingServiceServicer_to_server, self.servicer, SERVICE_NAME
         )
+        # IngestSamples rejects bad samples one by one (counted and explained) and keeps the rest.
+        server.leave_to_handlers(*SAMPLE_FIELDS)
 
     def start_background(self) -> list[asyncio.Task[object]]:
         """Start notification delivery and, when an interval is set, periodic evaluation."""

@@ -17,7 +17,7 @@ from paved_catalog import conditions
 from paved_catalog.kubernetes_decoding import has_float, integer_decode_errors
 from paved_catalog.parameters import check_value
 from paved_catalog.patterns import PatternError, compile_pattern
-from paved_catalog.placeholders import SafeLoader, TemplateSyntaxError, compiled
+from paved_catalog.placeholders import SafeLoader, TemplateSyntaxError, compiled, first_shared_node
 from paved_catalog.render_context import CONTEXT_KEYS, is_dns_label
 from paved_catalog.spec import (
     OBSERVABILITY_SIGNALS,
@@ -73,10 +73,27 @@ def parse_template_document(text: str) -> ParsedDocument:
         return _fail(DocumentViolation("", f"document is larger than {MAX_DOCUMENT_CHARS} characters"))
     if not text.strip():
         return _fail(DocumentViolation("", "document is empty"))
-    loader = SafeLoader(text)
+    try:
+        # The reader refuses NUL, U+FFFF and other non-printable characters before parsing.
+        loader = SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        return _fail(_unprintable(exc))
     try:
         node = loader.get_single_node()
+        shared = first_shared_node(node) if node is not None else None
+        if shared is not None:
+            # Composing shares an aliased node (linear); walking the document would expand it.
+            return _fail(
+                DocumentViolation(
+                    "",
+                    "YAML anchors and aliases are not allowed in template documents",
+                    shared.start_mark.line + 1,
+                    shared.start_mark.column + 1,
+                )
+            )
         data = loader.construct_document(node) if node is not None else None
+    except yaml.reader.ReaderError as exc:
+        return _fail(_unprintable(exc))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         return _fail(
@@ -98,6 +115,13 @@ def parse_template_document(text: str) -> ParsedDocument:
     spec = validator.validate(data)
     violations = tuple(validator.violations)
     return ParsedDocument(None if violations else spec, violations)
+
+
+def _unprintable(exc: yaml.reader.ReaderError) -> DocumentViolation:
+    character = exc.character if isinstance(exc.character, int) else 0
+    return DocumentViolation(
+        "", f"document contains the non-printable character U+{character:04X} at character {exc.position + 1}"
+    )
 
 
 def _fail(violation: DocumentViolation) -> ParsedDocument:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import LarkError, UnexpectedInput
+from lark.exceptions import LarkError, UnexpectedInput, VisitError
 from paved_kit.errors import FieldViolation, InvalidArgument
+from paved_kit.validation import string_problem
 
 _GRAMMAR = r"""
 ?start: expression
@@ -72,7 +73,11 @@ class _ToAst(Transformer[Token, Filter]):
         return Restriction(str(field), str(op), value)
 
     def quoted(self, token: Token) -> str:
-        return str(json.loads(token))
+        try:
+            return str(json.loads(token))
+        except ValueError:
+            # The grammar lets any character follow a backslash; JSON does not (``"\q"``).
+            raise _invalid(f"bad string literal {token[:40]} (JSON escapes only)") from None
 
     def bare(self, token: Token) -> str:
         return str(token)
@@ -109,13 +114,19 @@ def parse_filter(text: str, schema: Mapping[str, FieldRule]) -> Filter | None:
         return None
     if len(text) > MAX_FILTER_LENGTH:
         raise _invalid(f"must be at most {MAX_FILTER_LENGTH} characters")
+    if (problem := string_problem(text)) is not None:
+        raise _invalid(problem)
     try:
         tree = _PARSER.parse(text)
+        return _check(_ToAst().transform(tree), schema)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, InvalidArgument):
+            raise exc.orig_exc from None
+        raise
     except UnexpectedInput as exc:
         raise _invalid(f"syntax error at column {exc.column}") from None
     except LarkError:
         raise _invalid("syntax error") from None
-    return _check(_ToAst().transform(tree), schema)
 
 
 def _check(node: Filter, schema: Mapping[str, FieldRule]) -> Filter:

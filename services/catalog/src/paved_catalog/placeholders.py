@@ -27,6 +27,27 @@ _TOKEN_MARK = "__paved_ph_"
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def first_shared_node(root: yaml.Node) -> yaml.Node | None:
+    """The first node reachable twice from ``root`` (a YAML alias of an anchored node), or None.
+
+    Composing an alias shares the anchored node, so the graph stays linear in the text; anything that
+    walks it as a tree expands aliases of aliases exponentially ("billion laughs"). Linear in nodes.
+    """
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return node
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack += (key, value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    return None
+
+
 class TemplateSyntaxError(ValueError):
     """The template text is not valid; ``line``/``column`` are 0-based within the template when known."""
 
@@ -142,12 +163,22 @@ def compile_template(text: str) -> CompiledTemplate:
 
     typed: set[int] = set()
     documents: list[Any] = []
-    loader = SafeLoader(tokenised)
+    try:
+        loader = SafeLoader(tokenised)
+    except yaml.YAMLError as exc:  # non-printable characters are refused before parsing
+        raise TemplateSyntaxError(f"invalid YAML: {exc}") from None
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
+            shared = first_shared_node(node)
+            if shared is not None:
+                raise TemplateSyntaxError(
+                    "YAML anchors and aliases are not allowed in templates",
+                    shared.start_mark.line,
+                    shared.start_mark.column,
+                )
             _find_typed(node, typed)
             documents.append(_slots(loader.construct_document(node), typed))
     except yaml.MarkedYAMLError as exc:

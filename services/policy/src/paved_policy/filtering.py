@@ -14,6 +14,7 @@ from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, VisitError
+from paved_kit.validation import string_problem
 
 _GRAMMAR = r"""
 ?start: expression
@@ -142,6 +143,9 @@ def parse_filter(text: str, fields: Mapping[str, FilterField]) -> Node | None:
         return None
     if len(text) > MAX_FILTER_LENGTH:
         raise FilterError(f"must be at most {MAX_FILTER_LENGTH} characters")
+    if (problem := string_problem(text)) is not None:
+        # NUL cannot even be stored in a PostgreSQL text column.
+        raise FilterError(problem)
     try:
         tree = _PARSER.parse(text)
     except LarkError as exc:

@@ -22,10 +22,13 @@ from dulwich.object_store import commit_tree_changes
 from dulwich.objects import Blob, Commit, ObjectID, Tree
 from dulwich.refs import Ref
 from dulwich.repo import Repo
+from paved_kit.logging import get_logger
 
 OPERATION_TRAILER = "Paved-Operation"
 STEP_TRAILER = "Paved-Step"
 CAS_ATTEMPTS = 5
+
+_log = get_logger(__name__)
 
 
 class GitOpsError(Exception):
@@ -38,6 +41,22 @@ class CommitResult:
 
     sha: str
     created: bool
+
+
+def clear_stale_locks(path: Path) -> list[Path]:
+    """Remove git lock files (objects, refs, packed-refs, HEAD, config) under the bare repository
+    ``path``; only safe while holding the writer lock after its previous holder died."""
+    candidates = [path / name for name in ("HEAD.lock", "packed-refs.lock", "config.lock", "index.lock")]
+    for directory in ("objects", "refs"):
+        candidates += (path / directory).rglob("*.lock")
+    cleared = []
+    for candidate in candidates:
+        try:
+            candidate.unlink()
+        except FileNotFoundError:
+            continue
+        cleared.append(candidate)
+    return cleared
 
 
 def _tree_of(repo: Repo, commit_id: ObjectID) -> ObjectID:
@@ -81,12 +100,34 @@ class GitOpsRepository:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
+        """Hold the repository's writer lock; first clear what a writer killed while holding it left.
+
+        The kernel releases a dead process's ``flock``, but not git's ``*.lock`` files: dulwich writes
+        every object and ref to ``<file>.lock`` and renames it into place, so ``kill -9`` mid-write leaves
+        the lock behind, and the next write of the same object or ref fails ``FileLocked``. Each holder
+        writes its pid into ``paved.lock`` and empties it on release: a non-empty file found on
+        acquiring means the previous holder died inside, and since every Paved writer holds this lock,
+        the git lock files it finds can only be that writer's.
+        """
         with open(self.path / "paved.lock", "a+b") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            fd = handle.fileno()
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
+                os.lseek(fd, 0, os.SEEK_SET)
+                previous = os.read(fd, 64)
+                if previous:
+                    cleared = clear_stale_locks(self.path)
+                    _log.warning(
+                        "gitops writer died holding the repository lock; cleared its lock files",
+                        writer_pid=previous.decode(errors="replace").strip(),
+                        cleared=len(cleared),
+                    )
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
                 yield
+                os.ftruncate(fd, 0)
             finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
     def head(self) -> str | None:
         """The branch's current commit, or None while the repository is empty."""

@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 import grpc.aio
 
 from paved_kit.context import current_request_id
-from paved_kit.errors import PavedError
+from paved_kit.db import is_database_busy
+from paved_kit.errors import PavedError, Reason, Unavailable
 from paved_kit.grpc_errors import abort_with, internal_error
 from paved_kit.interceptors.base import AroundInterceptor, Context
 from paved_kit.logging import get_logger
 
 _log = get_logger("paved.rpc")
+DATABASE_BUSY = Unavailable("the database is busy; retry shortly", reason=Reason.DATABASE_BUSY)
 
 
 class ErrorInterceptor(AroundInterceptor):
@@ -31,7 +33,12 @@ class ErrorInterceptor(AroundInterceptor):
             raise
         except PavedError as err:
             await abort_with(context, err, self._domain)
-        except Exception:
+        except Exception as exc:
+            if is_database_busy(exc):
+                # Not a bug: another writer held SQLite's lock too long. Callers retry UNAVAILABLE
+                # (Paved's channels do so with backoff), and by then the lock is usually free.
+                _log.warning("database busy", method=method)
+                await abort_with(context, DATABASE_BUSY, self._domain)
             # The traceback stays in our log; the caller only gets the request id to quote.
             _log.exception("unhandled error in handler", method=method)
             await abort_with(context, internal_error(current_request_id()), self._domain)

@@ -1,0 +1,159 @@
+"""GitOps commits survive ``kill -9`` at any instant.
+
+A real worker process (``python -m paved_provisioning worker``) commits for a queue of operations and is
+killed with SIGKILL while it writes a git file (object or ref, each written to ``<file>.lock`` and then
+renamed): the k-th write of each run, k cycling over every write of a commit and beyond, so the kills
+spread over a commit's whole duration. Another worker resumes after the lease expires. In the end every
+accepted operation succeeded, its service is ACTIVE, each has exactly one commit, no lock file is left
+and ``git fsck --strict`` is clean.
+
+``PAVED_GITOPS_KILLS`` sets the kills per database (default 12).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from paved.catalog.v1 import catalog_pb2
+from paved.provisioning.v1 import provisioning_pb2 as pb
+from paved_provisioning.gitops import OPERATION_TRAILER, GitOpsRepository
+from provisioning_harness import Harness, HarnessFactory, steps
+
+KILLS = int(os.environ.get("PAVED_GITOPS_KILLS", "12"))
+# A commit of one service writes about 20 files (blobs, trees, the commit, the ref); k goes a little
+# beyond, so some kills also land between commits and in the steps after them.
+MAX_WRITE_INDEX = 24
+LEASE_SECONDS = 1.0
+# Every git file the worker writes pauses while it is still a lock file, and reports itself on stderr.
+WORKER = textwrap.dedent(
+    """
+    import os, runpy, sys, time
+    import dulwich.file
+
+    close = dulwich.file._GitFile.close
+    count = 0
+
+    def slow_close(self):
+        global count
+        count += 1
+        name = os.fsdecode(self._filename)
+        kind = "ref" if "/refs/" in name else "object" if "/objects/" in name else "other"
+        print(f"write {count} {kind}", file=sys.stderr, flush=True)
+        time.sleep(0.01)
+        close(self)
+
+    dulwich.file._GitFile.close = slow_close
+    sys.argv = ["paved_provisioning", "worker"]
+    runpy.run_module("paved_provisioning", run_name="__main__", alter_sys=True)
+    """
+)
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def worker_env(h: Harness) -> dict[str, str]:
+    s = h.settings
+    return {
+        **os.environ,
+        "PAVED_PROVISIONING_DATABASE_URL": s.database_url,
+        "PAVED_PROVISIONING_GITOPS_REPOSITORY": str(s.gitops_repository),
+        "PAVED_PROVISIONING_CATALOG_ADDRESS": s.catalog_address,
+        "PAVED_PROVISIONING_ALERTING_ADDRESS": s.alerting_address,
+        "PAVED_PROVISIONING_COST_ADDRESS": s.cost_address,
+        "PAVED_PROVISIONING_LEASE_SECONDS": str(LEASE_SECONDS),
+        "PAVED_PROVISIONING_HEARTBEAT_SECONDS": "0.3",
+        "PAVED_PROVISIONING_POLL_INTERVAL_SECONDS": "0.05",
+        "PAVED_PROVISIONING_STEP_BACKOFF_SECONDS": "0.05",
+        "PAVED_PROVISIONING_STEP_BACKOFF_MAX_SECONDS": "0.2",
+        "PAVED_PROVISIONING_LOG_FORMAT": "json",
+    }
+
+
+async def spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WORKER,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def kill_at_write(worker: asyncio.subprocess.Process, index: int, within: float) -> str | None:
+    """SIGKILL the worker while its ``index``-th git file is still a lock; what it was writing, or None
+    when it did not get that far in time (its queue ran dry)."""
+    assert worker.stderr is not None
+    try:
+        async with asyncio.timeout(within):
+            while line := (await worker.stderr.readline()).decode():
+                parts = line.split()
+                if parts[:1] == ["write"] and int(parts[1]) == index:
+                    os.kill(worker.pid, signal.SIGKILL)
+                    return parts[2]
+    except TimeoutError:
+        return None
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+        await worker.wait()
+    return None
+
+
+def fsck(repo: GitOpsRepository) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "--git-dir", str(repo.path), "fsck", "--full", "--strict", "--no-dangling"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+async def test_every_operation_ends_active_exactly_once_whenever_the_writer_is_killed(
+    harness_factory: HarnessFactory,
+) -> None:
+    h = await harness_factory(worker=False, lease_seconds=LEASE_SECONDS, heartbeat_seconds=0.3)
+    env = worker_env(h)
+    operations = [await h.provision(service=f"svc{i}", request_id=f"kill-{i}") for i in range(KILLS + 2)]
+    outcomes: collections.Counter[str] = collections.Counter()
+    index = 0
+    for _ in range(KILLS):
+        index = index % MAX_WRITE_INDEX + 1
+        killed_in = await kill_at_write(await spawn(env), index, within=60)
+        outcomes[f"killed writing {killed_in}" if killed_in else "not reached"] += 1
+        if killed_in is None:
+            break
+        # The dead worker's lease expires before another may take its operation.
+        await asyncio.sleep(LEASE_SECONDS)
+
+    final = await spawn(env)
+    try:
+        done = [await h.wait(op.name, within=120) for op in operations]
+    finally:
+        final.kill()
+        await final.wait()
+    print(f"\nkills: {sum(outcomes.values())} {dict(outcomes)}; operations: {len(operations)}")
+
+    assert outcomes["not reached"] == 0, outcomes
+    for op in done:
+        assert op.done and not op.HasField("error"), (op.name, op.error)
+        assert all(s.state == pb.STEP_STATE_SUCCEEDED for s in steps(op).values()), steps(op)
+    log = h.repo.log()
+    for op in operations:
+        operation_id = op.name.split("/")[1]
+        assert sum(f"{OPERATION_TRAILER}: {operation_id}\n" in message for _, message in log) == 1
+    services = h.peers.catalog.services
+    assert len(services) == len(operations)
+    for name, service in services.items():
+        assert service.state == catalog_pb2.Service.STATE_ACTIVE, (name, service.state)
+    leftovers = [p for p in h.repo.path.rglob("*.lock") if p.name != "paved.lock"]
+    assert leftovers == [], leftovers
+    checked = fsck(h.repo)
+    assert checked.returncode == 0 and not checked.stdout.strip(), checked.stdout + checked.stderr
