@@ -25,8 +25,8 @@ uv: ## install uv into .tools/ unless one is already on PATH
 install: uv ## create .venv with the locked dependencies (uv sync --frozen)
 	$(UV) sync --frozen
 
-run: install ## install, then start the whole suite (paved up) until Ctrl-C
-	$(UV) run paved up
+run: install ## install, then start the whole suite (paved up) until Ctrl-C; UP_ARGS=... to pass options
+	.venv/bin/paved up $(UP_ARGS)
 
 test: install ## install, then run the tests (PYTEST_ARGS=... to pass options)
 	$(UV) run pytest $(PYTEST_ARGS)

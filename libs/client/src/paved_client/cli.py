@@ -56,7 +56,15 @@ def _names(_ctx: click.Context, _param: click.Parameter, value: str | None) -> l
     type=click.Path(file_okay=False, path_type=Path),
     default=up_module.DEFAULT_DATA_DIR,
     show_default=True,
-    help="Where databases and logs go.",
+    help="Where everything goes: databases, logs, pid files and the GitOps repository.",
+)
+@click.option(
+    "--database-url",
+    envvar="PAVED_DATABASE_URL",
+    metavar="URL",
+    help="Run on this PostgreSQL server (postgresql://user:pass@host:5432/postgres): each service gets "
+    "its own database paved_<service>, created if missing [env PAVED_DATABASE_URL; default: SQLite files "
+    "in the data dir]. PAVED_<SERVICE>_DATABASE_URL still wins for that service.",
 )
 @click.option(
     "--timeout",
@@ -65,8 +73,15 @@ def _names(_ctx: click.Context, _param: click.Parameter, value: str | None) -> l
     show_default=True,
     help="Seconds each service gets to become healthy.",
 )
-def up(base_port: int, gateway_port: int, only: list[str], data_dir: Path, timeout: float) -> None:
-    """Start the whole suite locally (SQLite under the data dir) until Ctrl-C."""
+def up(
+    base_port: int,
+    gateway_port: int,
+    only: list[str],
+    data_dir: Path,
+    database_url: str | None,
+    timeout: float,
+) -> None:
+    """Start the whole suite locally until Ctrl-C; crashed services are restarted."""
     import asyncio
 
     from rich.console import Console
@@ -77,7 +92,12 @@ def up(base_port: int, gateway_port: int, only: list[str], data_dir: Path, timeo
     selected = suite_runner.select(suite, only)
     code = asyncio.run(
         suite_runner.run_up(
-            selected, data_dir=data_dir, startup_timeout=timeout, console=Console(), wiring=suite
+            selected,
+            data_dir=data_dir,
+            startup_timeout=timeout,
+            console=Console(),
+            wiring=suite,
+            database_url=database_url or None,
         )
     )
     raise SystemExit(code)
