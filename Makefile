@@ -28,8 +28,21 @@ install: uv ## create .venv with the locked dependencies (uv sync --frozen)
 run: install ## install, then start the whole suite (paved up) until Ctrl-C; UP_ARGS=... to pass options
 	.venv/bin/paved up $(UP_ARGS)
 
-test: install ## install, then run the tests (PYTEST_ARGS=... to pass options)
+test: install test-backstage ## install, then run the tests (PYTEST_ARGS=... to pass options)
 	$(UV) run pytest $(PYTEST_ARGS)
+
+# Backstage packages (deploy/backstage): one npm workspace, installed from its lock file.
+BACKSTAGE := deploy/backstage
+.PHONY: backstage-install test-backstage
+
+$(BACKSTAGE)/node_modules/.paved-installed: $(BACKSTAGE)/package-lock.json
+	cd $(BACKSTAGE) && npm ci --no-audit --no-fund
+	touch $@
+
+backstage-install: $(BACKSTAGE)/node_modules/.paved-installed ## npm ci of the Backstage packages (node 20)
+
+test-backstage: backstage-install ## build (tsc: typecheck) and unit-test the Backstage modules and the e2e backend
+	cd $(BACKSTAGE) && npm run build && npm test
 
 lint: install buf-lint ## ruff, mypy, import-linter, buf lint and format
 	$(UV) run ruff check --no-cache .

@@ -1,6 +1,7 @@
-"""The Backstage Software Templates in deploy/backstage send a body the gateway accepts: each template's
-`http:backstage:request` step is rendered as the scaffolder would (typed values, `parseEntityRef`) and
-POSTed to the real gateway; the service must become active."""
+"""The Backstage Software Templates in deploy/backstage send what the gateway accepts: each template's
+`paved:service:create` step input is rendered as the scaffolder would (typed values) and sent as the
+action sends it; the service must become active. (tests/integration/backstage runs them through a real
+Backstage backend.)"""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def form_values(template: dict[str, Any], name: str) -> dict[str, Any]:
                 values[key] = field["default"]
             elif "enum" in field:
                 values[key] = field["enum"][0]
-    values.update({"name": name, "owner": "group:default/payments"})
+    values.update({"service_name": name, "team": "group:default/payments"})
     return values
 
 
@@ -63,19 +64,22 @@ def render(value: Any, parameters: dict[str, Any]) -> Any:
 
 
 @pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*.yaml")), ids=lambda p: p.stem)
-def test_template_body_is_accepted_by_the_gateway(
+def test_template_step_is_accepted_by_the_gateway(
     path: Path, payments: httpx.Client, unique_name: Callable[[str], str]
 ) -> None:
     template = yaml.safe_load(path.read_text())
     assert template["apiVersion"] == "scaffolder.backstage.io/v1beta3" and template["kind"] == "Template"
-    (step,) = [s for s in template["spec"]["steps"] if s["action"] == "http:backstage:request"]
-    request = step["input"]
-    assert request["method"] == "POST" and request["path"] == "/proxy/paved/api/services"
-
-    body = render(request["body"], form_values(template, unique_name(path.stem[:12])))
-    response = payments.post(
-        request["path"].removeprefix("/proxy/paved"), json=body, headers=request["headers"]
-    )
+    (step,) = [s for s in template["spec"]["steps"] if s["action"] == "paved:service:create"]
+    values = render(step["input"], form_values(template, unique_name(path.stem[:12])))
+    assert values["team"] == "group:default/payments"
+    body = {
+        "name": values["name"],
+        "team": values["team"].rpartition("/")[2],
+        "template": values["template"],
+        "environment": values["environment"],
+        "parameters": values["parameters"],
+    }
+    response = payments.post("/api/services", json=body)
     assert response.status_code == 202, response.text
     operation = wait_for_operation(payments, response.json()["operation"])
     assert operation["status"] == "succeeded", operation
