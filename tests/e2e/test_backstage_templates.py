@@ -29,6 +29,8 @@ def form_values(template: dict[str, Any], name: str) -> dict[str, Any]:
             elif "enum" in field:
                 values[key] = field["enum"][0]
     values.update({"service_name": name, "team": "group:default/payments"})
+    if "schedule" in template["spec"]["parameters"][0].get("required", []):
+        values["schedule"] = "*/5 * * * *"
     return values
 
 
