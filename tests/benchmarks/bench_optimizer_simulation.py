@@ -176,6 +176,7 @@ def simulate(trace: str, policy: str, days: int, seed: int) -> Outcome:
     restarted = 0.0
     first_change: float | None = None
     last_decrease = -math.inf
+    last_change: float | None = None
     cpu_ratio, memory_ratio = START_CPU / START_CPU, START_MEMORY / START_MEMORY
     cpu_integral = memory_integral = 0.0
     minutes = int(days * DAY / MINUTE)
@@ -225,6 +226,7 @@ def simulate(trace: str, policy: str, days: int, seed: int) -> Outcome:
                 1,
                 settings.cpu_limit,
                 settings.memory_limit,
+                changed_at=last_change,
             )
             advice = recommend(history, current)
             increases = advice.cpu.change > 0 or advice.memory.change > 0
@@ -237,6 +239,7 @@ def simulate(trace: str, policy: str, days: int, seed: int) -> Outcome:
                 settings.memory_limit = advice.memory.recommended_limit or settings.memory_limit
                 changed = True
         if changed:
+            last_change = now
             outcome.changes += 1
             first_change = first_change if first_change is not None else now
     outcome.cpu_saved_avg = 1 - cpu_integral / minutes / START_CPU

@@ -23,7 +23,7 @@ CALLS = {
     "gateway": {"catalog", "provisioning", "policy", "cost", "alerting"},
     "provisioning": {"catalog", "alerting", "cost"},
     "provisioning-worker": {"catalog", "alerting", "cost"},
-    "cost": {"provisioning", "catalog"},
+    "cost": {"provisioning", "catalog", "alerting"},
     # Scorecard facts, reported best-effort.
     "policy": {"catalog"},
     "alerting": {"catalog"},

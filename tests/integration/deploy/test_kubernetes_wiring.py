@@ -19,7 +19,7 @@ CALLS = {
     "paved-gateway": {"catalog", "provisioning", "policy", "cost", "alerting"},
     "paved-provisioning": {"catalog", "alerting", "cost"},
     "paved-provisioning-worker": {"catalog", "alerting", "cost"},
-    "paved-cost": {"provisioning", "catalog"},
+    "paved-cost": {"provisioning", "catalog", "alerting"},
     # Scorecard facts, reported best-effort.
     "paved-policy": {"catalog"},
     "paved-alerting": {"catalog"},

@@ -24,6 +24,7 @@ ALLOWED_CALLS = {
     ("provisioning-worker", "alerting"),
     ("provisioning-worker", "cost"),
     ("cost", "provisioning"),
+    ("cost", "alerting"),
     # Scorecard facts, reported best-effort.
     ("policy", "catalog"),
     ("cost", "catalog"),

@@ -81,14 +81,27 @@ def test_decreases_wait_for_the_learning_period_but_increases_do_not() -> None:
 
 
 def test_an_oom_kill_bumps_memory_and_blocks_decreases() -> None:
-    usage = history(10, 0.2, 200 * MB, oom_kill_times=[NOW - DAY])
-    small = recommend(usage, Current(cpu_request=0.3, memory_request=300 * MB, memory_limit=300 * MB))
+    kill = NOW - DAY
+
+    def at_kill(limit: float) -> UsageHistory:
+        # The working set reaches the limit in the 5 minutes of the kill.
+        return history(10, 0.2, lambda t: limit if 0 <= kill - t < 300 else 200 * MB, oom_kill_times=[kill])
+
+    small = recommend(
+        at_kill(300 * MB), Current(cpu_request=0.3, memory_request=300 * MB, memory_limit=300 * MB)
+    )
     # As in VPA, the OOM sample joins the daily peaks and gets the 15 % margin; +100 MB beats x1.2 here.
     assert small.memory.recommended_request == pytest.approx((300 * MB + 100 * MB) * 1.15)
-    large = recommend(usage, Current(cpu_request=0.3, memory_request=2e9, memory_limit=2e9))
+    large = recommend(at_kill(2e9), Current(cpu_request=0.3, memory_request=2e9, memory_limit=2e9))
     assert large.memory.recommended_request == pytest.approx(2e9 * 1.2 * 1.15)  # x1.2 beats +100 MB
-    assert large.memory.recommended_limit == pytest.approx(2e9 * 1.2 * 1.15)
+    assert large.memory.recommended_limit == pytest.approx(2e9 * 1.2 * 1.15)  # never below the request
     assert any("OOM kill" in reason for reason in large.memory.reasons)
+    # Applied, the bump is not bumped again by the same kill (no ratchet), and no decrease follows.
+    after = recommend(
+        at_kill(2e9),
+        Current(cpu_request=0.3, memory_request=2.76e9, memory_limit=2.76e9, changed_at=NOW - 3600),
+    )
+    assert after.memory.recommended_request == pytest.approx(2.76e9)
 
 
 def test_throttling_blocks_cpu_cuts_and_bumps_the_request() -> None:

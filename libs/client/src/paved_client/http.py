@@ -318,6 +318,14 @@ class GatewayClient:
             )
         )
 
+    def service_recommendations(self, name: str, *, environment: str | None = None) -> dict[str, Any]:
+        """GET /api/services/{name}/recommendations: rightsizing with its evidence."""
+        return dict(
+            self._json(
+                "GET", f"/api/services/{name}/recommendations", params=_params({"environment": environment})
+            )
+        )
+
     def evaluate_policies(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST /api/policies/evaluate."""
         return dict(self._json("POST", "/api/policies/evaluate", json=body))

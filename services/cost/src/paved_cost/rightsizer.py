@@ -97,7 +97,7 @@ class Rightsizer:
             )
         resource = compute[0]
         properties: dict[str, Any] = json.loads(resource.properties)
-        current = current_settings(properties)
+        current = current_settings(properties, resource.changed_at.timestamp())
         now = self._clock()
         history, source = await self._history.usage(name, environment, now.timestamp())
         advice = recommend(history, current)
@@ -140,7 +140,7 @@ class Rightsizer:
         )
 
 
-def current_settings(properties: dict[str, Any]) -> Current:
+def current_settings(properties: dict[str, Any], changed_at: float | None = None) -> Current:
     """Per-replica requests and limits of a tracked compute resource (catalog's property vocabulary)."""
 
     def quantity(key: str) -> float | None:
@@ -174,4 +174,5 @@ def current_settings(properties: dict[str, Any]) -> Current:
         memory_limit=quantity("memory_limit"),
         min_replicas=integer("min_instances", replicas),
         max_replicas=integer("max_instances", replicas),
+        changed_at=changed_at,
     )

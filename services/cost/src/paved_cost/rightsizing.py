@@ -9,6 +9,8 @@ max(request x 1.2, request + 100 MB); minimums of 25 millicores and 250 MiB per 
 Where VPA hurts its users (OOM kills after downsizing) Paved is stricter: memory never goes below the
 recent peak working set plus headroom; decreases are bounded per step and only allowed with enough
 history and no recent OOM kill; increases apply at once; CPU is not cut while the service is throttled;
+limits (where set) stay at least ``limit_headroom`` above the recent peak, so a burst is absorbed by the
+limit while the request (what is paid for) follows the percentiles;
 changes smaller than ``min_change`` are not proposed. Pure logic: no gRPC, no SQL.
 """
 
@@ -54,6 +56,7 @@ class SafetyParameters:
     oom_cooldown: float = 7 * DAY  # no memory decrease this long after an OOM kill
     throttling_limit: float = 0.05  # share of throttled periods over a day that blocks CPU cuts
     throttling_bump: float = 1.25  # CPU request x this when throttled beyond the limit
+    limit_headroom: float = 0.30  # a set limit stays at least the recent peak x (1 + this)
     target_utilisation: float = 0.7  # per-replica CPU load the replica bounds aim at (HPA-style)
     min_replicas: int = 1
 
@@ -69,6 +72,7 @@ class Current:
     memory_limit: float | None = None
     min_replicas: int | None = None
     max_replicas: int | None = None
+    changed_at: float | None = None  # when these settings took effect (earlier signals judge older ones)
 
 
 @dataclass(frozen=True)
@@ -144,10 +148,9 @@ def vpa_estimates(
     peaks = DecayingHistogram(params.half_life, history.now)
     for start, peak in daily_peaks(history.memory, history.now, params.memory_days):
         peaks.add(peak, 1.0, start)
-    oom_memory = max(memory_request * params.oom_ratio, memory_request + params.oom_min_bump)
     for time in history.oom_kill_times:
         if time >= history.now - params.memory_days * DAY:
-            peaks.add(oom_memory, 1.0, time)
+            peaks.add(oom_sample(history, time, memory_request, params), 1.0, time)
     conf = min(confidence(history.cpu), confidence(history.memory)) if history.memory else 0.0
     upper_factor = 1 + 1 / conf if conf > 0 else math.inf
     lower_factor = (1 + 0.001 / conf) ** -2 if conf > 0 else 0.0
@@ -199,6 +202,8 @@ def recommend(
     cpu_estimate, memory_estimate, conf = vpa_estimates(history, current.memory_request, vpa)
     now = history.now
     recent_oom = [t for t in history.oom_kill_times if t >= now - safety.oom_cooldown]
+    # Signals that judged older settings must not bump the current ones again (no ratchet every hour).
+    since_change = current.changed_at if current.changed_at is not None else -math.inf
     decrease_allowed = conf >= safety.learning_days
     reasons: list[str] = []
     if not decrease_allowed:
@@ -213,7 +218,7 @@ def recommend(
     floor = memory_evidence.peak * (1 + safety.peak_headroom)
     want = max(memory_estimate.target, floor, vpa.min_memory)
     if recent_oom:
-        bump = max(current.memory_request * vpa.oom_ratio, current.memory_request + vpa.oom_min_bump)
+        bump = max(oom_sample(history, t, current.memory_request, vpa) for t in recent_oom)
         want = max(want, bump)
         memory_reasons.append(f"{len(recent_oom)} OOM kill(s) in the last {safety.oom_cooldown / DAY:g} days")
     memory = _step(
@@ -224,13 +229,16 @@ def recommend(
         decrease_allowed and not recent_oom,
         memory_reasons,
     )
-    memory_limit = _limit(current.memory_request, current.memory_limit, memory)
-    if memory_limit is not None and memory_limit < floor:
-        memory_limit = floor
+    memory_limit = _limit(
+        current.memory_request,
+        current.memory_limit,
+        memory,
+        memory_evidence.peak * (1 + safety.limit_headroom),
+    )
     # CPU -----------------------------------------------------------------------------------------
     cpu_evidence = evidence_of(history, "cpu", conf)
     cpu_reasons: list[str] = []
-    throttled = values_since(history.throttling, now - DAY)
+    throttled = values_since(history.throttling, max(now - DAY, since_change))
     throttling = sum(throttled) / len(throttled) if throttled else 0.0
     cpu_want = max(cpu_estimate.target, vpa.min_cpu)
     cpu_cut_allowed = decrease_allowed
@@ -241,7 +249,9 @@ def recommend(
     cpu = _step(
         current.cpu_request, cpu_want, safety.max_cpu_cut, safety.min_change, cpu_cut_allowed, cpu_reasons
     )
-    cpu_limit = _limit(current.cpu_request, current.cpu_limit, cpu)
+    cpu_limit = _limit(
+        current.cpu_request, current.cpu_limit, cpu, cpu_evidence.peak * (1 + safety.limit_headroom)
+    )
     # Replicas ------------------------------------------------------------------------------------
     min_replicas, max_replicas = _replica_bounds(history, current, cpu, safety)
     return Advice(
@@ -296,11 +306,24 @@ def _step(
     return want
 
 
-def _limit(request: float, limit: float | None, recommended: float) -> float | None:
-    """The limit keeping the current limit/request ratio (VPA's proportional limits); None stays None."""
+def _limit(request: float, limit: float | None, recommended: float, floor: float) -> float | None:
+    """The limit keeping the current limit/request ratio (VPA's proportional limits), at least ``floor``
+    and the request; an unset limit stays unset."""
     if limit is None or request <= 0:
         return None
-    return recommended * (limit / request)
+    return max(recommended * (limit / request), floor, recommended)
+
+
+def oom_sample(history: UsageHistory, time: float, memory_request: float, params: VpaParameters) -> float:
+    """VPA's memory sample for an OOM kill: max(x1.2, +100 MB) of the memory the container had when killed
+    (the working set of the point holding the kill, which reaches the limit), else of the request."""
+    killed_at = memory_request
+    before = [p for p in history.memory if p.time <= time]
+    if before:
+        point = max(before, key=lambda p: p.time)
+        if time - point.time <= 3600:
+            killed_at = point.maximum
+    return max(killed_at * params.oom_ratio, killed_at + params.oom_min_bump)
 
 
 def _replica_bounds(

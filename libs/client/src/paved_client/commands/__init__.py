@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import click
 
-from paved_client.commands import alerts, costs, metrics, operations, policies, scorecard, services, templates
+from paved_client.commands import (
+    alerts,
+    costs,
+    metrics,
+    operations,
+    optimize,
+    policies,
+    scorecard,
+    services,
+    templates,
+)
 
 
 def register(group: click.Group) -> None:
@@ -22,5 +32,6 @@ def register(group: click.Group) -> None:
         operations.ops,
         metrics.metrics,
         scorecard.scorecard,
+        optimize.optimize,
     ):
         group.add_command(command)
