@@ -72,7 +72,7 @@ def test_past_month_is_actual_and_no_history_is_month_to_date() -> None:
         (Decimal(110), Decimal(100), Direction.UP, 10.0),
         (Decimal(80), Decimal(100), Direction.DOWN, -20.0),
         (Decimal(104), Decimal(100), Direction.FLAT, 4.0),
-        (Decimal(5), Decimal(0), Direction.UP, 100.0),
+        (Decimal(5), Decimal(0), Direction.NEW, 0.0),
         (Decimal(0), Decimal(0), Direction.FLAT, 0.0),
     ],
 )

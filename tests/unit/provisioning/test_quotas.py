@@ -46,3 +46,15 @@ def test_enforce_names_each_exceeded_quota_with_current_and_limit() -> None:
 def test_exactly_at_the_limit_is_allowed() -> None:
     limits = quotas.Limits(max_services=1, max_instances=3, max_monthly_cost=100.0)
     quotas.enforce("t", quotas.check(limits, quotas.Usage(), quotas.Usage(1, 3, 100.0)))
+
+
+def test_amounts_are_written_as_people_read_them_and_kept_exact_for_machines() -> None:
+    limits = quotas.Limits(max_services=10, max_instances=100, max_monthly_cost=5000)
+    checks = quotas.check(limits, quotas.Usage(1, 1, 132.0214), quotas.Usage(1, 10_000_000, 12.5))
+    with pytest.raises(QuotaExceeded) as err:
+        quotas.enforce("payments", checks)
+    [violation] = err.value.quota_violations
+    assert violation.description == "instances: 1 in use + 10,000,000 requested exceeds the limit 100"
+    assert (err.value.metadata["requested"], err.value.metadata["limit"]) == ("10000000", "100")
+    assert quotas.amount_text("monthly_cost", 132.0214) == "132.02"
+    assert quotas.exact_text(132.0214) == "132.0214"

@@ -27,6 +27,7 @@ _DIRECTION = {
     Direction.UP: cost_pb2.TREND_DIRECTION_UP,
     Direction.DOWN: cost_pb2.TREND_DIRECTION_DOWN,
     Direction.FLAT: cost_pb2.TREND_DIRECTION_FLAT,
+    Direction.NEW: cost_pb2.TREND_DIRECTION_NEW,
 }
 _KIND = {
     Kind.RIGHTSIZE: cost_pb2.RECOMMENDATION_KIND_RIGHTSIZE,

@@ -25,6 +25,7 @@ class Direction(Enum):
     UP = "up"
     DOWN = "down"
     FLAT = "flat"
+    NEW = "new"
 
 
 MIN_YEAR = 1900
@@ -127,11 +128,12 @@ class Trend:
 
 
 def trend(projected: Decimal, previous: Decimal, flat_percent: float = 5.0) -> Trend:
-    """Projected vs previous month; within ±``flat_percent`` is flat. No previous cost: up by 100% if any."""
+    """Projected vs previous month; within ±``flat_percent`` is flat. No previous cost but some now: NEW,
+    without a percentage (a change from zero has none; "+100%" would be made up)."""
     if previous == 0:
         if projected == 0:
             return Trend(Direction.FLAT, 0.0)
-        return Trend(Direction.UP if projected > 0 else Direction.DOWN, 100.0)
+        return Trend(Direction.NEW, 0.0)
     percent = float((projected - previous) / abs(previous) * 100)
     if abs(percent) <= flat_percent:
         return Trend(Direction.FLAT, round(percent, 2))

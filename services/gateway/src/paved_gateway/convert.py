@@ -130,7 +130,9 @@ def team_cost(team: cost_pb2.TeamCost) -> schemas.TeamCost:
         previous_month=money_amount(team.previous_month),
         currency=team.current_month.currency_code or "USD",
         trend=trend_name(team.trend),
-        trend_percent=round(team.trend.percent, 2),
+        trend_percent=(
+            None if team.trend.direction == cost_pb2.TREND_DIRECTION_NEW else round(team.trend.percent, 2)
+        ),
         services=team.services,
     )
 

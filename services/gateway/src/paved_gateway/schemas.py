@@ -266,8 +266,8 @@ class TeamCost(BaseModel):
     projected_month: float
     previous_month: float
     currency: str
-    trend: str
-    trend_percent: float
+    trend: str = Field(description="`up`, `down`, `flat`, or `new` (no cost the month before).")
+    trend_percent: float | None = Field(description="Change against the month before; null when `new`.")
     services: int
 
 
@@ -287,6 +287,12 @@ class Items(BaseModel):
     items: list[dict[str, Any]]
     next_page_token: str | None = None
     total_monthly_savings: Money | None = None
+
+
+class Entities(BaseModel):
+    """Backstage entities (Component, Resource, Group, System) for a catalog location: nothing else."""
+
+    items: list[dict[str, Any]]
 
 
 class EvaluationContextBody(BaseModel):

@@ -94,6 +94,18 @@ def check(limits: Limits, current: Usage, requested: Usage) -> list[QuotaCheck]:
     ]
 
 
+def amount_text(quota: str, value: float) -> str:
+    """A quota amount as a person reads it: counts whole (``10,000,000``, not ``1e+07``), money in cents."""
+    if quota == "monthly_cost":
+        return f"{value:,.2f}"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def exact_text(value: float) -> str:
+    """A quota amount for machines: nothing rounded away (``132.0214``, ``10000000``)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def enforce(team: str, checks: list[QuotaCheck]) -> None:
     """Raise RESOURCE_EXHAUSTED naming every quota the request would exceed."""
     failed = [c for c in checks if not c.allowed]
@@ -103,7 +115,9 @@ def enforce(team: str, checks: list[QuotaCheck]) -> None:
         QuotaViolation(
             subject=f"teams/{team}/quotas/{c.quota}",
             description=(
-                f"{c.quota}: {c.current:g} in use + {c.requested:g} requested exceeds the limit {c.limit:g}"
+                f"{c.quota}: {amount_text(c.quota, c.current)} in use + "
+                f"{amount_text(c.quota, c.requested)} requested exceeds the limit "
+                f"{amount_text(c.quota, c.limit)}"
             ),
         )
         for c in failed
@@ -115,8 +129,8 @@ def enforce(team: str, checks: list[QuotaCheck]) -> None:
         metadata={
             "team": team,
             "quota": first.quota,
-            "current": f"{first.current:g}",
-            "requested": f"{first.requested:g}",
-            "limit": f"{first.limit:g}",
+            "current": exact_text(first.current),
+            "requested": exact_text(first.requested),
+            "limit": exact_text(first.limit),
         },
     )

@@ -24,7 +24,7 @@ YAML = "application/yaml"
 
 @router.get(
     "/api/backstage/entities",
-    response_model=schemas.Items,
+    response_model=schemas.Entities,
     responses={**RESPONSES, 200: {"content": {YAML: {}}, "description": "Entities (JSON or YAML)."}},
 )
 async def entities(
@@ -32,7 +32,7 @@ async def entities(
     principal: PrincipalDep,
     team: Annotated[str | None, Query(min_length=1, max_length=63, pattern=DNS_LABEL)] = None,
     format: Literal["json", "yaml"] = "json",
-) -> schemas.Items | Response:
+) -> schemas.Entities | Response:
     """Component, Resource, Group and System entities for a Backstage catalog location."""
     reply = await call(
         "catalog",
@@ -42,7 +42,7 @@ async def entities(
     )
     if format == "yaml":
         return Response(reply.yaml, media_type=YAML)
-    return schemas.Items(items=[convert.to_dict(e) for e in reply.entities])
+    return schemas.Entities(items=[convert.to_dict(e) for e in reply.entities])
 
 
 @router.get(

@@ -25,6 +25,7 @@ class TrendDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TREND_DIRECTION_UP: _ClassVar[TrendDirection]
     TREND_DIRECTION_DOWN: _ClassVar[TrendDirection]
     TREND_DIRECTION_FLAT: _ClassVar[TrendDirection]
+    TREND_DIRECTION_NEW: _ClassVar[TrendDirection]
 
 class RecommendationKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -46,6 +47,7 @@ TREND_DIRECTION_UNSPECIFIED: TrendDirection
 TREND_DIRECTION_UP: TrendDirection
 TREND_DIRECTION_DOWN: TrendDirection
 TREND_DIRECTION_FLAT: TrendDirection
+TREND_DIRECTION_NEW: TrendDirection
 RECOMMENDATION_KIND_UNSPECIFIED: RecommendationKind
 RECOMMENDATION_KIND_RIGHTSIZE: RecommendationKind
 RECOMMENDATION_KIND_SPOT: RecommendationKind
