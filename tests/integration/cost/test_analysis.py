@@ -75,6 +75,18 @@ async def test_new_service_without_cost_reports_zeros_with_its_estimate(cost) ->
     assert from_money(result.estimated_monthly_cost) == Decimal("744.6")
 
 
+async def test_a_month_lists_only_teams_with_cost_around_it(cost) -> None:
+    # "now" is 2024-10-15; October's report looks back into September for its projection and trend.
+    rows = [day_row("web", "core", date(2024, 10, 3), Decimal(10))]
+    rows.append(day_row("old", "legacy", date(2024, 8, 20), Decimal(7)))  # before September: nothing to say
+    await cost.stub.ImportBilling(stream(rows))
+    august = await cost.stub.GetTeamCosts(cost_pb2.GetTeamCostsRequest(month="2024-09"))
+    assert [team.team for team in august.teams] == ["legacy"]  # August is September's previous month
+    october = await cost.stub.GetTeamCosts(cost_pb2.GetTeamCostsRequest(month="2024-10"))
+    assert [team.team for team in october.teams] == ["core"]
+    assert october.teams[0].trend.direction == cost_pb2.TREND_DIRECTION_NEW
+
+
 async def test_unknown_service_is_not_found_naming_it(cost) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await cost.stub.GetServiceCost(cost_pb2.GetServiceCostRequest(service="services/nobody"))

@@ -184,6 +184,8 @@ class CostAnalysis:
             if team_filter and team != team_filter:
                 continue
             report = self._report(team, dict(per_team[team]), month, today)
+            if not (report.current or report.projected or report.previous) and team != team_filter:
+                continue  # its cost lies only in the look-back days: nothing to say about this month
             reports.append(replace(report, services=len(services[team]), daily=[]))
         if team_filter:
             unallocated = Decimal(0)
