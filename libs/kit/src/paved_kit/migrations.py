@@ -15,6 +15,7 @@ migrate`` calls ``upgrade``/``downgrade`` (see ``paved_kit.service``).
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import logging
 import weakref
@@ -23,21 +24,19 @@ from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.autogenerate.api import AutogenContext
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, inspect, text
+from sqlalchemy import MetaData, column, inspect, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.sql.sqltypes import AutoString
 
 from paved_kit.db import create_engine
 from paved_kit.logging import get_logger
+
+if TYPE_CHECKING:
+    from alembic.autogenerate.api import AutogenContext
+    from alembic.config import Config
 
 T = TypeVar("T")
 _log = get_logger(__name__)
@@ -60,6 +59,8 @@ class Migrations:
 
     def config(self, connection: Connection | None = None) -> Config:
         """An Alembic ``Config`` for these scripts; ``connection`` is what ``env.py`` runs on."""
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(self.script_location))
         config.attributes[_MIGRATIONS] = self
@@ -68,7 +69,19 @@ class Migrations:
         return config
 
     def head(self) -> str | None:
-        """The newest revision of the scripts."""
+        """The newest revision of the scripts (Alembic decides when the history is not one line)."""
+        declared = _declared_revisions(self.script_location / "versions")
+        if declared is not None:
+            named_as_parent = {parent for parents in declared.values() for parent in parents}
+            heads = [revision for revision in declared if revision not in named_as_parent]
+            if len(heads) <= 1:
+                return heads[0] if heads else None
+        return self.alembic_head()
+
+    def alembic_head(self) -> str | None:
+        """The newest revision as Alembic's script directory computes it."""
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(self.config()).get_current_head()
 
     def advisory_lock_key(self) -> int:
@@ -78,6 +91,35 @@ class Migrations:
     def owns_table(self, name: str | None) -> bool:
         """Whether ``name`` is one of this service's tables (others may share the database)."""
         return name in self.metadata.tables
+
+
+def _declared_revisions(versions: Path) -> dict[str, tuple[str, ...]] | None:
+    """Each script's ``revision`` and its ``down_revision`` parents, read without running the scripts;
+    None when a script declares them in a way only Alembic can read."""
+    declared: dict[str, tuple[str, ...]] = {}
+    for path in sorted(versions.glob("*.py")):
+        values: dict[str, Any] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target: ast.expr | None = node.target if isinstance(node, ast.AnnAssign) else None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+            value = getattr(node, "value", None)
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and value:
+                try:
+                    values[target.id] = ast.literal_eval(value)
+                except ValueError:
+                    return None
+        revision, parents = values.get("revision"), values.get("down_revision")
+        if not isinstance(revision, str) or "down_revision" not in values:
+            return None
+        if parents is None:
+            parents = ()
+        elif isinstance(parents, str):
+            parents = (parents,)
+        elif not (isinstance(parents, tuple | list) and all(isinstance(p, str) for p in parents)):
+            return None
+        declared[revision] = tuple(parents)
+    return declared
 
 
 # --- env.py ---------------------------------------------------------------------------------------------
@@ -190,11 +232,15 @@ async def _run(target: AsyncEngine | str, migrations: Migrations, work: Callable
 
 async def upgrade(target: AsyncEngine | str, migrations: Migrations, revision: str = "head") -> None:
     """Bring the database (an engine or a URL) up to ``revision``."""
+    from alembic import command
+
     await _run(target, migrations, lambda c: command.upgrade(migrations.config(c), revision))
 
 
 async def downgrade(target: AsyncEngine | str, migrations: Migrations, revision: str) -> None:
     """Take the database down to ``revision`` (``-1`` for one step, ``base`` for none)."""
+    from alembic import command
+
     await _run(target, migrations, lambda c: command.downgrade(migrations.config(c), revision))
 
 
@@ -203,6 +249,7 @@ async def autogenerate(
 ) -> Path:
     """Write a new revision script with the difference between the models and the database (a developer
     tool: point it at a database at head); returns the script's path, to review by hand."""
+    from alembic import command
 
     def work(connection: Connection) -> Path:
         script = command.revision(
@@ -216,10 +263,21 @@ async def autogenerate(
 
 async def stamp(target: AsyncEngine | str, migrations: Migrations, revision: str = "head") -> None:
     """Record ``revision`` as applied without running anything."""
+    from alembic import command
+
     await _run(target, migrations, lambda c: command.stamp(migrations.config(c), revision))
 
 
 def _current(connection: Connection, migrations: Migrations) -> str | None:
+    # The version table Alembic keeps: one row while the history is one line; Alembic reads anything else.
+    if not inspect(connection).has_table(migrations.version_table):
+        return None
+    version_table = table(migrations.version_table, column("version_num"))
+    rows = connection.execute(select(version_table.c.version_num)).scalars().all()
+    if len(rows) <= 1:
+        return rows[0] if rows else None
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(connection, opts={"version_table": migrations.version_table})
     return context.get_current_revision()
 
@@ -231,6 +289,9 @@ async def current(target: AsyncEngine | str, migrations: Migrations) -> str | No
 
 def schema_differences(connection: Connection, migrations: Migrations) -> list[Any]:
     """How the database's tables differ from the models (Alembic's autogenerate diff; empty = none)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(
         connection,
         opts={
@@ -264,6 +325,8 @@ def _prepare(connection: Connection, migrations: Migrations, migrate: bool) -> s
                 f"from the current schema ({'; '.join(_describe(differences))}): it was created by an "
                 "older version; delete it (embedded SQLite file) or migrate it by hand"
             )
+        from alembic import command
+
         command.stamp(migrations.config(connection), "head")
         return f"adopted at {head}"
     if revision == head:
@@ -273,6 +336,8 @@ def _prepare(connection: Connection, migrations: Migrations, migrate: bool) -> s
             f"the database schema is at revision {revision or 'none'} but this release needs {head}: "
             "run `migrate` first (or set migrate_on_start)"
         )
+    from alembic import command
+
     command.upgrade(migrations.config(connection), "head")
     return f"upgraded from {revision or 'empty'} to {head}"
 

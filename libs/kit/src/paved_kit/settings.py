@@ -16,8 +16,6 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from paved_kit.tls import ClientTLS, ServerTLS
 
@@ -186,6 +184,10 @@ class BaseServiceSettings(BaseSettings):
 
 def mask_url_password(url: str) -> str:
     """``url`` with any password replaced by ``***``, for logs."""
+    # Imported here: services without a database (the gateway) need not load SQLAlchemy to start.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:

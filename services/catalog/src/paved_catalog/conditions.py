@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
@@ -38,7 +38,11 @@ NAME: /[A-Za-z_][A-Za-z0-9_]*/
 %ignore WS
 """
 
-_PARSER = Lark(_GRAMMAR, parser="lalr")
+
+@cache
+def _parser() -> Lark:
+    """The grammar, built on first use: a process that never parses one does not pay for it at start-up."""
+    return Lark(_GRAMMAR, parser="lalr")
 
 
 class ConditionError(ValueError):
@@ -127,7 +131,7 @@ class _ToAst(Transformer[Token, Expr]):
 def parse_condition(text: str) -> Expr:
     """The condition's syntax tree; raises :class:`ConditionError`."""
     try:
-        tree = _PARSER.parse(text)
+        tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise ConditionError(f"invalid condition at column {exc.column}", exc.column) from None
     except LarkError:

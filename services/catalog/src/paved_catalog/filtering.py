@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
@@ -38,7 +39,13 @@ TEXT: /[A-Za-z0-9_][A-Za-z0-9_.\/*-]*/
 %ignore WS
 """
 
-_PARSER = Lark(_GRAMMAR, parser="lalr")
+
+@cache
+def _parser() -> Lark:
+    """The grammar, built on first use: a process that never parses one does not pay for it at start-up."""
+    return Lark(_GRAMMAR, parser="lalr")
+
+
 MAX_FILTER_LENGTH = 2000
 
 
@@ -117,7 +124,7 @@ def parse_filter(text: str, schema: Mapping[str, FieldRule]) -> Filter | None:
     if (problem := string_problem(text)) is not None:
         raise _invalid(problem)
     try:
-        tree = _PARSER.parse(text)
+        tree = _parser().parse(text)
         return _check(_ToAst().transform(tree), schema)
     except VisitError as exc:
         if isinstance(exc.orig_exc, InvalidArgument):

@@ -10,6 +10,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
@@ -41,7 +42,13 @@ NAME: /[A-Za-z_][A-Za-z0-9_.:-]*/
 %ignore WS
 """
 
-_PARSER = Lark(_GRAMMAR, parser="earley", maybe_placeholders=False)
+
+@cache
+def _parser() -> Lark:
+    """The grammar, built on first use: a process that never parses one does not pay for it at start-up."""
+    return Lark(_GRAMMAR, parser="earley", maybe_placeholders=False)
+
+
 MAX_FILTER_LENGTH = 2048
 
 
@@ -147,7 +154,7 @@ def parse_filter(text: str, fields: Mapping[str, FilterField]) -> Node | None:
         # NUL cannot even be stored in a PostgreSQL text column.
         raise FilterError(problem)
     try:
-        tree = _PARSER.parse(text)
+        tree = _parser().parse(text)
     except LarkError as exc:
         position = getattr(exc, "column", None)
         where = f" at column {position}" if isinstance(position, int) and position > 0 else ""
