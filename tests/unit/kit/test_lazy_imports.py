@@ -76,5 +76,5 @@ def test_a_start_on_a_database_at_head_does_not_import_alembic(tmp_path: Path) -
     def result(run: subprocess.CompletedProcess[str]) -> str:
         return next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))
 
-    assert result(first) == "RESULT upgraded from empty to 0001 True"
+    assert result(first) == f"RESULT upgraded from empty to {CATALOG.head()} True"
     assert result(again) == "RESULT up to date False"
