@@ -123,6 +123,16 @@ class Worker:
             self._running.pop(operation_id, None)
             self._wakeup.set()
 
+    async def _ended(self, operation_id: str) -> bool:
+        """Whether the operation is done (so its lease was given up, not taken)."""
+        try:
+            async with self.sessions() as session:
+                operation = await store.get_operation(session=session, operation_id=operation_id)
+        except Exception:
+            _log.exception("operation state unreadable", operation=operation_id)
+            return False
+        return operation is not None and bool(operation.done)
+
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
@@ -140,5 +150,8 @@ class Worker:
                     _log.exception("lease renewal failed", operation=operation_id)
                     continue
                 if not kept and not task.done():
+                    if await self._ended(operation_id):
+                        # Ending an operation gives its lease up; the run is only reporting facts now.
+                        continue
                     _log.warning("lease lost; stopping the operation here", operation=operation_id)
                     task.cancel()
