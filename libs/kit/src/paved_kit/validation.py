@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -29,6 +30,9 @@ MAX_TIMESTAMP_SECONDS = 253_402_300_799
 MAX_DURATION_SECONDS = 315_576_000_000
 MAX_NANOS = 999_999_999
 MAX_VIOLATIONS = 20
+# Times a report window may name (see time_violation).
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9000, 1, 1, tzinfo=UTC)
 
 # NUL and the other C0 controls except tab, line feed and carriage return; DEL; the Unicode
 # non-characters (U+FDD0..U+FDEF and the last two code points of every plane).
@@ -60,6 +64,16 @@ def number_problem(value: float) -> str | None:
     if math.isfinite(value):
         return None
     return "must be a finite number (not NaN or infinity)"
+
+
+def time_violation(field: str, value: datetime | None) -> FieldViolation | None:
+    """A violation when ``value`` lies outside the times a report or window can mean: protobuf's
+    Timestamp range reaches year 1 and 9999, where adding or subtracting a day overflows."""
+    if value is None or EARLIEST_TIME <= value < LATEST_TIME:
+        return None
+    return FieldViolation(
+        field, f"must be between {EARLIEST_TIME.isoformat()} and {LATEST_TIME.isoformat()} (exclusive)"
+    )
 
 
 def request_violations(

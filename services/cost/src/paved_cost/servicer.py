@@ -10,6 +10,7 @@ from typing import Any, TypeAlias
 import grpc.aio
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
 from paved_kit.errors import FieldViolation, InvalidArgument
+from paved_kit.validation import time_violation
 
 from paved_cost import convert
 from paved_cost.analysis import CostAnalysis
@@ -26,6 +27,8 @@ from paved_cost.rightsizing_convert import recommendation_message
 from paved_cost.tracking import Sample, Tracking
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+# More than anyone deploys or creates in a reporting window; keeps the money terms within int64 units.
+MAX_ROI_COUNT = 1_000_000_000
 RECOMMENDATION_FILTER_FIELDS = ("team", "service", "kind", "risk", "resource")
 
 
@@ -237,16 +240,17 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
         self, request: cost_pb2.GetPlatformRoiRequest, context: Context
     ) -> cost_pb2.GetPlatformRoiResponse:
         violations = [
-            FieldViolation(name, "must not be negative")
+            FieldViolation(name, f"must be between 0 and {MAX_ROI_COUNT}")
             for name in ("deployments", "services_created", "incidents_avoided")
-            if getattr(request, name) < 0
+            if not 0 <= getattr(request, name) <= MAX_ROI_COUNT
         ]
         end = convert.from_timestamp(request.end_time) if request.HasField("end_time") else self._clock()
-        start = (
-            convert.from_timestamp(request.start_time)
-            if request.HasField("start_time")
-            else end - timedelta(days=30)
-        )
+        start = convert.from_timestamp(request.start_time) if request.HasField("start_time") else None
+        window = [time_violation("start_time", start), time_violation("end_time", end)]
+        violations += [v for v in window if v is not None]
+        if violations:
+            raise InvalidArgument("invalid ROI request", violations)
+        start = start or end - timedelta(days=30)
         if end <= start:
             violations.append(FieldViolation("end_time", "must be after start_time"))
         if violations:

@@ -9,6 +9,8 @@ from google.longrunning import operations_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
 from paved.provisioning.v1 import provisioning_pb2_grpc
 from paved_kit.context import current_caller
+from paved_kit.errors import InvalidArgument
+from paved_kit.validation import time_violation
 
 from paved_provisioning import convert
 from paved_provisioning.provisioner import Provisioner
@@ -119,5 +121,10 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
     ) -> pb.DeliveryMetrics:
         start = request.start_time.ToDatetime(tzinfo=UTC) if request.HasField("start_time") else None
         end = request.end_time.ToDatetime(tzinfo=UTC) if request.HasField("end_time") else None
+        violations = [
+            v for v in (time_violation("start_time", start), time_violation("end_time", end)) if v is not None
+        ]
+        if violations:
+            raise InvalidArgument("invalid delivery metrics window", violations)
         metrics = await self.provisioner.delivery_metrics(request.team, start, end)
         return convert.delivery_metrics(request.team, metrics)
