@@ -149,6 +149,19 @@ async def test_exported_entities_pass_backstage_validation(catalog: Any, backsta
         "System",
     ]
 
+    # Where Backstage reads them from (the gateway's address as the caller used it) is where they say they
+    # are managed; without it, the configured location.
+    located = await catalog.stub.ExportBackstageEntities(
+        catalog_pb2.ExportBackstageEntitiesRequest(
+            filter='name = "services/ledger"', location_url="https://paved.example.com/api/backstage/entities"
+        )
+    )
+    for entity in map(json_format.MessageToDict, located.entities):
+        assert entity["metadata"]["annotations"]["backstage.io/managed-by-location"] == (
+            "url:https://paved.example.com/api/backstage/entities"
+        )
+    assert "url:https://paved.example.com/" not in one.yaml
+
 
 async def test_software_templates_pass_backstage_validation(catalog: Any, backstage_validator: Path) -> None:
     documents = []

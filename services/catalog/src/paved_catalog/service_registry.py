@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -323,7 +324,9 @@ class ServiceRegistry:
 
     # -- Backstage ---------------------------------------------------------------------------------
 
-    async def export_entities(self, filter_text: str) -> list[dict[str, Any]]:
+    async def export_entities(self, filter_text: str, location_url: str = "") -> list[dict[str, Any]]:
+        """Backstage entities of the matching services; ``location_url`` (where Backstage reads them)
+        overrides the configured location in their managed-by-location annotations."""
         where: Filter | None = parse_filter(filter_text, SERVICE_FILTER_FIELDS)
         views: list[backstage.ServiceView] = []
         after: str | None = None
@@ -341,7 +344,8 @@ class ServiceRegistry:
                 if len(rows) < EXPORT_BATCH:
                     break
                 after = rows[-1].name
-        return backstage.service_entities(views, self.links)
+        links = replace(self.links, location_url=location_url) if location_url else self.links
+        return backstage.service_entities(views, links)
 
 
 def _child(

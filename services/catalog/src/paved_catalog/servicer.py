@@ -208,7 +208,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def ExportBackstageEntities(
         self, request: catalog_pb2.ExportBackstageEntitiesRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ExportBackstageEntitiesResponse:
-        entities = await self._catalog.registry.export_entities(request.filter)
+        entities = await self._catalog.registry.export_entities(request.filter, request.location_url)
         return catalog_pb2.ExportBackstageEntitiesResponse(
             entities=[convert.dict_to_struct(e) for e in entities], yaml=backstage.to_yaml(entities)
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from paved.catalog.v1 import catalog_pb2
 
 from paved_gateway import convert, schemas
@@ -22,12 +22,18 @@ RESPONSES: dict[int | str, dict[str, str]] = {
 YAML = "application/yaml"
 
 
+def _location(request: Request) -> str:
+    """The URL this request was made to, as Backstage registered it (its query, such as the team, kept)."""
+    return str(request.url)
+
+
 @router.get(
     "/api/backstage/entities",
     response_model=schemas.Entities,
     responses={**RESPONSES, 200: {"content": {YAML: {}}, "description": "Entities (JSON or YAML)."}},
 )
 async def entities(
+    request: Request,
     backends: BackendsDep,
     principal: PrincipalDep,
     team: Annotated[str | None, Query(min_length=1, max_length=63, pattern=DNS_LABEL)] = None,
@@ -37,7 +43,9 @@ async def entities(
     reply = await call(
         "catalog",
         backends.catalog.ExportBackstageEntities(
-            catalog_pb2.ExportBackstageEntitiesRequest(filter=team_filter(team_scope(principal, team)))
+            catalog_pb2.ExportBackstageEntitiesRequest(
+                filter=team_filter(team_scope(principal, team)), location_url=_location(request)
+            )
         ),
     )
     if format == "yaml":
@@ -51,6 +59,7 @@ async def entities(
     responses={**RESPONSES, 200: {"content": {YAML: {}}, "description": "catalog-info.yaml."}},
 )
 async def catalog_info(
+    request: Request,
     service_id: Annotated[str, Path(min_length=1, max_length=63, pattern=DNS_LABEL)],
     backends: BackendsDep,
     principal: PrincipalDep,
@@ -60,7 +69,9 @@ async def catalog_info(
     reply = await call(
         "catalog",
         backends.catalog.ExportBackstageEntities(
-            catalog_pb2.ExportBackstageEntitiesRequest(filter=f'name = "services/{service_id}"')
+            catalog_pb2.ExportBackstageEntitiesRequest(
+                filter=f'name = "services/{service_id}"', location_url=_location(request)
+            )
         ),
     )
     return Response(reply.yaml, media_type=YAML)

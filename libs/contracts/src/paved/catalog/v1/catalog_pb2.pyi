@@ -460,10 +460,12 @@ class DeleteServiceResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ExportBackstageEntitiesRequest(_message.Message):
-    __slots__ = ("filter",)
+    __slots__ = ("filter", "location_url")
     FILTER_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_URL_FIELD_NUMBER: _ClassVar[int]
     filter: str
-    def __init__(self, filter: _Optional[str] = ...) -> None: ...
+    location_url: str
+    def __init__(self, filter: _Optional[str] = ..., location_url: _Optional[str] = ...) -> None: ...
 
 class ExportBackstageEntitiesResponse(_message.Message):
     __slots__ = ("entities", "yaml")
