@@ -4,7 +4,8 @@ Loads the services (each with a real 7 kB plan) with COPY into a fresh database,
 catalog (``python -m paved_catalog``) on loopback, then measures (1) the first page (page_size 50) of
 random teams, in the default basic view and in the full view, (2) paging through all of one large
 team's services with page tokens, and, as the baseline in the same run, (3) GetService of one service
-by name (the cheapest round trip the service offers). Goal: p99 under 20 ms per page.
+by name (the cheapest round trip the service offers). Goal: p99 under 20 ms per page, in the basic and
+in the full view alike (the verdict takes the worst of first pages, full-view pages and paging).
 
 Run: ``uv run python tests/benchmarks/bench_catalog_list.py [--quick]``; the PostgreSQL server comes
 from PAVED_BENCH_DATABASE_URL or PAVED_TEST_DATABASE_URL (default: postgres@127.0.0.1:5432).
@@ -214,7 +215,9 @@ async def _measure(address: str, teams: int, samples: int, pid: int) -> None:
         server_cpu_ms = (_cpu_seconds(pid) - cpu_before) * 1000 / samples
 
         full_pages: list[float] = []
-        for _ in range(max(20, samples // 10)):
+        cpu_before = _cpu_seconds(pid)
+        full_samples = max(100, samples // 4)
+        for _ in range(full_samples):
             team = f"team-{rng.randrange(teams):03d}"
             start = time.perf_counter()
             await stub.ListServices(
@@ -223,6 +226,7 @@ async def _measure(address: str, teams: int, samples: int, pid: int) -> None:
                 )
             )
             full_pages.append((time.perf_counter() - start) * 1000)
+        full_cpu_ms = (_cpu_seconds(pid) - cpu_before) * 1000 / full_samples
 
         gets: list[float] = []
         for _ in range(samples):
@@ -258,6 +262,7 @@ async def _measure(address: str, teams: int, samples: int, pid: int) -> None:
     print(line("ListServices team=<random>, page_size=50", first_pages))
     print(f"  catalog process CPU per page: {server_cpu_ms:.2f} ms (CPU time used, not wall time)")
     print(line("  same, view=FULL (with each 7 kB plan)", full_pages))
+    print(f"  catalog process CPU per full page: {full_cpu_ms:.2f} ms")
     print(line(f"ListServices team={BIG_TEAM}, paging all", pages))
     print(f"  paged through {seen} services of {BIG_TEAM} in {walk:.2f} s ({len(pages)} pages)")
     print(line("baseline GetService by name", gets))
@@ -265,10 +270,10 @@ async def _measure(address: str, teams: int, samples: int, pid: int) -> None:
         f"ratio list-page/get p50 = {statistics.median(first_pages) / statistics.median(gets):.2f}x, "
         f"p99 = {_percentile(first_pages, 0.99) / _percentile(gets, 0.99):.2f}x"
     )
-    worst = max(_percentile(first_pages, 0.99), _percentile(pages, 0.99))
+    worst = max(_percentile(first_pages, 0.99), _percentile(full_pages, 0.99), _percentile(pages, 0.99))
     print(
         f"goal p99 < {GOAL_P99_MS} ms per page: {'met' if worst < GOAL_P99_MS else 'NOT met'} "
-        f"(worst p99 {worst:.2f} ms)"
+        f"(worst p99 {worst:.2f} ms, full view included); load average {os.getloadavg()[0]:.2f}"
     )
 
 
@@ -285,6 +290,7 @@ async def run(quick: bool) -> None:
     process: subprocess.Popen[bytes] | None = None
     try:
         seconds = await _load(url, total, teams, big_team)
+        print(f"database: PostgreSQL at {make_url(server_url).host}, fresh database {database}")
         print(f"loaded {total} services ({big_team} in team {BIG_TEAM}) with COPY in {seconds:.2f} s")
         port = _free_port()
         env = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,13 +56,19 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    _fill_timestamp(stamp, moment)
+    return stamp
+
+
+def _fill_timestamp(stamp: timestamp_pb2.Timestamp, moment: datetime) -> None:
     # Exact integer arithmetic; Timestamp.FromDatetime is several times slower on list hot paths.
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     delta = moment - _EPOCH
-    return timestamp_pb2.Timestamp(
-        seconds=delta.days * 86400 + delta.seconds, nanos=delta.microseconds * 1000
-    )
+    stamp.SetInParent()
+    stamp.seconds = delta.days * 86400 + delta.seconds
+    stamp.nanos = delta.microseconds * 1000
 
 
 # -- templates ----------------------------------------------------------------------------------------
@@ -218,28 +225,56 @@ def service_draft(message: catalog_pb2.Service, service_id: str) -> ServiceDraft
 def service_to_proto(
     row: ServiceRow, *, with_plan: bool = True, environments: list[ServiceEnvironmentRow] | None = None
 ) -> catalog_pb2.Service:
-    message = catalog_pb2.Service(
-        name=f"services/{row.name}",
-        uid=row.uid,
-        team=row.team,
-        template=f"templates/{row.template}",
-        template_revision=row.template_revision,
-        parameters=dict_to_struct(row.parameters),
-        environment=row.environment,
-        state=_STATES.get(State(row.state), catalog_pb2.Service.STATE_UNSPECIFIED),
-        endpoints=row.endpoints,
-        dashboards=[common_pb2.Link(title=d.get("title", ""), url=d.get("url", "")) for d in row.dashboards],
-        documentation_url=row.documentation_url,
-        annotations=row.annotations,
-        etag=row.etag,
-        create_time=timestamp(row.create_time),
-        update_time=timestamp(row.update_time),
-    )
+    message = catalog_pb2.Service()
+    fill_service(message, row, with_plan=with_plan, environments=environments)
+    return message
+
+
+def fill_service(
+    message: catalog_pb2.Service,
+    row: ServiceRow,
+    *,
+    with_plan: bool = True,
+    environments: list[ServiceEnvironmentRow] | None = None,
+) -> None:
+    """Write ``row`` into an empty ``message`` in place (a page fills its repeated field this way: building
+    each service apart and copying it in costs a deep copy of every plan)."""
+    message.name = f"services/{row.name}"
+    message.uid = row.uid
+    message.team = row.team
+    message.template = f"templates/{row.template}"
+    message.template_revision = row.template_revision
+    message.parameters.SetInParent()  # present even when empty, as a constructed message has it
+    message.parameters.update(row.parameters)
+    message.environment = row.environment
+    message.state = _STATES.get(State(row.state), catalog_pb2.Service.STATE_UNSPECIFIED)
+    message.endpoints.extend(row.endpoints)
+    for dashboard in row.dashboards:
+        message.dashboards.add(title=dashboard.get("title", ""), url=dashboard.get("url", ""))
+    message.documentation_url = row.documentation_url
+    message.annotations.update(row.annotations)
+    message.etag = row.etag
+    _fill_timestamp(message.create_time, row.create_time)
+    _fill_timestamp(message.update_time, row.update_time)
     if with_plan and row.plan is not None:
         message.plan.ParseFromString(row.plan)
     if environments:
         message.environments.extend(service_environment_to_proto(e, with_plan=False) for e in environments)
-    return message
+
+
+def list_services_response(
+    rows: Sequence[ServiceRow],
+    next_page_token: str,
+    environments: Mapping[str, list[ServiceEnvironmentRow]],
+    *,
+    with_plan: bool,
+) -> catalog_pb2.ListServicesResponse:
+    response = catalog_pb2.ListServicesResponse(next_page_token=next_page_token)
+    for row in rows:
+        fill_service(
+            response.services.add(), row, with_plan=with_plan, environments=environments.get(row.name)
+        )
+    return response
 
 
 # -- environments -------------------------------------------------------------------------------------

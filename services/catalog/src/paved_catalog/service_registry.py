@@ -179,21 +179,18 @@ class ServiceRegistry:
         after = decode_token(token, filter_text)
         children: dict[str, list[ServiceEnvironmentRow]] = {}
         async with self._reads() as session:
-            if with_plan:
-                rows: list[Any] = list(
-                    await store.list_services(
-                        session=session, where=where, after=after, limit=size + 1, with_summary=False
-                    )
+            rows: list[Any] = list(
+                await store.list_service_rows(
+                    session=session, where=where, after=after, limit=size + 1, with_plan=with_plan
                 )
+            )
+            if with_plan:
                 found = await store.service_environments(
                     session=session, services=[r.name for r in rows[:size]]
                 )
-                order = [e.name for e in await store.list_environments(session=session)]
-                children = {name: _ordered(found_rows, order) for name, found_rows in found.items()}
-            else:
-                rows = list(
-                    await store.list_basic_services(session=session, where=where, after=after, limit=size + 1)
-                )
+                if found:  # the promotion order is needed only to sort environments a page has
+                    order = [e.name for e in await store.list_environments(session=session)]
+                    children = {name: _ordered(found_rows, order) for name, found_rows in found.items()}
         next_token = encode_token(rows[size - 1].name, filter_text) if len(rows) > size else ""
         return rows[:size], next_token, children
 

@@ -124,12 +124,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         rows, token, children = await self._catalog.registry.list_services(
             request.page_size, request.page_token, request.filter, with_plan=full
         )
-        return catalog_pb2.ListServicesResponse(
-            services=[
-                convert.service_to_proto(r, with_plan=full, environments=children.get(r.name)) for r in rows
-            ],
-            next_page_token=token,
-        )
+        return convert.list_services_response(rows, token, children, with_plan=full)
 
     async def UpdateService(
         self, request: catalog_pb2.UpdateServiceRequest, context: grpc.aio.ServicerContext

@@ -212,14 +212,17 @@ async def facts_of(*, session: AsyncSession, services: Sequence[str]) -> dict[st
 
 
 _BASIC_COLUMNS = tuple(c for c in _SERVICES.c if c.name not in ("plan", "plan_summary", "request_id"))
+_PAGE_COLUMNS_WITH_PLAN = tuple(c for c in _SERVICES.c if c.name not in ("plan_summary", "request_id"))
 
 
-async def list_basic_services(
-    *, session: AsyncSession, where: Filter | None, after: str | None, limit: int
+async def list_service_rows(
+    *, session: AsyncSession, where: Filter | None, after: str | None, limit: int, with_plan: bool = False
 ) -> Sequence[Any]:
-    """Like :func:`list_services` without plan or summary, as plain rows (attribute access by column
-    name): list pages skip building ORM objects, the larger part of their CPU time."""
-    query = sa_select(*_BASIC_COLUMNS).order_by(_SERVICES.c.name).limit(limit)
+    """Like :func:`list_services` without the summary (and without the plan unless ``with_plan``), as plain
+    rows (attribute access by column name): list pages skip building ORM objects, a large part of their
+    CPU time."""
+    columns = _PAGE_COLUMNS_WITH_PLAN if with_plan else _BASIC_COLUMNS
+    query = sa_select(*columns).order_by(_SERVICES.c.name).limit(limit)
     if where is not None:
         query = query.where(_where(where))
     if after is not None:
