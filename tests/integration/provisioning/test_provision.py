@@ -103,6 +103,18 @@ async def test_a_request_id_reused_for_another_request_is_refused(harness_factor
                 requester="mallory",
             )
         ),
+        "another kind of operation": h.stub.RunWorkflow(
+            pb.RunWorkflowRequest(
+                service="services/orders",
+                workflow="deploy",
+                version="1.2.3",
+                request_id="key-1",
+                requester="alice",
+            )
+        ),
+        "another kind of operation, again": h.stub.DeprovisionService(
+            pb.DeprovisionServiceRequest(service="services/orders", request_id="key-1", requester="alice")
+        ),
     }
     for label, call in others.items():
         with pytest.raises(grpc.aio.AioRpcError) as err:

@@ -120,10 +120,10 @@ async def get_operation(*, session: AsyncSession, operation_id: str) -> Operatio
     return await session.get(Operation, operation_id)
 
 
-async def operation_by_request_key(*, session: AsyncSession, request_key: str) -> Operation | None:
-    return (
-        await session.exec(select(Operation).where(col(Operation.request_key) == request_key))
-    ).one_or_none()
+async def operations_by_request_keys(
+    *, session: AsyncSession, request_keys: Sequence[str]
+) -> Sequence[Operation]:
+    return (await session.exec(select(Operation).where(col(Operation.request_key).in_(request_keys)))).all()
 
 
 async def add_operation(*, session: AsyncSession, operation: Operation, steps: Sequence[str]) -> None:

@@ -2,7 +2,7 @@
 preconditions every change to a running service shares, and the rows a submission writes.
 
 A request id names one request (AIP-155): a retry gets the first operation back, but the same id with a
-different request (another fingerprint: other fields or another requester) is refused as
+different request (another kind of operation, other fields or another requester) is refused as
 ALREADY_EXISTS / ``REQUEST_ID_REUSED`` rather than answered with an operation it did not ask for.
 """
 
@@ -19,7 +19,7 @@ from paved_kit.errors import AlreadyExists, FailedPrecondition, NotFound, Precon
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paved_provisioning import store
+from paved_provisioning import steps, store
 from paved_provisioning.models import Deployment, Operation, ProvisionedService
 from paved_provisioning.operation_admin import OperationAdmin
 from paved_provisioning.provisioner_base import OperationView
@@ -88,17 +88,33 @@ def request_fingerprint(kind: str, requester: str, **fields: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _same_request(operation: Operation, request_key: str, fingerprint: str) -> None:
-    recorded = (operation.payload or {}).get(FINGERPRINT)
-    # Operations recorded before fingerprints existed match any request, as they always did.
-    if fingerprint and recorded and recorded != fingerprint:
-        request_id = request_key.split(":", 1)[-1]
-        raise AlreadyExists(
-            f"request_id {request_id!r} was already used for a different request; "
-            "send a new request_id for a new request",
-            reason=Reason.REQUEST_ID_REUSED,
-            metadata={"request_id": request_id},
-        )
+#: Every kind of operation a request id can start: one request id names one request, whatever its kind.
+_KINDS = (steps.PROVISION, steps.DEPLOY, steps.ROLLBACK, steps.DEPROVISION, steps.UPDATE_INSTANCE_TYPE)
+
+
+def _request_id_of(request_key: str) -> str:
+    kind = next(kind for kind in _KINDS if request_key.startswith(f"{kind}:"))
+    return request_key.removeprefix(f"{kind}:")
+
+
+async def _recorded(session: AsyncSession, request_key: str, fingerprint: str) -> Operation | None:
+    """The operation recorded for ``request_key``; refuses the request when its id was used for another
+    kind of operation, or for this kind with another fingerprint."""
+    request_id = _request_id_of(request_key)
+    rows = await store.operations_by_request_keys(
+        session=session, request_keys=[f"{kind}:{request_id}" for kind in _KINDS]
+    )
+    for row in rows:
+        recorded = (row.payload or {}).get(FINGERPRINT)
+        # Operations recorded before fingerprints existed match a request of their kind, as they always did.
+        if row.request_key != request_key or (fingerprint and recorded and recorded != fingerprint):
+            raise AlreadyExists(
+                f"request_id {request_id!r} was already used for a different request; "
+                "send a new request_id for a new request",
+                reason=Reason.REQUEST_ID_REUSED,
+                metadata={"request_id": request_id},
+            )
+    return rows[0] if rows else None
 
 
 class Submitter(QuotaAdmin, OperationAdmin):
@@ -108,10 +124,9 @@ class Submitter(QuotaAdmin, OperationAdmin):
         if request_key is None:
             return None
         async with self.sessions() as session:
-            operation = await store.operation_by_request_key(session=session, request_key=request_key)
+            operation = await _recorded(session, request_key, fingerprint)
             if operation is None:
                 return None
-            _same_request(operation, request_key, fingerprint)
             return OperationView(operation, await store.steps_of(session=session, operation_id=operation.id))
 
     async def _submit(self, request_key: str | None, fingerprint: str, build: Build) -> OperationView:
@@ -138,11 +153,8 @@ class Submitter(QuotaAdmin, OperationAdmin):
         """The operation an earlier call with the same request id created (seen under the team lock)."""
         if request_key is None:
             return None
-        operation = await store.operation_by_request_key(session=session, request_key=request_key)
-        if operation is None:
-            return None
-        _same_request(operation, request_key, fingerprint)
-        return operation.id
+        operation = await _recorded(session, request_key, fingerprint)
+        return operation.id if operation is not None else None
 
     async def _claim_active_service(
         self, session: AsyncSession, service: str, request_key: str | None, fingerprint: str
