@@ -9,6 +9,7 @@ const backend = createBackend();
 backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(e2eSignInModule);
 backend.add(import('@backstage/plugin-catalog-backend'));
+backend.add(import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'));
 backend.add(import('@backstage/plugin-scaffolder-backend'));
 backend.add(import('@paved/plugin-scaffolder-backend-module-paved'));
 backend.add(import('@paved/plugin-catalog-backend-module-paved'));
