@@ -33,11 +33,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paved_kit.client import create_channel
 from paved_kit.settings import default_sqlite_url
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from paved_client import up_databases, up_preflight
+from paved_client.commands.feedback import Elapsed
 from paved_client.defaults import (
     DEFAULT_BASE_PORT,
     DEFAULT_DATA_DIR,
@@ -546,7 +548,7 @@ async def run_up(
             console.print(f"Created database(s) {', '.join(created)} on {escape(_safe_url(database_url))}.")
     try:
         await suite.start(wiring=wiring)
-        with console.status(f"Starting {len(specs)} service(s)…"):
+        with _waiting(console, f"Starting {len(specs)} service(s)…"):
             waiting = asyncio.ensure_future(suite.wait_healthy(within=startup_timeout))
             interrupted = asyncio.ensure_future(stop.wait())
             await asyncio.wait({waiting, interrupted}, return_when=asyncio.FIRST_COMPLETED)
@@ -578,11 +580,16 @@ async def run_up(
             if not await _restart(console, suite, exited.result(), stop, startup_timeout):
                 return 1
     finally:
-        with console.status("Stopping…"):
+        with _waiting(console, "Stopping…"):
             await suite.stop()
         for sig in installed:
             loop.remove_signal_handler(sig)
         console.print("All services stopped.")
+
+
+def _waiting(console: Console, label: str) -> Live:
+    """A spinner with the seconds elapsed since the wait began (drawn on terminals only)."""
+    return Live(Elapsed(label), console=console, refresh_per_second=10, transient=True)
 
 
 def _safe_url(url: str | None) -> str:
