@@ -228,10 +228,33 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
     """Request validation failures answer 400 with every field error at once."""
     assert isinstance(exc, RequestValidationError)
     violations = [
-        FieldViolation(_field_path(error.get("loc", ())), str(error.get("msg", "invalid")))
-        for error in exc.errors()
+        FieldViolation(_field_path(error.get("loc", ())), plain_rule(error)) for error in exc.errors()
     ]
     return error_response(request, invalid("the request is invalid", violations))
+
+
+# Patterns of the API's fields, said in words (a regular expression is not a rule a person reads).
+_PATTERN_WORDS = {
+    r"^[a-z]([-a-z0-9]*[a-z0-9])?$": "lowercase letters, digits and '-', starting with a letter and not "
+    "ending with '-' (a DNS label)",
+    r"^[A-Za-z0-9._-]+$": "letters, digits, '.', '_' and '-' only",
+    r"^[A-Z]{3}$": "three capital letters (an ISO 4217 currency code such as USD)",
+}
+
+
+def plain_rule(error: Any) -> str:
+    """A pydantic validation error as the rule in words: ``must be ...``, never ``String should match
+    pattern '^...$'``."""
+    context = error.get("ctx") or {}
+    kind = error.get("type")
+    if kind == "string_pattern_mismatch":
+        pattern = str(context.get("pattern", ""))
+        return f"must be {_PATTERN_WORDS[pattern]}" if pattern in _PATTERN_WORDS else f"must match {pattern}"
+    if kind == "extra_forbidden":
+        return "is not a field of this request"
+    if kind == "missing":
+        return "is required"
+    return str(error.get("msg", "invalid"))
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
