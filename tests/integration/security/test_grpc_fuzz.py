@@ -2,8 +2,8 @@
 with requests generated from the proto descriptors and biased towards hostile values: whatever the
 input, no call ends INTERNAL, UNKNOWN or DATA_LOSS, and none hangs past its deadline.
 
-``PAVED_FUZZ_EXAMPLES`` sets the examples per RPC (default 40); the run prints its call and status
-counts.
+``PAVED_FUZZ_EXAMPLES`` sets the examples per RPC (default 40), ``PAVED_FUZZ_DATABASE=postgres`` runs
+the services on PostgreSQL; the run prints its call and status counts.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import math
 import os
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from paved_kit.grpc_errors import error_details
 
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[2] / "e2e")]
 import e2e_suite  # noqa: E402
-from e2e_suite import Suite, start_suite  # noqa: E402
+from e2e_suite import Suite, create_databases, drop_databases, start_suite  # noqa: E402
 from grpc_fuzzing import requests  # noqa: E402
 
 # Six Python processes start slowly on a busy two-core machine.
@@ -74,12 +75,22 @@ class Rpc:
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
+    # PAVED_FUZZ_DATABASE=postgres runs the services on PostgreSQL (PAVED_TEST_DATABASE_URL's server,
+    # one fresh database each); the default is SQLite files, as `paved up` uses.
+    server_url = os.environ.get(
+        "PAVED_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    )
+    on_postgres = os.environ.get("PAVED_FUZZ_DATABASE", "sqlite") == "postgres"
+    database_urls = create_databases(server_url, f"paved_fuzz_{uuid.uuid4().hex[:8]}") if on_postgres else {}
     running = start_suite(
         tmp_path_factory.mktemp("paved-fuzz"),
+        database_urls=database_urls,
         extra_env={"provisioning": {"PAVED_PROVISIONING_POLL_INTERVAL_SECONDS": "0.05"}},
     )
     yield running
     running.stop_all()
+    if database_urls:
+        drop_databases(server_url, database_urls)
 
 
 def every_rpc(suite: Suite) -> list[Rpc]:
