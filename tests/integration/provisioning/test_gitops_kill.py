@@ -2,8 +2,8 @@
 
 A real worker process (``python -m paved_provisioning worker``) commits for a queue of operations and is
 killed with SIGKILL while it writes a git file (object or ref, each written to ``<file>.lock`` and then
-renamed): the k-th write of each run, k cycling over every write of a commit and beyond, so the kills
-spread over a commit's whole duration. Another worker resumes after the lease expires. In the end every
+renamed): the k-th write of each run, k spread evenly over every write of a commit and beyond, so the
+kills cover a commit's whole duration. Another worker resumes after the lease expires. In the end every
 accepted operation succeeded, its service is ACTIVE, each has exactly one commit, no lock file is left
 and ``git fsck --strict`` is clean.
 
@@ -121,11 +121,11 @@ async def test_every_operation_ends_active_exactly_once_whenever_the_writer_is_k
 ) -> None:
     h = await harness_factory(worker=False, lease_seconds=LEASE_SECONDS, heartbeat_seconds=0.3)
     env = worker_env(h)
-    operations = [await h.provision(service=f"svc{i}", request_id=f"kill-{i}") for i in range(KILLS + 2)]
+    operations = [await h.provision(service=f"svc{i}", request_id=f"kill-{i}") for i in range(2 * KILLS)]
     outcomes: collections.Counter[str] = collections.Counter()
-    index = 0
-    for _ in range(KILLS):
-        index = index % MAX_WRITE_INDEX + 1
+    # Kill points spread evenly over 1..MAX_WRITE_INDEX, so they cover a whole commit and beyond.
+    for kill in range(KILLS):
+        index = 1 + round(kill * (MAX_WRITE_INDEX - 1) / max(KILLS - 1, 1))
         killed_in = await kill_at_write(await spawn(env), index, within=60)
         outcomes[f"killed writing {killed_in}" if killed_in else "not reached"] += 1
         if killed_in is None:
