@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from paved_kit.errors import FieldViolation
@@ -48,11 +47,14 @@ _STRUCT = "google.protobuf.Struct"
 _LIST_VALUE = "google.protobuf.ListValue"
 _VALUE = "google.protobuf.Value"
 _MONEY = "google.type.Money"
+_VALUE_MESSAGES = frozenset({_STRUCT, _VALUE, _LIST_VALUE})
 _FLOATING = (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT)
 
 
 def string_problem(value: str) -> str | None:
     """Why ``value`` cannot be accepted as text (a control character or non-character), or None."""
+    if value.isprintable():  # the common case, in C: no controls, no unassigned code points
+        return None
     found = _FORBIDDEN_CHARACTERS.search(value)
     if found is None:
         return None
@@ -86,110 +88,183 @@ def request_violations(
     (``package.Message.field``) whose values the handler judges itself, e.g. per-row rejections in a
     bulk ingest; they and everything inside them are skipped.
     """
-    violations: list[FieldViolation] = []
-    for violation in _walk(message, "", 0, handler_checked):
-        violations.append(violation)
-        if len(violations) >= MAX_VIOLATIONS:
-            break
-    return violations
+    found: list[tuple[str, str]] = []
+    _walk(message, 0, handler_checked, found)
+    return [FieldViolation(path, description) for path, description in found[:MAX_VIOLATIONS]]
 
 
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
+# Paths are built only for what is found: a check appends (path relative to the message it was given,
+# description), and each caller prefixes what its callee appended. Bulk requests (thousands of samples
+# or rows) pass without building a single path string.
+_Found = list[tuple[str, str]]
 
 
-def _walk(message: Message, path: str, depth: int, skip: frozenset[str]) -> Iterator[FieldViolation]:
-    descriptor: Descriptor = message.DESCRIPTOR
-    full_name = descriptor.full_name
-    if full_name in (_STRUCT, _VALUE, _LIST_VALUE):
-        yield from _walk_value_message(message, path, depth)
+def _join(prefix: str, path: str) -> str:
+    if not path:
+        return prefix
+    return prefix + path if path.startswith("[") else f"{prefix}.{path}"
+
+
+def _prefix(found: _Found, since: int, prefix: str) -> None:
+    for index in range(since, len(found)):
+        path, description = found[index]
+        found[index] = (_join(prefix, path), description)
+
+
+class _Field(NamedTuple):
+    """What the checks need of one field, read from its descriptor once (descriptor reads are slow)."""
+
+    name: str
+    full_name: str
+    kind: int  # a FieldDescriptor.TYPE_*, or _MAP / _MESSAGE
+    repeated: bool
+    enum_numbers: frozenset[int]
+    enum_names: str
+    key_is_string: bool
+    value: _Field | None  # a map's value field
+
+
+_MAP = -1
+_MESSAGE = -2
+_FIELDS: dict[Any, _Field] = {}
+_KINDS: dict[Any, str] = {}
+
+
+def _field(descriptor: FieldDescriptor) -> _Field:
+    known = _FIELDS.get(descriptor)
+    if known is not None:
+        return known
+    entry = descriptor.message_type
+    is_map = entry is not None and bool(entry.GetOptions().map_entry)
+    kind = descriptor.type
+    if is_map:
+        kind = _MAP
+    elif kind in (FieldDescriptor.TYPE_MESSAGE, FieldDescriptor.TYPE_GROUP):
+        kind = _MESSAGE
+    enum = descriptor.enum_type
+    plan = _Field(
+        name=descriptor.name,
+        full_name=descriptor.full_name,
+        kind=kind,
+        repeated=descriptor.is_repeated and not is_map,
+        enum_numbers=frozenset(v.number for v in enum.values) if enum is not None else frozenset(),
+        enum_names=", ".join(v.name for v in enum.values) if enum is not None else "",
+        key_is_string=is_map and entry.fields_by_name["key"].type == FieldDescriptor.TYPE_STRING,
+        value=_field(entry.fields_by_name["value"]) if is_map else None,
+    )
+    _FIELDS[descriptor] = plan
+    return plan
+
+
+def _kind_of(message: Message) -> str:
+    descriptor = message.DESCRIPTOR
+    kind = _KINDS.get(descriptor)
+    if kind is None:
+        kind = _KINDS[descriptor] = descriptor.full_name
+    return kind
+
+
+def _walk(message: Message, depth: int, skip: frozenset[str], found: _Found) -> None:
+    full_name = _kind_of(message)
+    if full_name in _VALUE_MESSAGES:
+        _walk_value_message(message, depth, found)
         return
     if full_name == _TIMESTAMP:
-        yield from _timestamp(message, path)
+        _timestamp(message, found)
         return
     if full_name == _DURATION:
-        yield from _duration(message, path)
+        _duration(message, found)
         return
     if full_name == _MONEY:
-        yield from _money(message, path)
-    for field, value in message.ListFields():
-        if field.full_name in skip:
+        _money(message, found)
+    for descriptor, value in message.ListFields():
+        field = _FIELDS.get(descriptor) or _field(descriptor)
+        if skip and field.full_name in skip:
             continue
-        field_path = _join(path, field.name)
-        if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            yield from _map(field, value, field_path, depth, skip)
-        elif field.is_repeated:
+        since = len(found)
+        if field.kind == _MAP:
+            _map(field, value, depth, skip, found)
+        elif field.repeated:
             for index, item in enumerate(value):
-                yield from _single(field, item, f"{field_path}[{index}]", depth, skip)
+                before = len(found)
+                _single(field, item, depth, skip, found)
+                if len(found) > before:
+                    _prefix(found, before, f"[{index}]")
         else:
-            yield from _single(field, value, field_path, depth, skip)
+            _single(field, value, depth, skip, found)
+        if len(found) > since:
+            _prefix(found, since, field.name)
 
 
-def _map(
-    field: FieldDescriptor, value: Any, path: str, depth: int, skip: frozenset[str]
-) -> Iterator[FieldViolation]:
-    key_field = field.message_type.fields_by_name["key"]
-    value_field = field.message_type.fields_by_name["value"]
+def _map(field: _Field, value: Any, depth: int, skip: frozenset[str], found: _Found) -> None:
+    assert field.value is not None
     for key in value:
-        if key_field.type == FieldDescriptor.TYPE_STRING:
+        if field.key_is_string:
             problem = string_problem(key)
             if problem:
-                yield FieldViolation(path, f"key {key!r} {problem}")
+                found.append(("", f"key {key!r} {problem}"))
                 continue
-        yield from _single(value_field, value[key], f"{path}.{key}", depth, skip)
+        since = len(found)
+        _single(field.value, value[key], depth, skip, found)
+        if len(found) > since:
+            _prefix(found, since, str(key))
 
 
-def _single(
-    field: FieldDescriptor, value: Any, path: str, depth: int, skip: frozenset[str]
-) -> Iterator[FieldViolation]:
-    if field.type in (FieldDescriptor.TYPE_MESSAGE, FieldDescriptor.TYPE_GROUP):
-        yield from _walk(value, path, depth, skip)
-    elif field.type == FieldDescriptor.TYPE_STRING:
-        problem = string_problem(value)
-        if problem:
-            yield FieldViolation(path, problem)
-    elif field.type in _FLOATING:
-        problem = number_problem(value)
-        if problem:
-            yield FieldViolation(path, problem)
-    elif field.type == FieldDescriptor.TYPE_ENUM and field.enum_type.values_by_number.get(value) is None:
-        known = ", ".join(v.name for v in field.enum_type.values)
-        yield FieldViolation(path, f"unknown enum value {value}; one of {known}")
+def _single(field: _Field, value: Any, depth: int, skip: frozenset[str], found: _Found) -> None:
+    kind = field.kind
+    if kind == _MESSAGE:
+        _walk(value, depth, skip, found)
+    elif kind == FieldDescriptor.TYPE_STRING:
+        if not value.isprintable():
+            problem = string_problem(value)
+            if problem:
+                found.append(("", problem))
+    elif kind in _FLOATING:
+        if value - value != 0:  # NaN and infinities; cheaper than math.isfinite per value
+            found.append(("", "must be a finite number (not NaN or infinity)"))
+    elif kind == FieldDescriptor.TYPE_ENUM and value not in field.enum_numbers:
+        found.append(("", f"unknown enum value {value}; one of {field.enum_names}"))
 
 
-def _walk_value_message(message: Message, path: str, depth: int) -> Iterator[FieldViolation]:
+def _walk_value_message(message: Message, depth: int, found: _Found) -> None:
     """Struct, Value and ListValue: JSON-like values with finite numbers, clean text, bounded depth."""
     name = message.DESCRIPTOR.full_name
     if name == _STRUCT:
         if depth >= MAX_VALUE_DEPTH:
-            yield FieldViolation(path, f"is nested deeper than {MAX_VALUE_DEPTH} levels")
+            found.append(("", f"is nested deeper than {MAX_VALUE_DEPTH} levels"))
             return
         for key, item in message.fields.items():
             problem = string_problem(key)
             if problem:
-                yield FieldViolation(path, f"key {key!r} {problem}")
+                found.append(("", f"key {key!r} {problem}"))
                 continue
-            yield from _walk_value_message(item, _join(path, key), depth + 1)
+            since = len(found)
+            _walk_value_message(item, depth + 1, found)
+            if len(found) > since:
+                _prefix(found, since, key)
     elif name == _LIST_VALUE:
         if depth >= MAX_VALUE_DEPTH:
-            yield FieldViolation(path, f"is nested deeper than {MAX_VALUE_DEPTH} levels")
+            found.append(("", f"is nested deeper than {MAX_VALUE_DEPTH} levels"))
             return
         for index, item in enumerate(message.values):
-            yield from _walk_value_message(item, f"{path}[{index}]", depth + 1)
+            since = len(found)
+            _walk_value_message(item, depth + 1, found)
+            if len(found) > since:
+                _prefix(found, since, f"[{index}]")
     else:
         kind = message.WhichOneof("kind")
         if kind == "number_value":
             problem = number_problem(message.number_value)
             if problem:
-                yield FieldViolation(path, problem)
+                found.append(("", problem))
         elif kind == "string_value":
             problem = string_problem(message.string_value)
             if problem:
-                yield FieldViolation(path, problem)
+                found.append(("", problem))
         elif kind == "struct_value":
-            yield from _walk_value_message(message.struct_value, path, depth)
+            _walk_value_message(message.struct_value, depth, found)
         elif kind == "list_value":
-            yield from _walk_value_message(message.list_value, path, depth)
+            _walk_value_message(message.list_value, depth, found)
 
 
 def _nanos_problem(nanos: int) -> str | None:
@@ -198,27 +273,27 @@ def _nanos_problem(nanos: int) -> str | None:
     return f"nanos must be between -{MAX_NANOS} and {MAX_NANOS}"
 
 
-def _timestamp(message: Message, path: str) -> Iterator[FieldViolation]:
+def _timestamp(message: Message, found: _Found) -> None:
     seconds, nanos = message.seconds, message.nanos
     if not MIN_TIMESTAMP_SECONDS <= seconds <= MAX_TIMESTAMP_SECONDS:
-        yield FieldViolation(path, "must be a time between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+        found.append(("", "must be a time between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z"))
     elif not 0 <= nanos <= MAX_NANOS:
-        yield FieldViolation(path, f"nanos must be between 0 and {MAX_NANOS}")
+        found.append(("", f"nanos must be between 0 and {MAX_NANOS}"))
 
 
-def _duration(message: Message, path: str) -> Iterator[FieldViolation]:
+def _duration(message: Message, found: _Found) -> None:
     seconds, nanos = message.seconds, message.nanos
     if not -MAX_DURATION_SECONDS <= seconds <= MAX_DURATION_SECONDS:
-        yield FieldViolation(path, f"must be within ±{MAX_DURATION_SECONDS} seconds (10,000 years)")
+        found.append(("", f"must be within ±{MAX_DURATION_SECONDS} seconds (10,000 years)"))
     elif (problem := _nanos_problem(nanos)) is not None:
-        yield FieldViolation(path, problem)
+        found.append(("", problem))
     elif (seconds > 0 and nanos < 0) or (seconds < 0 and nanos > 0):
-        yield FieldViolation(path, "seconds and nanos must have the same sign")
+        found.append(("", "seconds and nanos must have the same sign"))
 
 
-def _money(message: Message, path: str) -> Iterator[FieldViolation]:
+def _money(message: Message, found: _Found) -> None:
     units, nanos = message.units, message.nanos
     if (problem := _nanos_problem(nanos)) is not None:
-        yield FieldViolation(_join(path, "nanos"), problem)
+        found.append(("nanos", problem))
     elif (units > 0 and nanos < 0) or (units < 0 and nanos > 0):
-        yield FieldViolation(path, "units and nanos must have the same sign")
+        found.append(("", "units and nanos must have the same sign"))
