@@ -22,10 +22,12 @@ from paved_gateway.routes import (
     alerts,
     backstage,
     costs,
+    environments,
     operations,
     optimizations,
     platform,
     policies,
+    promotions,
     services,
     system,
     templates,
@@ -91,6 +93,8 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
         app.state.backends = backends
     for router in (
         services.router,
+        promotions.router,
+        environments.router,
         operations.router,
         templates.router,
         costs.router,

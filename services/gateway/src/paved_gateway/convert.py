@@ -194,7 +194,11 @@ def operation_metadata(operation: operations_pb2.Operation) -> provisioning_pb2.
 def _operation_result(operation: operations_pb2.Operation) -> dict[str, Any] | None:
     if not operation.HasField("response"):
         return None
-    for message_type in (provisioning_pb2.ProvisionResult, provisioning_pb2.WorkflowResult):
+    for message_type in (
+        provisioning_pb2.ProvisionResult,
+        provisioning_pb2.WorkflowResult,
+        provisioning_pb2.PromotionResult,
+    ):
         if operation.response.Is(message_type.DESCRIPTOR):
             result = message_type()
             operation.response.Unpack(result)

@@ -16,14 +16,10 @@ from pydantic import ValidationError
 from paved_gateway import convert, schemas
 from paved_gateway.auth import Principal
 from paved_gateway.backends import Backends
+from paved_gateway.environments import environment_stage, service_conflict
 from paved_gateway.errors import ApiError, call, from_rpc_error, invalid
 
 SERVICE_NAME_PARAMETER = "service_name"
-BLOCKING_STATES = {
-    catalog_pb2.Service.STATE_PROVISIONING,
-    catalog_pb2.Service.STATE_ACTIVE,
-    catalog_pb2.Service.STATE_DEPROVISIONING,
-}
 
 
 @dataclass
@@ -33,6 +29,8 @@ class CheckedCreate:
     body: schemas.CreateServiceRequest
     template: catalog_pb2.Template
     parameters: dict[str, Any]
+    # The platform's settings for the environment the service is created in.
+    environment: catalog_pb2.Environment | None = None
 
 
 @dataclass
@@ -59,9 +57,11 @@ async def check_create(
     given = raw.get("parameters") if "parameters" not in bad_fields else None
     parameters: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
 
+    environment = raw.get("environment", "development") if "environment" not in bad_fields else None
     outcomes: list[object] = await asyncio.gather(
         _template_stage(backends, template_ref, name, parameters, findings),
-        _conflict_stage(backends, name, findings, skip=idempotent_replay_allowed),
+        _conflict_stage(backends, name, findings, skip=idempotent_replay_allowed, raw=raw),
+        environment_stage(backends, environment, findings.violations),
         return_exceptions=True,
     )
     failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
@@ -77,7 +77,8 @@ async def check_create(
     if findings.conflict:
         raise ApiError(409, findings.conflict)
     assert body is not None and isinstance(template, catalog_pb2.Template)
-    return CheckedCreate(body=body, template=template, parameters=parameters)
+    settings = outcomes[2] if isinstance(outcomes[2], catalog_pb2.Environment) else None
+    return CheckedCreate(body=body, template=template, parameters=parameters, environment=settings)
 
 
 def _parse(raw: dict[str, Any]) -> tuple[schemas.CreateServiceRequest | None, list[FieldViolation], set[str]]:
@@ -161,9 +162,12 @@ async def _template_stage(
     return template
 
 
-async def _conflict_stage(backends: Backends, name: object, findings: _Findings, *, skip: bool) -> None:
-    """A live service of that name is a conflict, unless the request is an idempotent replay
-    (provisioning returns the same operation for the same Idempotency-Key)."""
+async def _conflict_stage(
+    backends: Backends, name: object, findings: _Findings, *, skip: bool, raw: dict[str, Any]
+) -> None:
+    """A live service of that name in that environment is a conflict, unless the request is an idempotent
+    replay (provisioning returns the same operation for the same Idempotency-Key). In another environment
+    it adds that environment when it is the same service (team and template), else it is a conflict."""
     if skip or not isinstance(name, str):
         return
     try:
@@ -174,7 +178,4 @@ async def _conflict_stage(backends: Backends, name: object, findings: _Findings,
         if exc.code() == grpc.StatusCode.NOT_FOUND:
             return
         raise from_rpc_error(exc, "catalog") from None
-    if existing.state in BLOCKING_STATES:
-        # The same answer whoever owns it and whatever its state: another team's service is not the
-        # caller's business.
-        findings.conflict = f"a service named {name!r} already exists; choose another name"
+    findings.conflict = service_conflict(existing, raw)

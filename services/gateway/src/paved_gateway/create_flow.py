@@ -49,9 +49,7 @@ async def create_service(
             catalog_pb2.RenderTemplateRequest(
                 template=template_name,
                 parameters=convert.struct(checked.parameters),
-                context=catalog_pb2.RenderContext(
-                    service_name=body.name, team=body.team, environment=body.environment
-                ),
+                context=_render_context(body, checked.environment),
             )
         ),
     )
@@ -129,6 +127,18 @@ async def create_service(
         estimated_monthly_cost=convert.money_view(estimate.total_monthly_cost),
         policy=policy,
     )
+
+
+def _render_context(
+    body: schemas.CreateServiceRequest, environment: catalog_pb2.Environment | None
+) -> catalog_pb2.RenderContext:
+    """What the platform supplies to the render: the environment's namespace (``{team}`` filled in) and
+    region when it sets them; the template's defaults otherwise."""
+    context = catalog_pb2.RenderContext(service_name=body.name, team=body.team, environment=body.environment)
+    if environment is not None:
+        context.namespace = environment.namespace.replace("{team}", body.team)
+        context.region = environment.region
+    return context
 
 
 def _raise_refusals(outcomes: list[object]) -> None:

@@ -135,6 +135,20 @@ class Cost(BaseModel):
     estimated_monthly_cost: float | None = None
 
 
+class EnvironmentStatus(BaseModel):
+    """The service in one environment: its state, the version running there, and the health, metrics and
+    cost known for it there (null where no service reports them per environment)."""
+
+    name: str
+    status: str
+    version: str | None = None
+    image: str | None = None
+    endpoints: list[str] = Field(default_factory=list)
+    health: str | None = None
+    metrics: Metrics | None = None
+    cost: Cost | None = None
+
+
 class ServiceStatus(BaseModel):
     """A service as the portal shows it; parts whose service is down are null and listed in
     ``unavailable``."""
@@ -152,6 +166,7 @@ class ServiceStatus(BaseModel):
     dashboards: list[Link] = Field(default_factory=list)
     documentation: str | None = None
     unavailable: list[str] = Field(default_factory=list)
+    environments: list[EnvironmentStatus] = Field(default_factory=list)
 
 
 class ServiceSummary(BaseModel):
@@ -366,3 +381,68 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
     request: ErrorRequest
     response: ErrorResponse
+
+
+class PromotionRequest(BaseModel):
+    """Promote what runs in ``from`` into ``to`` (a later environment)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    source: str = Field(
+        alias="from", min_length=1, max_length=63, pattern=DNS_LABEL, description="Source environment."
+    )
+    target: str = Field(
+        alias="to", min_length=1, max_length=63, pattern=DNS_LABEL, description="Target environment."
+    )
+    version: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._+-]+$",
+        description="A version that ran in the source; what runs there now by default.",
+    )
+
+
+class ApprovalRequest(BaseModel):
+    """An approval or rejection of a promotion waiting at its approval gate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000, description="Why.")
+
+
+class PromotionGateView(BaseModel):
+    """One gate of a promotion: pending, running (approval: waiting), succeeded, skipped or failed."""
+
+    gate: str
+    state: str
+    evidence: str | None = None
+
+
+class PromotionStatus(BaseModel):
+    """A promotion: where it is (gating, waiting_for_approval, deploying, succeeded, failed) and each
+    gate's evidence."""
+
+    id: str
+    operation: str
+    service: str
+    target: str
+    source: str | None = None
+    version: str | None = None
+    phase: str
+    gates: list[PromotionGateView]
+    error: OperationError | None = None
+
+
+class EnvironmentUpdate(BaseModel):
+    """Settings of an environment to change; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str | None = Field(None, max_length=63, description="Namespace; {team} is the owner team.")
+    region: str | None = Field(None, max_length=63)
+    replicas_floor: int | None = Field(None, ge=0, le=1000)
+    approval_required: bool | None = None
+    soak_seconds: int | None = Field(None, ge=0, le=30 * 86400)
+    approval_timeout_seconds: int | None = Field(None, ge=1, le=30 * 86400)
+    description: str | None = Field(None, max_length=1000)

@@ -61,7 +61,14 @@ def build_components(
     repo.ensure()
     peers = Peers(settings)
     provisioner = Provisioner(settings, sessions)
-    tools = Toolkit(settings=settings, repo=repo, peers=peers, history=provisioner.deployment_history)
+    provisioner.environment_source = peers.list_environments
+    tools = Toolkit(
+        settings=settings,
+        repo=repo,
+        peers=peers,
+        history=provisioner.deployment_history,
+        approvals=provisioner.approval_of,
+    )
     runner = OperationRunner(sessions, tools)
     worker = Worker(
         sessions,

@@ -18,7 +18,7 @@ from paved_provisioning.delivery import DeliveryMetrics
 from paved_provisioning.models import Deployment, OperationStep
 from paved_provisioning.provisioner import OperationView, QuotaView
 from paved_provisioning.quotas import QuotaCheck
-from paved_provisioning.steps import PROVISION
+from paved_provisioning.steps import PROMOTE, PROVISION
 
 STEP_STATES = {
     "pending": pb.STEP_STATE_PENDING,
@@ -154,6 +154,21 @@ def operation(view: OperationView) -> operations_pb2.Operation:
                 documentation_url=result.get("documentation_url", ""),
                 commit=result.get("commit", ""),
                 path=result.get("path", ""),
+            )
+        )
+    elif op.kind == PROMOTE:
+        result = op.result
+        message.response.Pack(
+            pb.PromotionResult(
+                source_environment=result.get("source_environment", ""),
+                target_environment=result.get("target_environment", ""),
+                version=result.get("version", ""),
+                image=result.get("image", ""),
+                commit=result.get("commit", ""),
+                gates=[
+                    pb.PromotionGate(gate=g["gate"], passed=g["passed"], evidence=g["evidence"])
+                    for g in result.get("gates", [])
+                ],
             )
         )
     elif view.deployment is not None:

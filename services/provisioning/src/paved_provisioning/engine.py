@@ -18,9 +18,11 @@ from paved_provisioning.facts import operation_facts
 from paved_provisioning.handlers import StepContext, Toolkit, run_step, undo_step
 from paved_provisioning.manifests import current_image, version_of
 from paved_provisioning.models import Operation, OperationStep
+from paved_provisioning.promotion_records import record_promotion
 from paved_provisioning.steps import (
     DEPLOY,
     DEPROVISION,
+    PROMOTE,
     PROVISION,
     ROLLBACK,
     UPDATE_INSTANCE_TYPE,
@@ -258,7 +260,9 @@ class OperationRunner:
         deployment = operation.payload.get("deployment_id")
         if operation.kind in (PROVISION, DEPROVISION) and failed:
             # FAILED releases the quota and lets a new provision or deprovision start over.
-            await store.set_service_fields(session=session, name=operation.service, state="failed")
+            await store.set_service_fields(
+                session=session, name=operation.service, environment=operation.environment, state="failed"
+            )
         if deployment:
             await store.update_deployment(
                 session=session, deployment_id=deployment, status="failed", end_time=store.utcnow()
@@ -284,7 +288,9 @@ class OperationRunner:
                     "commit": commit.get("commit", ""),
                     "path": commit.get("path", ""),
                 }
-                await store.set_service_fields(session=session, name=operation.service, state="active")
+                await store.set_service_fields(
+                    session=session, name=operation.service, environment=operation.environment, state="active"
+                )
                 if deployment:
                     await store.update_deployment(
                         session=session,
@@ -314,6 +320,7 @@ class OperationRunner:
                     await store.set_service_fields(
                         session=session,
                         name=operation.service,
+                        environment=operation.environment,
                         plan=new_plan,
                         image=image,
                         version=values.get("version") or payload.get("version") or version_of(image),
@@ -321,8 +328,15 @@ class OperationRunner:
                 if deployment:
                     await store.update_deployment(session=session, deployment_id=deployment, **values)
                     result = {"deployment_id": deployment}
+            elif operation.kind == PROMOTE:
+                result = await record_promotion(session, operation, outputs, now)
             elif operation.kind == DEPROVISION:
-                await store.set_service_fields(session=session, name=operation.service, state="deleted")
+                await store.set_service_fields(
+                    session=session,
+                    name=operation.service,
+                    environment=operation.environment,
+                    state="deleted",
+                )
                 result = {"service": f"services/{operation.service}"}
             await store.update_operation(
                 session=session,

@@ -14,6 +14,7 @@ from paved_provisioning.settings import ProvisioningSettings
 from paved_provisioning.steps import (
     DEPLOY,
     DEPROVISION,
+    PROMOTE,
     PROVISION,
     ROLLBACK,
     UPDATE_INSTANCE_TYPE,
@@ -25,6 +26,8 @@ from paved_provisioning.steps import (
 COMMIT_LOOKBACK_SECONDS = 600
 
 History = Callable[[str, str], Awaitable[list[dict[str, Any]]]]
+#: The approval recorded on a promotion (``None`` while nobody decided).
+Approvals = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
 @dataclass
@@ -47,6 +50,11 @@ class StepContext:
     def plan(self) -> dict[str, Any]:
         return dict(self.payload["plan"])
 
+    @property
+    def home(self) -> bool:
+        """Whether the catalog's service row describes this operation's environment (its first one)."""
+        return bool(self.payload.get("home", True))
+
     def retry_since(self) -> float | None:
         """Where to look for an earlier commit of this step: only a retry can have made one."""
         return self.created_at - COMMIT_LOOKBACK_SECONDS if self.attempt > 1 else None
@@ -60,6 +68,7 @@ class Toolkit:
     repo: GitOpsRepository
     peers: Peers
     history: History
+    approvals: Approvals | None = None
 
     @property
     def site(self) -> manifests.SiteConfig:
@@ -134,18 +143,31 @@ async def _provision_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
     if ctx.step == "activate":
         link = manifests.links(plan, tools.site)
         commit = ctx.outputs.get("gitops_commit", {})
-        await tools.peers.update_catalog(
-            ctx.service,
-            state=State.STATE_ACTIVE,
-            endpoints=link.endpoints,
-            dashboards=link.dashboards,
-            documentation_url=link.documentation_url,
-            annotations={
-                "paved.dev/gitops-commit": str(commit.get("commit", "")),
-                "paved.dev/gitops-path": str(commit.get("path", "")),
-                "paved.dev/operation": f"operations/{ctx.operation_id}",
-            },
-        )
+        annotations = {
+            "paved.dev/gitops-commit": str(commit.get("commit", "")),
+            "paved.dev/gitops-path": str(commit.get("path", "")),
+            "paved.dev/operation": f"operations/{ctx.operation_id}",
+        }
+        if ctx.home:
+            await tools.peers.update_catalog(
+                ctx.service,
+                state=State.STATE_ACTIVE,
+                endpoints=link.endpoints,
+                dashboards=link.dashboards,
+                documentation_url=link.documentation_url,
+                annotations=annotations,
+            )
+        else:
+            image = manifests.current_image(plan)
+            await tools.peers.update_environment_in_catalog(
+                ctx.service,
+                ctx.environment,
+                state=State.STATE_ACTIVE,
+                endpoints=link.endpoints,
+                annotations=annotations,
+                image=image,
+                version=manifests.version_of(image) if image else "",
+            )
         return StepOutcome(
             "service ACTIVE",
             {
@@ -159,6 +181,11 @@ async def _provision_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
 
 async def _undo_provision_step(ctx: StepContext, tools: Toolkit) -> str | None:
     if ctx.step == "register_catalog":
+        if not ctx.home:
+            await tools.peers.update_environment_in_catalog(
+                ctx.service, ctx.environment, state=State.STATE_FAILED
+            )
+            return f"catalog state FAILED in {ctx.environment}"
         await tools.peers.update_catalog(ctx.service, state=State.STATE_FAILED)
         return "catalog state FAILED"
     if ctx.step == "gitops_commit":
@@ -182,6 +209,13 @@ async def _undo_provision_step(ctx: StepContext, tools: Toolkit) -> str | None:
 # Workflows -----------------------------------------------------------------------------------------------
 
 
+def _where(ctx: StepContext) -> str:
+    """The environment a workflow commit changes, naming where it comes from for a promotion."""
+    if ctx.kind == PROMOTE:
+        return f"from {ctx.payload.get('source', '')} to {ctx.environment}"
+    return ctx.environment
+
+
 def _facts(ctx: StepContext) -> dict[str, str]:
     return {
         "service": ctx.service,
@@ -203,7 +237,7 @@ async def _workflow_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
     if executor == "kubernetes-validate":
         target = manifests.with_image(plan, image) if image else plan
         objects = [obj for _, obj in manifests.kubernetes_objects(target)]
-        if ctx.kind == DEPLOY and image:
+        if ctx.kind in (DEPLOY, PROMOTE) and image:
             objects += manifests.canary_objects(plan, image)
         return await asyncio.to_thread(executors.validate_kubernetes, objects)
     if executor == "ci":
@@ -232,7 +266,7 @@ async def _workflow_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
             tools,
             ctx,
             plan,
-            f"Canary {ctx.service} {ctx.payload.get('version', '')} ({ctx.environment})",
+            f"Canary {ctx.service} {ctx.payload.get('version', '')} ({_where(ctx)})",
             canary=canary,
         )
         return StepOutcome(f"canary (1 replica, track: canary) {_describe_commit(out)}", out)
@@ -242,7 +276,7 @@ async def _workflow_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
             tools,
             ctx,
             new_plan,
-            f"Promote {ctx.service} {ctx.payload.get('version', '')} ({ctx.environment})",
+            f"Promote {ctx.service} {ctx.payload.get('version', '')} ({_where(ctx)})",
         )
         return StepOutcome(f"promoted: {_describe_commit(out)}", {**out, "plan": new_plan})
     if executor == "deployment-history":
@@ -363,6 +397,10 @@ async def run_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
         return await _deprovision_step(ctx, tools)
     if ctx.kind == UPDATE_INSTANCE_TYPE:
         return await _instance_type_step(ctx, tools)
+    if ctx.kind == PROMOTE:
+        from paved_provisioning.promotion_handlers import promotion_step
+
+        return await promotion_step(ctx, tools)
     raise StepError(f"unknown operation kind {ctx.kind}", retryable=False)
 
 
@@ -374,4 +412,8 @@ async def undo_step(ctx: StepContext, tools: Toolkit) -> str | None:
         return await _undo_workflow_step(ctx, tools)
     if ctx.kind == UPDATE_INSTANCE_TYPE:
         return await _undo_instance_type_step(ctx, tools)
+    if ctx.kind == PROMOTE:
+        from paved_provisioning.promotion_handlers import undo_promotion_step
+
+        return await undo_promotion_step(ctx, tools)
     return None

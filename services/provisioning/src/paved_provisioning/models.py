@@ -33,13 +33,14 @@ class TeamQuota(ProvisioningModel, table=True):
 
 
 class ProvisionedService(ProvisioningModel, table=True):
-    """A service this platform provisioned: what it uses of its team's quota and its current plan."""
+    """A service provisioned in one environment: what it uses of its team's quota and its current plan
+    there. A service in three environments has three rows."""
 
     __tablename__ = "provisioned_services"
 
     name: str = Field(primary_key=True)
     team: str = Field(index=True)
-    environment: str
+    environment: str = Field(primary_key=True)
     state: str = "provisioning"  # provisioning, active, failed, deprovisioning, deleted
     instances: int = 0
     monthly_cost: float = 0.0

@@ -66,18 +66,34 @@ class OperationStarters(Submitter):
             row = await store.lock_team(session=session, team=team)
             if (earlier := await self._earlier(session, key, fingerprint)) is not None:
                 return earlier
-            existing = await store.get_service(session=session, name=service)
+            existing = await store.get_service(session=session, name=service, environment=environment)
             if existing is not None and existing.state in store.LIVE_STATES:
                 # Neither the owner nor the state: the caller may be another team.
+                raise FailedPrecondition(
+                    f"services/{service} already exists in {environment}",
+                    [PreconditionViolation("NAME", f"services/{service}", "the name is taken")],
+                    reason="SERVICE_EXISTS",
+                )
+            others = [
+                r
+                for r in await store.environments_of(session=session, name=service)
+                if r.environment != environment and r.state != "deleted"
+            ]
+            if any(r.team != team for r in others):
+                # Another team's service in another environment: the name is taken, nothing more said.
                 raise FailedPrecondition(
                     f"services/{service} already exists",
                     [PreconditionViolation("NAME", f"services/{service}", "the name is taken")],
                     reason="SERVICE_EXISTS",
                 )
-            usage = await store.team_usage(session=session, team=team, exclude_service=service)
-            checks = quotas.check(
-                self.limits_of(row), usage, quotas.plan_usage(plan["resources"], monthly_cost)
+            usage = await store.team_usage(
+                session=session, team=team, exclude_service=service, exclude_environment=environment
             )
+            requested = quotas.plan_usage(plan["resources"], monthly_cost)
+            if any(r.state in store.LIVE_STATES for r in others):
+                # Another environment of a service already counts it once.
+                requested = quotas.Usage(0, requested.instances, requested.monthly_cost)
+            checks = quotas.check(self.limits_of(row), usage, requested)
             quotas.enforce(team, checks)
             record = existing or ProvisionedService(name=service, team=team, environment=environment)
             record.team, record.environment, record.state = team, environment, "provisioning"
@@ -99,6 +115,8 @@ class OperationStarters(Submitter):
                 "currency": currency or self.settings.currency,
                 "policy": policy,
                 "deployment_id": deployment_id,
+                # Whether the catalog's service row describes this environment (its first one).
+                "home": not others,
             }
             await store.add_operation(
                 session=session,
@@ -143,15 +161,10 @@ class OperationStarters(Submitter):
         )
 
         async def build(session: AsyncSession, operation_id: str) -> str | None:
-            record = await self._claim_active_service(session, service, key, fingerprint)
+            record = await self._claim_active_service(session, service, key, fingerprint, environment)
             if isinstance(record, str):
                 return record
-            if environment and environment != record.environment:
-                raise InvalidArgument(
-                    "wrong environment",
-                    [FieldViolation("environment", f"services/{service} runs in {record.environment}")],
-                )
-            await self._no_running_operation(session, service)
+            await self._no_running_operation(session, service, record.environment)
             plan = record.plan
             template_steps = next(
                 (list(w.get("steps", [])) for w in plan.get("workflows", []) if w.get("name") == workflow),
@@ -214,7 +227,9 @@ class OperationStarters(Submitter):
                     [PreconditionViolation("STATE", f"services/{service}", f"service is {record.state}")],
                     reason="SERVICE_NOT_ACTIVE",
                 )
-            await store.set_service_fields(session=session, name=service, state="deprovisioning")
+            await store.set_service_fields(
+                session=session, name=service, environment=record.environment, state="deprovisioning"
+            )
             submission = Submission(
                 operation_id, service, record.team, record.environment, requester, key, fingerprint
             )

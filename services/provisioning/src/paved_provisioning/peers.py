@@ -13,8 +13,11 @@ from paved.common.v1 import common_pb2
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
 from paved_kit.best_effort import attempt
 from paved_kit.client import channel_from_settings
+from paved_kit.errors import Unavailable
+from paved_kit.grpc_errors import error_details
 from paved_kit.logging import get_logger
 
+from paved_provisioning.promotions import EnvironmentRule
 from paved_provisioning.settings import ProvisioningSettings
 from paved_provisioning.steps import StepError, rpc_failure
 
@@ -123,6 +126,89 @@ class Peers:
         )
         return str(existing.uid)
 
+    async def add_environment_in_catalog(self, plan: dict[str, Any], *, request_id: str) -> None:
+        """Register the service in the plan's environment (the catalog adds it to the existing service)."""
+        service = catalog_pb2.Service(
+            name=f"services/{plan['service_name']}",
+            team=plan["team"],
+            template=plan.get("template", ""),
+            template_revision=int(plan.get("template_revision", 0) or 0),
+            environment=plan["environment"],
+            state=State.STATE_PROVISIONING,
+            plan=plan_message(plan),
+        )
+        service.parameters.update(plan.get("parameters") or {})
+        try:
+            await self.catalog.CreateService(
+                catalog_pb2.CreateServiceRequest(service=service, request_id=request_id)
+            )
+        except grpc.aio.AioRpcError as exc:
+            if (
+                exc.code() == grpc.StatusCode.ALREADY_EXISTS
+                and error_details(exc).reason == "ENVIRONMENT_EXISTS"
+            ):
+                return
+            raise rpc_failure("catalog CreateService", exc) from None
+
+    async def list_environments(self) -> list[EnvironmentRule]:
+        """The platform's environments as promotions need them, from the catalog."""
+        try:
+            reply = await self.catalog.ListEnvironments(catalog_pb2.ListEnvironmentsRequest())
+        except grpc.aio.AioRpcError as exc:
+            raise Unavailable(f"the catalog could not list environments: {exc.code().name}") from None
+        return [
+            EnvironmentRule(
+                name=e.name.removeprefix("environments/"),
+                position=e.position,
+                approval_required=e.approval_required,
+                soak_seconds=e.soak_time.seconds,
+                approval_timeout_seconds=e.approval_timeout.seconds or 86400,
+            )
+            for e in reply.environments
+        ]
+
+    async def update_environment_in_catalog(
+        self,
+        service: str,
+        environment: str,
+        *,
+        state: int | None = None,
+        endpoints: list[str] | None = None,
+        plan: dict[str, Any] | None = None,
+        annotations: dict[str, str] | None = None,
+        version: str | None = None,
+        image: str | None = None,
+    ) -> None:
+        """Update the catalog's record of ``service`` in ``environment`` (not the service as a whole)."""
+        message = catalog_pb2.ServiceEnvironment(name=f"services/{service}/environments/{environment}")
+        paths = []
+        if state is not None:
+            message.state = state
+            paths.append("state")
+        if endpoints is not None:
+            message.endpoints.extend(endpoints)
+            paths.append("endpoints")
+        if plan is not None:
+            message.plan.CopyFrom(plan_message(plan))
+            paths.append("plan")
+        if annotations is not None:
+            message.annotations.update(annotations)
+            paths.append("annotations")
+        if version is not None:
+            message.version = version
+            paths.append("version")
+        if image is not None:
+            message.image = image
+            paths.append("image")
+        try:
+            await self.catalog.UpdateServiceEnvironment(
+                catalog_pb2.UpdateServiceEnvironmentRequest(
+                    service_environment=message, update_mask=field_mask_pb2.FieldMask(paths=paths)
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure("catalog UpdateServiceEnvironment", exc) from None
+
     async def update_catalog(
         self,
         service: str,
@@ -226,6 +312,18 @@ class Peers:
         except grpc.aio.AioRpcError as exc:
             raise rpc_failure("alerting GetServiceHealth", exc) from None
         return str(alerting_pb2.HealthStatus.Name(response.status))
+
+    async def firing_alerts(self, service: str) -> list[str]:
+        """Names of the alerts firing for ``service`` now (none known: an empty list)."""
+        try:
+            response = await self.alerting.GetServiceHealth(
+                alerting_pb2.GetServiceHealthRequest(service=service)
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return []
+            raise rpc_failure("alerting GetServiceHealth", exc) from None
+        return [alert.display_name or alert.rule for alert in response.firing_alerts]
 
     # cost -------------------------------------------------------------------------------------------------
 

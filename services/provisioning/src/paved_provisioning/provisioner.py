@@ -1,15 +1,16 @@
 """What the provisioning API does, between the servicer and the store, assembled from its parts: quotas
 (quota_admin), starting operations (operation_starters over submission), reading and managing operations
-(operation_admin) and deployment history (deployment_queries)."""
+(operation_admin), promotions (promotions) and deployment history (deployment_queries)."""
 
 from __future__ import annotations
 
 from paved_provisioning.deployment_queries import DeploymentQueries
 from paved_provisioning.operation_starters import OperationStarters
+from paved_provisioning.promotions import PromotionStarters
 from paved_provisioning.provisioner_base import OperationView, QuotaView
 
 __all__ = ["OperationView", "Provisioner", "QuotaView"]
 
 
-class Provisioner(OperationStarters, DeploymentQueries):
+class Provisioner(OperationStarters, PromotionStarters, DeploymentQueries):
     """The provisioning service's behaviour, independent of gRPC."""

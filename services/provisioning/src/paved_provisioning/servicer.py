@@ -106,6 +106,44 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         )
         return convert.operation(view)
 
+    async def PromoteService(
+        self, request: pb.PromoteServiceRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        decision = request.policy_decision
+        view = await self.provisioner.promote(
+            request.service,
+            request.source_environment,
+            request.target_environment,
+            request.version,
+            convert.plan_dict(request.plan) if request.HasField("plan") else None,
+            convert.money_amount(request.estimated_monthly_cost),
+            request.estimated_monthly_cost.currency_code,
+            {
+                "decision": decision.decision,
+                "outcome": decision.outcome,
+                "override_approved_by": decision.override_approved_by,
+            },
+            request.request_id,
+            _requester(request.requester),
+        )
+        return convert.operation(view)
+
+    async def ApprovePromotion(
+        self, request: pb.ApprovePromotionRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        view = await self.provisioner.decide_approval(
+            request.name, "approved", request.approver, request.reason
+        )
+        return convert.operation(view)
+
+    async def RejectPromotion(
+        self, request: pb.RejectPromotionRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        view = await self.provisioner.decide_approval(
+            request.name, "rejected", request.approver, request.reason
+        )
+        return convert.operation(view)
+
     async def ListDeployments(
         self, request: pb.ListDeploymentsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListDeploymentsResponse:

@@ -12,6 +12,7 @@ DEPLOY = "workflow:deploy"
 ROLLBACK = "workflow:rollback"
 DEPROVISION = "deprovision"
 UPDATE_INSTANCE_TYPE = "update_instance_type"
+PROMOTE = "promotion"
 
 PROVISION_STEPS = (
     "register_catalog",
@@ -38,6 +39,15 @@ DEPROVISION_STEPS = (
     "delete_catalog",
 )
 UPDATE_INSTANCE_TYPE_STEPS = ("gitops_commit", "update_catalog", "register_cost")
+# A promotion: every gate first (none changes anything), then the target is registered and the deploy
+# workflow runs there, then the target is marked active with what was promoted.
+PROMOTION_GATES = ("gate_policy", "gate_soak", "gate_cost", "gate_approval")
+
+
+def promotion_steps(template_steps: list[str] | None) -> tuple[str, ...]:
+    """Gates, registering the target, the template's deploy steps, activating the target."""
+    return (*PROMOTION_GATES, "register_target", *workflow_steps(DEPLOY, template_steps), "activate_target")
+
 
 # Codes worth retrying: the other side may succeed later. Everything else is a permanent answer.
 RETRYABLE_CODES = {

@@ -80,13 +80,28 @@ async def set_team_quota(
     session.add(row)
 
 
-async def team_usage(*, session: AsyncSession, team: str, exclude_service: str | None = None) -> Usage:
+async def team_usage(
+    *,
+    session: AsyncSession,
+    team: str,
+    exclude_service: str | None = None,
+    exclude_environment: str | None = None,
+) -> Usage:
+    """Live usage of a team: services counted once however many environments they run in; instances and
+    cost summed over every environment. ``exclude_*`` leaves out one service (in one environment)."""
     stmt = select(
-        func.count(col(ProvisionedService.name)),
+        func.count(func.distinct(col(ProvisionedService.name))),
         func.coalesce(func.sum(col(ProvisionedService.instances)), 0),
         func.coalesce(func.sum(col(ProvisionedService.monthly_cost)), 0.0),
     ).where(col(ProvisionedService.team) == team, col(ProvisionedService.state).in_(LIVE_STATES))
-    if exclude_service:
+    if exclude_service and exclude_environment:
+        stmt = stmt.where(
+            or_(
+                col(ProvisionedService.name) != exclude_service,
+                col(ProvisionedService.environment) != exclude_environment,
+            )
+        )
+    elif exclude_service:
         stmt = stmt.where(col(ProvisionedService.name) != exclude_service)
     count, instances, cost = (await session.exec(stmt)).one()
     return Usage(int(count), int(instances), float(cost))
@@ -95,8 +110,29 @@ async def team_usage(*, session: AsyncSession, team: str, exclude_service: str |
 # Provisioned services ------------------------------------------------------------------------------------
 
 
-async def get_service(*, session: AsyncSession, name: str) -> ProvisionedService | None:
-    return await session.get(ProvisionedService, name)
+async def get_service(
+    *, session: AsyncSession, name: str, environment: str = ""
+) -> ProvisionedService | None:
+    """The service in ``environment``; without one, the environment it was provisioned in first."""
+    if environment:
+        return await session.get(ProvisionedService, (name, environment))
+    stmt = (
+        select(ProvisionedService)
+        .where(col(ProvisionedService.name) == name)
+        .order_by(col(ProvisionedService.create_time), col(ProvisionedService.environment))
+        .limit(1)
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def environments_of(*, session: AsyncSession, name: str) -> list[ProvisionedService]:
+    """Every environment record of a service, first provisioned first."""
+    stmt = (
+        select(ProvisionedService)
+        .where(col(ProvisionedService.name) == name)
+        .order_by(col(ProvisionedService.create_time), col(ProvisionedService.environment))
+    )
+    return list((await session.exec(stmt)).all())
 
 
 async def save_service(*, session: AsyncSession, service: ProvisionedService) -> None:
@@ -104,11 +140,11 @@ async def save_service(*, session: AsyncSession, service: ProvisionedService) ->
     session.add(service)
 
 
-async def set_service_fields(*, session: AsyncSession, name: str, **values: Any) -> None:
+async def set_service_fields(*, session: AsyncSession, name: str, environment: str, **values: Any) -> None:
     await _core(
         session,
         update(ProvisionedService)
-        .where(col(ProvisionedService.name) == name)
+        .where(col(ProvisionedService.name) == name, col(ProvisionedService.environment) == environment)
         .values(update_time=utcnow(), **values),
     )
 
@@ -136,11 +172,19 @@ async def add_operation(*, session: AsyncSession, operation: Operation, steps: S
 
 
 async def list_operations(
-    *, session: AsyncSession, service: str | None, done: bool | None, offset: int, limit: int
+    *,
+    session: AsyncSession,
+    service: str | None,
+    done: bool | None,
+    offset: int,
+    limit: int,
+    environment: str | None = None,
 ) -> list[Operation]:
     stmt = select(Operation)
     if service is not None:
         stmt = stmt.where(col(Operation.service) == service)
+    if environment is not None:
+        stmt = stmt.where(col(Operation.environment) == environment)
     if done is not None:
         stmt = stmt.where(col(Operation.done) == done)
     stmt = stmt.order_by(col(Operation.create_time).desc(), col(Operation.id)).offset(offset).limit(limit)

@@ -157,31 +157,48 @@ class Submitter(QuotaAdmin, OperationAdmin):
         return operation.id if operation is not None else None
 
     async def _claim_active_service(
-        self, session: AsyncSession, service: str, request_key: str | None, fingerprint: str
+        self,
+        session: AsyncSession,
+        service: str,
+        request_key: str | None,
+        fingerprint: str,
+        environment: str = "",
     ) -> str | ProvisionedService:
         """Lock the service's team, then: the id of an earlier operation with the same request id, or the
-        service when it is active (NOT_FOUND or FAILED_PRECONDITION otherwise)."""
+        service in ``environment`` (by default the one it was first provisioned in) when it is active there
+        (NOT_FOUND or FAILED_PRECONDITION otherwise)."""
         probe = await store.get_service(session=session, name=service)
         if probe is not None:
             await store.lock_team(session=session, team=probe.team)
         if (earlier := await self._earlier(session, request_key, fingerprint)) is not None:
             return earlier
-        return await self._active_service(session, service)
+        return await self._active_service(session, service, environment)
 
-    async def _active_service(self, session: AsyncSession, service: str) -> ProvisionedService:
-        record = await store.get_service(session=session, name=service)
+    async def _active_service(
+        self, session: AsyncSession, service: str, environment: str = ""
+    ) -> ProvisionedService:
+        record = await store.get_service(session=session, name=service, environment=environment)
+        where = f" in {environment}" if environment else ""
         if record is None or record.state == "deleted":
+            if environment and await store.get_service(session=session, name=service) is not None:
+                raise NotFound(
+                    f"services/{service} does not run in {environment}",
+                    reason="ENVIRONMENT_NOT_FOUND",
+                    metadata={"service": service, "environment": environment},
+                )
             raise NotFound(f"services/{service} was not provisioned here", metadata={"service": service})
         if record.state != "active":
             raise FailedPrecondition(
-                f"services/{service} is {record.state}, not active",
-                [PreconditionViolation("STATE", f"services/{service}", f"service is {record.state}")],
+                f"services/{service} is {record.state}{where}, not active",
+                [PreconditionViolation("STATE", f"services/{service}", f"service is {record.state}{where}")],
                 reason="SERVICE_NOT_ACTIVE",
             )
         return record
 
-    async def _no_running_operation(self, session: AsyncSession, service: str) -> None:
-        running = await store.list_operations(session=session, service=service, done=False, offset=0, limit=1)
+    async def _no_running_operation(self, session: AsyncSession, service: str, environment: str = "") -> None:
+        running = await store.list_operations(
+            session=session, service=service, done=False, offset=0, limit=1, environment=environment or None
+        )
         if running:
             raise FailedPrecondition(
                 f"operations/{running[0].id} is still running for services/{service}",

@@ -12,7 +12,7 @@ from paved.catalog.v1 import catalog_pb2
 from paved.cost.v1 import cost_pb2
 from paved.provisioning.v1 import provisioning_pb2
 
-from paved_gateway import convert, create_flow, schemas
+from paved_gateway import convert, create_flow, schemas, service_environments
 from paved_gateway.access import (
     and_filters,
     authorized_service,
@@ -130,9 +130,16 @@ async def list_services(
     responses=_SERVICE_ERROR_RESPONSES,
 )
 async def get_service(
-    service_id: ServiceId, backends: BackendsDep, principal: PrincipalDep
+    service_id: ServiceId,
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    environment: Annotated[
+        str | None,
+        Query(min_length=1, max_length=63, pattern=DNS_LABEL, description="Only this environment."),
+    ] = None,
 ) -> schemas.ServiceStatus:
-    """The service with its health, metrics and cost, asked of catalog, alerting and cost at once."""
+    """The service with its health, metrics and cost, asked of catalog, alerting and cost at once, and
+    each environment it runs in (``?environment=`` narrows the answer to one)."""
     replies: list[object] = await asyncio.gather(
         backends.catalog.GetService(catalog_pb2.GetServiceRequest(name=convert.SERVICE_PREFIX + service_id)),
         backends.alerting.GetServiceHealth(alerting_pb2.GetServiceHealthRequest(service=service_id)),
@@ -155,6 +162,11 @@ async def get_service(
     if not principal.may_act_for(owner):
         raise not_permitted(principal, f"service {service_id!r}")
     health = _health_part(health_reply, unavailable)
+    environments = service_environments.statuses(service, health, cost) if service else []
+    if environment is not None and service is not None:
+        return await service_environments.narrowed(
+            backends, principal, service, environment, environments, unavailable
+        )
     return schemas.ServiceStatus(
         id=service_id,
         name=service_id,
@@ -171,6 +183,7 @@ async def get_service(
         dashboards=convert.links(service.dashboards) if service else [],
         documentation=(service.documentation_url or None) if service else None,
         unavailable=unavailable,
+        environments=environments,
     )
 
 

@@ -343,3 +343,71 @@ class DeliveryMetrics(_message.Message):
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     def __init__(self, team: _Optional[str] = ..., deployments_per_day: _Optional[float] = ..., deployment_frequency_band: _Optional[_Union[PerformanceBand, str]] = ..., lead_time_hours: _Optional[float] = ..., lead_time_band: _Optional[_Union[PerformanceBand, str]] = ..., change_failure_rate: _Optional[float] = ..., change_failure_rate_band: _Optional[_Union[PerformanceBand, str]] = ..., mean_time_to_recovery_hours: _Optional[float] = ..., time_to_recovery_band: _Optional[_Union[PerformanceBand, str]] = ..., time_to_first_deploy_hours: _Optional[float] = ..., services_created_per_week: _Optional[float] = ..., deployments: _Optional[int] = ..., services_created: _Optional[int] = ..., failed_deployments: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PromoteServiceRequest(_message.Message):
+    __slots__ = ("service", "source_environment", "target_environment", "version", "plan", "estimated_monthly_cost", "policy_decision", "request_id", "requester")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_MONTHLY_COST_FIELD_NUMBER: _ClassVar[int]
+    POLICY_DECISION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    source_environment: str
+    target_environment: str
+    version: str
+    plan: _common_pb2.Plan
+    estimated_monthly_cost: _money_pb2.Money
+    policy_decision: PolicyDecisionRef
+    request_id: str
+    requester: str
+    def __init__(self, service: _Optional[str] = ..., source_environment: _Optional[str] = ..., target_environment: _Optional[str] = ..., version: _Optional[str] = ..., plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ..., estimated_monthly_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., policy_decision: _Optional[_Union[PolicyDecisionRef, _Mapping]] = ..., request_id: _Optional[str] = ..., requester: _Optional[str] = ...) -> None: ...
+
+class ApprovePromotionRequest(_message.Message):
+    __slots__ = ("name", "approver", "reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    APPROVER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    approver: str
+    reason: str
+    def __init__(self, name: _Optional[str] = ..., approver: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RejectPromotionRequest(_message.Message):
+    __slots__ = ("name", "approver", "reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    APPROVER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    approver: str
+    reason: str
+    def __init__(self, name: _Optional[str] = ..., approver: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class PromotionGate(_message.Message):
+    __slots__ = ("gate", "passed", "evidence")
+    GATE_FIELD_NUMBER: _ClassVar[int]
+    PASSED_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    gate: str
+    passed: bool
+    evidence: str
+    def __init__(self, gate: _Optional[str] = ..., passed: _Optional[bool] = ..., evidence: _Optional[str] = ...) -> None: ...
+
+class PromotionResult(_message.Message):
+    __slots__ = ("source_environment", "target_environment", "version", "image", "commit", "gates")
+    SOURCE_ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    GATES_FIELD_NUMBER: _ClassVar[int]
+    source_environment: str
+    target_environment: str
+    version: str
+    image: str
+    commit: str
+    gates: _containers.RepeatedCompositeFieldContainer[PromotionGate]
+    def __init__(self, source_environment: _Optional[str] = ..., target_environment: _Optional[str] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., commit: _Optional[str] = ..., gates: _Optional[_Iterable[_Union[PromotionGate, _Mapping]]] = ...) -> None: ...

@@ -73,6 +73,21 @@ class ProvisioningServiceStub:
                 request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.UpdateInstanceTypeRequest.SerializeToString,
                 response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
                 _registered_method=True)
+        self.PromoteService = channel.unary_unary(
+                '/paved.provisioning.v1.ProvisioningService/PromoteService',
+                request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.PromoteServiceRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+                _registered_method=True)
+        self.ApprovePromotion = channel.unary_unary(
+                '/paved.provisioning.v1.ProvisioningService/ApprovePromotion',
+                request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.ApprovePromotionRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+                _registered_method=True)
+        self.RejectPromotion = channel.unary_unary(
+                '/paved.provisioning.v1.ProvisioningService/RejectPromotion',
+                request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.RejectPromotionRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+                _registered_method=True)
         self.ListDeployments = channel.unary_unary(
                 '/paved.provisioning.v1.ProvisioningService/ListDeployments',
                 request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.ListDeploymentsRequest.SerializeToString,
@@ -140,6 +155,29 @@ class ProvisioningServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PromoteService(self, request, context):
+        """Promotes what runs in one environment of a service into the next one, after gates (policy at the
+        target's levels, source soak, cost delta and budget, approval). Metadata: OperationMetadata; response:
+        PromotionResult. A refused gate fails the operation and changes nothing in the target environment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApprovePromotion(self, request, context):
+        """Approves a promotion waiting at its approval gate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectPromotion(self, request, context):
+        """Rejects a promotion waiting at its approval gate; the promotion fails and changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListDeployments(self, request, context):
         """Deployment history of a service.
         """
@@ -190,6 +228,21 @@ def add_ProvisioningServiceServicer_to_server(servicer, server):
             'UpdateInstanceType': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateInstanceType,
                     request_deserializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.UpdateInstanceTypeRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
+            ),
+            'PromoteService': grpc.unary_unary_rpc_method_handler(
+                    servicer.PromoteService,
+                    request_deserializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.PromoteServiceRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
+            ),
+            'ApprovePromotion': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApprovePromotion,
+                    request_deserializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.ApprovePromotionRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
+            ),
+            'RejectPromotion': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectPromotion,
+                    request_deserializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.RejectPromotionRequest.FromString,
                     response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
             ),
             'ListDeployments': grpc.unary_unary_rpc_method_handler(
@@ -394,6 +447,87 @@ class ProvisioningService:
             target,
             '/paved.provisioning.v1.ProvisioningService/UpdateInstanceType',
             paved_dot_provisioning_dot_v1_dot_provisioning__pb2.UpdateInstanceTypeRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PromoteService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.provisioning.v1.ProvisioningService/PromoteService',
+            paved_dot_provisioning_dot_v1_dot_provisioning__pb2.PromoteServiceRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApprovePromotion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.provisioning.v1.ProvisioningService/ApprovePromotion',
+            paved_dot_provisioning_dot_v1_dot_provisioning__pb2.ApprovePromotionRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectPromotion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.provisioning.v1.ProvisioningService/RejectPromotion',
+            paved_dot_provisioning_dot_v1_dot_provisioning__pb2.RejectPromotionRequest.SerializeToString,
             google_dot_longrunning_dot_operations__pb2.Operation.FromString,
             options,
             channel_credentials,

@@ -1,0 +1,154 @@
+"""Promotions over the whole suite: a service created in development, added to staging, deployed there and
+promoted to production through an approval, with one GitOps commit naming source and target; promotions
+refused by a gate (policy at production's level, a rejected approval) change nothing in production; bad
+input is a 400 naming the field."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from e2e_suite import wait_for_operation
+
+
+def _create(client: httpx.Client, name: str, environment: str, **parameters: object) -> None:
+    response = client.post(
+        "/api/services",
+        json={
+            "name": name,
+            "team": "payments",
+            "template": "web-service",
+            "environment": environment,
+            "parameters": {"language": "go", "database": "none", **parameters},
+        },
+    )
+    assert response.status_code == 202, response.text
+    assert wait_for_operation(client, response.json()["operation"])["status"] == "succeeded"
+
+
+def _wait_promotion(
+    client: httpx.Client, name: str, promotion: str, until: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = client.get(f"/api/services/{name}/promotions/{promotion}")
+        assert status.status_code == 200, status.text
+        body: dict[str, Any] = status.json()
+        if until(body):
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"promotion {promotion} did not get there: {body}")
+
+
+@pytest.fixture
+def quick_production(admin: httpx.Client) -> Iterator[None]:
+    """Production with an approval and a one-second soak, so a test need not wait an hour."""
+    before = {e["name"]: e for e in admin.get("/api/environments").json()["items"]}["production"]
+    changed = admin.patch("/api/environments/production", json={"soak_seconds": 1, "approval_required": True})
+    assert changed.status_code == 200, changed.text
+    yield
+    admin.patch(
+        "/api/environments/production",
+        json={"soak_seconds": before["soak_seconds"], "approval_required": before["approval_required"]},
+    )
+
+
+@pytest.fixture
+def in_staging(payments: httpx.Client, unique_name: Callable[[str], str]) -> str:
+    name = unique_name("promo")
+    _create(payments, name, "development")
+    _create(payments, name, "staging")
+    deployed = payments.post(
+        f"/api/services/{name}/deploy", json={"version": "1.4.0", "environment": "staging"}
+    )
+    assert deployed.status_code == 202, deployed.text
+    assert wait_for_operation(payments, deployed.json()["operation"])["status"] == "succeeded"
+    time.sleep(1.1)  # the soak time
+    return name
+
+
+def test_promotion_to_production_waits_for_an_approval_and_commits_once(
+    quick_production: None, payments: httpx.Client, in_staging: str
+) -> None:
+    name = in_staging
+    started = payments.post(f"/api/services/{name}/promotions", json={"from": "staging", "to": "production"})
+    assert started.status_code == 202, started.text
+    promotion = started.json()["id"]
+    waiting = _wait_promotion(payments, name, promotion, lambda b: b["phase"] == "waiting_for_approval")
+    gates = {g["gate"]: g for g in waiting["gates"]}
+    assert (
+        gates["policy"]["state"] == "succeeded"
+        and "at production's enforcement levels" in gates["policy"]["evidence"]
+    )
+    assert gates["soak"]["state"] == "succeeded" and "1.4.0 has run in staging" in gates["soak"]["evidence"]
+    assert "0 alert(s) firing" in gates["soak"]["evidence"]
+    assert gates["cost"]["state"] == "succeeded" and "USD/month" in gates["cost"]["evidence"]
+    assert payments.get(f"/api/services/{name}", params={"environment": "production"}).status_code == 404
+
+    again = payments.post(f"/api/services/{name}/promotions", json={"from": "staging", "to": "production"})
+    assert again.status_code == 409 and "already changing" in again.text
+
+    approved = payments.post(
+        f"/api/services/{name}/promotions/{promotion}/approve", json={"reason": "release 1.4.0 signed off"}
+    )
+    assert approved.status_code == 200, approved.text
+    done = _wait_promotion(payments, name, promotion, lambda b: b["phase"] in ("succeeded", "failed"))
+    assert done["phase"] == "succeeded", done
+    assert {g["gate"]: g["evidence"] for g in done["gates"]}[
+        "approval"
+    ] == "approved by alice: release 1.4.0 signed off"
+
+    production = payments.get(f"/api/services/{name}", params={"environment": "production"}).json()
+    (environment,) = production["environments"]
+    assert environment["status"] == "active" and environment["version"] == "1.4.0"
+    service = payments.get(f"/api/services/{name}").json()
+    assert [e["name"] for e in service["environments"]] == ["development", "staging", "production"]
+    deployments = payments.get(f"/api/services/{name}/deployments", params={"environment": "production"})
+    if deployments.status_code == 200:
+        assert deployments.json()["items"][0]["version"] == "1.4.0"
+
+
+def test_a_rejected_approval_fails_the_promotion_and_changes_nothing(
+    quick_production: None, payments: httpx.Client, in_staging: str
+) -> None:
+    name = in_staging
+    started = payments.post(f"/api/services/{name}/promotions", json={"from": "staging", "to": "production"})
+    assert started.status_code == 202, started.text
+    promotion = started.json()["id"]
+    _wait_promotion(payments, name, promotion, lambda b: b["phase"] == "waiting_for_approval")
+
+    rejected = payments.post(f"/api/services/{name}/promotions/{promotion}/reject", json={"reason": "freeze"})
+    assert rejected.status_code == 200, rejected.text
+    done = _wait_promotion(payments, name, promotion, lambda b: b["phase"] in ("succeeded", "failed"))
+
+    assert (
+        done["phase"] == "failed"
+        and "approval gate refused: rejected by alice: freeze" in done["error"]["message"]
+    )
+    assert payments.get(f"/api/services/{name}", params={"environment": "production"}).status_code == 404
+    late = payments.post(f"/api/services/{name}/promotions/{promotion}/approve", json={"reason": "too late"})
+    assert late.status_code == 409
+
+
+def test_bad_promotions_are_400_naming_the_field(payments: httpx.Client, in_staging: str) -> None:
+    name = in_staging
+    cases = [
+        ({"from": "staging", "to": "qa"}, "to", "unknown environment 'qa'"),
+        ({"from": "staging", "to": "staging"}, "to", "must differ from from"),
+        ({"from": "staging", "to": "development"}, "to", "must come after staging"),
+        ({"from": "production", "to": "production"}, "to", "must differ"),
+        (
+            {"from": "staging", "to": "production", "version": "9.9.9"},
+            "version",
+            "9.9.9 never ran in staging",
+        ),
+    ]
+    for body, field, rule in cases:
+        response = payments.post(f"/api/services/{name}/promotions", json=body)
+        assert response.status_code == 400, (body, response.text)
+        violations = {v["field"]: v["description"] for v in response.json()["error"]["fieldViolations"]}
+        assert rule in violations.get(field, ""), (body, violations)
+    assert payments.get(f"/api/services/{name}", params={"environment": "production"}).status_code == 404
