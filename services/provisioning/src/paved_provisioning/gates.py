@@ -11,7 +11,7 @@ refusing. They run before anything is written for the target, so a refusal chang
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 PASSING_OUTCOMES = ("ALLOW", "ALLOW_WITH_WARNINGS")
@@ -54,7 +54,10 @@ def soak_gate(
     alerts = f"{len(firing)} alert(s) firing" + (f": {', '.join(firing)}" if firing else "")
     if soak_seconds <= 0 and not firing:
         return Verdict(True, f"no soak time required; {alerts}")
-    ran = (now - datetime.fromisoformat(since)).total_seconds() if since else 0.0
+    started = datetime.fromisoformat(since) if since else None
+    if started is not None and started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    ran = (now - started).total_seconds() if started is not None else 0.0
     needed = timedelta(seconds=soak_seconds).total_seconds()
     found = (
         f"{version or 'the current version'} has run in {source} for {_duration(ran)} "

@@ -247,5 +247,5 @@ async def _promoted(
         return current_image, ""
     # The newest deployment of it: the version has run since that one ended, or since it started.
     newest = matches[0]
-    since = newest.end_time or newest.start_time
+    since = store.aware(newest.end_time or newest.start_time)
     return newest.image or current_image, since.isoformat() if since else ""
