@@ -152,3 +152,38 @@ def test_bad_promotions_are_400_naming_the_field(payments: httpx.Client, in_stag
         violations = {v["field"]: v["description"] for v in response.json()["error"]["fieldViolations"]}
         assert rule in violations.get(field, ""), (body, violations)
     assert payments.get(f"/api/services/{name}", params={"environment": "production"}).status_code == 404
+
+
+def test_cli_promotes_and_status_lists_each_environment(
+    suite: Any, admin: httpx.Client, payments: httpx.Client, in_staging: str
+) -> None:
+    from click.testing import CliRunner
+    from conftest import TOKENS
+    from paved_client.cli import main
+
+    name = in_staging
+    before = {e["name"]: e for e in admin.get("/api/environments").json()["items"]}["production"]
+    admin.patch("/api/environments/production", json={"approval_required": False, "soak_seconds": 0})
+    try:
+        env = {
+            "PAVED_URL": suite.gateway_url,
+            "PAVED_TOKEN": str(TOKENS["payments"]["token"]),
+            "COLUMNS": "200",
+        }
+        runner = CliRunner()
+        promoted = runner.invoke(
+            main, ["promote", name, "--from", "staging", "--to", "production", "--wait"], env=env
+        )
+        assert promoted.exit_code == 0, promoted.output
+        assert "succeeded" in promoted.output and "requires no approval" in promoted.output
+        status = runner.invoke(main, ["status", name], env=env)
+        assert status.exit_code == 0, status.output
+        assert f"Environments of {name}" in status.output
+        assert "production" in status.output and "1.4.0" in status.output
+        refused = runner.invoke(main, ["promote", name, "--from", "production", "--to", "staging"], env=env)
+        assert refused.exit_code != 0 and "must come after production" in refused.output
+    finally:
+        admin.patch(
+            "/api/environments/production",
+            json={"soak_seconds": before["soak_seconds"], "approval_required": before["approval_required"]},
+        )

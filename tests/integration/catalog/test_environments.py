@@ -207,3 +207,31 @@ async def test_environment_settings_change_by_mask_and_bad_values_change_nothing
     after = await catalog.stub.ListEnvironments(catalog_pb2.ListEnvironmentsRequest())
     staging = after.environments[1]
     assert staging.soak_time.seconds == 600 and staging.replicas_floor == 0 and staging.position == 1
+
+
+async def test_backstage_export_is_one_component_with_its_environments(catalog: Any) -> None:
+    await _create(catalog, _service("checkout", "payments", "development"))
+    await _create(catalog, _service("checkout", "payments", "production"))
+    await catalog.stub.UpdateServiceEnvironment(
+        catalog_pb2.UpdateServiceEnvironmentRequest(
+            service_environment=catalog_pb2.ServiceEnvironment(
+                name="services/checkout/environments/production",
+                version="2.0.0",
+                endpoints=["https://checkout.prod.example"],
+            ),
+            update_mask=field_mask_pb2.FieldMask(paths=["version", "endpoints"]),
+        )
+    )
+
+    exported = await catalog.stub.ExportBackstageEntities(catalog_pb2.ExportBackstageEntitiesRequest())
+
+    components = [e for e in exported.entities if e["kind"] == "Component"]
+    assert [c["metadata"]["name"] for c in components] == ["checkout"]
+    (component,) = components
+    annotations = component["metadata"]["annotations"]
+    assert annotations["paved.dev/environments"] == "development,production"
+    assert annotations["paved.dev/production-version"] == "2.0.0"
+    assert annotations["paved.dev/development-state"] == "PROVISIONING"
+    links = [(link["title"], link["url"]) for link in component["metadata"]["links"]]
+    assert ("Endpoint (production)", "https://checkout.prod.example") in links
+    assert component["spec"]["lifecycle"] == "production"

@@ -8,7 +8,7 @@ import json as _json_module
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 from urllib.parse import quote, urlencode, urlsplit
 
 from paved_client.config import ClientConfig
@@ -72,6 +72,8 @@ class ServiceStatus(TypedDict):
     dashboards: list[Link]
     documentation: str | None
     unavailable: list[str]
+    # Each environment the service runs in: name, status, version, image, endpoints, health, metrics, cost.
+    environments: NotRequired[list[dict[str, Any]]]
 
 
 class Step(TypedDict):
@@ -279,6 +281,15 @@ class GatewayClient:
             "POST", f"/api/services/{name}/{workflow}", json=body, headers=headers
         )
         return result
+
+    def promote(self, name: str, *, source: str, target: str, version: str | None = None) -> dict[str, Any]:
+        """POST /api/services/{name}/promotions."""
+        body = {"from": source, "to": target, **({"version": version} if version else {})}
+        return dict(self._json("POST", f"/api/services/{name}/promotions", json=body))
+
+    def get_promotion(self, name: str, promotion: str) -> dict[str, Any]:
+        """GET /api/services/{name}/promotions/{id}."""
+        return dict(self._json("GET", f"/api/services/{name}/promotions/{promotion}"))
 
     def get_operation(self, operation: str) -> Operation:
         """GET /api/operations/{id} (accepts ``operations/{id}`` too)."""

@@ -31,6 +31,9 @@ class ExportLinks:
     proxy_path: str = "/proxy/paved"
 
 
+MAX_ENVIRONMENT_KEY = 63 - len("-version")
+
+
 @dataclass(frozen=True)
 class ServiceView:
     """What the export needs to know about a registered service."""
@@ -48,6 +51,8 @@ class ServiceView:
     has_database: bool
     database_engine: str
     namespace: str
+    # Each environment it runs in, in promotion order: (name, state, version, endpoints).
+    environments: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
 
 
 def _ref(kind: str, name: str) -> str:
@@ -70,7 +75,8 @@ def _suffixed(name: str, suffix: str) -> str:
 def _lifecycle(service: ServiceView) -> str:
     if service.state in ("DEPROVISIONING", "DELETED"):
         return "deprecated"
-    return "production" if service.environment == "production" else "experimental"
+    running = {name for name, *_ in service.environments} or {service.environment}
+    return "production" if "production" in running else "experimental"
 
 
 def _location(links: ExportLinks) -> str:
@@ -121,6 +127,20 @@ def _service_entities(service: ServiceView, links: ExportLinks) -> list[dict[str
     ]
     if service.documentation_url:
         entity_links.append({"url": service.documentation_url, "title": "Documentation", "icon": "docs"})
+    # One Component for the service; its environments as annotations and links.
+    if service.environments:
+        annotations["paved.dev/environments"] = ",".join(name for name, *_ in service.environments)
+        for name, state, version, endpoints in service.environments:
+            if len(name) <= MAX_ENVIRONMENT_KEY:  # an annotation name is at most 63 characters
+                annotations[f"paved.dev/{name}-state"] = state
+                if version:
+                    annotations[f"paved.dev/{name}-version"] = version
+            known = {link["url"] for link in entity_links}
+            entity_links += [
+                {"url": url, "title": f"Endpoint ({name})", "icon": "web"}
+                for url in endpoints
+                if url not in known
+            ]
     component: dict[str, Any] = {
         "apiVersion": CATALOG_API_VERSION,
         "kind": "Component",

@@ -337,7 +337,9 @@ class ServiceRegistry:
                     with_plan=False,
                     with_summary=False,
                 )
-                views.extend(_service_view(row) for row in rows)
+                children = await store.service_environments(session=session, services=[r.name for r in rows])
+                order = [e.name for e in await store.list_environments(session=session)]
+                views.extend(_service_view(row, _ordered(children.get(row.name, []), order)) for row in rows)
                 if len(rows) < EXPORT_BATCH:
                     break
                 after = rows[-1].name
@@ -372,7 +374,7 @@ def _ordered(children: list[ServiceEnvironmentRow], order: list[str]) -> list[Se
     return [by_name[name] for name in ranked]
 
 
-def _service_view(row: ServiceRow) -> backstage.ServiceView:
+def _service_view(row: ServiceRow, children: list[ServiceEnvironmentRow]) -> backstage.ServiceView:
     engine = row.database_engine
     if not engine and row.parameters.get("database") not in (None, "none"):
         engine = str(row.parameters["database"])
@@ -390,6 +392,7 @@ def _service_view(row: ServiceRow) -> backstage.ServiceView:
         has_database=bool(engine),
         database_engine=engine,
         namespace=row.namespace or row.team,
+        environments=tuple((c.environment, c.state, c.version, tuple(c.endpoints)) for c in children),
     )
 
 

@@ -140,6 +140,19 @@ def status(name: str, as_json: bool, *, client: GatewayClient) -> None:
     if service.get("unavailable"):
         table.add_row("Unavailable", ", ".join(service["unavailable"]), style="yellow")
     console.print(table)
+    environments = service.get("environments") or []
+    if environments:
+        per = new_table(title=f"Environments of {name}")
+        for column in ("Environment", "Status", "Version", "Health"):
+            per.add_column(column)
+        for environment in environments:
+            per.add_row(
+                environment["name"],
+                environment["status"],
+                environment.get("version") or "—",
+                environment.get("health") or "—",
+            )
+        console.print(per)
 
 
 @click.command("services")
