@@ -153,6 +153,23 @@ def test_bad_promotions_are_400_naming_the_field(payments: httpx.Client, in_stag
         assert rule in violations.get(field, ""), (body, violations)
     assert payments.get(f"/api/services/{name}", params={"environment": "production"}).status_code == 404
 
+    # A retried request with its Idempotency-Key is the same promotion, not a second one.
+    key = {"Idempotency-Key": f"promote-{name}"}
+    first = payments.post(
+        f"/api/services/{name}/promotions", json={"from": "staging", "to": "production"}, headers=key
+    )
+    again = payments.post(
+        f"/api/services/{name}/promotions", json={"from": "staging", "to": "production"}, headers=key
+    )
+    assert first.status_code == again.status_code == 202, (first.text, again.text)
+    assert first.json()["id"] == again.json()["id"]
+    # Production's default soak (an hour) has not passed: the soak gate refuses, production is untouched.
+    done = _wait_promotion(
+        payments, name, first.json()["id"], lambda b: b["phase"] in ("succeeded", "failed")
+    )
+    assert done["phase"] == "failed" and "soak gate refused" in done["error"]["message"], done
+    assert payments.get(f"/api/services/{name}", params={"environment": "production"}).status_code == 404
+
 
 def test_cli_promotes_and_status_lists_each_environment(
     suite: Any, admin: httpx.Client, payments: httpx.Client, in_staging: str

@@ -89,7 +89,14 @@ def request_fingerprint(kind: str, requester: str, **fields: Any) -> str:
 
 
 #: Every kind of operation a request id can start: one request id names one request, whatever its kind.
-_KINDS = (steps.PROVISION, steps.DEPLOY, steps.ROLLBACK, steps.DEPROVISION, steps.UPDATE_INSTANCE_TYPE)
+_KINDS = (
+    steps.PROVISION,
+    steps.DEPLOY,
+    steps.ROLLBACK,
+    steps.DEPROVISION,
+    steps.UPDATE_INSTANCE_TYPE,
+    steps.PROMOTE,
+)
 
 
 def _request_id_of(request_key: str) -> str:
