@@ -162,12 +162,18 @@ def service_environment(
 
 
 def _die_with_parent(parent: int) -> Callable[[], None]:
-    """For the child, between fork and exec: ask the kernel for SIGTERM when ``up`` dies, however it dies."""
+    """For the child, between fork and exec: ask the kernel for SIGTERM when ``up`` dies, however it dies.
+
+    libc's prctl is looked up here, in the parent: the child only calls it (no loading between fork and exec).
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: Ctrl-C, SIGTERM and SIGHUP still stop the services
+        prctl = None
 
     def arrange() -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
         if os.getppid() != parent:  # up died before the request took effect
             os.kill(os.getpid(), signal.SIGTERM)
 
