@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
-from paved_client.commands.common import console, gateway_options, money, print_json
-from paved_client.http import GatewayClient
+from paved_client.commands.common import console, gateway_options, money, new_table, print_json
+
+if TYPE_CHECKING:
+    from paved_client.http import GatewayClient
 
 MIB = 1024.0**2
 
@@ -36,7 +37,7 @@ def optimize(service: str, environment: str | None, as_json: bool, *, client: Ga
     if as_json:
         print_json(found)
         return
-    table = Table(title=f"Rightsizing of {found['service']} ({found.get('history_source', '')} history)")
+    table = new_table(title=f"Rightsizing of {found['service']} ({found.get('history_source', '')} history)")
     for column in (
         "Resource",
         "Request now",
