@@ -60,8 +60,16 @@ def test_web_service_with_a_database() -> None:
     assert resources["networking"].properties["host"] == "checkout.production.paved.internal"
     observability = resources["observability"].properties
     assert all(observability[s] for s in ("metrics", "logs", "traces", "alerts"))
+    assert observability["log_retention_days"] == 90
     kinds = [m["kind"] for m in resources["observability"].manifests]
-    assert kinds == ["MetricsScrape", "LogPipeline", "TraceExporter", "AlertRules"]
+    assert kinds == ["ServiceMonitor", "ConfigMap", "PrometheusRule"]
+    # The platform's defaults joined the workload: a disruption budget and a network policy.
+    assert [m["kind"] for m in resources["compute"].manifests] == [
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    ]
     for resource in plan.resources:
         assert resource.tags == {
             "owner": "payments",
@@ -220,7 +228,8 @@ def test_rendered_plans_keep_their_shape_whatever_the_value(notice: str) -> None
     assert spec is not None
     plan = render(spec, 1, {"service_name": "board", "notice": notice}, RenderContext(team="comms"), DEFAULTS)
     (compute,) = plan.resources
-    (deployment,) = compute.manifests
+    deployment, *platform_objects = compute.manifests
+    assert [o["kind"] for o in platform_objects] == ["PodDisruptionBudget", "NetworkPolicy"]
     assert set(deployment) == {"apiVersion", "kind", "metadata", "spec"}
     assert deployment["metadata"]["annotations"] == {"notice": notice}
     assert deployment["spec"]["replicas"] == 2
@@ -234,6 +243,7 @@ def test_a_rendered_object_with_a_hostile_value_is_still_a_valid_kubernetes_obje
     assert spec is not None
     notice = "x\n---\nkind: Secret\nmetadata: {name: stolen}\n&a *a {{ .image }} 'quoted' \"dq\" : # ~"
     plan = render(spec, 1, {"service_name": "board", "notice": notice}, RenderContext(team="comms"), DEFAULTS)
-    (deployment,) = plan.resources[0].manifests
-    kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    deployment, *platform_objects = plan.resources[0].manifests
+    for obj in (deployment, *platform_objects):
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
     assert deployment["kind"] == "Deployment" and deployment["metadata"]["annotations"]["notice"] == notice

@@ -5,8 +5,11 @@ writes the GitOps files from the plan it received."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -21,6 +24,7 @@ from paved_provisioning import manifests
 from paved_provisioning.convert import plan_dict
 
 SITE = manifests.SiteConfig()
+CRDS = Path(__file__).resolve().parents[2] / "data" / "crds"
 ENVIRONMENTS = ("development", "production")
 REQUIRED_VALUES = {"service_name": "orders", "language": "python", "schedule": "0 3 * * *"}
 
@@ -121,3 +125,11 @@ def kubernetes_documents(files: dict[str, bytes]) -> Iterator[tuple[str, dict[st
             for document in yaml.safe_load_all(files[f"{base}/{listed}"]):
                 if document:
                     yield f"{base}/{listed}", document
+
+
+@cache
+def crd_schema(api_version: str, kind: str) -> dict[str, Any] | None:
+    """The shipped schema of a custom resource (``tests/data/crds``), or None for any other kind."""
+    group, _, version = api_version.rpartition("/")
+    path = CRDS / f"{group}_{kind.lower()}_{version}.json"
+    return json.loads(path.read_text()) if path.is_file() else None

@@ -8,8 +8,8 @@ import json
 import re
 
 import pytest
-from committed import Case, builtin_specs, committed_files, kubernetes_documents, matrix
-from paved_catalog.kubernetes_decoding import integer_decode_errors
+from committed import Case, builtin_specs, committed_files, crd_schema, kubernetes_documents, matrix
+from paved_catalog.kubernetes_decoding import integer_decode_errors, validator_for
 
 SPECS = builtin_specs()
 CASES = [case for spec in SPECS.values() for case in matrix(spec)]
@@ -20,11 +20,14 @@ def test_committed_objects_have_integers_where_kubernetes_decodes_integers(case:
     files = committed_files(SPECS[case.template], case)
     objects = list(kubernetes_documents(files))
     assert objects
-    problems = [
-        f"{path} {obj['kind']}/{obj['metadata']['name']} {error.path}: {error.message}"
-        for path, obj in objects
-        for error in integer_decode_errors(obj)
-    ]
+    problems = []
+    for path, obj in objects:
+        schema = crd_schema(obj["apiVersion"], obj["kind"])
+        validator = validator_for(schema) if schema is not None else None
+        problems += [
+            f"{path} {obj['kind']}/{obj['metadata']['name']} {error.path}: {error.message}"
+            for error in integer_decode_errors(obj, validator)
+        ]
     assert problems == []
     # Terraform JSON and the documentation carry the same integers.
     for path, content in files.items():
@@ -67,3 +70,16 @@ def test_the_check_sees_a_float_where_kubernetes_wants_an_integer() -> None:
     deployment["spec"]["replicas"] = 2
     service["spec"]["ports"][0]["targetPort"] = "http"
     assert integer_decode_errors(deployment) == integer_decode_errors(service) == []
+
+
+def test_custom_resources_are_decoded_against_their_shipped_schema() -> None:
+    monitor = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": "orders"},
+        "spec": {"selector": {}, "podMetricsEndpoints": [{"port": "metrics", "targetPort": 9090.0}]},
+    }
+    schema = crd_schema("monitoring.coreos.com/v1", "PodMonitor")
+    assert schema is not None
+    errors = integer_decode_errors(monitor, validator_for(schema))
+    assert [e.path for e in errors] == ["spec.podMetricsEndpoints[0].targetPort"]

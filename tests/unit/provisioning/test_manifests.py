@@ -87,7 +87,7 @@ def test_links_and_docs() -> None:
     link = manifests.links(plan_dict(), SITE)
     assert link.endpoints[0] == "https://orders.example.com"
     assert link.endpoints[1] == "http://orders.production.svc.cluster.local:8080"
-    assert [title for title, _ in link.dashboards] == ["Service overview", "RED"]
+    assert link.dashboards == [("RED", "https://grafana.paved.dev/d/red?var-service=orders")]
     page = manifests.documentation(plan_dict(), SITE)
     assert "https://orders.example.com" in page and "High Error Rate" in page
 
@@ -102,3 +102,23 @@ def test_platform_specs_are_not_kubernetes_objects() -> None:
     spec = yaml.safe_load(files[f"{BASE}/observability/observability.yaml"])
     assert spec["manifests"][0]["kind"] == "AlertRules"
     assert json.loads(files[f"{BASE}/terraform/main.tf.json"])
+
+
+def test_dashboards_keep_the_title_and_url_the_catalog_rendered() -> None:
+    plan = plan_dict()
+    plan["resources"][3]["properties"]["dashboards"] = [
+        {"title": "orders overview", "url": "https://grafana.example/d/paved-orders/orders-overview"}
+    ]
+    link = manifests.links(plan, SITE)
+    assert link.dashboards == [("orders overview", "https://grafana.example/d/paved-orders/orders-overview")]
+    page = manifests.documentation(plan, SITE)
+    assert "[orders overview](https://grafana.example/d/paved-orders/orders-overview)" in page
+    assert "{'title'" not in page
+
+
+def test_a_workload_without_service_or_ingress_gets_no_invented_endpoint() -> None:
+    plan = plan_dict()
+    plan["resources"] = [r for r in plan["resources"] if r["type"] != "networking"]
+    compute = plan["resources"][0]
+    compute["manifests"] = [m for m in compute["manifests"] if m["kind"] != "Service"]
+    assert manifests.links(plan, SITE).endpoints == []

@@ -47,6 +47,7 @@ class PlatformDefaults:
     image_registry: str = "registry.paved.internal"
     domain: str = "paved.internal"
     dashboards_url: str = "http://grafana.paved.internal"
+    otlp_endpoint: str = "http://otel-collector.observability.svc:4317"
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ observability expanded, properties and tags attached, and the Terraform of the p
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from paved_kit.errors import FieldViolation, InvalidArgument
 
-from paved_catalog import conditions, observability, properties
+from paved_catalog import conditions, observability, properties, workloads
 from paved_catalog.parameters import check_parameters
 from paved_catalog.placeholders import MissingValues, compiled
 from paved_catalog.render_context import PlatformDefaults, RenderContext
@@ -135,17 +136,29 @@ def render(
         "service": service_name,
     }
 
-    rendered: list[RenderedResource] = []
+    chosen = [
+        resource
+        for resource in spec.resources
+        if not resource.condition
+        or conditions.evaluate(conditions.parse_condition(resource.condition), values)
+    ]
+    # Observability is about the workload as deployed, so it is rendered after the platform's defaults
+    # were filled into the workloads; the plan keeps the template's order.
+    by_name: dict[str, RenderedResource] = {}
     missing: set[str] = set()
-    for resource in spec.resources:
-        if resource.condition and not conditions.evaluate(
-            conditions.parse_condition(resource.condition), values
-        ):
-            continue
-        try:
-            rendered.append(_render_resource(resource, values, ctx, tags, defaults, rendered))
-        except MissingValues as exc:
-            missing.update(exc.names)
+    for phase in ("workloads", "observability"):
+        if phase == "observability":
+            _fill_workload_defaults(by_name, values, ctx)
+        for resource in chosen:
+            if (resource.type == "observability") != (phase == "observability"):
+                continue
+            try:
+                by_name[resource.name] = _render_resource(
+                    resource, values, ctx, tags, defaults, list(by_name.values())
+                )
+            except MissingValues as exc:
+                missing.update(exc.names)
+    rendered = [by_name[r.name] for r in chosen if r.name in by_name]
     if missing:
         raise InvalidArgument(
             "the template needs values that were not given",
@@ -196,20 +209,63 @@ def _render_resource(
         _tag_terraform(manifests, tags)
         props = properties.storage_properties(manifests, ctx.region)
     elif resource.type == "observability":
-        compute = next((r for r in earlier if r.type == "compute"), None)
-        port = compute.properties.get("port", "metrics") if compute else "metrics"
-        target = observability.ObservabilityTarget(
-            ctx.service_name, ctx.team, ctx.namespace, ctx.environment, port, defaults.dashboards_url
-        )
-        specs, props = observability.expand(resource.includes, target)
-        manifests = specs + manifests
+        target = _observability_target(ctx, defaults, earlier)
+        objects, props = observability.expand(resource.includes, target)
+        _label_kubernetes_objects(objects, ctx)
+        if "traces" in resource.includes:
+            workloads.add_environment(_kubernetes_objects(earlier), observability.otel_environment(target))
+        manifests = objects + manifests
     else:
         props = {"region": ctx.region}
     return RenderedResource(resource.name, resource.type, props, dict(tags), manifests)
 
 
+def _fill_workload_defaults(
+    by_name: dict[str, RenderedResource], values: Mapping[str, Any], ctx: RenderContext
+) -> None:
+    """The platform's workload defaults (security context, probes, PDB, NetworkPolicy) over every
+    Kubernetes object rendered so far; new objects join the first compute resource."""
+    compute = next((r for r in by_name.values() if r.type == "compute"), None)
+    if compute is None:
+        return
+    extra = workloads.harden(_kubernetes_objects(list(by_name.values())), ctx.service_name)
+    _label_kubernetes_objects(extra, ctx)
+    manifests = compute.manifests + extra
+    by_name[compute.name] = dataclasses.replace(
+        compute,
+        manifests=manifests,
+        properties=properties.compute_properties(manifests, values, ctx.environment, ctx.region),
+    )
+
+
+def _kubernetes_objects(resources: list[RenderedResource]) -> list[dict[str, Any]]:
+    return [m for r in resources if r.type in ("compute", "networking") for m in r.manifests]
+
+
+def _observability_target(
+    ctx: RenderContext, defaults: PlatformDefaults, earlier: list[RenderedResource]
+) -> observability.ObservabilityTarget:
+    """Where the service's metrics are served: a Service port when one exposes the workload, else the
+    workload's first container port."""
+    objects = _kubernetes_objects(earlier)
+    workload = workloads.first_workload(objects)
+    service_port = workloads.service_port(objects, workload)
+    return observability.ObservabilityTarget(
+        service=ctx.service_name,
+        team=ctx.team,
+        namespace=ctx.namespace,
+        environment=ctx.environment,
+        dashboards_url=defaults.dashboards_url,
+        otlp_endpoint=defaults.otlp_endpoint,
+        service_port=service_port,
+        pod_port=workloads.container_port(workload),
+        pod_labels=workloads.pod_labels(workload),
+    )
+
+
 def _label_kubernetes_objects(manifests: list[dict[str, Any]], ctx: RenderContext) -> None:
     labels = {
+        "app.kubernetes.io/name": ctx.service_name,
         "app.kubernetes.io/managed-by": "paved",
         "paved.dev/team": ctx.team,
         "paved.dev/environment": ctx.environment,

@@ -73,9 +73,7 @@ class Toolkit:
     @property
     def site(self) -> manifests.SiteConfig:
         s = self.settings
-        return manifests.SiteConfig(
-            s.ingress_domain, s.dashboard_base_url, s.docs_base_url, s.runbook_base_url
-        )
+        return manifests.SiteConfig(s.dashboard_base_url, s.docs_base_url, s.runbook_base_url)
 
 
 async def _commit(

@@ -37,7 +37,6 @@ class Links:
 class SiteConfig:
     """The URLs links are built from (settings)."""
 
-    ingress_domain: str = "apps.paved.dev"
     dashboard_base_url: str = "https://grafana.paved.dev"
     docs_base_url: str = "https://docs.paved.dev"
     runbook_base_url: str = "https://runbooks.paved.dev"
@@ -80,8 +79,18 @@ def _dump_yaml(data: Any) -> bytes:
     return yaml.dump(data, Dumper=_DUMPER, sort_keys=False, default_flow_style=False).encode()
 
 
+_HEAD_KEYS = ("apiVersion", "kind", "metadata", "spec")
+
+
+def _conventional_order(obj: dict[str, Any]) -> dict[str, Any]:
+    """apiVersion, kind, metadata, spec first, as people write them (a Struct keeps no key order)."""
+    head = {key: obj[key] for key in _HEAD_KEYS if key in obj}
+    return {**head, **{key: value for key, value in sorted(obj.items()) if key not in head}}
+
+
 def _dump_yaml_documents(objects: list[dict[str, Any]]) -> bytes:
-    return yaml.dump_all(objects, Dumper=_DUMPER, sort_keys=False, default_flow_style=False).encode()
+    ordered = [_conventional_order(obj) for obj in objects]
+    return yaml.dump_all(ordered, Dumper=_DUMPER, sort_keys=False, default_flow_style=False).encode()
 
 
 def _stable_workloads(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -173,8 +182,23 @@ def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
             into[key] = copy.deepcopy(value)
 
 
+def _dashboard(entry: Any, site: SiteConfig, service: str) -> tuple[str, str] | None:
+    """A dashboard of the observability properties: ``{title, url}`` as the catalog renders it, or a bare
+    title from older plans (then linked by its slug)."""
+    if isinstance(entry, dict):
+        title, url = entry.get("title"), entry.get("url")
+        return (str(title), str(url)) if title and url else None
+    if isinstance(entry, str) and entry:
+        return entry, f"{site.dashboard_base_url}/d/{_slug(entry)}?var-service={service}"
+    return None
+
+
 def links(plan: dict[str, Any], site: SiteConfig) -> Links:
-    """Endpoints, dashboards, documentation and runbook URLs of a provisioned plan."""
+    """Endpoints, dashboards, documentation and runbook URLs of a provisioned plan.
+
+    Endpoints are the hosts the plan's Ingresses serve and, when it has a Kubernetes Service, its address
+    inside the cluster; nothing is invented for a workload nobody can reach (a queue consumer).
+    """
     service, env = plan["service_name"], plan["environment"]
     endpoints: list[str] = []
     port = None
@@ -184,18 +208,17 @@ def links(plan: dict[str, Any], site: SiteConfig) -> Links:
             endpoints.append(f"https://{props['host']}")
         if resource.get("type") == "compute" and props.get("port"):
             port = int(props["port"])
-    if not endpoints:
-        endpoints.append(f"https://{service}.{env}.{site.ingress_domain}")
     namespace = plan.get("namespace") or env
-    endpoints.append(f"http://{service}.{namespace}.svc.cluster.local" + (f":{port}" if port else ""))
-    dashboards = [("Service overview", f"{site.dashboard_base_url}/d/paved-service?var-service={service}")]
+    if any(obj.get("kind") == "Service" for _, obj in kubernetes_objects(plan)):
+        endpoints.append(f"http://{service}.{namespace}.svc.cluster.local" + (f":{port}" if port else ""))
+    dashboards: list[tuple[str, str]] = []
     for resource in plan.get("resources", []):
         if resource.get("type") != "observability":
             continue
-        for title in (resource.get("properties") or {}).get("dashboards") or []:
-            dashboards.append(
-                (str(title), f"{site.dashboard_base_url}/d/{_slug(str(title))}?var-service={service}")
-            )
+        for entry in (resource.get("properties") or {}).get("dashboards") or []:
+            dashboard = _dashboard(entry, site, service)
+            if dashboard and dashboard not in dashboards:
+                dashboards.append(dashboard)
     runbooks = [
         (alert, f"{site.runbook_base_url}/{service}/{_slug(alert)}")
         for alert in ("High Error Rate", "Service Down", "High Latency")
@@ -279,12 +302,13 @@ def render_files(
     files[f"{base}/kustomization.yaml"] = _dump_yaml(kustomization)
     files[f"{base}/terraform/main.tf.json"] = (json.dumps(terraform_document(plan), indent=2) + "\n").encode()
     for resource in plan.get("resources", []):
-        if resource.get("type") != "observability":
+        platform_specs = [m for m in resource.get("manifests", []) if not _is_kubernetes(m)]
+        if resource.get("type") != "observability" or not platform_specs:
             continue
         spec = {
             "service": plan["service_name"],
             "properties": resource.get("properties") or {},
-            "manifests": [m for m in resource.get("manifests", []) if not _is_kubernetes(m)],
+            "manifests": platform_specs,
         }
         files[f"{base}/observability/{_slug(resource['name'])}.yaml"] = _dump_yaml(spec)
     files[f"{base}/docs/index.md"] = documentation(plan, site).encode()

@@ -67,8 +67,10 @@ class ProvisioningSettings(BaseServiceSettings):
     ci_command: str | None = Field(None, description="Command run by run_tests and build_image instead.")
     ci_timeout_seconds: float = Field(600.0, gt=0)
 
-    ingress_domain: str = Field("apps.paved.dev", description="Domain of service endpoints.")
-    dashboard_base_url: str = "https://grafana.paved.dev"
+    # Endpoint hosts come from the Ingresses the catalog renders (PAVED_CATALOG_INGRESS_DOMAIN).
+    dashboard_base_url: str = Field(
+        "https://grafana.paved.dev", description="Grafana of dashboards named only by title in older plans."
+    )
     docs_base_url: str = "https://docs.paved.dev"
     runbook_base_url: str = "https://runbooks.paved.dev"
 
