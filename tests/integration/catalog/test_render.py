@@ -120,7 +120,7 @@ async def test_render_with_and_without_a_database(catalog: Any) -> None:
         "production",
         "retail",
     )
-    assert plan.region == "us-east-1" and plan.image.endswith("/retail/shop:latest")
+    assert plan.region == "us-east-1" and plan.image.endswith("/retail/shop:0.1.0")
     compute = plan.resources[0]
     assert compute.properties["replicas"] == 4 and compute.properties["instance_type"] == "t3.medium"
     assert dict(compute.tags) == {

@@ -47,14 +47,15 @@ def test_web_service_with_a_database() -> None:
     assert (compute["cpu_request"], compute["memory_limit"]) == ("250m", "512Mi")
     assert compute["critical"] is True and compute["spot"] is False
     assert compute["port"] == 8080
-    assert compute["image"] == "registry.paved.internal/payments/checkout:latest"
+    assert compute["image"] == "registry.paved.internal/payments/checkout:0.1.0"
     database = resources["database"].properties
     assert database == {
         "engine": "postgres",
         "instance_class": "db.t3.medium",
         "storage_gb": 20,
         "encrypted": True,
-        "multi_az": False,
+        "multi_az": True,
+        "backup_retention_days": 30,
         "region": "us-east-1",
     }
     assert resources["networking"].properties["host"] == "checkout.production.paved.internal"
@@ -78,8 +79,12 @@ def test_web_service_with_a_database() -> None:
             "environment": "production",
             "service": "checkout",
         }
-    assert plan.terraform["resource"]["aws_db_instance"]["main"]["tags"]["cost_center"] == "payments"
-    assert plan.terraform["module"]["checkout"]["enable_encryption"] is True
+    # The managed database: Paved's module, encrypted with the service's key, tagged.
+    database_call = plan.terraform["module"]["database"]
+    assert database_call["source"] == "./modules/paved-database"
+    assert database_call["kms_key_arn"] == "${module.checkout.kms_key_arn}"
+    assert database_call["tags"]["cost_center"] == "payments"
+    assert "checkout" not in plan.terraform["module"], "provisioning writes the service module call"
     assert plan.parameters["database"] == "postgres"
     assert [w.name for w in plan.workflows] == ["deploy", "rollback"]
 
@@ -235,7 +240,7 @@ def test_rendered_plans_keep_their_shape_whatever_the_value(notice: str) -> None
     assert deployment["spec"]["replicas"] == 2
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["args"] == ["--notice", notice]
-    assert container["image"] == "registry.paved.internal/comms/board:latest"
+    assert container["image"] == "registry.paved.internal/comms/board:0.1.0"
 
 
 def test_a_rendered_object_with_a_hostile_value_is_still_a_valid_kubernetes_object() -> None:

@@ -27,6 +27,7 @@ def test_files_live_under_team_service_environment() -> None:
 def test_terraform_carries_tags_encryption_and_observability_flags() -> None:
     doc = manifests.terraform_document(plan_dict())
     module = doc["module"]["orders"]
+    assert module["source"] == "./modules/paved-service"
     assert module["tags"] == {
         "cost_center": "cc-42",
         "environment": "production",
@@ -35,12 +36,11 @@ def test_terraform_carries_tags_encryption_and_observability_flags() -> None:
         "service": "orders",
         "team": "payments",
     }
+    assert (module["cost_center"], module["owner_team"]) == ("cc-42", "payments")
     assert module["enable_encryption"] is True
-    assert (module["enable_monitoring"], module["enable_logging"], module["enable_tracing"]) == (
-        True,
-        True,
-        False,
-    )
+    assert (module["enable_monitoring"], module["enable_tracing"]) == (True, False)
+    assert (module["instance_type"], module["min_instances"], module["max_instances"]) == ("c5.2xlarge", 2, 3)
+    assert module["enable_waf"] is True
     assert doc["resource"]["aws_db_instance"]["orders"]["instance_class"] == "db.r5.large"
 
 

@@ -43,6 +43,9 @@ _METADATA_KEYS = ("name", "description", "title", "tags")
 _SPEC_KEYS = ("parameters", "resources", "workflows")
 _PARAMETER_KEYS = ("name", "type", "required", "default", "values", "pattern", "min", "max", "description")
 _RESOURCE_KEYS = ("name", "type", "template", "condition", "automatic", "includes")
+_WORKFLOW_KEYS = ("name", "steps")
+#: Resource types whose template may be only comments: the platform's managed data store of that type.
+MANAGED_TYPES = frozenset({"database", "storage"})
 
 
 @dataclass(frozen=True)
@@ -440,7 +443,7 @@ class _Validator:
                 f"unknown placeholder {{{{ .{placeholder} }}}}: not a parameter of this template nor a "
                 f"platform value ({', '.join(CONTEXT_KEYS)})",
             )
-        if not template.documents:
+        if not template.documents and rtype not in MANAGED_TYPES:
             self.add(path, "must contain at least one YAML document")
         for k, document in enumerate(template.documents):
             if not isinstance(document, dict):
@@ -493,13 +496,32 @@ class _Validator:
     # -- workflows ---------------------------------------------------------------------------------
 
     def workflows(self, spec: dict[Any, Any]) -> tuple[WorkflowSpec, ...]:
-        workflows = self.optional(spec, "workflows", dict, "spec") or {}
+        """``name: [steps]`` (a mapping) or ``- name: ..., steps: [...]`` (a list, as the source design
+        writes them); both give the same workflows."""
+        raw = self.optional(spec, "workflows", (dict, list), "spec")
+        entries: list[tuple[Any, Any, str]] = []
+        if isinstance(raw, dict):
+            entries = [(name, steps, f"spec.workflows.{name}") for name, steps in raw.items()]
+        elif isinstance(raw, list):
+            for i, item in enumerate(raw):
+                path = f"spec.workflows[{i}]"
+                if not isinstance(item, dict):
+                    self.add(path, "must be a mapping with name and steps")
+                    continue
+                self.unknown_keys(item, _WORKFLOW_KEYS, path)
+                name = self.require(item, "name", str, path)
+                if name is not None:
+                    entries.append((name, item.get("steps"), f"{path}.steps"))
         result: list[WorkflowSpec] = []
-        for name, steps in workflows.items():
-            path = f"spec.workflows.{name}"
+        names: set[str] = set()
+        for name, steps, path in entries:
             if not isinstance(name, str) or not _STEP_NAME.match(name):
                 self.add(path, "workflow names must be lowercase letters, digits and '_'", key=True)
                 continue
+            if name in names:
+                self.add(path, f"duplicate workflow {name!r}")
+                continue
+            names.add(name)
             if not isinstance(steps, list) or not steps:
                 self.add(path, "must be a non-empty list of step names")
                 continue

@@ -45,6 +45,8 @@ class PlatformDefaults:
     environment: str = "development"
     region: str = "us-east-1"
     image_registry: str = "registry.paved.internal"
+    # A fixed tag until the first build: ``latest`` would let every pull run something else.
+    image_tag: str = "0.1.0"
     domain: str = "paved.internal"
     dashboards_url: str = "http://grafana.paved.internal"
     otlp_endpoint: str = "http://otel-collector.observability.svc:4317"
@@ -93,7 +95,7 @@ class RenderContext:
         image = self.image
         if not image and self.service_name:
             owner = team or "default"
-            image = f"{defaults.image_registry}/{owner}/{self.service_name}:latest"
+            image = f"{defaults.image_registry}/{owner}/{self.service_name}:{defaults.image_tag}"
         return dataclasses.replace(
             self,
             environment=environment,

@@ -12,13 +12,12 @@ from typing import Any
 
 from paved_kit.errors import FieldViolation, InvalidArgument
 
-from paved_catalog import conditions, observability, properties, workloads
+from paved_catalog import conditions, managed_stores, observability, properties, workloads
 from paved_catalog.parameters import check_parameters
 from paved_catalog.placeholders import MissingValues, compiled
 from paved_catalog.render_context import PlatformDefaults, RenderContext
 from paved_catalog.spec import ResourceSpec, TemplateSpec, WorkflowSpec
 
-TERRAFORM_MODULE_SOURCE = "./modules/paved-service"
 CLUSTER_SCOPED_KINDS = frozenset(
     {
         "Namespace",
@@ -179,7 +178,7 @@ def render(
         namespace=ctx.namespace,
         image=ctx.image,
         region=ctx.region,
-        terraform=_terraform(service_name, ctx, tags, rendered),
+        terraform=_terraform(rendered),
         workflows=spec.workflows,
     )
 
@@ -202,6 +201,15 @@ def _render_resource(
     elif resource.type == "networking":
         _label_kubernetes_objects(manifests, ctx)
         props = properties.networking_properties(manifests, ctx.region)
+    elif resource.type == "database" and not manifests:
+        manifests, props = managed_stores.database(
+            resource.name, values, ctx.service_name, ctx.environment, ctx.region, tags
+        )
+        _label_kubernetes_objects([m for m in manifests if "kind" in m], ctx)
+    elif resource.type == "storage" and not manifests:
+        manifests, props = managed_stores.storage(
+            resource.name, ctx.service_name, ctx.environment, ctx.region, tags
+        )
     elif resource.type == "database":
         _tag_terraform(manifests, tags)
         props = properties.database_properties(manifests, ctx.region)
@@ -228,7 +236,9 @@ def _fill_workload_defaults(
     compute = next((r for r in by_name.values() if r.type == "compute"), None)
     if compute is None:
         return
-    extra = workloads.harden(_kubernetes_objects(list(by_name.values())), ctx.service_name)
+    objects = _kubernetes_objects(list(by_name.values()))
+    managed_stores.wire_workloads(objects, list(by_name.values()), ctx.service_name)
+    extra = workloads.harden(objects, ctx.service_name)
     _label_kubernetes_objects(extra, ctx)
     manifests = compute.manifests + extra
     by_name[compute.name] = dataclasses.replace(
@@ -295,33 +305,22 @@ def _tag_terraform(manifests: list[dict[str, Any]], tags: dict[str, str]) -> Non
                     body["tags"] = {**tags, **(existing if isinstance(existing, dict) else {})}
 
 
-def _terraform(
-    service_name: str, ctx: RenderContext, tags: dict[str, str], resources: list[RenderedResource]
-) -> dict[str, Any]:
-    """The platform module call (tags, encryption, observability flags) plus the data stores' resources."""
-    observed = next((r for r in resources if r.type == "observability"), None)
-    module = {
-        "source": TERRAFORM_MODULE_SOURCE,
-        "service_name": service_name,
-        "team": ctx.team,
-        "environment": ctx.environment,
-        "cost_center": ctx.cost_center,
-        "region": ctx.region,
-        "enable_encryption": True,
-        "enable_monitoring": bool(observed and observed.properties.get("metrics")),
-        "tags": dict(tags),
-    }
+def _terraform(resources: list[RenderedResource]) -> dict[str, Any]:
+    """The data stores' Terraform (resources and managed-store module calls). Provisioning adds the
+    service module call and ships the modules (it owns the GitOps repository's Terraform)."""
     merged: dict[str, dict[str, Any]] = {}
     for resource in resources:
         if resource.type not in ("database", "storage"):
             continue
         for manifest in resource.manifests:
-            for kind, by_name in (manifest.get("resource") or {}).items():
-                if isinstance(by_name, dict):
-                    for name, body in by_name.items():
-                        key = name if resource.name == resource.type else f"{resource.name}_{name}"
-                        merged.setdefault(kind, {})[key] = copy.deepcopy(body)
-    terraform: dict[str, Any] = {"module": {service_name.replace("-", "_"): module}}
-    if merged:
-        terraform["resource"] = merged
-    return terraform
+            if "kind" in manifest:
+                continue
+            for block in ("resource", "module"):
+                for kind, by_name in (manifest.get(block) or {}).items():
+                    if block == "module":
+                        merged.setdefault("module", {})[kind] = copy.deepcopy(by_name)
+                    elif isinstance(by_name, dict):
+                        for name, body in by_name.items():
+                            key = name if resource.name == resource.type else f"{resource.name}_{name}"
+                            merged.setdefault("resource", {}).setdefault(kind, {})[key] = copy.deepcopy(body)
+    return merged

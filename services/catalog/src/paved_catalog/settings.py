@@ -26,7 +26,12 @@ class CatalogSettings(BaseServiceSettings):
     )
     image_registry: str = Field(
         "registry.paved.internal",
-        description="Registry of the default image <registry>/<team>/<service>:latest.",
+        description="Registry of the default image <registry>/<team>/<service>:<default_image_tag>.",
+    )
+    default_image_tag: str = Field(
+        "0.1.0",
+        pattern=r"^[\w][\w.-]{0,127}$",
+        description="Tag of the default image until the deploy workflow builds one (never latest).",
     )
     ingress_domain: str = Field(
         "paved.internal", description="Ingress hosts are <service>.<environment>.<domain>."
@@ -54,6 +59,7 @@ class CatalogSettings(BaseServiceSettings):
             environment=self.default_environment,
             region=self.default_region,
             image_registry=self.image_registry,
+            image_tag=self.default_image_tag,
             domain=self.ingress_domain,
             dashboards_url=self.dashboards_url,
         )

@@ -17,9 +17,10 @@ from typing import Any
 import yaml
 from paved_kit.structs import integral
 
+from paved_provisioning import terraform_modules
+
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
-TERRAFORM_MODULE_SOURCE = "git::https://git.paved.dev/platform/terraform-modules.git//service?ref=v1"
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet"}
 
 
@@ -130,8 +131,9 @@ def canary_objects(plan: dict[str, Any], image: str) -> list[dict[str, Any]]:
 
 
 def terraform_document(plan: dict[str, Any]) -> dict[str, Any]:
-    """Terraform JSON: the platform's service module with tags, encryption and observability flags, plus
-    every Terraform-style manifest the plan rendered (databases, buckets)."""
+    """Terraform JSON: the provider and the platform's network inputs, the ``paved-service`` module call
+    (tags, encryption, observability, sizing), and the data stores the plan rendered (Paved's module calls
+    or resources a template wrote itself)."""
     resources = plan.get("resources", [])
     tags: dict[str, str] = {}
     for resource in resources:
@@ -141,36 +143,31 @@ def terraform_document(plan: dict[str, Any]) -> dict[str, Any]:
     tags.setdefault("owner", plan["team"])
     tags.setdefault("environment", plan["environment"])
     tags["managed_by"] = "paved"
-    types = {r.get("type") for r in resources}
-    observability = next((r for r in resources if r.get("type") == "observability"), None)
-    obs_props = (observability or {}).get("properties") or {}
-    data_stores = [r for r in resources if r.get("type") in ("database", "storage")]
-    module = {
-        "source": TERRAFORM_MODULE_SOURCE,
-        "service_name": plan["service_name"],
-        "team": plan["team"],
-        "environment": plan["environment"],
-        "cost_center": tags.get("cost_center", plan["team"]),
-        "region": plan.get("region", ""),
-        "tags": dict(sorted(tags.items())),
-        "enable_encryption": all((r.get("properties") or {}).get("encrypted", True) for r in data_stores),
-        "enable_monitoring": bool(obs_props.get("metrics", observability is not None)),
-        "enable_logging": bool(obs_props.get("logs", observability is not None)),
-        "enable_tracing": bool(obs_props.get("traces", False)),
-        "enable_alerts": bool(obs_props.get("alerts", observability is not None)),
-        "database": "database" in types,
-        "storage": "storage" in types,
-    }
+    service_key = plan["service_name"].replace("-", "_")
     document: dict[str, Any] = {
-        "terraform": {"required_version": ">= 1.5.0"},
-        "module": {plan["service_name"].replace("-", "_"): module},
+        "//": f"Written by Paved (Terraform modules {terraform_modules.MODULE_VERSION}); edits are replaced.",
+        "terraform": {
+            "required_version": ">= 1.5.0",
+            "required_providers": terraform_modules.REQUIRED_PROVIDERS,
+        },
+        "provider": {"aws": {"region": plan.get("region") or "us-east-1"}},
+        "variable": terraform_modules.ROOT_VARIABLES,
+        "module": {service_key: terraform_modules.service_module_call(plan, tags)},
     }
-    for key, value in (plan.get("terraform") or {}).items():
-        _merge(document, {key: value})
+    stores = {k: v for k, v in (plan.get("terraform") or {}).items() if k in ("resource", "module")}
+    # Older plans carried their own call of the service module; the call above replaces it.
+    (stores.get("module") or {}).pop(service_key, None)
+    _merge(document, copy.deepcopy(stores))
     for resource in resources:
         for manifest in resource.get("manifests", []):
-            if isinstance(manifest, dict) and not _is_kubernetes(manifest) and "resource" in manifest:
-                _merge(document, {"resource": manifest["resource"]})
+            if isinstance(manifest, dict) and not _is_kubernetes(manifest):
+                blocks = {k: v for k, v in manifest.items() if k in ("resource", "module")}
+                (blocks.get("module") or {}).pop(service_key, None)
+                _merge(document, blocks)
+    document["module"] = {
+        key: {"source": call.get("source"), **{k: v for k, v in sorted(call.items()) if k != "source"}}
+        for key, call in document["module"].items()
+    }
     return document
 
 
@@ -300,7 +297,10 @@ def render_files(
         "resources": kustomize_resources,
     }
     files[f"{base}/kustomization.yaml"] = _dump_yaml(kustomization)
-    files[f"{base}/terraform/main.tf.json"] = (json.dumps(terraform_document(plan), indent=2) + "\n").encode()
+    terraform = terraform_document(plan)
+    files[f"{base}/terraform/main.tf.json"] = (json.dumps(terraform, indent=2) + "\n").encode()
+    for path, content in terraform_modules.module_files(terraform).items():
+        files[f"{base}/terraform/{path}"] = content
     for resource in plan.get("resources", []):
         platform_specs = [m for m in resource.get("manifests", []) if not _is_kubernetes(m)]
         if resource.get("type") != "observability" or not platform_specs:
