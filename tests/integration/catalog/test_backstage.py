@@ -178,7 +178,7 @@ async def test_software_templates_pass_backstage_validation(catalog: Any, backst
         assert step["input"]["body"]["template"] == template
         form = document["spec"]["parameters"][0]
         assert "service_name" in form["required"] and "language" in form["required"]
-        assert form["properties"]["language"]["enum"] == ["python", "go", "java", "nodejs"]
+        assert form["properties"]["language"]["enum"] == ["python", "go", "java", "nodejs", "rust"]
         documents.append(document)
     assert _validate(backstage_validator, documents) == [
         {"kind": "Template", "name": name, "ok": True}

@@ -3,6 +3,7 @@ golden path is provisioned, deployed and deprovisioned, and each service shows t
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -90,3 +91,57 @@ async def test_golden_path_rendered_provisioned_deployed_and_removed(
     rules = await alerting.ListAlertRules(alerting_pb2.ListAlertRulesRequest())
     assert not [r for r in rules.alert_rules if r.service == "checkout"]
     assert h.repo.list_files(base) == []
+
+
+SOURCE_DESIGN = Path(__file__).resolve().parents[2] / "data" / "source_design" / "service-catalog.yaml"
+
+
+async def test_the_source_design_template_makes_an_active_service_with_a_dynamodb_table(
+    harness_factory: HarnessFactory, real_peers: RealPeers, grpc_channel_factory: object
+) -> None:
+    h = await harness_factory(
+        catalog_address=real_peers.address("catalog"),
+        alerting_address=real_peers.address("alerting"),
+        cost_address=real_peers.address("cost"),
+    )
+    catalog = catalog_pb2_grpc.CatalogServiceStub(grpc_channel_factory(real_peers.address("catalog")))  # type: ignore[operator]
+    # The design's document, verbatim, becomes the next revision of web-service.
+    current = await catalog.GetTemplate(catalog_pb2.GetTemplateRequest(name="templates/web-service"))
+    await catalog.UpdateTemplate(
+        catalog_pb2.UpdateTemplateRequest(
+            name="templates/web-service", document=SOURCE_DESIGN.read_text(), etag=current.etag
+        )
+    )
+    parameters = struct_pb2.Struct()
+    parameters.update(
+        {"service_name": "profiles", "team": "payments", "languages": "rust", "database": "dynamodb"}
+    )
+    rendered = await catalog.RenderTemplate(
+        catalog_pb2.RenderTemplateRequest(
+            template="templates/web-service",
+            parameters=parameters,
+            context=catalog_pb2.RenderContext(
+                service_name="profiles", team="payments", environment="staging"
+            ),
+        )
+    )
+    op = await h.stub.ProvisionService(
+        pb.ProvisionServiceRequest(
+            plan=rendered.plan,
+            estimated_monthly_cost=money_pb2.Money(currency_code="USD", units=90),
+            request_id="source-design-1",
+            requester="alice",
+        )
+    )
+    op = await h.wait(op.name)
+    assert not op.HasField("error"), (op.error, steps(op))
+
+    service = await catalog.GetService(catalog_pb2.GetServiceRequest(name="services/profiles"))
+    assert service.state == catalog_pb2.Service.STATE_ACTIVE
+    base = "services/payments/profiles/staging"
+    files = h.repo.list_files(base)
+    main = json.loads(h.repo.read_file(f"{base}/terraform/main.tf.json") or b"{}")
+    assert main["module"]["database"]["source"] == "./modules/paved-dynamodb"
+    assert f"{base}/terraform/modules/paved-dynamodb/main.tf" in files
+    table = h.repo.read_file(f"{base}/terraform/modules/paved-dynamodb/main.tf")
+    assert table is not None and b'resource "aws_dynamodb_table" "table"' in table

@@ -253,3 +253,59 @@ def test_a_float_where_kubernetes_decodes_an_integer_is_refused() -> None:
     assert "containerPort" not in compute
     networking = problems["spec.resources[1].template"]
     assert "Service) spec.ports[0].targetPort: 8080.5 is not an integer" in networking
+
+
+_LIST_WORKFLOWS = """\
+apiVersion: platform.dev/v1
+kind: ServiceTemplate
+metadata: {name: listed}
+spec:
+  parameters:
+    - {name: service_name, type: string, required: true}
+  resources:
+    - type: database
+      template: |
+        # Provision managed database
+  workflows:
+%s
+"""
+
+
+def test_workflows_in_list_form_are_the_same_workflows() -> None:
+    listed = parse_template_document(
+        _LIST_WORKFLOWS % "    - name: deploy\n      steps: [validate_config, run_tests]\n"
+        "    - name: rollback\n      steps: [verify_health]"
+    )
+    mapped = parse_template_document(
+        _LIST_WORKFLOWS % "    deploy: [validate_config, run_tests]\n    rollback: [verify_health]"
+    )
+    assert listed.violations == mapped.violations == ()
+    assert listed.spec is not None and mapped.spec is not None
+    assert listed.spec.workflows == mapped.spec.workflows
+
+
+def test_list_form_workflow_problems_name_their_entry() -> None:
+    problems = _paths(
+        _LIST_WORKFLOWS % "    - name: deploy\n      steps: []\n    - name: deploy\n      steps: [x]\n"
+        "    - steps: [y]\n    - name: other\n      step: [z]"
+    )
+    assert problems["spec.workflows[0].steps"] == "must be a non-empty list of step names"
+    assert problems["spec.workflows[1].steps"] == "duplicate workflow 'deploy'"
+    assert problems["spec.workflows[2].name"] == "required"
+    assert "unknown field" in problems["spec.workflows[3].step"]
+
+
+def test_only_data_stores_may_be_comment_only() -> None:
+    problems = _paths(
+        """\
+        apiVersion: platform.dev/v1
+        kind: ServiceTemplate
+        metadata: {name: commented}
+        spec:
+          resources:
+            - type: compute
+              template: |
+                # a Deployment, some day
+        """
+    )
+    assert problems["spec.resources[0].template"] == "must contain at least one YAML document"

@@ -24,9 +24,16 @@ from paved_provisioning import manifests
 from paved_provisioning.convert import plan_dict
 
 SITE = manifests.SiteConfig()
-CRDS = Path(__file__).resolve().parents[2] / "data" / "crds"
+DATA = Path(__file__).resolve().parents[2] / "data"
+CRDS = DATA / "crds"
+SOURCE_DESIGN = DATA / "source_design" / "service-catalog.yaml"
 ENVIRONMENTS = ("development", "production")
-REQUIRED_VALUES = {"service_name": "orders", "language": "python", "schedule": "0 3 * * *"}
+REQUIRED_VALUES = {
+    "service_name": "orders",
+    "team": "payments",
+    "language": "python",
+    "schedule": "0 3 * * *",
+}
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,11 @@ def builtin_specs() -> dict[str, TemplateSpec]:
     return {spec.name: spec for spec in map(spec_of, builtin_documents().values())}
 
 
+def golden_paths() -> dict[str, TemplateSpec]:
+    """The built-in templates and the source design's own ServiceTemplate (loaded verbatim)."""
+    return {**builtin_specs(), "source-design": spec_of(SOURCE_DESIGN.read_text())}
+
+
 def _variants(parameter: ParameterSpec) -> list[Any]:
     if parameter.type == "enum":
         return list(parameter.values)
@@ -73,7 +85,7 @@ def _base(spec: TemplateSpec) -> dict[str, Any]:
     return base
 
 
-def matrix(spec: TemplateSpec) -> Iterator[Case]:
+def matrix(spec: TemplateSpec, label: str = "") -> Iterator[Case]:
     """The defaults, then each value of every enum and bool and each bound of every int, one at a time,
     in every environment (a bound that breaks ``max_instances >= min_instances`` is left out)."""
     base = _base(spec)
@@ -87,7 +99,7 @@ def matrix(spec: TemplateSpec) -> Iterator[Case]:
         high = parameters.get("max_instances", _default(spec, "max_instances", 10**6))
         if high < low:
             continue
-        case = Case(spec.name, parameters, environment)
+        case = Case(label or spec.name, parameters, environment)
         if case.id not in seen:
             seen.add(case.id)
             yield case

@@ -14,11 +14,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from committed import Case, builtin_specs, committed_files, matrix
+from committed import Case, committed_files, golden_paths, matrix
 
 ROOT = Path(__file__).resolve().parents[3]
 TOOL = ROOT / "tools" / "checkov"
-SPECS = builtin_specs()
+SPECS = golden_paths()
 #: Inline skips in Paved's modules, each with its reason next to the resource.
 DOCUMENTED_SKIPS = {
     "CKV_AWS_18",
@@ -44,9 +44,10 @@ def _structural_cases() -> list[Case]:
     not the language label nor integer sizes), in every environment."""
     return [
         case
-        for spec in SPECS.values()
-        for case in matrix(spec)
+        for label, spec in SPECS.items()
+        for case in matrix(spec, label)
         if case.parameters.get("language", "python") == "python"
+        and "languages" not in case.parameters
         and not any(isinstance(v, int) and not isinstance(v, bool) for v in case.parameters.values())
     ]
 

@@ -15,12 +15,12 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from committed import Case, builtin_specs, committed_files, crd_schema, kubernetes_documents, matrix
+from committed import Case, committed_files, crd_schema, golden_paths, kubernetes_documents, matrix
 from paved_alerting.export import rule_groups
 from paved_alerting.rules import build_rule, default_rule_drafts
 
-SPECS = builtin_specs()
-CASES = [case for spec in SPECS.values() for case in matrix(spec)]
+SPECS = golden_paths()
+CASES = [case for label, spec in SPECS.items() for case in matrix(spec, label)]
 KUBERNETES_VERSION = kubernetes_validate.latest_version()
 
 
@@ -43,7 +43,7 @@ def test_every_committed_object_validates_against_its_schema(case: Case) -> None
 @pytest.mark.parametrize("template", sorted(SPECS))
 def test_observability_objects_follow_the_ecosystem_conventions(template: str) -> None:
     spec = SPECS[template]
-    case = next(matrix(spec))
+    case = next(matrix(spec, template))
     files, objects = _objects(case)
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for obj in objects:
@@ -108,7 +108,7 @@ def _comparable(groups: list[dict[str, Any]]) -> list[Any]:
 )
 @pytest.mark.parametrize("template", sorted(SPECS))
 def test_prometheus_rules_pass_promtool(template: str, tmp_path: Path) -> None:
-    _, objects = _objects(next(matrix(SPECS[template])))
+    _, objects = _objects(next(matrix(SPECS[template], template)))
     rules = [o for o in objects if o["kind"] == "PrometheusRule"]
     if not rules:
         pytest.skip(f"{template} exports no alert rules")

@@ -8,11 +8,11 @@ import json
 import re
 
 import pytest
-from committed import Case, builtin_specs, committed_files, crd_schema, kubernetes_documents, matrix
+from committed import Case, committed_files, crd_schema, golden_paths, kubernetes_documents, matrix
 from paved_catalog.kubernetes_decoding import integer_decode_errors, validator_for
 
-SPECS = builtin_specs()
-CASES = [case for spec in SPECS.values() for case in matrix(spec)]
+SPECS = golden_paths()
+CASES = [case for label, spec in SPECS.items() for case in matrix(spec, label)]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)

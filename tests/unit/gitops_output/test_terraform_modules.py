@@ -12,11 +12,11 @@ from typing import Any
 
 import hcl2
 import pytest
-from committed import Case, builtin_specs, committed_files, matrix
+from committed import Case, committed_files, golden_paths, matrix
 from paved_provisioning import terraform_modules
 
-SPECS = builtin_specs()
-CASES = [case for spec in SPECS.values() for case in matrix(spec)]
+SPECS = golden_paths()
+CASES = [case for label, spec in SPECS.items() for case in matrix(spec, label)]
 META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 
 
