@@ -6,6 +6,7 @@ sidecar, OpenTelemetry's SDK environment)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -118,3 +119,24 @@ def test_prometheus_rules_pass_promtool(template: str, tmp_path: Path) -> None:
         ["promtool", "check", "rules", str(path)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("template", sorted(SPECS))
+def test_kustomize_builds_the_committed_directory(template: str, tmp_path: Path) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        if os.environ.get("CI"):
+            pytest.fail("kubectl (kustomize) is needed")
+        pytest.skip("kubectl is not installed")
+    files, objects = _objects(next(matrix(SPECS[template], template)))
+    for path, content in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(content)
+    directory = tmp_path / next(p for p in files if p.endswith("kustomization.yaml")).rsplit("/", 1)[0]
+    result = subprocess.run(
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    built = [d for d in yaml.safe_load_all(result.stdout) if d]
+    assert sorted(o["kind"] for o in built) == sorted(o["kind"] for o in objects)
+    assert all(o["metadata"]["namespace"] == "payments" for o in built)

@@ -10,26 +10,35 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import kubernetes_validate
-from referencing import Registry, Resource
-
-KUBERNETES_VERSION = kubernetes_validate.latest_version()
+# jsonschema and the schemas load on the first float found: most templates never pay for them.
+if TYPE_CHECKING:
+    import jsonschema
 
 
 def _is_go_integer(_checker: Any, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-#: JSON Schema 2020-12 with Go's notion of an integer: a float is never one, whatever its value.
-GoJSONValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_go_integer),
-)
+@cache
+def go_json_validator_class() -> Any:
+    """JSON Schema 2020-12 with Go's notion of an integer: a float is never one, whatever its value."""
+    import jsonschema
+
+    return jsonschema.validators.extend(
+        jsonschema.Draft202012Validator,
+        type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_go_integer),
+    )
+
+
+@cache
+def kubernetes_version() -> str:
+    import kubernetes_validate
+
+    return str(kubernetes_validate.latest_version())
 
 
 @dataclass(frozen=True)
@@ -44,12 +53,14 @@ def _schema_dir() -> Any:
     return (
         resources.files("kubernetes_validate")
         / "kubernetes-json-schema"
-        / (f"v{KUBERNETES_VERSION}-local-strict")
+        / f"v{kubernetes_version()}-local-strict"
     )
 
 
 @lru_cache(maxsize=1)
-def _definitions() -> Resource[Any]:
+def _definitions() -> Any:
+    from referencing import Resource
+
     return Resource.from_contents(json.loads((_schema_dir() / "_definitions.json").read_text()))
 
 
@@ -59,14 +70,16 @@ def _builtin_validator(kind: str, api_version: str) -> Any:
     path = _schema_dir() / f"{kind.lower()}-{group_version}.json"
     if not path.is_file():
         return None
+    from referencing import Registry, Resource
+
     schema = json.loads(path.read_text())
     registry: Registry[Any] = Resource.from_contents(schema) @ (_definitions() @ Registry())
-    return GoJSONValidator(schema, registry=registry)
+    return go_json_validator_class()(schema, registry=registry)
 
 
 def validator_for(schema: Mapping[str, Any]) -> Any:
     """A Go-JSON validator for a schema that is not built in (e.g. a CRD's openAPIV3Schema)."""
-    return GoJSONValidator(dict(schema))
+    return go_json_validator_class()(dict(schema))
 
 
 def _declares_integer(schema: Any) -> bool:

@@ -39,6 +39,10 @@ class CatalogSettings(BaseServiceSettings):
     dashboards_url: str = Field(
         "http://grafana.paved.internal", description="Base URL of generated dashboards."
     )
+    otlp_endpoint: str = Field(
+        "http://otel-collector.observability.svc:4317",
+        description="OpenTelemetry collector the workloads export traces to (OTEL_EXPORTER_OTLP_ENDPOINT).",
+    )
     backstage_location_url: str = Field(
         "http://127.0.0.1:8080/api/backstage/entities",
         description="Where Backstage reads the exported entities (managed-by-location annotations).",
@@ -62,4 +66,5 @@ class CatalogSettings(BaseServiceSettings):
             image_tag=self.default_image_tag,
             domain=self.ingress_domain,
             dashboards_url=self.dashboards_url,
+            otlp_endpoint=self.otlp_endpoint,
         )
