@@ -160,16 +160,22 @@ def _fast() -> tuple[Callable[[str], Any], Callable[[Any, dict[str, Any]], Any]]
 def _paved() -> tuple[Callable[[str], Any], Callable[[Any, dict[str, Any]], Any]]:
     engine = RuleEngine()
 
+    converted: dict[int, dict[str, Any]] = {}
+
     def run(rule: Any, data: dict[str, Any]) -> Any:
         if rule.fast is not None:
             try:
                 return rule.fast(data)
             except Defer:
                 pass
-        context = dict(data["context"])
-        stamp = timestamp_pb2.Timestamp()
-        stamp.FromDatetime(context["time"])
-        context["time"] = stamp
+        # Evaluate converts the context for cel-cpp once per call, not once per rule and resource.
+        context = converted.get(id(data["context"]))
+        if context is None:
+            context = dict(data["context"])
+            stamp = timestamp_pb2.Timestamp()
+            stamp.FromDatetime(context["time"])
+            context["time"] = stamp
+            converted[id(data["context"])] = context
         outcome = engine.evaluate(rule, {**data, "context": context})
         if isinstance(outcome, RuleError):
             raise RuntimeError(outcome.message)

@@ -78,3 +78,16 @@ def test_a_start_on_a_database_at_head_does_not_import_alembic(tmp_path: Path) -
 
     assert result(first) == f"RESULT upgraded from empty to {CATALOG.head()} True"
     assert result(again) == "RESULT up to date False"
+
+
+def test_the_gateway_starts_without_sqlalchemy() -> None:
+    probe = (
+        "import sys; from paved_gateway.app import create_app; "
+        "from paved_gateway.settings import GatewaySettings; "
+        "create_app(GatewaySettings.model_validate({})); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic')))"
+    )
+
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip().splitlines()[-1] == "[]"

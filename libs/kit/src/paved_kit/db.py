@@ -12,18 +12,18 @@ Each service declares its own base so its tables live in its own MetaData::
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paved_kit.database_busy import is_database_busy as is_database_busy  # re-exported
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_POOL_SIZE = 10
@@ -104,30 +104,6 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(parsed, **kwargs)
-
-
-_BUSY_MESSAGES = ("database is locked", "database table is locked", "database is busy")
-
-
-def is_database_busy(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what caused it) is SQLite's "database is locked"/busy: another writer held the
-    lock past the busy timeout, or a read transaction could not be upgraded; retrying may succeed."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, sqlite3.OperationalError) and any(
-            message in str(current).lower() for message in _BUSY_MESSAGES
-        ):
-            return True
-        if (
-            isinstance(current, OperationalError)
-            and isinstance(current.orig, BaseException)
-            and is_database_busy(current.orig)
-        ):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def is_postgres(engine: AsyncEngine) -> bool:

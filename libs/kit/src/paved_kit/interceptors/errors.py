@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import grpc.aio
 
 from paved_kit.context import current_request_id
-from paved_kit.db import is_database_busy
+from paved_kit.database_busy import is_database_busy
 from paved_kit.errors import PavedError, Reason, Unavailable
 from paved_kit.grpc_errors import abort_with, internal_error
 from paved_kit.interceptors.base import AroundInterceptor, Context
