@@ -109,6 +109,7 @@ def test_the_task_completes_once_the_service_is_active(
     created: tuple[str, Task], admin: httpx.Client
 ) -> None:
     service, task = created
+    print(f"--- task log (success) ---\n{task.text}")  # what the user reads; shown with -s
     assert task.status == "completed", task.text
     assert admin.get(f"/api/services/{service}").json()["status"] == "active"
     log = task.text
@@ -172,6 +173,7 @@ def test_a_refusal_lists_every_field_error_naming_the_form_field(
         "environment": "development",
     }
     task = backstage.wait_task("alice", backstage.start_task("alice", "web-service-loose", values))
+    print(f"--- task log (refusal) ---\n{task.text}")
     assert task.status == "failed"
     log = task.log
     assert any(
@@ -179,6 +181,7 @@ def test_a_refusal_lists_every_field_error_naming_the_form_field(
     )
     fields = {line.split("'")[1] for line in log if line.startswith("field '")}
     assert {"service_name", "language", "instance_type", "colour"} <= fields, task.text
+    assert not any(line.lstrip().startswith("at ") for line in log), "a stack trace reached the user"
     assert all(s["name"] != "Bad_Name" for s in admin.get("/api/services").json()["services"])
 
 
@@ -191,6 +194,7 @@ def test_a_provisioning_failure_fails_the_task_with_pavels_message(
         task = backstage.wait_task("alice", backstage.start_task("alice", "web-service", web_values(service)))
     finally:
         suite.start("alerting")
+    print(f"--- task log (failure) ---\n{task.text}")
     assert task.status == "failed", task.text
     failure = next(
         line for line in task.log if line.startswith(f"creating service '{service}' failed in Paved:")

@@ -4,6 +4,7 @@
  */
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Actor, Operation, PavedClient, Step } from './client';
+import { taskError } from './report';
 
 export interface FollowOptions {
   client: PavedClient;
@@ -58,7 +59,7 @@ export async function followOperation(options: FollowOptions): Promise<Operation
         break;
       }
       if (Date.now() > deadline) {
-        throw new Error(`operation ${operationId} did not finish in time; it continues in Paved`);
+        throw taskError(`operation ${operationId} did not finish in time; it continues in Paved`);
       }
     }
   } catch (error) {
@@ -78,7 +79,7 @@ export async function followOperation(options: FollowOptions): Promise<Operation
       return operation;
     }
     if (Date.now() > deadline) {
-      throw new Error(`operation ${operationId} did not finish in time; it continues in Paved`);
+      throw taskError(`operation ${operationId} did not finish in time; it continues in Paved`);
     }
     await sleep(interval, signal);
   }

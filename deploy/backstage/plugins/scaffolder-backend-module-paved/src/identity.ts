@@ -4,11 +4,12 @@
  */
 import { parseEntityRef, stringifyEntityRef, UserEntity } from '@backstage/catalog-model';
 import { Actor } from './client';
+import { taskError } from './report';
 
 export function actorOf(user: { entity?: UserEntity; ref?: string } | undefined): Actor {
   const ref = user?.ref ?? (user?.entity ? stringifyEntityRef(user.entity) : undefined);
   if (!ref) {
-    throw new Error(
+    throw taskError(
       'Paved acts for the user who started the task, and this task has no user (was it started with a service token?)',
     );
   }
@@ -38,7 +39,7 @@ export function teamOf(value: string, namespace: string): string {
   }
   const ref = parseEntityRef(value, { defaultKind: 'group', defaultNamespace: namespace });
   if (ref.kind.toLocaleLowerCase('en-US') !== 'group' || ref.namespace !== namespace) {
-    throw new Error(
+    throw taskError(
       `team: ${value} is not a group of namespace '${namespace}', where Paved's teams are`,
     );
   }

@@ -5,6 +5,16 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Operation, PavedApiError, PolicyViolation } from './client';
 
+/**
+ * An error for the task log: the scaffolder logs a failed step's `stack`, so this one's stack is its
+ * message — the user reads Paved's words, not a Node stack trace.
+ */
+export function taskError(message: string): Error {
+  const error = new Error(message);
+  error.stack = `Error: ${message}`;
+  return error;
+}
+
 /** Maps the gateway's body field (`name`, `parameters.language`) to the form field that fills it. */
 export function formField(field: string, formFields: Record<string, string>): string {
   if (formFields[field]) {
@@ -61,7 +71,7 @@ export function refusal(
   }
   const count = error.fieldViolations.length;
   const suffix = count ? ` (${count} field error${count === 1 ? '' : 's'}, listed above)` : '';
-  return new Error(`Paved refused ${what}: ${error.message}${suffix}`);
+  return taskError(`Paved refused ${what}: ${error.message}${suffix}`);
 }
 
 /** The error a failed operation fails the task with, after logging it. */
@@ -72,7 +82,7 @@ export function operationFailure(operation: Operation, what: string, logger: Log
   for (const step of failed) {
     logger.error(`failed step ${step.name}: ${step.error ?? step.detail ?? 'no detail'}`);
   }
-  return new Error(`${what} failed in Paved: ${message}`);
+  return taskError(`${what} failed in Paved: ${message}`);
 }
 
 export function money(value: { amount: number; currency: string } | null | undefined): string {

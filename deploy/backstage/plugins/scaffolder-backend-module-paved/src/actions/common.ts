@@ -1,6 +1,7 @@
 /** What the Paved actions share: idempotency keys and cancelling an operation with its task. */
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Actor, PavedClient } from '../client';
+import { taskError } from '../report';
 
 /** The same task step always sends the same key, so a retried or recovered task resumes its operation. */
 export function idempotencyKey(taskId: string, stepId: string | undefined): string {
@@ -28,14 +29,14 @@ export async function cancelOnAbort<T>(
   };
   if (signal?.aborted) {
     onAbort();
-    throw new Error('the task was cancelled');
+    throw taskError('the task was cancelled');
   }
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     return await follow();
   } catch (error) {
     if (signal?.aborted) {
-      throw new Error(`the task was cancelled; Paved operation ${operationId} was asked to stop`);
+      throw taskError(`the task was cancelled; Paved operation ${operationId} was asked to stop`);
     }
     throw error;
   } finally {

@@ -299,3 +299,12 @@ describe('paved:service:create', () => {
     expect(gateway.requests).toHaveLength(0);
   });
 });
+
+describe('task errors', () => {
+  it('carry no stack trace into the task log', async () => {
+    const { taskError } = await import('../report');
+    expect(taskError("Paved refused creating service 'x': nope").stack).toBe(
+      "Error: Paved refused creating service 'x': nope",
+    );
+  });
+});
