@@ -36,7 +36,9 @@ BACKSTAGE := deploy/backstage
 .PHONY: backstage-install test-backstage
 
 $(BACKSTAGE)/node_modules/.paved-installed: $(BACKSTAGE)/package-lock.json
-	cd $(BACKSTAGE) && npm ci --no-audit --no-fund
+	@# better-sqlite3 compiles when no prebuilt binary can be fetched: use the system's node headers
+	@# rather than downloading them.
+	cd $(BACKSTAGE) && $(if $(wildcard /usr/include/node/node.h),npm_config_nodedir=/usr) npm ci --no-audit --no-fund
 	touch $@
 
 backstage-install: $(BACKSTAGE)/node_modules/.paved-installed ## npm ci of the Backstage packages (node 20)
