@@ -20,16 +20,15 @@ _SECRET_KEY = re.compile(
 )
 
 # A JWT (header.payload.signature, each base64url; the header always starts with ``{"`` → ``eyJ``).
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-# A bearer credential in free text (``Basic`` values are caught as ``Authorization: Basic ...`` pairs).
-_BEARER = re.compile(r"\b(bearer)(\s+|%20)([A-Za-z0-9._~+/=:-]{4,})", re.IGNORECASE)
-# ``name=value``, ``name: value``, ``'name': 'value'``, ``"name": "value"`` for a secret-looking name.
-_SECRET_PAIR = re.compile(
-    r"""(?P<name>[\w-]{0,40}(?:authorization|cookie|token|secret|password|passwd|api[_-]?key|credential)[\w-]{0,40})"""
-    r"""(?P<sep>['"]?\s*[:=]\s*(?:b?['"])?)"""
-    r"""(?P<value>(?:bearer\s+|basic\s+)?[^\s'",;&)}\[\]]+)""",
-    re.IGNORECASE,
+_JWT = re.compile(
+    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,4096}\.[A-Za-z0-9_-]{1,16384}\.[A-Za-z0-9_-]{0,4096}"
 )
+# A bearer credential in free text (``Basic`` values are caught as ``Authorization: Basic ...`` pairs).
+_BEARER = re.compile(r"\b(bearer)(\s{1,16}|%20)([A-Za-z0-9._~+/=:-]{4,4096})", re.IGNORECASE)
+# ``name=value``, ``name: value``, ``'name': 'value'``, ``"name": "value"``: the value is masked when the
+# name is a secret-looking key. A name starts only where a word starts, so no input makes this quadratic.
+_PAIR_HEAD = re.compile(r"""(?<![\w-])(?P<name>[\w-]{1,80})['"]?\s{0,16}[:=]\s{0,16}(?:b?['"])?""")
+_PAIR_VALUE = re.compile(r"""(?:bearer\s{1,16}|basic\s{1,16})?[^\s'",;&)}\[\]]{1,4096}""", re.IGNORECASE)
 # ``scheme://user:password@host``. Every repetition is bounded so that no input makes a pattern quadratic.
 _URL_PASSWORD = re.compile(
     r"(?P<prefix>\b[a-z][a-z0-9+.-]{0,30}://[^/\s:@]{0,256}:)(?P<password>[^@\s/]{1,256})(?=@)", re.IGNORECASE
@@ -48,12 +47,22 @@ def redact_text(text: str) -> str:
     text = _JWT.sub(REDACTED, text)
     text = _URL_PASSWORD.sub(lambda m: m.group("prefix") + REDACTED, text)
     # Pairs before bare bearer values, so ``authorization: Bearer x`` is masked whole.
-    text = _SECRET_PAIR.sub(_mask_pair, text)
+    text = _mask_pairs(text)
     return _BEARER.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
 
 
-def _mask_pair(match: re.Match[str]) -> str:
-    return match.group("name") + match.group("sep") + REDACTED
+def _mask_pairs(text: str) -> str:
+    parts: list[str] = []
+    done = 0
+    for head in _PAIR_HEAD.finditer(text):
+        if head.start() < done or not is_secret_key(head.group("name")):
+            continue
+        value = _PAIR_VALUE.match(text, head.end())
+        if value is None:
+            continue
+        parts += [text[done : head.end()], REDACTED]
+        done = value.end()
+    return "".join(parts) + text[done:] if parts else text
 
 
 def redact(value: Any, key: str | None = None) -> Any:
