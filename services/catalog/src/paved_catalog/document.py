@@ -452,7 +452,8 @@ class _Validator:
                 isinstance(document.get("apiVersion"), str) and isinstance(document.get("kind"), str)
             ):
                 self.add(path, f"document {k + 1} must be a Kubernetes object with apiVersion and kind")
-        if rtype in KUBERNETES_TYPES:
+        # Placeholders are never floats, so only a template with a literal float is decoded.
+        if rtype in KUBERNETES_TYPES and any(has_float(document) for document in template.documents):
             self.kubernetes_integers(template.literals(), path)
 
     def kubernetes_integers(self, documents: list[Any], path: str) -> None:

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from paved_catalog.spec import OBSERVABILITY_SIGNALS
@@ -215,8 +216,13 @@ def dashboard(target: ObservabilityTarget) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=1024)
+def _dashboard_json(service: str, team: str, environment: str) -> str:
+    target = ObservabilityTarget(service, team, "", environment, "")
+    return json.dumps(dashboard(target), indent=2, sort_keys=True)
+
+
 def dashboard_config_map(target: ObservabilityTarget) -> dict[str, Any]:
-    model = dashboard(target)
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -225,7 +231,7 @@ def dashboard_config_map(target: ObservabilityTarget) -> dict[str, Any]:
             "labels": {**_labels(target, "dashboard"), DASHBOARD_LABEL: "1"},
             "annotations": {"grafana_folder": target.team},
         },
-        "data": {f"{target.service}.json": json.dumps(model, indent=2, sort_keys=True)},
+        "data": {f"{target.service}.json": _dashboard_json(target.service, target.team, target.environment)},
     }
 
 
