@@ -185,3 +185,41 @@ def test_an_unexpected_failure_is_one_redacted_line_and_a_500_naming_the_request
     assert line["status"] == 500 and line["level"] == "error"
     assert line["exception"][0]["exc_type"] == "RuntimeError"
     assert len(out) < 20_000
+
+
+async def test_a_client_leaving_mid_body_is_logged_as_499_not_500(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("gateway", "INFO", "json")
+    app = create_app(GatewaySettings.model_validate({}))
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"name": "half', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/services",
+        "raw_path": b"/api/services",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 8080),
+        "app": app,
+    }
+    capsys.readouterr()
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    assert sent == []
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines() if "http request" in text]
+    assert line["status"] == 499 and line["level"] == "info"

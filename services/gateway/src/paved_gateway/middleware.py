@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paved_gateway.errors import ApiError, error_response
 
 REQUEST_ID_HEADER = "x-request-id"
+CLIENT_CLOSED_REQUEST = 499
 _log = get_logger("paved_gateway.access")
 
 
@@ -76,6 +77,10 @@ class RequestContextMiddleware:
                     answer = ApiError(500, f"internal error (request id {request_id})")
                     await error_response(Request(scope), answer)(scope, receive, send_with_id)
             finally:
+                if not started_response and failure is None:
+                    # The client went away before an answer (mid-body, or the call was cancelled): not a
+                    # server error. 499 as nginx logs it.
+                    status = CLIENT_CLOSED_REQUEST
                 elapsed = time.perf_counter() - started
                 route = getattr(scope.get("route"), "path", None) or "unmatched"
                 self.metrics.requests.labels(method, route, str(status)).inc()
