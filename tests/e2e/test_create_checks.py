@@ -161,3 +161,22 @@ def test_cancel_is_for_the_owning_team_and_leaves_a_finished_operation_alone(
     assert final["status"] == "succeeded"
     again = payments.post(f"/api/operations/{operation_id}/cancel")
     assert again.status_code == 202 and again.json()["status"] == "succeeded"
+
+
+def test_the_client_validates_without_creating_and_reports_every_problem(
+    suite: Suite, admin: httpx.Client, unique_name: Callable[[str], str]
+) -> None:
+    from paved_client.config import load_config
+    from paved_client.http import GatewayClient, GatewayError
+
+    client = GatewayClient(load_config(url=suite.gateway_url, token=TOKENS["admin"]["token"]))  # type: ignore[arg-type]
+    name = unique_name("cli-dry")
+    plan = client.validate_service(name=name, team="payments", template="web-service", parameters=WEB)
+    assert plan["validate_only"] is True and plan["estimated_monthly_cost"]["amount"] > 0
+    assert admin.get(f"/api/services/{name}").status_code == 404
+    with pytest.raises(GatewayError) as refused:
+        client.validate_service(
+            name="Bad_Name", team="payments", template="web-service", parameters={"language": "cobol"}
+        )
+    assert refused.value.status == 400
+    assert {"name", "parameters.language"} <= {v["field"] for v in refused.value.details["fieldViolations"]}

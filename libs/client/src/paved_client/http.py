@@ -241,7 +241,7 @@ class GatewayClient:
         override: dict[str, str] | None = None,
         idempotency_key: str | None = None,
     ) -> CreatedService:
-        """POST /api/services."""
+        """POST /api/services (202: provisioning started)."""
         body: dict[str, Any] = {
             "name": name,
             "team": team,
@@ -254,6 +254,35 @@ class GatewayClient:
             body["override"] = override
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         result: CreatedService = self._json("POST", "/api/services", json=body, headers=headers)
+        return result
+
+    def validate_service(
+        self,
+        *,
+        name: str,
+        team: str,
+        template: str,
+        parameters: dict[str, Any] | None = None,
+        environment: str | None = None,
+    ) -> dict[str, Any]:
+        """POST /api/services with ``validate_only``: every check of a create, nothing created; the plan,
+        estimate, quota checks and policy outcome (a refusal raises GatewayError with every problem)."""
+        body: dict[str, Any] = {
+            "name": name,
+            "team": team,
+            "template": template,
+            "parameters": parameters or {},
+            "validate_only": True,
+        }
+        if environment:
+            body["environment"] = environment
+        return dict(self._json("POST", "/api/services", json=body))
+
+    def cancel_operation(self, operation: str) -> Operation:
+        """POST /api/operations/{id}/cancel: the operation stops at its next step boundary."""
+        result: Operation = self._json(
+            "POST", f"/api/operations/{operation.removeprefix('operations/')}/cancel"
+        )
         return result
 
     def get_service(self, name: str) -> ServiceStatus:
