@@ -5,6 +5,7 @@ signed-in users, and the services appear in Backstage's catalog through the enti
 from __future__ import annotations
 
 import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -253,3 +254,35 @@ def test_a_user_of_one_team_is_refused_for_another(
     )
     assert own.status == "completed", own.text
     assert "the deploy of service" in own.text and "succeeded" in own.text
+
+
+def test_cancelling_the_task_cancels_the_paved_operation(
+    backstage: Backstage, suite: Suite, admin: httpx.Client
+) -> None:
+    service = name()
+    alerting = suite.processes["alerting"]
+    alerting.send_signal(signal.SIGSTOP)  # create_alerts hangs until its deadline: time to cancel
+    try:
+        task_id = backstage.start_task("alice", "web-service", web_values(service))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            log = Task(task_id, "", backstage.events("alice", task_id)).text
+            if "step create_alerts: running" in log:
+                break
+            time.sleep(0.2)
+        operation_id = log.split("Paved accepted the request: operation ")[1].split(" ")[0]
+        with backstage.client("alice") as client:
+            assert client.post(f"/api/scaffolder/v2/tasks/{task_id}/cancel").status_code == 200
+        task = backstage.wait_task("alice", task_id)
+    finally:
+        alerting.send_signal(signal.SIGCONT)
+    # Backstage 4.3 ends a task cancelled during a step as failed; the step's log says why.
+    assert task.status in {"cancelled", "failed"}, task.text
+    assert f"task cancelled: cancelling Paved operation {operation_id}" in task.text
+    deadline = time.monotonic() + 90
+    while (operation := admin.get(f"/api/operations/{operation_id}").json())["done"] is False:
+        assert time.monotonic() < deadline, operation
+        time.sleep(0.5)
+    assert operation["status"] == "failed", operation
+    assert "cancel" in operation["error"]["message"].lower(), operation
+    assert admin.get(f"/api/services/{service}").json()["status"] != "active"
