@@ -65,7 +65,10 @@ def suite(tmp_path_factory: pytest.TempPathFactory, jwt_key: rsa.RSAPrivateKey) 
                 "PAVED_GATEWAY_OPERATION_POLL_SECONDS": "0.1",
                 "PAVED_GATEWAY_CALL_TIMEOUT_SECONDS": "5",
             },
-            "provisioning": {"PAVED_PROVISIONING_POLL_INTERVAL_SECONDS": "0.05"},
+            "provisioning": {
+                "PAVED_PROVISIONING_POLL_INTERVAL_SECONDS": "0.05",
+                "PAVED_PROVISIONING_OPTIMIZATION_BAKE_POLL_SECONDS": "0.5",
+            },
         },
     )
     yield running

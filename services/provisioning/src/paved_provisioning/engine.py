@@ -22,6 +22,7 @@ from paved_provisioning.promotion_records import record_promotion
 from paved_provisioning.steps import (
     DEPLOY,
     DEPROVISION,
+    OPTIMIZE_RESOURCES,
     PROMOTE,
     PROVISION,
     ROLLBACK,
@@ -299,7 +300,7 @@ class OperationRunner:
                         commit=commit.get("commit", ""),
                         end_time=now,
                     )
-            elif operation.kind in (DEPLOY, ROLLBACK, UPDATE_INSTANCE_TYPE):
+            elif operation.kind in (DEPLOY, ROLLBACK, UPDATE_INSTANCE_TYPE, OPTIMIZE_RESOURCES):
                 commits = [o for o in outputs.values() if o.get("commit")]
                 plans = [o["plan"] for o in outputs.values() if o.get("plan")]
                 values: dict[str, Any] = {"status": "succeeded", "end_time": now}
@@ -312,7 +313,8 @@ class OperationRunner:
                         await store.update_deployment(
                             session=session, deployment_id=target["current_deployment"], status="rolled_back"
                         )
-                new_plan = payload.get("new_plan") if operation.kind == UPDATE_INSTANCE_TYPE else None
+                changes_plan = operation.kind in (UPDATE_INSTANCE_TYPE, OPTIMIZE_RESOURCES)
+                new_plan = payload.get("new_plan") if changes_plan else None
                 new_plan = new_plan or (plans[-1] if plans else None)
                 if new_plan is not None and commits:
                     values["plan"] = new_plan

@@ -14,6 +14,7 @@ from paved_provisioning.settings import ProvisioningSettings
 from paved_provisioning.steps import (
     DEPLOY,
     DEPROVISION,
+    OPTIMIZE_RESOURCES,
     PROMOTE,
     PROVISION,
     ROLLBACK,
@@ -399,6 +400,11 @@ async def run_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
         from paved_provisioning.promotion_handlers import promotion_step
 
         return await promotion_step(ctx, tools)
+    if ctx.kind == OPTIMIZE_RESOURCES:
+        # Imported here: that module builds on this one's step context and commits.
+        from paved_provisioning.optimization_steps import run_optimization_step
+
+        return await run_optimization_step(ctx, tools)
     raise StepError(f"unknown operation kind {ctx.kind}", retryable=False)
 
 
@@ -414,4 +420,8 @@ async def undo_step(ctx: StepContext, tools: Toolkit) -> str | None:
         from paved_provisioning.promotion_handlers import undo_promotion_step
 
         return await undo_promotion_step(ctx, tools)
+    if ctx.kind == OPTIMIZE_RESOURCES:
+        from paved_provisioning.optimization_steps import undo_optimization_step
+
+        return await undo_optimization_step(ctx, tools)
     return None

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from paved_provisioning import manifests, quotas, steps, store
 from paved_provisioning.models import ProvisionedService
 from paved_provisioning.provisioner_base import OperationView
+from paved_provisioning.resource_change import ResourceChange, with_resources
 from paved_provisioning.submission import Submission, Submitter, request_fingerprint, request_key
 from paved_provisioning.validation import (
     IMAGE,
@@ -305,6 +306,81 @@ class OperationStarters(Submitter):
                     version=record.version,
                     image=manifests.current_image(new_plan),
                     workflow="update_instance_type",
+                    plan=new_plan,
+                ),
+            )
+            return None
+
+        return await self._submit(key, fingerprint, build)
+
+    async def optimize_resources(
+        self,
+        name: str,
+        resource: str,
+        change: ResourceChange,
+        bake_seconds: float,
+        reason: str,
+        request_id: str,
+        requester: str,
+    ) -> OperationView:
+        """Start a canaried change of a compute resource's requests, limits and replica bounds."""
+        v = Violations()
+        service = service_from_name(v, "service", name)
+        v.check(bool(resource), "resource", "is required")
+        for violation in change.violations():
+            v.add(violation.field, violation.description)
+        if bake_seconds < 0 or bake_seconds > 86400:
+            v.add("bake_time", "must be between 0 and 24 hours")
+        check_request_id(v, "request_id", request_id)
+        v.raise_if_any()
+        key = request_key(steps.OPTIMIZE_RESOURCES, request_id)
+        fingerprint = request_fingerprint(
+            steps.OPTIMIZE_RESOURCES, requester, service=service, resource=resource, **change.as_dict()
+        )
+
+        async def build(session: AsyncSession, operation_id: str) -> str | None:
+            record = await self._claim_active_service(session, service, key, fingerprint)
+            if isinstance(record, str):
+                return record
+            await self._no_running_operation(session, service)
+            target = next((r for r in record.plan.get("resources", []) if r.get("name") == resource), None)
+            if target is None or target.get("type") != "compute":
+                raise InvalidArgument(
+                    "not a compute resource",
+                    [FieldViolation("resource", f"services/{service} has no compute resource {resource!r}")],
+                )
+            new_plan = with_resources(record.plan, resource, change)
+            deployment_id = uuid.uuid4().hex
+            submission = Submission(
+                operation_id, service, record.team, record.environment, requester, key, fingerprint
+            )
+            payload = {
+                "plan": record.plan,
+                "new_plan": new_plan,
+                "resource": resource,
+                "change": change.as_dict(),
+                "previous": {
+                    k: (target.get("properties") or {}).get(k, "")
+                    for k in ("cpu_request", "cpu_limit", "memory_request", "memory_limit")
+                },
+                "bake_seconds": bake_seconds,
+                "reason": reason[:1000],
+                "monthly_cost": record.monthly_cost,
+                "currency": self.settings.currency,
+                "deployment_id": deployment_id,
+            }
+            await store.add_operation(
+                session=session,
+                operation=submission.operation(steps.OPTIMIZE_RESOURCES, payload),
+                steps=steps.OPTIMIZE_RESOURCES_STEPS,
+            )
+            await store.add_deployment(
+                session=session,
+                deployment=submission.deployment(
+                    deployment_id,
+                    version=record.version,
+                    image=manifests.current_image(new_plan),
+                    workflow=steps.OPTIMIZE_RESOURCES,
                     plan=new_plan,
                 ),
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from google.protobuf import field_mask_pb2, json_format, struct_pb2
+from google.protobuf import field_mask_pb2, json_format, struct_pb2, timestamp_pb2
 from google.type import money_pb2
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -324,6 +324,39 @@ class Peers:
                 return []
             raise rpc_failure("alerting GetServiceHealth", exc) from None
         return [alert.display_name or alert.rule for alert in response.firing_alerts]
+
+    async def service_signals(self, service: str, since: float) -> dict[str, Any]:
+        """What alerting says of the service now: error rate, p99, firing alerts, and the OOM kills and
+        CPU throttling of its history since ``since`` (seconds since the epoch)."""
+        try:
+            health = await self.alerting.GetServiceHealth(
+                alerting_pb2.GetServiceHealthRequest(service=service)
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure("alerting GetServiceHealth", exc) from None
+        signals: dict[str, Any] = {
+            "error_rate": health.error_rate if health.HasField("error_rate") else None,
+            "latency_p99": health.latency_p99 if health.HasField("latency_p99") else None,
+            "firing": sorted({alert.display_name for alert in health.firing_alerts}),
+            "oom_kills": 0.0,
+            "throttling": None,
+        }
+        start = timestamp_pb2.Timestamp(seconds=int(since) // 300 * 300)
+        for metric in ("oom_kills", "cpu_throttling"):
+            try:
+                history = await self.alerting.QueryMetricHistory(
+                    alerting_pb2.QueryMetricHistoryRequest(service=service, metric=metric, start_time=start)
+                )
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:  # history turned off
+                    continue
+                raise rpc_failure(f"alerting QueryMetricHistory {metric}", exc) from None
+            points = [p for p in history.points if p.count]
+            if metric == "oom_kills":
+                signals["oom_kills"] = sum(p.sum for p in points)
+            elif points:
+                signals["throttling"] = max(p.mean for p in points)
+        return signals
 
     # cost -------------------------------------------------------------------------------------------------
 

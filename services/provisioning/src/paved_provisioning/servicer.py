@@ -14,6 +14,7 @@ from paved_kit.validation import time_violation
 
 from paved_provisioning import convert
 from paved_provisioning.provisioner import Provisioner
+from paved_provisioning.resource_change import ResourceChange
 
 
 def _requester(value: str) -> str:
@@ -141,6 +142,29 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
     ) -> operations_pb2.Operation:
         view = await self.provisioner.decide_approval(
             request.name, "rejected", request.approver, request.reason
+        )
+        return convert.operation(view)
+
+    async def OptimizeResources(
+        self, request: pb.OptimizeResourcesRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        change = ResourceChange(
+            request.cpu_request,
+            request.cpu_limit,
+            request.memory_request,
+            request.memory_limit,
+            request.min_replicas,
+            request.max_replicas,
+        )
+        bake = request.bake_time.ToTimedelta().total_seconds() if request.HasField("bake_time") else 0.0
+        view = await self.provisioner.optimize_resources(
+            request.service,
+            request.resource or "compute",
+            change,
+            bake,
+            request.reason,
+            request.request_id,
+            _requester(request.requester),
         )
         return convert.operation(view)
 

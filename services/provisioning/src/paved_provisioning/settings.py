@@ -66,6 +66,12 @@ class ProvisioningSettings(BaseServiceSettings):
     ci_webhook_token: SecretStr | None = None
     ci_command: str | None = Field(None, description="Command run by run_tests and build_image instead.")
     ci_timeout_seconds: float = Field(600.0, gt=0)
+    optimization_bake_seconds: float = Field(
+        600.0, gt=0, le=86400, description="How long a resource optimization's canary is watched by default."
+    )
+    optimization_bake_poll_seconds: float = Field(
+        15.0, gt=0, description="How often the service's signals are read during a bake."
+    )
 
     # Endpoint hosts come from the Ingresses the catalog renders (PAVED_CATALOG_INGRESS_DOMAIN).
     dashboard_base_url: str = Field(

@@ -13,6 +13,7 @@ ROLLBACK = "workflow:rollback"
 DEPROVISION = "deprovision"
 UPDATE_INSTANCE_TYPE = "update_instance_type"
 PROMOTE = "promotion"
+OPTIMIZE_RESOURCES = "optimize_resources"
 
 PROVISION_STEPS = (
     "register_catalog",
@@ -48,6 +49,8 @@ def promotion_steps(template_steps: list[str] | None) -> tuple[str, ...]:
     """Gates, registering the target, the template's deploy steps, activating the target."""
     return (*PROMOTION_GATES, "register_target", *workflow_steps(DEPLOY, template_steps), "activate_target")
 
+
+OPTIMIZE_RESOURCES_STEPS = ("deploy_canary", "bake", "promote", "update_catalog", "register_cost")
 
 # Codes worth retrying: the other side may succeed later. Everything else is a permanent answer.
 RETRYABLE_CODES = {

@@ -96,6 +96,7 @@ _KINDS = (
     steps.DEPROVISION,
     steps.UPDATE_INSTANCE_TYPE,
     steps.PROMOTE,
+    steps.OPTIMIZE_RESOURCES,
 )
 
 

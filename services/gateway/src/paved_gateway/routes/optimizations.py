@@ -1,17 +1,21 @@
-"""Rightsizing routes: a service's resource recommendation with its evidence."""
+"""Rightsizing routes: a service's recommendation with its evidence, applying it (dry run, guardrails, one
+change per period, canary and bake), and the history of optimizations with their outcomes."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
+from google.longrunning import operations_pb2
+from google.protobuf import duration_pb2
 from paved.cost.v1 import cost_pb2
-from pydantic import BaseModel, ConfigDict
+from paved.provisioning.v1 import provisioning_pb2
+from pydantic import BaseModel, ConfigDict, Field
 
-from paved_gateway import convert
+from paved_gateway import convert, optimization_flow
 from paved_gateway.access import authorized_service
-from paved_gateway.deps import BackendsDep, PrincipalDep
-from paved_gateway.errors import call
+from paved_gateway.deps import BackendsDep, IdempotencyKeyDep, PrincipalDep, request_id_for
+from paved_gateway.errors import ApiError, call
 from paved_gateway.schemas import DNS_LABEL
 
 router = APIRouter(prefix="/api", tags=["optimizations"])
@@ -58,3 +62,129 @@ async def service_recommendations(
     data = convert.to_dict(reply)
     data.setdefault("monthly_savings", {})
     return data
+
+
+class OptimizationRequest(BaseModel):
+    """Apply the service's current recommendation (or only show what would happen, ``dry_run``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    environment: str | None = Field(None, min_length=1, max_length=63, pattern=DNS_LABEL)
+    dry_run: bool = False
+    bake_seconds: int | None = Field(None, ge=1, le=86400, description="Canary watch time; default 10 min.")
+    period_hours: float = Field(24.0, ge=0, le=720, description="At most one optimization per this period.")
+
+
+class OptimizationPlan(BaseModel):
+    """What an optimization does: the change, the guardrail decision, the recommendation it comes from."""
+
+    model_config = ConfigDict(extra="allow")
+
+    dry_run: bool
+    service: str
+    change: dict[str, Any]
+    policy: dict[str, Any]
+    recommendation: dict[str, Any]
+    operation: str | None = None
+
+
+@router.post(
+    "/services/{name}/optimizations",
+    status_code=202,
+    response_model=OptimizationPlan,
+    responses={**RESPONSES, 409: {"description": "Nothing to change, or changed within the period."}},
+)
+async def apply_optimization(
+    name: ServiceId,
+    body: OptimizationRequest,
+    response: Response,
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    key: IdempotencyKeyDep,
+) -> OptimizationPlan:
+    """Apply the recommendation through a canary that bakes against the service's pre-change signals and is
+    promoted or rolled back automatically; guardrails are the policies on resources of type
+    ``optimization``. 200 with the plan on a dry run, 202 with the operation otherwise."""
+    service = await authorized_service(backends, principal, name)
+    rec = await call(
+        "cost",
+        backends.cost.RecommendResources(
+            cost_pb2.RecommendResourcesRequest(service=name, environment=body.environment or "")
+        ),
+    )
+    change = optimization_flow.change_of(rec)
+    if not change:
+        raise optimization_flow.nothing_to_change(rec)
+    environment = body.environment or rec.environment or service.environment
+    evaluation = await optimization_flow.check_guardrails(
+        backends,
+        principal,
+        service,
+        rec,
+        optimization_flow.guardrail_resource(service, rec, change),
+        environment,
+    )
+    plan = OptimizationPlan(
+        dry_run=body.dry_run,
+        service=name,
+        change=change,
+        policy=convert.to_dict(evaluation),
+        recommendation=convert.to_dict(rec),
+    )
+    if body.dry_run:
+        response.status_code = 200
+        return plan
+    recent = await optimization_flow.recent_optimization(backends, name, body.period_hours * 3600)
+    if recent is not None:
+        raise ApiError(
+            409,
+            f"services/{name} was optimized within the last {body.period_hours:g} h (one change per period)",
+            name="ConflictError",
+            details={"last": recent},
+        )
+    request = provisioning_pb2.OptimizeResourcesRequest(
+        service=f"services/{name}",
+        resource=rec.resource,
+        reason="; ".join([*rec.cpu.reasons, *rec.memory.reasons]) or "rightsizing recommendation",
+        request_id=request_id_for(key, principal),
+        requester=principal.subject,
+        **change,
+    )
+    if body.bake_seconds:
+        request.bake_time.CopyFrom(duration_pb2.Duration(seconds=body.bake_seconds))
+    operation = await call("provisioning", backends.provisioning.OptimizeResources(request))
+    plan.operation = operation.name
+    response.headers["location"] = f"/api/operations/{operation.name.removeprefix('operations/')}"
+    return plan
+
+
+@router.get("/optimizations", responses=RESPONSES)
+async def list_optimizations(
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    service: Annotated[str, Query(min_length=1, max_length=63, pattern=DNS_LABEL)],
+) -> dict[str, Any]:
+    """A service's optimizations, newest first, with their outcome (succeeded; failed: rolled back, why)."""
+    await authorized_service(backends, principal, service)
+    reply = await call(
+        "provisioning",
+        backends.provisioning.ListDeployments(
+            provisioning_pb2.ListDeploymentsRequest(parent=f"services/{service}", page_size=100)
+        ),
+    )
+    items = []
+    for deployment in reply.deployments:
+        if deployment.workflow != optimization_flow.OPTIMIZE_WORKFLOW:
+            continue
+        item = convert.to_dict(deployment)
+        if deployment.operation:
+            op = await call(
+                "provisioning",
+                backends.operations.GetOperation(
+                    operations_pb2.GetOperationRequest(name=deployment.operation)
+                ),
+            )
+            if op.HasField("error"):
+                item["reason"] = op.error.message
+        items.append(item)
+    return {"service": service, "optimizations": items}

@@ -1,6 +1,7 @@
 import datetime
 
 from google.longrunning import operations_pb2 as _operations_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.type import money_pb2 as _money_pb2
 from paved.common.v1 import common_pb2 as _common_pb2
@@ -251,6 +252,34 @@ class UpdateInstanceTypeRequest(_message.Message):
     request_id: str
     requester: str
     def __init__(self, service: _Optional[str] = ..., resource: _Optional[str] = ..., instance_type: _Optional[str] = ..., request_id: _Optional[str] = ..., requester: _Optional[str] = ...) -> None: ...
+
+class OptimizeResourcesRequest(_message.Message):
+    __slots__ = ("service", "resource", "cpu_request", "cpu_limit", "memory_request", "memory_limit", "min_replicas", "max_replicas", "bake_time", "reason", "request_id", "requester")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    CPU_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    CPU_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MIN_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    MAX_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    BAKE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    resource: str
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+    min_replicas: int
+    max_replicas: int
+    bake_time: _duration_pb2.Duration
+    reason: str
+    request_id: str
+    requester: str
+    def __init__(self, service: _Optional[str] = ..., resource: _Optional[str] = ..., cpu_request: _Optional[str] = ..., cpu_limit: _Optional[str] = ..., memory_request: _Optional[str] = ..., memory_limit: _Optional[str] = ..., min_replicas: _Optional[int] = ..., max_replicas: _Optional[int] = ..., bake_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., requester: _Optional[str] = ...) -> None: ...
 
 class Deployment(_message.Message):
     __slots__ = ("name", "environment", "version", "image", "commit", "status", "start_time", "end_time", "requester", "workflow", "operation")

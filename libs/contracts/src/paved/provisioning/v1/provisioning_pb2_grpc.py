@@ -73,6 +73,11 @@ class ProvisioningServiceStub:
                 request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.UpdateInstanceTypeRequest.SerializeToString,
                 response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
                 _registered_method=True)
+        self.OptimizeResources = channel.unary_unary(
+                '/paved.provisioning.v1.ProvisioningService/OptimizeResources',
+                request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.OptimizeResourcesRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+                _registered_method=True)
         self.PromoteService = channel.unary_unary(
                 '/paved.provisioning.v1.ProvisioningService/PromoteService',
                 request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.PromoteServiceRequest.SerializeToString,
@@ -155,6 +160,14 @@ class ProvisioningServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OptimizeResources(self, request, context):
+        """Changes a compute resource's requests, limits and replica bounds through a canary, watches the service's
+        signals for a bake time against the pre-change baseline, then promotes or rolls back with the reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PromoteService(self, request, context):
         """Promotes what runs in one environment of a service into the next one, after gates (policy at the
         target's levels, source soak, cost delta and budget, approval). Metadata: OperationMetadata; response:
@@ -228,6 +241,11 @@ def add_ProvisioningServiceServicer_to_server(servicer, server):
             'UpdateInstanceType': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateInstanceType,
                     request_deserializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.UpdateInstanceTypeRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
+            ),
+            'OptimizeResources': grpc.unary_unary_rpc_method_handler(
+                    servicer.OptimizeResources,
+                    request_deserializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.OptimizeResourcesRequest.FromString,
                     response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
             ),
             'PromoteService': grpc.unary_unary_rpc_method_handler(
@@ -447,6 +465,33 @@ class ProvisioningService:
             target,
             '/paved.provisioning.v1.ProvisioningService/UpdateInstanceType',
             paved_dot_provisioning_dot_v1_dot_provisioning__pb2.UpdateInstanceTypeRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OptimizeResources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.provisioning.v1.ProvisioningService/OptimizeResources',
+            paved_dot_provisioning_dot_v1_dot_provisioning__pb2.OptimizeResourcesRequest.SerializeToString,
             google_dot_longrunning_dot_operations__pb2.Operation.FromString,
             options,
             channel_credentials,
