@@ -34,9 +34,10 @@ DOCUMENTED_SKIPS = {
 
 
 def _uv() -> str | None:
+    """uv on PATH (make puts its own there), else the Makefile's project-local or the user's copy."""
     found = shutil.which("uv")
-    local = Path.home() / ".local" / "bin" / "uv"
-    return found or (str(local) if local.exists() else None)
+    candidates = [ROOT / ".tools" / "bin" / "uv", Path.home() / ".local" / "bin" / "uv"]
+    return found or next((str(c) for c in candidates if c.exists()), None)
 
 
 def _structural_cases() -> list[Case]:
@@ -71,6 +72,7 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> dict:
             uv,
             "run",
             "--quiet",
+            "--locked",
             "--project",
             str(TOOL),
             "checkov",
