@@ -11,10 +11,13 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from committed import Case, committed_files, golden_paths, matrix
+
+sys.path.append(str(Path(__file__).resolve().parent))
+from golden_path_output import Case, committed_files, golden_paths, matrix
 
 ROOT = Path(__file__).resolve().parents[3]
 TOOL = ROOT / "tools" / "checkov"

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from committed import Case, committed_files, crd_schema, golden_paths, kubernetes_documents, matrix
+
+sys.path.append(str(Path(__file__).resolve().parent))
+from golden_path_output import Case, committed_files, crd_schema, golden_paths, kubernetes_documents, matrix
 from paved_alerting.export import rule_groups
 from paved_alerting.rules import build_rule, default_rule_drafts
 

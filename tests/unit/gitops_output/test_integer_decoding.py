@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from pathlib import Path
 
 import pytest
-from committed import Case, committed_files, crd_schema, golden_paths, kubernetes_documents, matrix
+
+sys.path.append(str(Path(__file__).resolve().parent))
+from golden_path_output import Case, committed_files, crd_schema, golden_paths, kubernetes_documents, matrix
 from paved_catalog.kubernetes_decoding import integer_decode_errors, validator_for
 
 SPECS = golden_paths()

@@ -5,10 +5,14 @@ list form, a comment-only ``database`` resource as the platform's managed databa
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
-from committed import SOURCE_DESIGN, Case, committed_files, kubernetes_documents
+
+sys.path.append(str(Path(__file__).resolve().parent))
+from golden_path_output import SOURCE_DESIGN, Case, committed_files, kubernetes_documents
 from paved_catalog.document import parse_template_document
 
 DOCUMENT = SOURCE_DESIGN.read_text()

@@ -7,12 +7,16 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import hcl2
 import pytest
-from committed import Case, committed_files, golden_paths, matrix
+
+sys.path.append(str(Path(__file__).resolve().parent))
+from golden_path_output import Case, committed_files, golden_paths, matrix
 from paved_provisioning import terraform_modules
 
 SPECS = golden_paths()
