@@ -175,8 +175,18 @@ async def test_auto_optimize_applies_through_provisioning(start_cost, grpc_serve
     after = by_kind(await harness.stub.ListRecommendations(cost_pb2.ListRecommendationsRequest()))
     assert ("checkout", cost_pb2.RECOMMENDATION_KIND_RIGHTSIZE) not in after
     assert after[("checkout", cost_pb2.RECOMMENDATION_KIND_SPOT)].current_instance_type == "c5.xlarge"
+    # Realised savings come from actuals, not the estimate: without a full day after the change, none yet.
     roi = await harness.stub.GetPlatformRoi(cost_pb2.GetPlatformRoiRequest(deployments=10))
-    assert from_money(roi.realized_savings) == Decimal("0.17") * 730 * 3
+    assert from_money(roi.realized_savings) == 0
+    # $30 a day for the five days before the change (Oct 10-14), $20 a day for the five after (Oct 16-20);
+    # the change's own day is not compared. (30 - 20) x 365 / 12 = $304.17 a month.
+    rows = [day_row("checkout", "payments", date(2024, 10, d), Decimal(30)) for d in range(10, 15)]
+    rows.append(day_row("checkout", "payments", date(2024, 10, 15), Decimal(25)))
+    rows += [day_row("checkout", "payments", date(2024, 10, d), Decimal(20)) for d in range(16, 21)]
+    await harness.stub.ImportBilling(stream(rows, source="after-the-change"))
+    harness.clock.now = datetime(2024, 10, 21, 12, 0, tzinfo=UTC)
+    roi = await harness.stub.GetPlatformRoi(cost_pb2.GetPlatformRoiRequest(deployments=10))
+    assert from_money(roi.realized_savings) == Decimal("304.17")
 
 
 async def test_platform_roi_returns_every_term(cost) -> None:

@@ -17,9 +17,12 @@ from paved_cost import store
 from paved_cost.attribution import bare_service_name
 from paved_cost.forecast import Month, Projection, Trend, project_month, trend
 from paved_cost.prices import PriceCatalog
+from paved_cost.realised import realised_saving
 from paved_cost.recommendations import ComputeResource, Recommendation, Utilization, recommend
 from paved_cost.roi import Roi, platform_roi
 from paved_cost.settings import CostSettings
+
+REALISED_WINDOW_DAYS = 14  # days compared on each side of a change
 
 
 @dataclass(frozen=True)
@@ -277,9 +280,7 @@ class CostAnalysis:
             period_days=days,
         )
         async with self._sessions() as session:
-            realized = await store.realized_savings(
-                session=session, start=start, end=end, currency=self.currency
-            )
+            realized = await self._realised_savings(session, start, end)
             utilization = await store.average_utilization(session=session, since=start)
             amounts = await store.daily_costs(
                 session=session,
@@ -292,3 +293,27 @@ class CostAnalysis:
         total = sum((a.cost for a in amounts if a.service), Decimal(0))
         per_service = total / len(services) if services else Decimal(0)
         return RoiReport(result, realized, utilization or 0.0, per_service)
+
+    async def _realised_savings(self, session: AsyncSession, start: datetime, end: datetime) -> Decimal:
+        """Monthly savings of the optimizations applied in the period, measured on FOCUS actuals (a change
+        without a full day of actuals after it counts nothing yet, not its estimate)."""
+        today = self._clock().date()
+        total = Decimal(0)
+        for applied in await store.applied_optimizations(
+            session=session, start=start, end=end, currency=self.currency
+        ):
+            changed = applied.applied_at.date()
+            amounts = await store.daily_costs(
+                session=session,
+                start=changed - timedelta(days=REALISED_WINDOW_DAYS),
+                end=changed + timedelta(days=REALISED_WINDOW_DAYS + 1),
+                currency=self.currency,
+                service=applied.service,
+            )
+            daily: dict[date, Decimal] = defaultdict(Decimal)
+            for amount in amounts:
+                daily[amount.day] += amount.cost
+            measured = realised_saving(daily, changed, today, REALISED_WINDOW_DAYS)
+            if measured is not None:
+                total += measured.monthly
+        return total.quantize(Decimal("0.01"))

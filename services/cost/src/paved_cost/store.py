@@ -382,14 +382,16 @@ async def add_optimization(*, session: AsyncSession, optimization: AppliedOptimi
     session.add(optimization)
 
 
-async def realized_savings(
+async def applied_optimizations(
     *, session: AsyncSession, start: datetime, end: datetime, currency: str
-) -> Decimal:
+) -> list[AppliedOptimization]:
+    """Optimizations applied in [start, end] in ``currency``, oldest first."""
     table = AppliedOptimization.__table__  # type: ignore[attr-defined]
     result = await _execute(
         session,
-        select(table.c.monthly_savings).where(
+        select(table.c.id).where(
             table.c.applied_at >= start, table.c.applied_at <= end, table.c.currency == currency
         ),
     )
-    return sum((Decimal(value) for value in result.scalars()), Decimal(0))
+    found = [await session.get(AppliedOptimization, row_id) for row_id in result.scalars()]
+    return sorted((row for row in found if row is not None), key=lambda row: row.applied_at)
