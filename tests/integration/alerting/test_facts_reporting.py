@@ -12,10 +12,11 @@ from google.protobuf import field_mask_pb2
 from paved.alerting.v1 import alerting_pb2
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved_catalog.__main__ import build_catalog
-from paved_catalog.models import CatalogModel
+from paved_catalog.migrations import MIGRATIONS
 from paved_catalog.servicer import SERVICE_NAME, CatalogServicer
 from paved_catalog.settings import CatalogSettings
-from paved_kit.db import create_engine, create_schema
+from paved_kit.db import create_engine
+from paved_kit.migrations import prepare_schema
 
 
 @pytest_asyncio.fixture
@@ -23,7 +24,8 @@ async def catalog(
     database_url: str, grpc_server_factory: Any, grpc_channel_factory: Any
 ) -> AsyncIterator[tuple[str, catalog_pb2_grpc.CatalogServiceStub]]:
     engine = create_engine(database_url)
-    await create_schema(engine, CatalogModel.metadata)
+    # The catalog's migrations seed the platform's environments, which a service is created in.
+    await prepare_schema(engine, MIGRATIONS, migrate=True)
     service = build_catalog(CatalogSettings(database_url=database_url, port=0), engine)
     await service.templates.seed_builtins()
     server = await grpc_server_factory(
