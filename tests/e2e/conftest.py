@@ -68,6 +68,12 @@ def suite(tmp_path_factory: pytest.TempPathFactory, jwt_key: rsa.RSAPrivateKey) 
             "provisioning": {
                 "PAVED_PROVISIONING_POLL_INTERVAL_SECONDS": "0.05",
                 "PAVED_PROVISIONING_OPTIMIZATION_BAKE_POLL_SECONDS": "0.5",
+                # One suite serves every test of the session, most of them creating services of the same
+                # few teams: the default quotas (200 instances) ran out before the last files ran. Tests
+                # of quotas set their own on a team of their own.
+                "PAVED_PROVISIONING_DEFAULT_MAX_INSTANCES": "5000",
+                "PAVED_PROVISIONING_DEFAULT_MAX_SERVICES": "1000",
+                "PAVED_PROVISIONING_DEFAULT_MAX_MONTHLY_COST": "10000000",
             },
         },
     )
