@@ -144,7 +144,12 @@ async def test_every_operation_ends_active_exactly_once_whenever_the_writer_is_k
     assert outcomes["not reached"] == 0, outcomes
     for op in done:
         assert op.done and not op.HasField("error"), (op.name, op.error)
-        assert all(s.state == pb.STEP_STATE_SUCCEEDED for s in steps(op).values()), steps(op)
+        unfinished = {
+            name: (pb.StepState.Name(step.state), step.attempts, step.detail)
+            for name, step in steps(op).items()
+            if step.state != pb.STEP_STATE_SUCCEEDED
+        }
+        assert not unfinished, (op.name, unfinished)
     log = h.repo.log()
     for op in operations:
         operation_id = op.name.split("/")[1]

@@ -101,10 +101,16 @@ class Worker:
         except Exception:
             _log.exception("claiming operations failed", worker=self.name)
             return 0
+        started = 0
         for operation_id in ids:
+            if operation_id in self._running:
+                # Our own lease ran out while the heartbeat was starved, and this claim renewed it:
+                # the operation is still running here, and a second run would repeat its effects.
+                continue
             task = asyncio.create_task(self._run(operation_id), name=f"operation-{operation_id}")
             self._running[operation_id] = task
-        return len(ids)
+            started += 1
+        return started
 
     async def drain(self) -> None:
         """Wait for the operations this worker is running (tests and benchmarks)."""
