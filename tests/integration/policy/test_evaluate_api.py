@@ -429,3 +429,47 @@ async def test_exceptions_page_and_dry_runs_honour_them(policy: PolicyHarness) -
     )
     assert [len(r.waived) for r in dry.results] == [1, 0]
     assert dry.outcome == policy_pb2.DECISION_OUTCOME_DENY
+
+
+async def test_a_policy_enforces_at_its_level_for_each_environment(policy: PolicyHarness) -> None:
+    await add_policy(
+        policy,
+        "replicated",
+        "resource.properties.replicas >= 2",
+        ADVISORY,
+        environment_levels={"production": HARD, "staging": SOFT},
+    )
+    single = resource("web", replicas=1)
+
+    development = await evaluate(policy, single, ctx=context(environment="development"))
+    staging = await evaluate(policy, single, ctx=context(environment="staging"))
+    production = await evaluate(policy, single, ctx=context(environment="production"))
+
+    assert development.outcome == policy_pb2.DECISION_OUTCOME_ALLOW_WITH_WARNINGS
+    assert staging.outcome == policy_pb2.DECISION_OUTCOME_NEEDS_OVERRIDE
+    assert production.outcome == policy_pb2.DECISION_OUTCOME_DENY
+    assert production.results[0].violations[0].enforcement_level == HARD
+    recorded = await policy.stub.GetDecision(policy_pb2.GetDecisionRequest(name=production.decision))
+    assert recorded.environment == "production"
+    fetched = await policy.stub.GetPolicy(policy_pb2.GetPolicyRequest(name="policies/replicated"))
+    assert dict(fetched.environment_levels) == {"production": HARD, "staging": SOFT}
+
+    relaxed = await policy.stub.UpdatePolicy(
+        policy_pb2.UpdatePolicyRequest(
+            policy=policy_pb2.Policy(name="policies/replicated", environment_levels={"production": SOFT}),
+            update_mask=field_mask_pb2.FieldMask(paths=["environment_levels"]),
+        )
+    )
+    assert dict(relaxed.environment_levels) == {"production": SOFT}
+    again = await evaluate(policy, single, ctx=context(environment="production"))
+    assert again.outcome == policy_pb2.DECISION_OUTCOME_NEEDS_OVERRIDE
+
+
+async def test_a_bad_environment_level_is_refused_naming_the_field(policy: PolicyHarness) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await add_policy(policy, "odd", "true", ADVISORY, environment_levels={"Prod uction!": HARD})
+    details = error_details(caught.value)
+    assert details.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in details.field_violations] == ["policy.environment_levels"]
+    with pytest.raises(grpc.aio.AioRpcError):
+        await policy.stub.GetPolicy(policy_pb2.GetPolicyRequest(name="policies/odd"))

@@ -63,9 +63,29 @@ class EnvironmentRegistry:
         self._reads = read_sessions or sessions
         self._clock = clock
 
+    def defaults(self) -> list[EnvironmentRow]:
+        """The default promotion path as rows to seed."""
+        now = self._clock()
+        return [
+            EnvironmentRow(
+                name=name,
+                position=position,
+                approval_required=approval,
+                soak_seconds=soak,
+                description=description,
+                etag=_etag(),
+                update_time=now,
+            )
+            for position, (name, approval, soak, description) in enumerate(environments.DEFAULT_ENVIRONMENTS)
+        ]
+
     async def list_environments(self) -> list[EnvironmentRow]:
         async with self._reads() as session:
-            return list(await store.list_environments(session=session))
+            rows = list(await store.list_environments(session=session))
+        if rows:
+            return rows
+        async with self._sessions() as session, session.begin():
+            return list(await store.environments_or_defaults(session=session, defaults=self.defaults()))
 
     async def update_environment(
         self, name: str, settings: environments.EnvironmentSettings, paths: list[str], etag: str
@@ -75,6 +95,7 @@ class EnvironmentRegistry:
         if problems:
             raise InvalidArgument("the environment settings are invalid", problems)
         async with self._sessions() as session, session.begin():
+            await store.environments_or_defaults(session=session, defaults=self.defaults())
             row = await store.get_environment(session=session, name=name)
             if row is None:
                 known = [e.name for e in await store.list_environments(session=session)]
@@ -165,7 +186,9 @@ class EnvironmentRegistry:
         """Raise the NotFound that says what is missing: the service, or the service in that environment."""
         if await store.get_service(session=session, name=service) is None:
             raise NotFound(f"services/{service} not found", metadata={"service": service})
-        known = [e.name for e in await store.list_environments(session=session)]
+        known = [e.name for e in await store.list_environments(session=session)] or [
+            name for name, *_ in environments.DEFAULT_ENVIRONMENTS
+        ]
         environments.check_known(environment, known, "name")
         raise NotFound(
             f"services/{service} does not run in {environment}",

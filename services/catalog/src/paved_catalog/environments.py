@@ -27,6 +27,14 @@ ENVIRONMENT_FIELDS = frozenset(
 SERVICE_ENVIRONMENT_FIELDS = frozenset(
     {"state", "plan", "version", "image", "endpoints", "annotations", "parameter_overrides"}
 )
+#: The promotion path a platform starts with: (name, approval required, soak seconds, description). The
+#: migration that introduced environments seeds the same; a schema made without migrations gets it on
+#: first use.
+DEFAULT_ENVIRONMENTS = (
+    ("development", False, 0, "Where services start; deploys land without gates."),
+    ("staging", False, 0, "Pre-production; promotions from development."),
+    ("production", True, 3600, "Serves users; promotions need an approval and an hour of healthy staging."),
+)
 MAX_SOAK_SECONDS = 30 * 86400
 MAX_APPROVAL_TIMEOUT_SECONDS = 30 * 86400
 MAX_REPLICAS_FLOOR = 1000

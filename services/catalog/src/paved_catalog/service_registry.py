@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_catalog import backstage, environments, scorecards, store
 from paved_catalog.conflicts import etag_mismatch, utc_now
+from paved_catalog.environment_registry import EnvironmentRegistry
 from paved_catalog.filtering import Filter, parse_filter
 from paved_catalog.models import ServiceEnvironmentRow, ServiceFactRow, ServiceRow
 from paved_catalog.pagination import decode_token, encode_token, page_size
@@ -60,6 +61,7 @@ class ServiceRegistry:
         self._reads = read_sessions or sessions
         self.links = links
         self._clock = clock
+        self._environments = EnvironmentRegistry(sessions, clock, read_sessions)
 
     # -- services ----------------------------------------------------------------------------------
 
@@ -92,8 +94,10 @@ class ServiceRegistry:
         )
         try:
             async with self._sessions() as session, session.begin():
-                known = [e.name for e in await store.list_environments(session=session)]
-                environments.check_known(draft.environment, known, "service.environment")
+                found = await store.environments_or_defaults(
+                    session=session, defaults=self._environments.defaults()
+                )
+                environments.check_known(draft.environment, [e.name for e in found], "service.environment")
                 if request_id:
                     earlier = await store.get_service_by_request_id(session=session, request_id=request_id)
                     if earlier is not None:

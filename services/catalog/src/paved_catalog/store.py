@@ -240,6 +240,20 @@ async def list_environments(*, session: AsyncSession) -> Sequence[EnvironmentRow
     return result.all()
 
 
+async def environments_or_defaults(
+    *, session: AsyncSession, defaults: Sequence[EnvironmentRow]
+) -> Sequence[EnvironmentRow]:
+    """The platform's environments; an empty table (a schema not made by the migrations) gets
+    ``defaults`` first."""
+    rows = await list_environments(session=session)
+    if rows:
+        return rows
+    for row in defaults:
+        session.add(row)
+    await session.flush()
+    return await list_environments(session=session)
+
+
 async def get_environment(*, session: AsyncSession, name: str) -> EnvironmentRow | None:
     return await session.get(EnvironmentRow, name)
 

@@ -55,6 +55,7 @@ UPDATABLE_PATHS = frozenset(
         "message",
         "parameters",
         "enabled",
+        "environment_levels",
     }
 )
 POLICY_FILTER_FIELDS = {
@@ -297,6 +298,7 @@ class Administration:
                     "message",
                     "parameters",
                     "enabled",
+                    "environment_levels",
                 )
                 if field in paths
             }

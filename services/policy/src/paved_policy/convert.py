@@ -110,6 +110,17 @@ def policy_from_proto(
         message=message.message,
         parameters=struct_to_dict(message.parameters),
         enabled=message.enabled,
+        environment_levels={
+            environment: _enum(
+                level,
+                LEVELS,
+                policy_pb2.EnforcementLevel.Name,
+                f"{field}.environment_levels[{environment}]",
+                problems,
+                EnforcementLevel.ADVISORY,
+            )
+            for environment, level in message.environment_levels.items()
+        },
     )
 
 
@@ -133,6 +144,7 @@ def policy_to_proto(record: PolicyRecord) -> policy_pb2.Policy:
         ),
         expression=policy.expression,
         message=policy.message,
+        environment_levels={k: _LEVEL_TO_PROTO[v] for k, v in policy.environment_levels.items()},
         enabled=policy.enabled,
         builtin=policy.builtin,
         revision=policy.revision,

@@ -73,11 +73,17 @@ class Policy:
     enabled: bool = True
     builtin: bool = False
     revision: int = 1
+    # Level in named environments, overriding ``enforcement_level`` there.
+    environment_levels: Mapping[str, EnforcementLevel] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         """Resource name, ``policies/{policy}``."""
         return POLICY_PREFIX + self.policy_id
+
+    def level_in(self, environment: str) -> EnforcementLevel:
+        """The enforcement level that applies in ``environment``."""
+        return self.environment_levels.get(environment, self.enforcement_level)
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,9 @@ class Evaluator:
                 scoped = self._scoped([c for c in compiled if c.policy.scope.applies(*key)])
                 in_scope[key] = scoped
             results.append(
-                self._evaluate_resource(resource, team, scoped, context_map, fast_context, waivers)
+                self._evaluate_resource(
+                    resource, team, scoped, context_map, fast_context, waivers, environment
+                )
             )
         outcome, override_applied = decide(results, override)
         return EvaluationResult(
@@ -215,6 +217,7 @@ class Evaluator:
         context_map: Mapping[str, Any],
         fast_context: dict[str, Any],
         waivers: Mapping[str, list[PolicyException]],
+        environment: str = "",
     ) -> ResourceResult:
         applicable = scoped.applicable
         resource_map = resource_binding(resource)
@@ -262,14 +265,14 @@ class Evaluator:
             policy = item.policy
             if isinstance(outcome, RuleError):
                 errors.append(
-                    EvaluationError(item.name, resource.name, outcome.message, policy.enforcement_level)
+                    EvaluationError(item.name, resource.name, outcome.message, policy.level_in(environment))
                 )
                 continue
             violation = Violation(
                 policy=item.name,
                 policy_revision=policy.revision,
                 severity=policy.severity,
-                enforcement_level=policy.enforcement_level,
+                enforcement_level=policy.level_in(environment),
                 message=self._message(item, resource, resource_map, context_map, fast_context),
                 resource=resource.name,
             )

@@ -35,6 +35,8 @@ class PolicyRow(PolicyModel, table=True):
     resource_types: list[str] = _json(list)
     teams: list[str] = _json(list)
     environments: list[str] = _json(list)
+    # Environment id → enforcement level there (overrides enforcement_level).
+    environment_levels: dict[str, str] = _json(dict)
     expression: str = Field(sa_column=Column(Text, nullable=False))
     message: str = Field(default="", sa_column=Column(Text, nullable=False))
     parameters: dict[str, Any] = _json(dict)

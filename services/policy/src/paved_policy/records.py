@@ -62,6 +62,7 @@ def policy_from_row(row: PolicyRow) -> Policy:
         enabled=row.enabled,
         builtin=row.builtin,
         revision=row.revision,
+        environment_levels={k: EnforcementLevel(v) for k, v in (row.environment_levels or {}).items()},
     )
 
 
@@ -78,6 +79,7 @@ def apply_policy(row: PolicyRow, policy: Policy) -> None:
     row.parameters = dict(policy.parameters)
     row.enabled = policy.enabled
     row.builtin = policy.builtin
+    row.environment_levels = {k: v.value for k, v in policy.environment_levels.items()}
 
 
 def policy_snapshot(row: PolicyRow) -> dict[str, Any]:
@@ -91,6 +93,7 @@ def policy_snapshot(row: PolicyRow) -> dict[str, Any]:
         "message": row.message,
         "parameters": row.parameters,
         "enabled": row.enabled,
+        "environment_levels": row.environment_levels,
     }
 
 

@@ -82,6 +82,21 @@ def check_policy(policy: Policy, engine: RuleEngine, *, field: str = "policy") -
                         "starting with a letter or digit",
                     )
                 )
+    if len(policy.environment_levels) > MAX_SCOPE_VALUES:
+        problems.append(
+            FieldViolation(
+                f"{field}.environment_levels", f"must have at most {MAX_SCOPE_VALUES} environments"
+            )
+        )
+    for environment in policy.environment_levels:
+        if not SCOPE_VALUE.match(environment):
+            problems.append(
+                FieldViolation(
+                    f"{field}.environment_levels",
+                    f"key {environment[:40]!r} must be an environment id "
+                    "(1-63 letters, digits, '.', '_' or '-')",
+                )
+            )
     return problems
 
 

@@ -59,7 +59,14 @@ class Scope(_message.Message):
     def __init__(self, resource_types: _Optional[_Iterable[str]] = ..., teams: _Optional[_Iterable[str]] = ..., environments: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Policy(_message.Message):
-    __slots__ = ("name", "description", "severity", "enforcement_level", "scope", "expression", "message", "parameters", "enabled", "builtin", "revision", "etag", "create_time", "update_time")
+    __slots__ = ("name", "description", "severity", "enforcement_level", "scope", "expression", "message", "parameters", "enabled", "builtin", "revision", "etag", "create_time", "update_time", "environment_levels")
+    class EnvironmentLevelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: EnforcementLevel
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[EnforcementLevel, str]] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +81,7 @@ class Policy(_message.Message):
     ETAG_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_LEVELS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     severity: Severity
@@ -88,7 +96,8 @@ class Policy(_message.Message):
     etag: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ..., enforcement_level: _Optional[_Union[EnforcementLevel, str]] = ..., scope: _Optional[_Union[Scope, _Mapping]] = ..., expression: _Optional[str] = ..., message: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., enabled: _Optional[bool] = ..., builtin: _Optional[bool] = ..., revision: _Optional[int] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    environment_levels: _containers.ScalarMap[str, EnforcementLevel]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ..., enforcement_level: _Optional[_Union[EnforcementLevel, str]] = ..., scope: _Optional[_Union[Scope, _Mapping]] = ..., expression: _Optional[str] = ..., message: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., enabled: _Optional[bool] = ..., builtin: _Optional[bool] = ..., revision: _Optional[int] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., environment_levels: _Optional[_Mapping[str, EnforcementLevel]] = ...) -> None: ...
 
 class CreatePolicyRequest(_message.Message):
     __slots__ = ("policy", "policy_id", "request_id")
