@@ -14,12 +14,13 @@ from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved.common.v1 import common_pb2
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
 from paved_catalog.__main__ import build_catalog
-from paved_catalog.models import CatalogModel
+from paved_catalog.migrations import MIGRATIONS
 from paved_catalog.servicer import SERVICE_NAME, CatalogServicer
 from paved_catalog.settings import CatalogSettings
 from paved_cost.app import CostApp, build_app, register
 from paved_cost.settings import CostSettings
-from paved_kit.db import create_engine, create_schema
+from paved_kit.db import create_engine
+from paved_kit.migrations import prepare_schema
 
 
 @dataclass
@@ -38,7 +39,8 @@ def compute(spot: bool) -> common_pb2.Resource:
 @pytest_asyncio.fixture
 async def pair(database_url: str, grpc_server_factory: Any, grpc_channel_factory: Any) -> AsyncIterator[Pair]:
     catalog_engine = create_engine(database_url)
-    await create_schema(catalog_engine, CatalogModel.metadata)
+    # The catalog's migrations seed the platform's environments, which a service is created in.
+    await prepare_schema(catalog_engine, MIGRATIONS, migrate=True)
     catalog = build_catalog(CatalogSettings(database_url=database_url, port=0), catalog_engine)
     await catalog.templates.seed_builtins()
     catalog_server = await grpc_server_factory(

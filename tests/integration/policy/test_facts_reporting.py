@@ -13,10 +13,11 @@ from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved.common.v1 import common_pb2
 from paved.policy.v1 import policy_pb2, policy_pb2_grpc
 from paved_catalog.__main__ import build_catalog
-from paved_catalog.models import CatalogModel
+from paved_catalog.migrations import MIGRATIONS
 from paved_catalog.servicer import SERVICE_NAME, CatalogServicer
 from paved_catalog.settings import CatalogSettings
-from paved_kit.db import create_engine, create_schema
+from paved_kit.db import create_engine
+from paved_kit.migrations import prepare_schema
 from paved_policy.app import PolicyApp, build_app, register
 from paved_policy.settings import PolicySettings
 
@@ -34,7 +35,8 @@ class Pair:
 async def pair(database_url: str, grpc_server_factory: Any, grpc_channel_factory: Any) -> AsyncIterator[Pair]:
     # Each service keeps its own tables; one test database holds both.
     catalog_engine = create_engine(database_url)
-    await create_schema(catalog_engine, CatalogModel.metadata)
+    # The catalog's migrations seed the platform's environments, which a service is created in.
+    await prepare_schema(catalog_engine, MIGRATIONS, migrate=True)
     catalog = build_catalog(CatalogSettings(database_url=database_url, port=0), catalog_engine)
     await catalog.templates.seed_builtins()
     catalog_server = await grpc_server_factory(
