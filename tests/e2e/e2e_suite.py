@@ -19,7 +19,7 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 GRPC_SERVICES = ("catalog", "provisioning", "policy", "cost", "alerting")
-START_TIMEOUT = float(os.environ.get("PAVED_E2E_START_TIMEOUT", "60"))  # a loaded machine needs more
+START_TIMEOUT = float(os.environ.get("PAVED_E2E_START_TIMEOUT", "180"))  # a loaded machine needs more
 
 
 def missing_services() -> list[str]:
