@@ -50,12 +50,12 @@ async def wait_done(http: httpx.AsyncClient, operation: str) -> dict[str, Any]:
         await asyncio.sleep(0.01)
 
 
-async def create(http: httpx.AsyncClient, name: str, environment: str) -> None:
+async def create(http: httpx.AsyncClient, name: str, environment: str, team: str) -> None:
     response = await http.post(
         "/api/services",
         json={
             "name": name,
-            "team": "bench",
+            "team": team,
             "template": "web-service",
             "environment": environment,
             "parameters": {"language": "go", "database": "none"},
@@ -102,10 +102,11 @@ async def measure(gateway_url: str, args: argparse.Namespace) -> dict[str, Any]:
         print(f"{args.pairs} promotions staging → production and {args.pairs} direct production deploys ...")
         for i in range(args.pairs):
             promoted, deployed = f"promo-{i}-{uuid.uuid4().hex[:6]}", f"direct-{i}-{uuid.uuid4().hex[:6]}"
-            await create(http, promoted, "development")
-            await create(http, promoted, "staging")
+            team = f"bench-{i}"  # a team per pair: each stays well within its quota
+            await create(http, promoted, "development", team)
+            await create(http, promoted, "staging", team)
             await deploy(http, promoted, "staging", "1.0.1")
-            await create(http, deployed, "production")
+            await create(http, deployed, "production", team)
             # Alternate which goes first so drift affects both alike.
             if i % 2:
                 direct.append(await deploy(http, deployed, "production", "1.0.1"))
