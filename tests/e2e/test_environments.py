@@ -67,6 +67,18 @@ def test_a_service_is_created_in_development_and_added_to_staging(
     assert deployed.status_code == 202, deployed.text
     assert wait_for_operation(payments, deployed.json()["operation"])["environment"] == "staging"
 
+    # Rollback is per environment: staging goes back to what it ran before 1.2.0; development is untouched.
+    rolled = payments.post(f"/api/services/{name}/rollback", json={"environment": "staging"})
+    assert rolled.status_code == 202, rolled.text
+    operation = wait_for_operation(payments, rolled.json()["operation"])
+    assert operation["status"] == "succeeded" and operation["environment"] == "staging", operation
+    steps = {s["name"]: s for s in operation["steps"]}
+    assert "rolling back from 1.2.0" in steps["identify_previous_version"]["detail"]
+    nothing = payments.post(f"/api/services/{name}/rollback", json={"environment": "development"})
+    assert nothing.status_code == 202, nothing.text
+    failed = wait_for_operation(payments, nothing.json()["operation"])
+    assert failed["status"] == "failed" and "no earlier successful deployment" in failed["error"]["message"]
+
 
 def test_unknown_environment_is_a_400_naming_the_field(
     payments: httpx.Client, unique_name: Callable[[str], str]
