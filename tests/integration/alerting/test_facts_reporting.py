@@ -13,6 +13,7 @@ from paved.alerting.v1 import alerting_pb2
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved_catalog.__main__ import build_catalog
 from paved_catalog.migrations import MIGRATIONS
+from paved_catalog.registration import add_catalog_servicer_to_server
 from paved_catalog.servicer import SERVICE_NAME, CatalogServicer
 from paved_catalog.settings import CatalogSettings
 from paved_kit.db import create_engine
@@ -29,7 +30,7 @@ async def catalog(
     service = build_catalog(CatalogSettings(database_url=database_url, port=0), engine)
     await service.templates.seed_builtins()
     server = await grpc_server_factory(
-        (catalog_pb2_grpc.add_CatalogServiceServicer_to_server, CatalogServicer(service), SERVICE_NAME),
+        (add_catalog_servicer_to_server, CatalogServicer(service), SERVICE_NAME),
         name="catalog",
     )
     stub = catalog_pb2_grpc.CatalogServiceStub(grpc_channel_factory(server))

@@ -13,6 +13,7 @@ from paved.catalog.v1 import catalog_pb2_grpc
 from paved_catalog.__main__ import build_catalog
 from paved_catalog.catalog import Catalog
 from paved_catalog.migrations import MIGRATIONS
+from paved_catalog.registration import add_catalog_servicer_to_server
 from paved_catalog.servicer import SERVICE_NAME, CatalogServicer
 from paved_catalog.settings import CatalogSettings
 from paved_kit.db import create_engine
@@ -42,7 +43,7 @@ async def catalog(
     service = build_catalog(settings, engine)
     await service.templates.seed_builtins()
     server = await grpc_server_factory(
-        (catalog_pb2_grpc.add_CatalogServiceServicer_to_server, CatalogServicer(service), SERVICE_NAME),
+        (add_catalog_servicer_to_server, CatalogServicer(service), SERVICE_NAME),
         name="catalog",
     )
     channel = grpc_channel_factory(server)

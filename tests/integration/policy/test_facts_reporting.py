@@ -14,6 +14,7 @@ from paved.common.v1 import common_pb2
 from paved.policy.v1 import policy_pb2, policy_pb2_grpc
 from paved_catalog.__main__ import build_catalog
 from paved_catalog.migrations import MIGRATIONS
+from paved_catalog.registration import add_catalog_servicer_to_server
 from paved_catalog.servicer import SERVICE_NAME, CatalogServicer
 from paved_catalog.settings import CatalogSettings
 from paved_kit.db import create_engine
@@ -40,7 +41,7 @@ async def pair(database_url: str, grpc_server_factory: Any, grpc_channel_factory
     catalog = build_catalog(CatalogSettings(database_url=database_url, port=0), catalog_engine)
     await catalog.templates.seed_builtins()
     catalog_server = await grpc_server_factory(
-        (catalog_pb2_grpc.add_CatalogServiceServicer_to_server, CatalogServicer(catalog), SERVICE_NAME),
+        (add_catalog_servicer_to_server, CatalogServicer(catalog), SERVICE_NAME),
         name="catalog",
     )
     policy_engine = create_engine(database_url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from paved.catalog.v1 import catalog_pb2_grpc
 from paved_kit.db import session_factory
 from paved_kit.migrations import prepare_schema
 from paved_kit.server import GrpcServer
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from paved_catalog.backstage import ExportLinks
 from paved_catalog.catalog import Catalog
 from paved_catalog.migrations import MIGRATIONS
+from paved_catalog.registration import add_catalog_servicer_to_server
 from paved_catalog.servicer import SERVICE_NAME, CatalogServicer
 from paved_catalog.settings import CatalogSettings
 
@@ -34,9 +34,7 @@ async def build(settings: CatalogSettings, engine: AsyncEngine, server: GrpcServ
     catalog = build_catalog(settings, engine)
     if settings.load_builtin_templates:
         await catalog.templates.seed_builtins()
-    server.add_servicer(
-        catalog_pb2_grpc.add_CatalogServiceServicer_to_server, CatalogServicer(catalog), SERVICE_NAME
-    )
+    server.add_servicer(add_catalog_servicer_to_server, CatalogServicer(catalog), SERVICE_NAME)
 
 
 def main() -> None:

@@ -262,19 +262,42 @@ def fill_service(
         message.environments.extend(service_environment_to_proto(e, with_plan=False) for e in environments)
 
 
-def list_services_response(
+def list_services_encoded(
     rows: Sequence[ServiceRow],
     next_page_token: str,
     environments: Mapping[str, list[ServiceEnvironmentRow]],
     *,
     with_plan: bool,
-) -> catalog_pb2.ListServicesResponse:
-    response = catalog_pb2.ListServicesResponse(next_page_token=next_page_token)
+) -> bytes:
+    """A ListServicesResponse in its binary encoding, each stored plan spliced in as stored (a plan
+    field and a bytes field share their encoding), so plans are neither parsed nor encoded again."""
+    parts: list[bytes] = []
     for row in rows:
-        fill_service(
-            response.services.add(), row, with_plan=with_plan, environments=environments.get(row.name)
-        )
-    return response
+        message = catalog_pb2.Service()
+        fill_service(message, row, with_plan=False, environments=environments.get(row.name))
+        service = message.SerializeToString()
+        if with_plan and row.plan is not None:
+            service += _PLAN_KEY + _varint(len(row.plan)) + row.plan
+        parts += (_SERVICES_KEY, _varint(len(service)), service)
+    parts.append(catalog_pb2.ListServicesResponse(next_page_token=next_page_token).SerializeToString())
+    return b"".join(parts)
+
+
+def _field_key(message: Any, field: str) -> bytes:
+    return _varint(message.DESCRIPTOR.fields_by_name[field].number << 3 | 2)  # wire type 2: length-delimited
+
+
+def _varint(value: int) -> bytes:
+    encoded = bytearray()
+    while value > 0x7F:
+        encoded.append(value & 0x7F | 0x80)
+        value >>= 7
+    encoded.append(value)
+    return bytes(encoded)
+
+
+_PLAN_KEY = _field_key(catalog_pb2.Service, "plan")
+_SERVICES_KEY = _field_key(catalog_pb2.ListServicesResponse, "services")
 
 
 # -- environments -------------------------------------------------------------------------------------

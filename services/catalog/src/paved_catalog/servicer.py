@@ -119,12 +119,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
     async def ListServices(
         self, request: catalog_pb2.ListServicesRequest, context: grpc.aio.ServicerContext
-    ) -> catalog_pb2.ListServicesResponse:
+    ) -> bytes:
+        """Answers already encoded (see registration.py)."""
         full = request.view == catalog_pb2.SERVICE_VIEW_FULL
         rows, token, children = await self._catalog.registry.list_services(
             request.page_size, request.page_token, request.filter, with_plan=full
         )
-        return convert.list_services_response(rows, token, children, with_plan=full)
+        return convert.list_services_encoded(rows, token, children, with_plan=full)
 
     async def UpdateService(
         self, request: catalog_pb2.UpdateServiceRequest, context: grpc.aio.ServicerContext
