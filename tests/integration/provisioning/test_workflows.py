@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import grpc
 import pytest
 import yaml
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -116,6 +117,18 @@ async def test_rollback_returns_to_the_previous_successful_version(harness_facto
     assert metrics.time_to_recovery_band == pb.PERFORMANCE_BAND_ELITE
     other = await h.stub.GetDeliveryMetrics(pb.GetDeliveryMetricsRequest(team="nobody"))
     assert other.deployments == 0 and other.lead_time_band == pb.PERFORMANCE_BAND_UNSPECIFIED
+    # Per environment: orders runs in production only, so production's metrics are all of them.
+    production = await h.stub.GetDeliveryMetrics(
+        pb.GetDeliveryMetricsRequest(team="payments", start_time=window_start, environment="production")
+    )
+    staging = await h.stub.GetDeliveryMetrics(
+        pb.GetDeliveryMetricsRequest(team="payments", start_time=window_start, environment="staging")
+    )
+    assert (production.deployments, production.failed_deployments) == (4, 1)
+    assert staging.deployments == 0 and staging.change_failure_rate_band == pb.PERFORMANCE_BAND_UNSPECIFIED
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await h.stub.GetDeliveryMetrics(pb.GetDeliveryMetricsRequest(environment="Not An Env"))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 async def test_rollback_without_an_earlier_version_fails_clearly(harness_factory: HarnessFactory) -> None:

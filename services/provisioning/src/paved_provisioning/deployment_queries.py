@@ -16,19 +16,22 @@ from paved_provisioning.paging import (
     parse_filter,
 )
 from paved_provisioning.provisioner_base import ProvisionerBase
-from paved_provisioning.validation import Violations, check_team, service_from_name
+from paved_provisioning.validation import DNS_LABEL, Violations, check_team, service_from_name
 
 
 class DeploymentQueries(ProvisionerBase):
     """ListDeployments, GetDeliveryMetrics and the rollback step's history."""
 
     async def delivery_metrics(
-        self, team: str, start: datetime | None, end: datetime | None
+        self, team: str, start: datetime | None, end: datetime | None, environment: str = ""
     ) -> delivery.DeliveryMetrics:
-        """DORA-style metrics of a team (or the whole platform when ``team`` is empty) over a window."""
+        """DORA-style metrics of a team (or the whole platform when ``team`` is empty) over a window, of
+        the deployments to ``environment`` when one is given (DORA counts production's)."""
         v = Violations()
         if team:
             check_team(v, "team", team)
+        if environment and not DNS_LABEL.match(environment):
+            v.add("environment", "must be an environment id such as production")
         window_start, window_end = delivery.default_window(end, start, store.utcnow())
         v.check(window_start < window_end, "start_time", "must be before end_time")
         v.raise_if_any()
@@ -45,6 +48,7 @@ class DeploymentQueries(ProvisionerBase):
                 end=store.aware(r.end_time),
             )
             for r in rows
+            if not environment or r.environment == environment
         ]
         return delivery.compute(facts, window_start, window_end)
 

@@ -188,5 +188,5 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         ]
         if violations:
             raise InvalidArgument("invalid delivery metrics window", violations)
-        metrics = await self.provisioner.delivery_metrics(request.team, start, end)
+        metrics = await self.provisioner.delivery_metrics(request.team, start, end, request.environment)
         return convert.delivery_metrics(request.team, metrics)

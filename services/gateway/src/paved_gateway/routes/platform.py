@@ -166,6 +166,15 @@ async def platform_metrics(
     principal: PrincipalDep,
     team: Annotated[str | None, Query(min_length=1, max_length=63, pattern=DNS_LABEL)] = None,
     days: Annotated[int, Query(ge=1, le=366, description="Window length, ending now.")] = 30,
+    environment: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=63,
+            pattern=DNS_LABEL,
+            description="Delivery metrics of this environment only (DORA counts production's).",
+        ),
+    ] = None,
 ) -> ps.PlatformMetrics:
     """The ``PlatformMetrics`` record over the last ``days`` (platform-wide for admins, else one team),
     each measure with its basis, and the ROI with every term."""
@@ -180,7 +189,7 @@ async def platform_metrics(
             "provisioning",
             backends.provisioning.GetDeliveryMetrics(
                 provisioning_pb2.GetDeliveryMetricsRequest(
-                    team=scope, start_time=_ts(start), end_time=_ts(end)
+                    team=scope, start_time=_ts(start), end_time=_ts(end), environment=environment or ""
                 )
             ),
         ),

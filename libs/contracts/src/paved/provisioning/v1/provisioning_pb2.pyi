@@ -328,14 +328,16 @@ class ListDeploymentsResponse(_message.Message):
     def __init__(self, deployments: _Optional[_Iterable[_Union[Deployment, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetDeliveryMetricsRequest(_message.Message):
-    __slots__ = ("team", "start_time", "end_time")
+    __slots__ = ("team", "start_time", "end_time", "environment")
     TEAM_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     team: str
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    def __init__(self, team: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    environment: str
+    def __init__(self, team: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class DeliveryMetrics(_message.Message):
     __slots__ = ("team", "deployments_per_day", "deployment_frequency_band", "lead_time_hours", "lead_time_band", "change_failure_rate", "change_failure_rate_band", "mean_time_to_recovery_hours", "time_to_recovery_band", "time_to_first_deploy_hours", "services_created_per_week", "deployments", "services_created", "failed_deployments", "start_time", "end_time")
