@@ -7,8 +7,9 @@ family, Grafana's median/MAD strategy):
 2. score every residual robustly: ``|r - median(r)| / (1.4826 * MAD(r))`` — spikes, dips, variance
    changes and broken seasonal patterns leave large residuals;
 3. detect level shifts and slow drifts on the deseasonalised series (value minus seasonal components): the
-   median of the last ``shift_window`` points against the median of a reference window before it, scaled by
-   the noise of the series (the trend of a robust STL absorbs a shift, so the residual alone misses it).
+   median of the last ``shift_window`` points against the median of a reference window before it, and, for
+   slow drifts, twice that window against a reference ending a day earlier; scaled by the noise of the
+   series (the trend of STL absorbs a shift, so the residual alone misses it).
 
 A point is anomalous when either score passes the rule's threshold; consecutive anomalous points (allowing
 gaps up to ``merge_gap``) form one anomaly with its start, end, kind and peak score. The scoring is done
@@ -120,6 +121,18 @@ def decompose(y: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray
     return np.asarray(result.seasonal, dtype=float), np.asarray(result.resid, dtype=float)
 
 
+def _level(d: np.ndarray, noise: float, w: int, ref: int, gap: int) -> np.ndarray:
+    """Median of the last ``w`` points minus the median of ``ref`` points ending ``gap`` before them."""
+    # A difference of two medians of w and ref points: its spread under no change.
+    spread = noise * 1.2533 * math.sqrt(1.0 / w + 1.0 / ref)
+    level = np.zeros(len(d))
+    for t in range(w + gap + ref - 1, len(d)):
+        recent = np.median(d[t - w + 1 : t + 1])
+        end = t - w - gap + 1
+        level[t] = (recent - np.median(d[end - ref : end])) / spread
+    return level
+
+
 def score(values: Sequence[float], settings: Settings | None = None) -> Scores:
     """Per-point residual and level scores of a regular series (NaN = missing point)."""
     settings = settings or Settings()
@@ -146,14 +159,10 @@ def score(values: Sequence[float], settings: Settings | None = None) -> Scores:
     _, diff_scale = _robust_scale(np.diff(deseasonalised))
     # (Not the residual's scale: a long shift inflates it, the trend of STL bending around the shift.)
     noise = diff_scale / math.sqrt(2.0)
-    w, ref = settings.shift_window, settings.reference_window
-    # A difference of two medians of w and ref points: its spread under no change.
-    spread = noise * 1.2533 * math.sqrt(1.0 / w + 1.0 / ref)
-    level = np.zeros(len(y))
-    for t in range(w + ref - 1, len(y)):
-        recent = np.median(deseasonalised[t - w + 1 : t + 1])
-        before = np.median(deseasonalised[t - w - ref + 1 : t - w + 1])
-        level[t] = (recent - before) / spread
+    level = _level(deseasonalised, noise, settings.shift_window, settings.reference_window, 0)
+    # Slow drifts: a longer recent window against a reference that ended a day before it.
+    drift = _level(deseasonalised, noise, 2 * settings.shift_window, settings.reference_window, 24)
+    level = np.where(np.abs(drift) > np.abs(level), drift, level)
     return Scores(residual=residual_score, level=level, seasonal=seasonal)
 
 
