@@ -14,7 +14,7 @@ from paved_kit.structs import integral
 from paved_catalog.document import DocumentViolation
 from paved_catalog.environment_registry import ServiceEnvironmentDraft
 from paved_catalog.environments import EnvironmentSettings
-from paved_catalog.models import EnvironmentRow, ServiceEnvironmentRow, ServiceRow
+from paved_catalog.models import EnvironmentRow, ServiceEnvironmentRow, ServiceRow, TemplateRevisionRow
 from paved_catalog.parameters import ParameterViolation
 from paved_catalog.platform_inputs import COLLECTION as PLATFORM_INPUTS
 from paved_catalog.platform_inputs import PlatformInput
@@ -346,6 +346,7 @@ def service_environment_to_proto(
         etag=row.etag,
         create_time=timestamp(row.create_time),
         update_time=timestamp(row.update_time),
+        template_revision=row.template_revision,
     )
     if with_plan and row.plan is not None:
         message.plan.ParseFromString(row.plan)
@@ -402,4 +403,16 @@ def platform_input_to_proto(value: PlatformInput) -> catalog_pb2.PlatformInput:
         set_time=timestamp(value.set_time),
         set_by=value.set_by,
         note=value.note,
+    )
+
+
+def template_revision_to_proto(row: TemplateRevisionRow) -> catalog_pb2.TemplateRevision:
+    return catalog_pb2.TemplateRevision(
+        template=f"templates/{row.template}",
+        revision=row.revision,
+        digest=row.digest,
+        author=row.author,
+        change_note=row.change_note,
+        create_time=timestamp(row.create_time),
+        document=row.document,
     )

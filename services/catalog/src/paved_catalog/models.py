@@ -1,5 +1,5 @@
-"""The catalog's tables: templates, built-in seeding records, registered services, the platform's
-environments and each service's environments."""
+"""The catalog's tables: templates and their revisions, built-in seeding records, registered services,
+the platform's environments and each service's environments."""
 
 from __future__ import annotations
 
@@ -32,6 +32,21 @@ class TemplateRow(CatalogModel, table=True):
     request_id: str | None = Field(default=None, max_length=128, unique=True)
     create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class TemplateRevisionRow(CatalogModel, table=True):
+    """One immutable revision of a template: the document as it was, who wrote it, when and why."""
+
+    __tablename__ = "catalog_template_revisions"
+
+    template: str = Field(primary_key=True, max_length=63)
+    revision: int = Field(primary_key=True)
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    # sha256 of the document's text, hex: equal documents have equal digests across templates.
+    digest: str = Field(max_length=64)
+    author: str = Field(default="", max_length=255)
+    change_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class BuiltinSeedRow(CatalogModel, table=True):
@@ -119,6 +134,8 @@ class ServiceEnvironmentRow(CatalogModel, table=True):
     state: str = Field(max_length=16)
     parameter_overrides: dict[str, Any] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
     plan: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    # The template revision the plan was rendered from.
+    template_revision: int = 1
     version: str = Field(default="", max_length=128)
     image: str = Field(default="", max_length=255)
     namespace: str = Field(default="", max_length=63)

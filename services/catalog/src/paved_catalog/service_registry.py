@@ -362,6 +362,7 @@ def _child(
         state=(draft.state or State.PROVISIONING).value,
         parameter_overrides={},
         plan=draft.plan,
+        template_revision=draft.template_revision or row.template_revision or 1,
         namespace=draft.namespace,
         endpoints=draft.endpoints,
         annotations=draft.annotations,

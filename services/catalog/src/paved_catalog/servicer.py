@@ -13,6 +13,13 @@ from paved_catalog.names import SERVICES, TEMPLATES, parse_name
 from paved_catalog.registry import UPDATABLE_FIELDS
 
 SERVICE_NAME = catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name
+# Who is writing a template, as the caller states it (the gateway's authenticated subject).
+AUTHOR_KEY = "x-paved-author"
+
+
+def _author(context: grpc.aio.ServicerContext) -> str:
+    value = dict(context.invocation_metadata() or ()).get(AUTHOR_KEY, "")
+    return value if isinstance(value, str) else ""
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
@@ -26,14 +33,28 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def CreateTemplate(
         self, request: catalog_pb2.CreateTemplateRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.Template:
-        view = await self._catalog.templates.create_template(request.document, request.request_id)
+        view = await self._catalog.templates.create_template(
+            request.document, request.request_id, _author(context), request.change_note
+        )
         return convert.template_to_proto(view)
 
     async def GetTemplate(
         self, request: catalog_pb2.GetTemplateRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.Template:
-        view = await self._catalog.templates.get_template(parse_name(request.name, TEMPLATES, "name"))
+        view = await self._catalog.templates.get_template(
+            parse_name(request.name, TEMPLATES, "name"), request.revision
+        )
         return convert.template_to_proto(view)
+
+    async def ListTemplateRevisions(
+        self, request: catalog_pb2.ListTemplateRevisionsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ListTemplateRevisionsResponse:
+        rows, token = await self._catalog.templates.list_template_revisions(
+            parse_name(request.name, TEMPLATES, "name"), request.page_size, request.page_token
+        )
+        return catalog_pb2.ListTemplateRevisionsResponse(
+            revisions=[convert.template_revision_to_proto(r) for r in rows], next_page_token=token
+        )
 
     async def ListTemplates(
         self, request: catalog_pb2.ListTemplatesRequest, context: grpc.aio.ServicerContext
@@ -49,7 +70,9 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: catalog_pb2.UpdateTemplateRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.Template:
         template_id = parse_name(request.name, TEMPLATES, "name")
-        view = await self._catalog.templates.update_template(template_id, request.document, request.etag)
+        view = await self._catalog.templates.update_template(
+            template_id, request.document, request.etag, _author(context), request.change_note
+        )
         return convert.template_to_proto(view)
 
     async def DeleteTemplate(

@@ -19,6 +19,7 @@ from paved_catalog.models import (
     ServiceEnvironmentRow,
     ServiceFactRow,
     ServiceRow,
+    TemplateRevisionRow,
     TemplateRow,
 )
 
@@ -77,6 +78,31 @@ async def delete_template(*, session: AsyncSession, name: str, expected_etag: st
         query = query.where(_TEMPLATES.c.etag == expected_etag)
     result = await session.exec(query)
     return bool(result.rowcount)
+
+
+def add_template_revision(*, session: AsyncSession, row: TemplateRevisionRow) -> None:
+    session.add(row)
+
+
+async def get_template_revision(
+    *, session: AsyncSession, template: str, revision: int
+) -> TemplateRevisionRow | None:
+    return await session.get(TemplateRevisionRow, (template, revision))
+
+
+async def list_template_revisions(
+    *, session: AsyncSession, template: str, before: int | None, limit: int
+) -> Sequence[TemplateRevisionRow]:
+    """Revisions of a template, newest first, below ``before`` when given."""
+    query = select(TemplateRevisionRow).where(col(TemplateRevisionRow.template) == template)
+    if before is not None:
+        query = query.where(col(TemplateRevisionRow.revision) < before)
+    result = await session.exec(query.order_by(col(TemplateRevisionRow.revision).desc()).limit(limit))
+    return result.all()
+
+
+async def delete_template_revisions(*, session: AsyncSession, template: str) -> None:
+    await session.exec(delete(TemplateRevisionRow).where(col(TemplateRevisionRow.template) == template))
 
 
 async def seeded_builtins(*, session: AsyncSession) -> set[str]:

@@ -23,12 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paved_catalog import backstage, store
+from paved_catalog import backstage, revisions, store
 from paved_catalog.builtins import builtin_documents
 from paved_catalog.conflicts import etag_mismatch, utc_now
 from paved_catalog.document import ParsedDocument, parse_template_document
 from paved_catalog.filtering import FieldRule, matches, parse_bool, parse_filter
-from paved_catalog.models import TemplateRow
+from paved_catalog.models import TemplateRevisionRow, TemplateRow
 from paved_catalog.pagination import decode_token, encode_token, page_size
 from paved_catalog.parameters import ParameterCheck, check_parameters
 from paved_catalog.render_context import PlatformDefaults, RenderContext
@@ -122,9 +122,9 @@ class TemplateLibrary:
                         continue
                     store.mark_seeded(session=session, name=name, when=now)
                     if await store.get_template(session=session, name=name) is None:
-                        store.add_template(
-                            session=session, row=self._new_template_row(parsed, document, True, None)
-                        )
+                        row = self._new_template_row(parsed, document, True, None)
+                        store.add_template(session=session, row=row)
+                        self._record_revision(session, row, author="", change_note="built-in template")
                         loaded.append(name)
         except IntegrityError:
             # Another replica seeded at the same moment; its transaction won.
@@ -150,10 +150,28 @@ class TemplateLibrary:
             update_time=now,
         )
 
+    def _record_revision(
+        self, session: AsyncSession, row: TemplateRow, author: str, change_note: str
+    ) -> None:
+        store.add_template_revision(
+            session=session,
+            row=revisions.revision_row(
+                template=row.name,
+                revision=row.revision,
+                document=row.document,
+                author=author,
+                change_note=change_note,
+                when=row.update_time,
+            ),
+        )
+
     def validate_template(self, document: str) -> ParsedDocument:
         return parse_template_document(document)
 
-    async def create_template(self, document: str, request_id: str) -> TemplateView:
+    async def create_template(
+        self, document: str, request_id: str, author: str = "", change_note: str = ""
+    ) -> TemplateView:
+        revisions.check_change_note(change_note)
         parsed = parse_template_document(document)
         if parsed.spec is None:
             raise document_error(parsed)
@@ -171,6 +189,7 @@ class TemplateLibrary:
                     raise AlreadyExists(f"templates/{name} already exists", metadata={"template": name})
                 row = self._new_template_row(parsed, document, False, request_id or None)
                 store.add_template(session=session, row=row)
+                self._record_revision(session, row, author, change_note)
         except IntegrityError:
             async with self._reads() as session:
                 if request_id:
@@ -189,12 +208,53 @@ class TemplateLibrary:
             )
         return self._view(earlier)
 
-    async def get_template(self, template_id: str) -> TemplateView:
+    async def get_template(self, template_id: str, revision: int = 0) -> TemplateView:
+        """The template as it is now, or as it was at ``revision`` (0: the latest)."""
+        revisions.check_revision(revision)
         async with self._reads() as session:
             row = await store.get_template(session=session, name=template_id)
-        if row is None:
-            raise NotFound(f"templates/{template_id} not found", metadata={"template": template_id})
-        return self._view(row)
+            if row is None:
+                raise NotFound(f"templates/{template_id} not found", metadata={"template": template_id})
+            if not revision or revision == row.revision:
+                return self._view(row)
+            old = await store.get_template_revision(session=session, template=template_id, revision=revision)
+        if old is None:
+            raise NotFound(
+                f"templates/{template_id} has no revision {revision} (latest is {row.revision})",
+                metadata={"template": template_id, "revision": str(revision)},
+            )
+        return self._view(
+            TemplateRow(
+                name=row.name,
+                description=row.description,
+                document=old.document,
+                revision=old.revision,
+                etag=_template_etag(row.name, old.revision, old.document),
+                builtin=row.builtin,
+                request_id=None,
+                create_time=row.create_time,
+                update_time=old.create_time,
+            )
+        )
+
+    async def list_template_revisions(
+        self, template_id: str, requested_size: int, token: str
+    ) -> tuple[list[TemplateRevisionRow], str]:
+        """Revisions of a template, newest first, a page at a time."""
+        size = page_size(requested_size)
+        after = decode_token(token, template_id)
+        before = int(after) if after is not None and after.isdigit() else None
+        async with self._reads() as session:
+            if await store.get_template(session=session, name=template_id) is None:
+                raise NotFound(f"templates/{template_id} not found", metadata={"template": template_id})
+            rows = list(
+                await store.list_template_revisions(
+                    session=session, template=template_id, before=before, limit=size + 1
+                )
+            )
+        page = rows[:size]
+        next_token = encode_token(str(page[-1].revision), template_id) if len(rows) > size else ""
+        return page, next_token
 
     async def list_templates(
         self, requested_size: int, token: str, filter_text: str
@@ -209,7 +269,10 @@ class TemplateLibrary:
         next_token = encode_token(page[-1].name, filter_text) if len(chosen) > size else ""
         return [self._view(r) for r in page], next_token
 
-    async def update_template(self, template_id: str, document: str, etag: str) -> TemplateView:
+    async def update_template(
+        self, template_id: str, document: str, etag: str, author: str = "", change_note: str = ""
+    ) -> TemplateView:
+        revisions.check_change_note(change_note)
         if not etag:
             raise InvalidArgument(
                 "etag is required",
@@ -242,6 +305,7 @@ class TemplateLibrary:
             ):
                 raise etag_mismatch("templates", template_id)
             await session.refresh(row)
+            self._record_revision(session, row, author, change_note)
         return TemplateView(row, parsed.spec)
 
     async def delete_template(self, template_id: str, etag: str) -> None:
@@ -266,6 +330,7 @@ class TemplateLibrary:
                 )
             if not await store.delete_template(session=session, name=template_id, expected_etag=row.etag):
                 raise etag_mismatch("templates", template_id)
+            await store.delete_template_revisions(session=session, template=template_id)
 
     # -- validate and render ----------------------------------------------------------------------
 
@@ -274,9 +339,9 @@ class TemplateLibrary:
         return check_parameters(view.spec, parameters)
 
     async def render(
-        self, template_id: str, parameters: Mapping[str, Any], context: RenderContext
+        self, template_id: str, parameters: Mapping[str, Any], context: RenderContext, revision: int = 0
     ) -> RenderedPlan:
-        view = await self.get_template(template_id)
+        view = await self.get_template(template_id, revision)
         return render(view.spec, view.row.revision, parameters, context, self.defaults)
 
     async def export_template(self, template_id: str, proxy_path: str) -> dict[str, Any]:

@@ -100,18 +100,58 @@ class TemplateResource(_message.Message):
     def __init__(self, type: _Optional[str] = ..., template: _Optional[str] = ..., condition: _Optional[str] = ..., automatic: _Optional[bool] = ..., includes: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ...) -> None: ...
 
 class CreateTemplateRequest(_message.Message):
-    __slots__ = ("document", "request_id")
+    __slots__ = ("document", "request_id", "change_note")
     DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_NOTE_FIELD_NUMBER: _ClassVar[int]
     document: str
     request_id: str
-    def __init__(self, document: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    change_note: str
+    def __init__(self, document: _Optional[str] = ..., request_id: _Optional[str] = ..., change_note: _Optional[str] = ...) -> None: ...
 
 class GetTemplateRequest(_message.Message):
-    __slots__ = ("name",)
+    __slots__ = ("name", "revision")
     NAME_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
     name: str
-    def __init__(self, name: _Optional[str] = ...) -> None: ...
+    revision: int
+    def __init__(self, name: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class TemplateRevision(_message.Message):
+    __slots__ = ("template", "revision", "digest", "author", "change_note", "create_time", "document")
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_NOTE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    template: str
+    revision: int
+    digest: str
+    author: str
+    change_note: str
+    create_time: _timestamp_pb2.Timestamp
+    document: str
+    def __init__(self, template: _Optional[str] = ..., revision: _Optional[int] = ..., digest: _Optional[str] = ..., author: _Optional[str] = ..., change_note: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., document: _Optional[str] = ...) -> None: ...
+
+class ListTemplateRevisionsRequest(_message.Message):
+    __slots__ = ("name", "page_size", "page_token")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    page_size: int
+    page_token: str
+    def __init__(self, name: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListTemplateRevisionsResponse(_message.Message):
+    __slots__ = ("revisions", "next_page_token")
+    REVISIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    revisions: _containers.RepeatedCompositeFieldContainer[TemplateRevision]
+    next_page_token: str
+    def __init__(self, revisions: _Optional[_Iterable[_Union[TemplateRevision, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListTemplatesRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "filter")
@@ -132,14 +172,16 @@ class ListTemplatesResponse(_message.Message):
     def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateTemplateRequest(_message.Message):
-    __slots__ = ("name", "document", "etag")
+    __slots__ = ("name", "document", "etag", "change_note")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_NOTE_FIELD_NUMBER: _ClassVar[int]
     name: str
     document: str
     etag: str
-    def __init__(self, name: _Optional[str] = ..., document: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+    change_note: str
+    def __init__(self, name: _Optional[str] = ..., document: _Optional[str] = ..., etag: _Optional[str] = ..., change_note: _Optional[str] = ...) -> None: ...
 
 class DeleteTemplateRequest(_message.Message):
     __slots__ = ("name", "etag")
@@ -325,7 +367,7 @@ class Environment(_message.Message):
     def __init__(self, name: _Optional[str] = ..., position: _Optional[int] = ..., namespace: _Optional[str] = ..., region: _Optional[str] = ..., replicas_floor: _Optional[int] = ..., approval_required: _Optional[bool] = ..., soak_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., approval_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., description: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class ServiceEnvironment(_message.Message):
-    __slots__ = ("name", "environment", "state", "parameter_overrides", "plan", "version", "image", "namespace", "endpoints", "annotations", "etag", "create_time", "update_time")
+    __slots__ = ("name", "environment", "state", "parameter_overrides", "plan", "version", "image", "namespace", "endpoints", "annotations", "etag", "create_time", "update_time", "template_revision")
     class AnnotationsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -346,6 +388,7 @@ class ServiceEnvironment(_message.Message):
     ETAG_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_REVISION_FIELD_NUMBER: _ClassVar[int]
     name: str
     environment: str
     state: Service.State
@@ -359,7 +402,8 @@ class ServiceEnvironment(_message.Message):
     etag: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ..., state: _Optional[_Union[Service.State, str]] = ..., parameter_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., namespace: _Optional[str] = ..., endpoints: _Optional[_Iterable[str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    template_revision: int
+    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ..., state: _Optional[_Union[Service.State, str]] = ..., parameter_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., namespace: _Optional[str] = ..., endpoints: _Optional[_Iterable[str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., template_revision: _Optional[int] = ...) -> None: ...
 
 class ListEnvironmentsRequest(_message.Message):
     __slots__ = ()

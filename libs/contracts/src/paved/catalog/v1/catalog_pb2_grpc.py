@@ -45,6 +45,11 @@ class CatalogServiceStub:
                 request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.GetTemplateRequest.SerializeToString,
                 response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.Template.FromString,
                 _registered_method=True)
+        self.ListTemplateRevisions = channel.unary_unary(
+                '/paved.catalog.v1.CatalogService/ListTemplateRevisions',
+                request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplateRevisionsRequest.SerializeToString,
+                response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplateRevisionsResponse.FromString,
+                _registered_method=True)
         self.ListTemplates = channel.unary_unary(
                 '/paved.catalog.v1.CatalogService/ListTemplates',
                 request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplatesRequest.SerializeToString,
@@ -175,6 +180,13 @@ class CatalogServiceServicer:
 
     def GetTemplate(self, request, context):
         """Gets a template.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTemplateRevisions(self, request, context):
+        """Lists the immutable revisions of a template, newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -354,6 +366,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.GetTemplateRequest.FromString,
                     response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.Template.SerializeToString,
             ),
+            'ListTemplateRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplateRevisions,
+                    request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplateRevisionsRequest.FromString,
+                    response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplateRevisionsResponse.SerializeToString,
+            ),
             'ListTemplates': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTemplates,
                     request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplatesRequest.FromString,
@@ -525,6 +542,33 @@ class CatalogService:
             '/paved.catalog.v1.CatalogService/GetTemplate',
             paved_dot_catalog_dot_v1_dot_catalog__pb2.GetTemplateRequest.SerializeToString,
             paved_dot_catalog_dot_v1_dot_catalog__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTemplateRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.catalog.v1.CatalogService/ListTemplateRevisions',
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplateRevisionsRequest.SerializeToString,
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplateRevisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
