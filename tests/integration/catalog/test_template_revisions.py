@@ -6,7 +6,9 @@ import hashlib
 from typing import Any
 
 import grpc
+from google.protobuf import field_mask_pb2
 from paved.catalog.v1 import catalog_pb2
+from paved.common.v1 import common_pb2
 
 DOCUMENT = """\
 apiVersion: platform.dev/v1
@@ -148,3 +150,29 @@ async def test_deleting_a_template_deletes_its_revisions(catalog: Any) -> None:
     assert created.revision == 1
     listed = await catalog.stub.ListTemplateRevisions(catalog_pb2.ListTemplateRevisionsRequest(name=NAME))
     assert [r.revision for r in listed.revisions] == [1]
+
+
+async def test_a_service_environment_records_the_revision_its_plan_came_from(catalog: Any) -> None:
+    service = catalog_pb2.Service(
+        name="services/checkout",
+        team="payments",
+        environment="development",
+        template="templates/web-service",
+        state=catalog_pb2.Service.STATE_PROVISIONING,
+    )
+    await catalog.stub.CreateService(catalog_pb2.CreateServiceRequest(service=service))
+    child = "services/checkout/environments/development"
+    got = await catalog.stub.GetServiceEnvironment(catalog_pb2.GetServiceEnvironmentRequest(name=child))
+    assert got.template_revision == 1
+
+    updated = await catalog.stub.UpdateServiceEnvironment(
+        catalog_pb2.UpdateServiceEnvironmentRequest(
+            service_environment=catalog_pb2.ServiceEnvironment(
+                name=child, plan=common_pb2.Plan(service_name="checkout", template_revision=2)
+            ),
+            update_mask=field_mask_pb2.FieldMask(paths=["plan"]),
+        )
+    )
+    assert updated.template_revision == 2
+    parent = await catalog.stub.GetService(catalog_pb2.GetServiceRequest(name="services/checkout"))
+    assert parent.template_revision == 2

@@ -358,6 +358,7 @@ def service_environment_draft(message: catalog_pb2.ServiceEnvironment) -> Servic
     return ServiceEnvironmentDraft(
         state=state_from_proto(message.state),
         plan=message.plan.SerializeToString(deterministic=True) if has_plan else None,
+        template_revision=message.plan.template_revision if has_plan else 0,
         namespace=message.plan.namespace if has_plan else "",
         version=message.version,
         image=message.image,

@@ -29,7 +29,7 @@ _SETTING_COLUMNS = {
 }
 
 # Fields of an environment record the service row also holds for the environment it started in.
-_MIRRORED_BACK = ("state", "plan", "namespace", "endpoints", "annotations")
+_MIRRORED_BACK = ("state", "plan", "template_revision", "namespace", "endpoints", "annotations")
 
 
 @dataclass
@@ -38,6 +38,8 @@ class ServiceEnvironmentDraft:
 
     state: State | None = None
     plan: bytes | None = None
+    # The template revision the plan was rendered from (0: not said, keep the recorded one).
+    template_revision: int = 0
     namespace: str = ""
     version: str = ""
     image: str = ""
@@ -157,7 +159,11 @@ class EnvironmentRegistry:
                     check_transition(service, State(row.state), draft.state)
                     values["state"] = draft.state.value
                 elif path == "plan":
-                    values.update(plan=draft.plan, namespace=draft.namespace)
+                    values.update(
+                        plan=draft.plan,
+                        namespace=draft.namespace,
+                        template_revision=draft.template_revision or row.template_revision,
+                    )
                 else:
                     values[path] = getattr(draft, path)
             values.update(etag=_etag(), update_time=self._clock())
