@@ -6,7 +6,15 @@ from typing import Any
 
 from paved_catalog.builtins import builtin_documents
 from paved_catalog.document import parse_template_document
-from paved_catalog.drift import Change, FieldChange, diff_objects, diff_plans, escape, field_changes
+from paved_catalog.drift import (
+    Change,
+    FieldChange,
+    diff_objects,
+    diff_plans,
+    escape,
+    field_changes,
+    revision_drift,
+)
 from paved_catalog.render_context import PlatformDefaults, RenderContext
 from paved_catalog.rendering import RenderedPlan, render
 
@@ -137,3 +145,30 @@ def test_the_same_object_twice_in_one_plan_is_kept_apart() -> None:
     second = {"kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"x": "2"}}
     diff = diff_objects([("r", first), ("r", second)], [("r", first)])
     assert [(o.key, o.change) for o in diff.objects] == [("ConfigMap/a#1", Change.REMOVED)]
+
+
+def test_revision_drift_renders_both_revisions_with_the_service_parameters() -> None:
+    first = parse_template_document(builtin_documents()["web-service.yaml"]).spec
+    second = parse_template_document(_revision_two()).spec
+    assert first is not None and second is not None
+    context = RenderContext(team="payments", environment="production")
+    diff = revision_drift(
+        rendered_from=(first, 1),
+        current=(second, 2),
+        parameters={**PARAMETERS, "min_instances": 5},
+        context=context,
+        defaults=PlatformDefaults(),
+    )
+    assert [o.key for o in diff.objects] == ["Deployment/payments/checkout"]
+    assert [f.path for f in diff.objects[0].fields] == [
+        "/spec/template/spec/containers/0/resources/limits/memory",
+        "/spec/template/spec/containers/0/startupProbe",
+    ]
+    same = revision_drift(
+        rendered_from=(first, 1),
+        current=(first, 1),
+        parameters=PARAMETERS,
+        context=context,
+        defaults=PlatformDefaults(),
+    )
+    assert not same.drifted

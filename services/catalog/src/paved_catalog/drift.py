@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from paved_catalog.rendering import RenderedPlan
+from paved_catalog.render_context import PlatformDefaults, RenderContext
+from paved_catalog.rendering import RenderedPlan, render
+from paved_catalog.spec import TemplateSpec
 
 
 class Change(StrEnum):
@@ -198,3 +200,20 @@ def diff_objects(
 def diff_plans(before: RenderedPlan, after: RenderedPlan) -> PlanDiff:
     """The structured diff of what ``before`` rendered and what ``after`` renders."""
     return diff_objects(plan_objects(before), plan_objects(after))
+
+
+def revision_drift(
+    *,
+    rendered_from: tuple[TemplateSpec, int],
+    current: tuple[TemplateSpec, int],
+    parameters: Mapping[str, Any],
+    context: RenderContext,
+    defaults: PlatformDefaults,
+) -> PlanDiff:
+    """What moving a service from the revision it was rendered from to the current one would change: both
+    revisions rendered with the service's own parameters and the same context, so only the template's
+    change shows (not hand edits, not platform defaults that moved meanwhile)."""
+    (old_spec, old_revision), (new_spec, new_revision) = rendered_from, current
+    before = render(old_spec, old_revision, parameters, context, defaults)
+    after = render(new_spec, new_revision, parameters, context, defaults)
+    return diff_plans(before, after)
