@@ -6,6 +6,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import field_mask_pb2, json_format, struct_pb2, timestamp_pb2
+from google.protobuf.message import Message
 from google.type import money_pb2
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -181,30 +182,18 @@ class Peers:
     ) -> None:
         """Update the catalog's record of ``service`` in ``environment`` (not the service as a whole)."""
         message = catalog_pb2.ServiceEnvironment(name=f"services/{service}/environments/{environment}")
-        paths = []
-        if state is not None:
-            message.state = state
-            paths.append("state")
-        if endpoints is not None:
-            message.endpoints.extend(endpoints)
-            paths.append("endpoints")
-        if plan is not None:
-            message.plan.CopyFrom(plan_message(plan))
-            paths.append("plan")
-        if annotations is not None:
-            message.annotations.update(annotations)
-            paths.append("annotations")
-        if version is not None:
-            message.version = version
-            paths.append("version")
-        if image is not None:
-            message.image = image
-            paths.append("image")
+        mask = _fill(
+            message,
+            state=state,
+            endpoints=endpoints,
+            plan=None if plan is None else plan_message(plan),
+            annotations=annotations,
+            version=version,
+            image=image,
+        )
         try:
             await self.catalog.UpdateServiceEnvironment(
-                catalog_pb2.UpdateServiceEnvironmentRequest(
-                    service_environment=message, update_mask=field_mask_pb2.FieldMask(paths=paths)
-                )
+                catalog_pb2.UpdateServiceEnvironmentRequest(service_environment=message, update_mask=mask)
             )
         except grpc.aio.AioRpcError as exc:
             raise rpc_failure("catalog UpdateServiceEnvironment", exc) from None
@@ -223,36 +212,21 @@ class Peers:
         environment: str | None = None,
     ) -> None:
         message = catalog_pb2.Service(name=f"services/{service}")
-        paths = []
-        if state is not None:
-            message.state = state
-            paths.append("state")
-        if endpoints is not None:
-            message.endpoints.extend(endpoints)
-            paths.append("endpoints")
-        if dashboards is not None:
-            message.dashboards.extend(common_pb2.Link(title=t, url=u) for t, u in dashboards)
-            paths.append("dashboards")
-        if documentation_url is not None:
-            message.documentation_url = documentation_url
-            paths.append("documentation_url")
-        if plan is not None:
-            message.plan.CopyFrom(plan_message(plan))
-            paths.append("plan")
-        if annotations is not None:
-            message.annotations.update(annotations)
-            paths.append("annotations")
-        if team is not None:
-            message.team = team
-            paths.append("team")
-        if environment is not None:
-            message.environment = environment
-            paths.append("environment")
+        links = None if dashboards is None else [common_pb2.Link(title=t, url=u) for t, u in dashboards]
+        mask = _fill(
+            message,
+            state=state,
+            endpoints=endpoints,
+            dashboards=links,
+            documentation_url=documentation_url,
+            plan=None if plan is None else plan_message(plan),
+            annotations=annotations,
+            team=team,
+            environment=environment,
+        )
         try:
             await self.catalog.UpdateService(
-                catalog_pb2.UpdateServiceRequest(
-                    service=message, update_mask=field_mask_pb2.FieldMask(paths=paths)
-                )
+                catalog_pb2.UpdateServiceRequest(service=message, update_mask=mask)
             )
         except grpc.aio.AioRpcError as exc:
             raise rpc_failure("catalog UpdateService", exc) from None
@@ -384,3 +358,21 @@ class Peers:
         except grpc.aio.AioRpcError as exc:
             raise rpc_failure("cost UnregisterResources", exc) from None
         return int(response.removed)
+
+
+def _fill(message: Message, **values: Any) -> field_mask_pb2.FieldMask:
+    """Set each given field of ``message`` (None means "leave it") and name them in an update mask."""
+    paths = []
+    for path, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, Message):
+            getattr(message, path).CopyFrom(value)
+        elif isinstance(value, dict):
+            getattr(message, path).update(value)
+        elif isinstance(value, list):
+            getattr(message, path).extend(value)
+        else:
+            setattr(message, path, value)
+        paths.append(path)
+    return field_mask_pb2.FieldMask(paths=paths)
