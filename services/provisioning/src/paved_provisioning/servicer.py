@@ -58,16 +58,11 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
     async def ProvisionService(
         self, request: pb.ProvisionServiceRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.Operation:
-        decision = request.policy_decision
         view = await self.provisioner.provision(
             convert.plan_dict(request.plan) if request.HasField("plan") else None,
             convert.money_amount(request.estimated_monthly_cost),
             request.estimated_monthly_cost.currency_code,
-            {
-                "decision": decision.decision,
-                "outcome": decision.outcome,
-                "override_approved_by": decision.override_approved_by,
-            },
+            _policy(request.policy_decision),
             request.request_id,
             _requester(request.requester),
         )
@@ -110,7 +105,6 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
     async def PromoteService(
         self, request: pb.PromoteServiceRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.Operation:
-        decision = request.policy_decision
         view = await self.provisioner.promote(
             request.service,
             request.source_environment,
@@ -119,11 +113,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
             convert.plan_dict(request.plan) if request.HasField("plan") else None,
             convert.money_amount(request.estimated_monthly_cost),
             request.estimated_monthly_cost.currency_code,
-            {
-                "decision": decision.decision,
-                "outcome": decision.outcome,
-                "override_approved_by": decision.override_approved_by,
-            },
+            _policy(request.policy_decision),
             request.request_id,
             _requester(request.requester),
         )
@@ -190,3 +180,12 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
             raise InvalidArgument("invalid delivery metrics window", violations)
         metrics = await self.provisioner.delivery_metrics(request.team, start, end, request.environment)
         return convert.delivery_metrics(request.team, metrics)
+
+
+def _policy(decision: pb.PolicyDecisionRef) -> dict[str, str]:
+    """The policy decision a provision or promotion was allowed by, as the provisioner records it."""
+    return {
+        "decision": decision.decision,
+        "outcome": decision.outcome,
+        "override_approved_by": decision.override_approved_by,
+    }
