@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import TOKENS
 from e2e_suite import wait_for_operation
 
 
@@ -175,7 +176,6 @@ def test_cli_promotes_and_status_lists_each_environment(
     suite: Any, admin: httpx.Client, payments: httpx.Client, in_staging: str
 ) -> None:
     from click.testing import CliRunner
-    from conftest import TOKENS
     from paved_client.cli import main
 
     name = in_staging

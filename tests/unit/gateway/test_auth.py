@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -229,15 +230,17 @@ def test_teams_come_from_the_configured_namespace_only() -> None:
 @pytest.mark.parametrize(
     "claims",
     [
-        {"exp": 253402300799},  # 9999-12-31
-        {"iat": int(time.time()) - 10, "exp": int(time.time()) + 2 * 86_400},
-        {"iat": int(time.time()) - 3 * 86_400, "exp": int(time.time()) + 60},  # issued for three days
+        lambda now: {"exp": 253402300799},  # 9999-12-31
+        lambda now: {"iat": now - 10, "exp": now + 2 * 86_400},
+        lambda now: {"iat": now - 3 * 86_400, "exp": now + 60},  # issued for three days
     ],
+    ids=["year-9999", "two-days-ahead", "issued-three-days-ago"],
 )
 async def test_tokens_living_longer_than_the_maximum_are_401(
-    rsa_key: rsa.RSAPrivateKey, jwks_file: Path, claims: dict[str, Any]
+    rsa_key: rsa.RSAPrivateKey, jwks_file: Path, claims: Callable[[int], dict[str, Any]]
 ) -> None:
-    token = sign(rsa_key, **claims)
+    # Times are taken when the test runs, not when it is collected: a long suite would expire them.
+    token = sign(rsa_key, **claims(int(time.time())))
     with pytest.raises(ApiError) as caught:
         await authenticator(jwks_file).authenticate(f"Bearer {token}")
     assert caught.value.status == 401
