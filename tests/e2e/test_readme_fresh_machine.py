@@ -9,8 +9,10 @@ machine (CA bundle, proxies, download caches) pass into the clean environment.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -50,11 +52,19 @@ def blocks(heading: str) -> list[str]:
     return re.findall(r"```sh\n(.*?)```", section, re.S)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free ports, below Linux's ephemeral range (32768+) so that no
+    outgoing connection of another test takes one of them between this check and `paved up`."""
+    for first in random.sample(range(20000, 32000 - count), 200):
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(first, first + count):
+                    sock = stack.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+    raise AssertionError("no run of free ports below 32000")
 
 
 def uv_cache() -> str | None:
@@ -119,7 +129,8 @@ def test_the_readme_works_verbatim_on_a_fresh_machine(fresh: tuple[Path, dict[st
     listed = shell("make help", repo, env)
     assert "make run" in listed and "make test" in listed
 
-    base, gateway = free_port(), free_port()
+    base = free_ports(6)
+    gateway = base + 5
     up = subprocess.Popen(
         ["make", "run", f"UP_ARGS=--base-port {base} --gateway-port {gateway}"],
         cwd=repo,
