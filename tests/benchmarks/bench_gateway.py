@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -39,6 +40,40 @@ from paved.cost.v1 import cost_pb2, cost_pb2_grpc
 TOKEN = "bench-token-" + uuid.uuid4().hex
 CONCURRENCY = 32
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU time of a process (Linux /proc; this process when ``pid`` is None)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU time per process over the runs it wraps (the suite's processes and this client)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.totals: dict[str, float] = {}
+        self.requests = 0
+
+    async def run(
+        self, call: Callable[[int], Awaitable[None]], seconds: float, concurrency: int
+    ) -> tuple[list[float], float]:
+        before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        before["client"] = cpu_seconds()
+        latencies, elapsed = await closed_loop(call, seconds, concurrency)
+        after = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        after["client"] = cpu_seconds()
+        for name, value in after.items():
+            self.totals[name] = self.totals.get(name, 0.0) + value - before[name]
+        self.requests += len(latencies)
+        return latencies, elapsed
+
+    def per_request_ms(self) -> dict[str, float]:
+        return {name: total * 1000 / max(self.requests, 1) for name, total in self.totals.items()}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -119,7 +154,7 @@ async def create_services(
 
 
 async def measure(
-    suite_addresses: dict[str, str], gateway_url: str, args: argparse.Namespace
+    suite_addresses: dict[str, str], gateway_url: str, pids: dict[str, int], args: argparse.Namespace
 ) -> dict[str, object]:
     limits = httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY * 2)
     headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -165,11 +200,14 @@ async def measure(
         single_gateway_runs: list[tuple[list[float], float]] = []
         gateway_runs: list[tuple[list[float], float]] = []
         direct_runs: list[tuple[list[float], float]] = []
+        # CPU time per request of every process (this client included): unlike wall time it does not
+        # depend on what else the machine runs, so the ratio holds on a loaded machine too.
+        direct_cpu, gateway_cpu = CpuMeter(pids), CpuMeter(pids)
         for _ in range(args.rounds):
             single_direct_runs.append(await closed_loop(via_grpc, args.seconds / 2, 1))
             single_gateway_runs.append(await closed_loop(via_gateway, args.seconds / 2, 1))
-            direct_runs.append(await closed_loop(via_grpc, args.seconds, CONCURRENCY))
-            gateway_runs.append(await closed_loop(via_gateway, args.seconds, CONCURRENCY))
+            direct_runs.append(await direct_cpu.run(via_grpc, args.seconds, CONCURRENCY))
+            gateway_runs.append(await gateway_cpu.run(via_gateway, args.seconds, CONCURRENCY))
         single_direct = [v for run in single_direct_runs for v in run[0]]
         single_gateway = [v for run in single_gateway_runs for v in run[0]]
         print("GET /api/services/{id}, 1 client:")
@@ -186,6 +224,12 @@ async def measure(
         print(f"GET /api/services/{{id}}, {CONCURRENCY} concurrent clients, {args.rounds}x{args.seconds:g}s:")
         results["direct"] = summary("  direct gRPC aggregation (baseline)", direct, direct_s)
         results["gateway"] = summary("  through the gateway", gateway, gateway_s)
+        results["direct_cpu_ms"] = direct_cpu.per_request_ms()
+        results["gateway_cpu_ms"] = gateway_cpu.per_request_ms()
+        for label, per_request in (("direct", direct_cpu), ("gateway", gateway_cpu)):
+            parts = per_request.per_request_ms()
+            shown = ", ".join(f"{name} {ms:.2f}" for name, ms in parts.items() if ms >= 0.005)
+            print(f"  CPU per request, {label:<7}: {sum(parts.values()):6.2f} ms  ({shown})")
         for client in clients:
             await client.aclose()
     for channel in channels.values():
@@ -197,6 +241,10 @@ async def measure(
     sg, sd = results["single_gateway"], results["single_direct"]
     assert isinstance(sg, dict) and isinstance(sd, dict)
     results["single_client_latency_ratio_p50"] = sg["p50_ms"] / sd["p50_ms"]
+    gateway_cpu_ms = results["gateway_cpu_ms"]
+    direct_cpu_ms = results["direct_cpu_ms"]
+    assert isinstance(gateway_cpu_ms, dict) and isinstance(direct_cpu_ms, dict)
+    results["cpu_ratio"] = sum(gateway_cpu_ms.values()) / sum(direct_cpu_ms.values())
     print(
         f"1 client: gateway adds {sg['p50_ms'] - sd['p50_ms']:.2f} ms at p50 "
         f"(ratio {results['single_client_latency_ratio_p50']:.2f}x)"
@@ -205,6 +253,19 @@ async def measure(
         f"gateway overhead: p50 latency ratio {results['latency_ratio_p50']:.2f}x, "
         f"throughput ratio {results['throughput_ratio']:.2f}x (goal <= 1.5x); "
         f"gateway p99 {g['p99_ms']:.1f} ms (goal < 25 ms)"
+    )
+    load = os.getloadavg()[0]
+    for label, ratio in (
+        ("p50 latency ratio", results["latency_ratio_p50"]),
+        ("throughput ratio", results["throughput_ratio"]),
+        ("CPU per request ratio (all processes)", results["cpu_ratio"]),
+    ):
+        assert isinstance(ratio, float)
+        verdict = "met" if ratio <= 1.5 else "MISSED"
+        print(f"verdict: gateway {label} {ratio:.2f}x (goal <= 1.5x, aim 1.25x): {verdict}")
+    print(
+        f"verdict: gateway p99 at {CONCURRENCY} clients {g['p99_ms']:.1f} ms (goal < 25 ms; load average "
+        f"{load:.2f} on {os.cpu_count()} CPUs): {'met' if g['p99_ms'] < 25 else 'MISSED'}"
     )
     return results
 
@@ -221,6 +282,7 @@ def main() -> None:
     args.rounds = 1 if args.quick else 3
     args.warmup = 1.0 if args.quick else 3.0
     server_url = os.environ.get("PAVED_TEST_DATABASE_URL", DEFAULT_URL)
+    print(f"database: PostgreSQL at {server_url.rsplit('@', 1)[-1]} (one database per service)", flush=True)
     run = uuid.uuid4().hex[:8]
     urls = create_databases(server_url, f"paved_bench_{run}")
     tokens = json.dumps([{"token": TOKEN, "subject": "bench", "roles": ["admin"]}])
@@ -238,7 +300,8 @@ def main() -> None:
         )
         try:
             addresses = {name: suite.address(name) for name in GRPC_SERVICES}
-            results = asyncio.run(measure(addresses, suite.gateway_url, args))
+            pids = {name: process.pid for name, process in suite.processes.items()}
+            results = asyncio.run(measure(addresses, suite.gateway_url, pids, args))
         finally:
             suite.stop_all()
             drop_databases(server_url, urls)

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,15 @@ async def start_fake_peers() -> RealPeers:
 
 
 WORKER_CONCURRENCY = 16
+CPU_GOAL_MS = 20.0
+ALONE_GOAL_MS = 250.0
+SCALE_GOAL = 1.7
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc): the worker's cost, whatever the machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -80,6 +89,12 @@ class Result:
     alert_rules: int
     retried_steps: int
     step_seconds: dict[str, float]
+    worker_cpu_seconds: float = 0.0
+    alone: list[float] = field(default_factory=list)
+
+    @property
+    def worker_cpu_ms_per_operation(self) -> float:
+        return self.worker_cpu_seconds * 1000 / self.operations
 
     @property
     def ops_per_second(self) -> float:
@@ -202,7 +217,9 @@ async def start_process_peers(directory: Path, urls: dict[str, str]) -> ProcessP
     return peers
 
 
-async def run_once(workers: int, operations: int, databases: Databases, *, fake: bool = False) -> Result:
+async def run_once(
+    workers: int, operations: int, databases: Databases, *, fake: bool = False, alone: int = 0
+) -> Result:
     with tempfile.TemporaryDirectory(prefix="paved-bench-") as tmp:
         directory = Path(tmp)
         if fake:
@@ -250,12 +267,12 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
         checks: list[Any] = []
         resubmitted: list[str] = []
 
-        async def submit(i: int) -> str:
-            service = f"svc-{i:04d}"
+        async def submit(i: int, prefix: str = "svc") -> str:
+            service = f"{prefix}-{i:04d}"
             request = pb.ProvisionServiceRequest(
                 plan=plan(service, f"team-{i % 10}"),
                 estimated_monthly_cost=money_pb2.Money(currency_code="USD", units=100),
-                request_id=f"bench-{i}",
+                request_id=f"bench-{prefix}-{i}",
             )
             started = time.time()
             for attempt in range(3):
@@ -273,7 +290,25 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
             submitted[op.name] = started
             return str(op.name)
 
+        async def activated(name: str) -> float:
+            """Seconds from submit to the end of the ``activate`` step."""
+            op = await ops.GetOperation(operations_pb2.GetOperationRequest(name=name))
+            meta = pb.OperationMetadata()
+            op.metadata.Unpack(meta)
+            activate = next(s for s in meta.steps if s.name == "activate")
+            return activate.end_time.seconds + activate.end_time.nanos / 1e9 - submitted[name]
+
         try:
+            # One operation alone, again and again: the latency a user sees on a quiet platform.
+            alone_latencies: list[float] = []
+            for i in range(alone):
+                name = await submit(i, "alone")
+                while True:
+                    if (await ops.GetOperation(operations_pb2.GetOperationRequest(name=name))).done:
+                        break
+                    await asyncio.sleep(0.005)
+                alone_latencies.append(await activated(name))
+            cpu_before = sum(cpu_seconds(p.pid) for p in processes)
             start = time.time()
             names = await asyncio.gather(*(submit(i) for i in range(operations)))
             while True:
@@ -283,6 +318,7 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
                 if not pending.operations:
                     break
                 await asyncio.sleep(0.05)
+            worker_cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
             latencies: list[float] = []
             step_time: dict[str, list[float]] = {}
             failed = retried = 0
@@ -329,6 +365,8 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
                     rules,
                     retried,
                     {name: statistics.fmean(values) for name, values in step_time.items()},
+                    worker_cpu,
+                    alone_latencies,
                 )
             catalog_channel = create_channel(peers.address("catalog"))
             checks.append(catalog_channel)
@@ -369,6 +407,8 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
                 rules,
                 retried,
                 {name: statistics.fmean(values) for name, values in step_time.items()},
+                worker_cpu,
+                alone_latencies,
             )
         finally:
             for process in processes:
@@ -385,11 +425,12 @@ async def run_once(workers: int, operations: int, databases: Databases, *, fake:
 
 
 def report(result: Result) -> None:
+    provisioned = result.operations + len(result.alone)  # the catalog and alerting hold both phases' services
     ok = (
         result.failed == 0
         and result.commits == result.operations
-        and result.services == result.operations
-        and result.alert_rules == 3 * result.operations
+        and result.services == provisioned
+        and result.alert_rules == 3 * provisioned
     )
     print(
         f"workers={result.workers} operations={result.operations} "
@@ -401,6 +442,15 @@ def report(result: Result) -> None:
         f"exactly-once={'yes' if ok else 'NO'}"
     )
     print("  mean step time: " + ", ".join(f"{k}={v * 1000:.0f}ms" for k, v in result.step_seconds.items()))
+    print(
+        f"  worker CPU per operation: {result.worker_cpu_ms_per_operation:.1f} ms (CPU time, not wall time)"
+    )
+    if result.alone:
+        ordered = sorted(result.alone)
+        print(
+            f"  one operation alone, submit -> ACTIVE: p50 {statistics.median(ordered) * 1000:.0f} ms, "
+            f"max {ordered[-1] * 1000:.0f} ms (n={len(ordered)})"
+        )
 
 
 async def main() -> int:
@@ -409,6 +459,9 @@ async def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="40 operations: a short smoke run")
     parser.add_argument("--operations", type=int, default=None)
+    parser.add_argument(
+        "--alone", type=int, default=None, help="operations run one at a time first (default 10, quick 5)"
+    )
     parser.add_argument("--database-url", default=os.environ.get("PAVED_TEST_DATABASE_URL", ""))
     parser.add_argument(
         "--fake-peers", action="store_true", help="recording fakes instead of the real catalog/alerting/cost"
@@ -419,6 +472,8 @@ async def main() -> int:
         return 0
     configure_logging("bench", "WARNING", "console")
     operations = args.operations or (40 if args.quick else 200)
+    if args.alone is None:
+        args.alone = 5 if args.quick else 10
     host = make_url(args.database_url).host
     print(
         f"database: PostgreSQL at {host} (one fresh database per service); "
@@ -427,16 +482,33 @@ async def main() -> int:
     )
     databases = Databases(args.database_url)
     try:
-        baseline = await run_once(1, operations, databases, fake=args.fake_peers)
+        baseline = await run_once(1, operations, databases, fake=args.fake_peers, alone=args.alone)
         report(baseline)
         scaled = await run_once(2, operations, databases, fake=args.fake_peers)
         report(scaled)
     finally:
         await databases.drop_all()
+    gain = scaled.ops_per_second / baseline.ops_per_second
     print(
-        f"two workers vs one: throughput x{scaled.ops_per_second / baseline.ops_per_second:.2f}, "
+        f"two workers vs one: throughput x{gain:.2f}, "
         f"p50 x{scaled.percentile(0.5) / baseline.percentile(0.5):.2f}, "
         f"p99 x{scaled.percentile(0.99) / baseline.percentile(0.99):.2f}"
+    )
+    cpu = max(baseline.worker_cpu_ms_per_operation, scaled.worker_cpu_ms_per_operation)
+    alone_p50 = statistics.median(baseline.alone) * 1000 if baseline.alone else float("nan")
+    load = os.getloadavg()[0]
+    print(
+        f"verdict: worker CPU per operation {cpu:.1f} ms (goal <= {CPU_GOAL_MS:.0f} ms): "
+        f"{'met' if cpu <= CPU_GOAL_MS else 'MISSED'}"
+    )
+    print(
+        f"verdict: one operation alone p50 {alone_p50:.0f} ms submit -> ACTIVE "
+        f"(goal < {ALONE_GOAL_MS:.0f} ms on an idle machine; load average now {load:.2f}): "
+        f"{'met' if alone_p50 < ALONE_GOAL_MS else 'MISSED'}"
+    )
+    print(
+        f"verdict: second worker adds x{gain:.2f} (goal >= {SCALE_GOAL}, where the peers are not the "
+        f"bottleneck): {'met' if gain >= SCALE_GOAL else 'MISSED'}"
     )
     return 0
 

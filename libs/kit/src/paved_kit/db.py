@@ -28,6 +28,7 @@ from paved_kit.database_busy import is_database_busy as is_database_busy  # re-e
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_POOL_SIZE = 10
 POSTGRES_MAX_OVERFLOW = 10
+POSTGRES_SPARE_CONNECTIONS = 4
 
 
 def new_registry() -> registry:
@@ -81,11 +82,14 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, concurrency: int = 0, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``, tuned per backend; extra ``kwargs`` go to SQLAlchemy.
 
     SQLite: creates the file's directory, WAL, foreign keys on, busy timeout. PostgreSQL (asyncpg): a
-    bounded pool with pre-ping, so connections dropped by the server are replaced transparently.
+    bounded pool with pre-ping, so connections dropped by the server are replaced transparently, holding
+    at least ``concurrency`` connections (sessions the caller keeps open at once) plus a few spare: an
+    overflow connection is closed when given back, and the next one pays the connection set-up again
+    (authentication, type introspection) and starts with an empty prepared-statement cache.
     """
     parsed = normalize_url(url)
     if parsed.drivername.startswith("sqlite"):
@@ -99,7 +103,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(parsed, **kwargs)
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         return engine
-    kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+    kwargs.setdefault("pool_size", max(POSTGRES_POOL_SIZE, concurrency + POSTGRES_SPARE_CONNECTIONS))
     kwargs.setdefault("max_overflow", POSTGRES_MAX_OVERFLOW)
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 1800)

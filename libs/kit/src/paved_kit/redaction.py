@@ -7,6 +7,7 @@ message may carry one (an ``Authorization`` header in a repr, a database URL in 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -33,16 +34,22 @@ _PAIR_VALUE = re.compile(r"""(?:bearer\s{1,16}|basic\s{1,16})?[^\s'",;&)}\[\]]{1
 _URL_PASSWORD = re.compile(
     r"(?P<prefix>\b[a-z][a-z0-9+.-]{0,30}://[^/\s:@]{0,256}:)(?P<password>[^@\s/]{1,256})(?=@)", re.IGNORECASE
 )
+# What every pattern above needs somewhere in the text: a JWT's ``eyJ``, a pair's or a URL's ``:``/``=``, a
+# bearer value's scheme. Most logged values (a path, a method, a name) have none, and skip the four scans.
+_ANY_SECRET_SHAPE = re.compile(r"eyJ|[:=]|bearer", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
-    """Whether a value logged or sent under ``key`` is a credential (``Authorization``, ``*token*``, ...)."""
+    """Whether a value logged or sent under ``key`` is a credential (``Authorization``, ``*token*``, ...).
+
+    Cached: a process logs the same few keys over and over, a dozen per line."""
     return bool(_SECRET_KEY.search(key.replace("-", "_")))
 
 
 def redact_text(text: str) -> str:
     """``text`` with every credential-looking part replaced by ``[redacted]``."""
-    if not text:
+    if not text or not _ANY_SECRET_SHAPE.search(text):
         return text
     text = _JWT.sub(REDACTED, text)
     text = _URL_PASSWORD.sub(lambda m: m.group("prefix") + REDACTED, text)

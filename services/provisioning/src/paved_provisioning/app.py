@@ -109,7 +109,8 @@ async def build(settings: ProvisioningSettings, engine: AsyncEngine, server: Grp
 
 async def run_worker_process(settings: ProvisioningSettings) -> int:
     """A worker on its own (``python -m paved_provisioning worker``) until SIGTERM/SIGINT."""
-    engine = create_engine(settings.database_url)
+    # Each running operation holds a session at its step boundaries, beside the claim and the heartbeat.
+    engine = create_engine(settings.database_url, concurrency=settings.worker_concurrency)
     try:
         await prepare_schema(engine, migrate=settings.migrate_on_start)
         if is_sqlite(engine):
