@@ -346,6 +346,16 @@ class GatewayClient:
         """GET /api/templates."""
         return dict(self._json("GET", "/api/templates", params={"page_size": 1000}))
 
+    def template_drift(self, name: str, *, revision: int | None = None) -> dict[str, Any]:
+        """GET /api/templates/{name}/drift."""
+        params = _params({"revision": revision})
+        return dict(self._json("GET", f"/api/templates/{name}/drift", params=params))
+
+    def service_drift(self, name: str, *, revision: int | None = None) -> dict[str, Any]:
+        """GET /api/services/{name}/drift."""
+        params = _params({"revision": revision})
+        return dict(self._json("GET", f"/api/services/{name}/drift", params=params))
+
     def team_costs(self, *, team: str | None = None, month: str | None = None) -> dict[str, Any]:
         """GET /api/costs."""
         return dict(self._json("GET", "/api/costs", params=_params({"team": team, "month": month})))

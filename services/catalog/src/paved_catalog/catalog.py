@@ -15,6 +15,7 @@ from paved_catalog.environment_registry import EnvironmentRegistry
 from paved_catalog.platform_view import PlatformView
 from paved_catalog.render_context import PlatformDefaults
 from paved_catalog.service_registry import ServiceRegistry
+from paved_catalog.template_drift import TemplateDriftReader
 from paved_catalog.template_library import TemplateLibrary
 
 
@@ -26,6 +27,7 @@ class Catalog:
     registry: ServiceRegistry
     platform: PlatformView
     environments: EnvironmentRegistry
+    drift: TemplateDriftReader
 
     @classmethod
     def create(
@@ -37,9 +39,11 @@ class Catalog:
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> Catalog:
+        templates = TemplateLibrary(sessions, defaults, links, clock, read_sessions)
         return cls(
-            TemplateLibrary(sessions, defaults, links, clock, read_sessions),
+            templates,
             ServiceRegistry(sessions, links, clock, read_sessions),
             PlatformView(sessions, clock),
             EnvironmentRegistry(sessions, clock, read_sessions),
+            TemplateDriftReader(read_sessions or sessions, templates),
         )

@@ -10,6 +10,7 @@ from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
 from paved.catalog.v1 import catalog_pb2
 from paved.common.v1 import common_pb2
 from paved_kit.structs import integral
+from paved_kit.structured_diff import Change, ObjectChange
 
 from paved_catalog.document import DocumentViolation
 from paved_catalog.environment_registry import ServiceEnvironmentDraft
@@ -23,6 +24,7 @@ from paved_catalog.render_context import RenderContext
 from paved_catalog.rendering import RenderedPlan
 from paved_catalog.scorecards import Scorecard, Summary
 from paved_catalog.spec import ParameterSpec, ResourceSpec, WorkflowSpec
+from paved_catalog.template_drift import TemplateDrift
 from paved_catalog.template_library import TemplateView
 
 _PARAMETER_TYPES = {
@@ -416,4 +418,52 @@ def template_revision_to_proto(row: TemplateRevisionRow) -> catalog_pb2.Template
         change_note=row.change_note,
         create_time=timestamp(row.create_time),
         document=row.document,
+    )
+
+
+# -- drift --------------------------------------------------------------------------------------------
+
+_CHANGE_KINDS = {
+    Change.ADDED: common_pb2.CHANGE_KIND_ADDED,
+    Change.CHANGED: common_pb2.CHANGE_KIND_CHANGED,
+    Change.REMOVED: common_pb2.CHANGE_KIND_REMOVED,
+}
+
+
+def object_change_to_proto(change: ObjectChange) -> common_pb2.ObjectChange:
+    message = common_pb2.ObjectChange(
+        key=change.key,
+        kind=change.kind,
+        name=change.name,
+        resource=change.resource,
+        change=_CHANGE_KINDS[change.change],
+    )
+    for f in change.fields:
+        entry = message.fields.add(path=f.path, change=_CHANGE_KINDS[f.change])
+        if f.change is not Change.ADDED:
+            entry.before.CopyFrom(_value(f.before))
+        if f.change is not Change.REMOVED:
+            entry.after.CopyFrom(_value(f.after))
+    return message
+
+
+def template_drift_to_proto(drift: TemplateDrift) -> catalog_pb2.TemplateDrift:
+    return catalog_pb2.TemplateDrift(
+        template=f"templates/{drift.template}",
+        revision=drift.revision,
+        latest_revision=drift.latest_revision,
+        current_count=drift.current_count,
+        services=[
+            catalog_pb2.ServiceDrift(
+                name=f"services/{s.service}/environments/{s.environment}",
+                service=f"services/{s.service}",
+                environment=s.environment,
+                team=s.team,
+                revision=s.revision,
+                revisions_behind=s.target - s.revision,
+                changes=[object_change_to_proto(o) for o in s.diff.objects],
+                problem=s.problem,
+            )
+            for s in drift.services
+        ],
     )

@@ -56,6 +56,14 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             revisions=[convert.template_revision_to_proto(r) for r in rows], next_page_token=token
         )
 
+    async def GetTemplateDrift(
+        self, request: catalog_pb2.GetTemplateDriftRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.TemplateDrift:
+        template_id = parse_name(request.name, TEMPLATES, "name")
+        service = parse_name(request.service, SERVICES, "service") if request.service else None
+        drift = await self._catalog.drift.drift(template_id, request.revision, service)
+        return convert.template_drift_to_proto(drift)
+
     async def ListTemplates(
         self, request: catalog_pb2.ListTemplatesRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ListTemplatesResponse:

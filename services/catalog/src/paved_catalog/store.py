@@ -161,6 +161,24 @@ async def delete_service(*, session: AsyncSession, name: str) -> bool:
     return bool(result.rowcount)
 
 
+async def services_of_template(
+    *, session: AsyncSession, template: str, service: str | None = None
+) -> Sequence[ServiceRow]:
+    """The services built from ``template`` (only ``service`` when given), by name, without their plans."""
+    query = (
+        select(ServiceRow)
+        .where(ServiceRow.template == template)
+        .options(
+            defer(ServiceRow.plan, raiseload=True),  # type: ignore[arg-type]
+            defer(ServiceRow.plan_summary, raiseload=True),  # type: ignore[arg-type]
+        )
+        .order_by(col(ServiceRow.name))
+    )
+    if service is not None:
+        query = query.where(ServiceRow.name == service)
+    return (await session.exec(query)).all()
+
+
 async def count_services_of_template(*, session: AsyncSession, template: str) -> int:
     query = (
         select(func.count())

@@ -62,6 +62,7 @@ def build_components(
     peers = Peers(settings)
     provisioner = Provisioner(settings, sessions)
     provisioner.environment_source = peers.list_environments
+    provisioner.repo = repo
     tools = Toolkit(
         settings=settings,
         repo=repo,

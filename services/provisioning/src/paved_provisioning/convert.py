@@ -6,15 +6,17 @@ from datetime import datetime
 from typing import Any
 
 from google.longrunning import operations_pb2
-from google.protobuf import empty_pb2, json_format, timestamp_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2, timestamp_pb2
 from google.rpc import status_pb2
 from google.type import money_pb2
 from paved.common.v1 import common_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
 from paved_kit.structs import integral
+from paved_kit.structured_diff import Change, ObjectChange
 
 from paved_provisioning import store
 from paved_provisioning.delivery import DeliveryMetrics
+from paved_provisioning.gitops_inspection import GitOpsEdits
 from paved_provisioning.models import Deployment, OperationStep
 from paved_provisioning.provisioner import OperationView, QuotaView
 from paved_provisioning.quotas import QuotaCheck
@@ -212,3 +214,46 @@ def delivery_metrics(team: str, m: DeliveryMetrics) -> pb.DeliveryMetrics:
         if (ts := timestamp(value)) is not None:
             getattr(message, field).CopyFrom(ts)
     return message
+
+
+_CHANGE_KINDS = {
+    Change.ADDED: common_pb2.CHANGE_KIND_ADDED,
+    Change.CHANGED: common_pb2.CHANGE_KIND_CHANGED,
+    Change.REMOVED: common_pb2.CHANGE_KIND_REMOVED,
+}
+
+
+def _value(data: Any) -> struct_pb2.Value:
+    value = struct_pb2.Value()
+    json_format.ParseDict(data, value)
+    return value
+
+
+def object_change(change: ObjectChange) -> common_pb2.ObjectChange:
+    message = common_pb2.ObjectChange(
+        key=change.key,
+        kind=change.kind,
+        name=change.name,
+        resource=change.resource,
+        change=_CHANGE_KINDS[change.change],
+    )
+    for f in change.fields:
+        entry = message.fields.add(path=f.path, change=_CHANGE_KINDS[f.change])
+        if f.change is not Change.ADDED:
+            entry.before.CopyFrom(_value(f.before))
+        if f.change is not Change.REMOVED:
+            entry.after.CopyFrom(_value(f.after))
+    return message
+
+
+def gitops_edits(edits: GitOpsEdits) -> pb.GitOpsEdits:
+    return pb.GitOpsEdits(
+        name=edits.name,
+        tracked=edits.tracked,
+        path=edits.path,
+        hand_edited=edits.hand_edited,
+        paved_commit=edits.paved_commit,
+        last_commit=edits.last_commit,
+        files=list(edits.files),
+        changes=[object_change(o) for o in edits.diff.objects],
+    )

@@ -158,6 +158,12 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         )
         return convert.operation(view)
 
+    async def CheckGitOpsEdits(
+        self, request: pb.CheckGitOpsEditsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CheckGitOpsEditsResponse:
+        edits = await self.provisioner.gitops_edits(list(request.names))
+        return pb.CheckGitOpsEditsResponse(edits=[convert.gitops_edits(e) for e in edits])
+
     async def ListDeployments(
         self, request: pb.ListDeploymentsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListDeploymentsResponse:

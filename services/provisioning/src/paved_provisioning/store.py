@@ -135,6 +135,21 @@ async def environments_of(*, session: AsyncSession, name: str) -> list[Provision
     return list((await session.exec(stmt)).all())
 
 
+async def services_in(
+    *, session: AsyncSession, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], ProvisionedService]:
+    """The records of the ``(service, environment)`` pairs that exist, by pair (one query per 1000 names)."""
+    wanted = set(pairs)
+    names = sorted({name for name, _ in wanted})
+    found: dict[tuple[str, str], ProvisionedService] = {}
+    for start in range(0, len(names), 1000):
+        stmt = select(ProvisionedService).where(col(ProvisionedService.name).in_(names[start : start + 1000]))
+        for row in (await session.exec(stmt)).all():
+            if (row.name, row.environment) in wanted:
+                found[(row.name, row.environment)] = row
+    return found
+
+
 async def save_service(*, session: AsyncSession, service: ProvisionedService) -> None:
     service.update_time = utcnow()
     session.add(service)

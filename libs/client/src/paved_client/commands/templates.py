@@ -1,4 +1,5 @@
-"""``paved templates [NAME]``: the golden paths on offer, and one template's parameters in detail."""
+"""``paved templates [NAME]``: the golden paths on offer, and one template's parameters in detail;
+``paved templates drift NAME``: the services behind its latest revision and what upgrading them changes."""
 
 from __future__ import annotations
 
@@ -80,11 +81,27 @@ def template_names(page: dict[str, Any]) -> list[str]:
     return sorted(template["id"] for template in page["templates"])
 
 
-@click.command()
+class TemplatesGroup(click.Group):
+    """``paved templates [NAME]`` lists or shows (its hidden ``show`` command); a first word naming a
+    subcommand (``drift``) runs that instead."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=TemplatesGroup)
+def templates() -> None:
+    """List golden-path templates, show NAME's parameters, or see which services drift from NAME
+    (paved templates drift NAME)."""
+
+
+@templates.command("show", hidden=True)
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @gateway_options
-def templates(name: str | None, as_json: bool, *, client: GatewayClient) -> None:
+def show(name: str | None, as_json: bool, *, client: GatewayClient) -> None:
     """List golden-path templates, or show NAME's parameters: type, default, allowed values."""
     page = client.list_templates()
     if name is not None:
@@ -140,3 +157,73 @@ def _detail(template: dict[str, Any]) -> None:
     console.print(
         f"Create one: paved create --name NAME --team TEAM --template {esc(template['id'])} --param KEY=VALUE"
     )
+
+
+@templates.command("drift")
+@click.argument("name")
+@click.option(
+    "--revision", type=click.IntRange(min=1), help="Compare with this revision [default: the latest]."
+)
+@click.option("--fields/--no-fields", default=True, help="List each changed field [default: on].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@gateway_options
+def drift(name: str, revision: int | None, fields: bool, as_json: bool, *, client: GatewayClient) -> None:
+    """The services of template NAME behind its latest revision (or --revision): the revision each is on,
+    the objects and fields an upgrade changes, and which were edited by hand (an upgrade skips those)."""
+    report = client.template_drift(name.removeprefix("templates/"), revision=revision)
+    if as_json:
+        print_json(report)
+        return
+    console.print(
+        f"Template {esc(report['template'])}: revision {report['revision']} "
+        f"(latest {report['latest_revision']}); {report['behind_count']} service environment(s) not on it, "
+        f"{report['current_count']} on it, {report['hand_edited_count']} edited by hand",
+        soft_wrap=True,
+    )
+    if not report["services"]:
+        return
+    table = new_table(title=f"Drift from revision {report['revision']}")
+    for column in ("Service", "Environment", "Team", "On", "Added", "Changed", "Removed", "Hand-edited"):
+        table.add_column(column)
+    for entry in report["services"]:
+        counts = entry["counts"]
+        table.add_row(
+            esc(entry["service"]),
+            esc(entry["environment"]),
+            esc(entry["team"]),
+            str(entry["revision"]),
+            str(counts["added"]),
+            str(counts["changed"]),
+            str(counts["removed"]),
+            "yes" if entry["hand_edited"] else "",
+        )
+    console.print(table)
+    if fields:
+        for entry in report["services"]:
+            _print_changes(entry)
+
+
+def _print_changes(entry: dict[str, Any]) -> None:
+    where = f"{entry['service']} ({entry['environment']}), revision {entry['revision']}"
+    if entry.get("problem"):
+        console.print(f"[yellow]{esc(where)}: {esc(entry['problem'])}[/yellow]", soft_wrap=True)
+    for change in entry["changes"]:
+        console.print(f"{esc(where)}: {change['change']} {esc(change['key'])}", soft_wrap=True)
+        for item in change["fields"]:
+            before = "" if item["before"] is None else f" {esc(_short(item['before']))}"
+            after = "" if item["after"] is None else f" → {esc(_short(item['after']))}"
+            console.print(f"    {item['change']:<8} {esc(item['path'])}{before}{after}", soft_wrap=True)
+    edits = entry.get("hand_edits")
+    if edits:
+        console.print(
+            f"[yellow]{esc(where)}: edited by hand in {esc(edits['last_commit'][:12])} since Paved's "
+            f"{esc(edits['paved_commit'][:12])}: {esc(', '.join(edits['files']))}[/yellow]",
+            soft_wrap=True,
+        )
+
+
+def _short(value: Any) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."

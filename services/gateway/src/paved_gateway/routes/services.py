@@ -12,7 +12,7 @@ from paved.catalog.v1 import catalog_pb2
 from paved.cost.v1 import cost_pb2
 from paved.provisioning.v1 import provisioning_pb2
 
-from paved_gateway import convert, create_flow, schemas, service_environments
+from paved_gateway import convert, create_flow, drift_schemas, drift_view, schemas, service_environments
 from paved_gateway.access import (
     and_filters,
     authorized_service,
@@ -292,3 +292,30 @@ async def rollback(
 ) -> schemas.OperationAccepted:
     """Run the template's rollback workflow."""
     return await _run_workflow("rollback", service_id, body, response, backends, principal, key)
+
+
+@router.get(
+    "/{service_id}/drift",
+    response_model=drift_schemas.ServiceDriftReport,
+    responses={**_SERVICE_ERROR_RESPONSES, 404: {"description": "No such service or template revision."}},
+)
+async def service_drift(
+    service_id: ServiceId,
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    revision: Annotated[
+        int, Query(ge=0, le=2**31 - 1, description="Revision to compare with; 0: the latest.")
+    ] = 0,
+) -> drift_schemas.ServiceDriftReport:
+    """Each environment of the service against a revision of its template (the latest by default): the
+    revision it is on, the structured diff of moving it, and whether its files were edited by hand."""
+    service = await authorized_service(backends, principal, service_id)
+    template = convert.bare(service.template, convert.TEMPLATE_PREFIX)
+    drift, environments = await drift_view.drift_of(backends, template, revision, service_id, None)
+    return drift_schemas.ServiceDriftReport(
+        service=service_id,
+        template=template,
+        revision=drift.revision,
+        latest_revision=drift.latest_revision,
+        environments=environments,
+    )

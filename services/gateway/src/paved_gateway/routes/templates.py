@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from paved.catalog.v1 import catalog_pb2
 
-from paved_gateway import convert, schemas
+from paved_gateway import convert, drift_schemas, drift_view, schemas
+from paved_gateway.access import team_scope
 from paved_gateway.deps import BackendsDep, PrincipalDep, SettingsDep
 from paved_gateway.errors import call
 from paved_gateway.schemas import DNS_LABEL
@@ -71,3 +72,36 @@ async def backstage_template(
         ),
     )
     return Response(reply.yaml, media_type="application/yaml")
+
+
+@router.get(
+    "/{template_id}/drift",
+    response_model=drift_schemas.TemplateDrift,
+    responses={
+        **RESPONSES,
+        400: {"description": "Invalid revision."},
+        404: {"description": "No such template or revision."},
+    },
+)
+async def template_drift(
+    template_id: TemplateId,
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    revision: Annotated[
+        int, Query(ge=0, le=2**31 - 1, description="Revision to compare with; 0: the latest.")
+    ] = 0,
+) -> drift_schemas.TemplateDrift:
+    """The services of the template (the caller's teams', every team's for admins) that are not on the
+    revision: the revision each is on, the structured diff of its manifests (both revisions rendered with
+    its own parameters), and whether its GitOps files were edited by hand since Paved's last commit."""
+    teams = team_scope(principal, None)
+    drift, services = await drift_view.drift_of(backends, template_id, revision, None, teams)
+    return drift_schemas.TemplateDrift(
+        template=template_id,
+        revision=drift.revision,
+        latest_revision=drift.latest_revision,
+        current_count=drift.current_count,
+        behind_count=len(services),
+        hand_edited_count=sum(1 for s in services if s.hand_edited),
+        services=services,
+    )

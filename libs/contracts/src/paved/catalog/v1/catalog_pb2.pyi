@@ -153,6 +153,50 @@ class ListTemplateRevisionsResponse(_message.Message):
     next_page_token: str
     def __init__(self, revisions: _Optional[_Iterable[_Union[TemplateRevision, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class GetTemplateDriftRequest(_message.Message):
+    __slots__ = ("name", "revision", "service")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    revision: int
+    service: str
+    def __init__(self, name: _Optional[str] = ..., revision: _Optional[int] = ..., service: _Optional[str] = ...) -> None: ...
+
+class TemplateDrift(_message.Message):
+    __slots__ = ("template", "revision", "latest_revision", "services", "current_count")
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    LATEST_REVISION_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    template: str
+    revision: int
+    latest_revision: int
+    services: _containers.RepeatedCompositeFieldContainer[ServiceDrift]
+    current_count: int
+    def __init__(self, template: _Optional[str] = ..., revision: _Optional[int] = ..., latest_revision: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceDrift, _Mapping]]] = ..., current_count: _Optional[int] = ...) -> None: ...
+
+class ServiceDrift(_message.Message):
+    __slots__ = ("name", "service", "environment", "team", "revision", "revisions_behind", "changes", "problem")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    REVISIONS_BEHIND_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    service: str
+    environment: str
+    team: str
+    revision: int
+    revisions_behind: int
+    changes: _containers.RepeatedCompositeFieldContainer[_common_pb2.ObjectChange]
+    problem: str
+    def __init__(self, name: _Optional[str] = ..., service: _Optional[str] = ..., environment: _Optional[str] = ..., team: _Optional[str] = ..., revision: _Optional[int] = ..., revisions_behind: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[_common_pb2.ObjectChange, _Mapping]]] = ..., problem: _Optional[str] = ...) -> None: ...
+
 class ListTemplatesRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "filter")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]

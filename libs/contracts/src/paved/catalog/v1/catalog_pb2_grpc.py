@@ -50,6 +50,11 @@ class CatalogServiceStub:
                 request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplateRevisionsRequest.SerializeToString,
                 response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplateRevisionsResponse.FromString,
                 _registered_method=True)
+        self.GetTemplateDrift = channel.unary_unary(
+                '/paved.catalog.v1.CatalogService/GetTemplateDrift',
+                request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.GetTemplateDriftRequest.SerializeToString,
+                response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.TemplateDrift.FromString,
+                _registered_method=True)
         self.ListTemplates = channel.unary_unary(
                 '/paved.catalog.v1.CatalogService/ListTemplates',
                 request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplatesRequest.SerializeToString,
@@ -187,6 +192,15 @@ class CatalogServiceServicer:
 
     def ListTemplateRevisions(self, request, context):
         """Lists the immutable revisions of a template, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTemplateDrift(self, request, context):
+        """Lists the services of a template that are not on a revision (the latest by default), each with the
+        structured diff of its manifests between the revision it is on and that one, both rendered with its
+        own parameters.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -370,6 +384,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.ListTemplateRevisions,
                     request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplateRevisionsRequest.FromString,
                     response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplateRevisionsResponse.SerializeToString,
+            ),
+            'GetTemplateDrift': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTemplateDrift,
+                    request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.GetTemplateDriftRequest.FromString,
+                    response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.TemplateDrift.SerializeToString,
             ),
             'ListTemplates': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTemplates,
@@ -569,6 +588,33 @@ class CatalogService:
             '/paved.catalog.v1.CatalogService/ListTemplateRevisions',
             paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplateRevisionsRequest.SerializeToString,
             paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplateRevisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTemplateDrift(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.catalog.v1.CatalogService/GetTemplateDrift',
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.GetTemplateDriftRequest.SerializeToString,
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.TemplateDrift.FromString,
             options,
             channel_credentials,
             insecure,

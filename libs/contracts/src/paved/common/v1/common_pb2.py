@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cpaved/common/v1/common.proto\x12\x0fpaved.common.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xd3\x02\n\x04Plan\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x03 \x01(\t\x12\x10\n\x08template\x18\x04 \x01(\t\x12\x19\n\x11template_revision\x18\x05 \x01(\x03\x12+\n\nparameters\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\tresources\x18\x07 \x03(\x0b\x32\x19.paved.common.v1.Resource\x12\x11\n\tnamespace\x18\x08 \x01(\t\x12\r\n\x05image\x18\t \x01(\t\x12*\n\tterraform\x18\n \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\tworkflows\x18\x0b \x03(\x0b\x32\x19.paved.common.v1.Workflow\x12\x0e\n\x06region\x18\x0c \x01(\t\"\xdf\x01\n\x08Resource\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12+\n\nproperties\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x31\n\x04tags\x18\x04 \x03(\x0b\x32#.paved.common.v1.Resource.TagsEntry\x12*\n\tmanifests\x18\x05 \x03(\x0b\x32\x17.google.protobuf.Struct\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\'\n\x08Workflow\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05steps\x18\x02 \x03(\t\"\"\n\x04Link\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cpaved/common/v1/common.proto\x12\x0fpaved.common.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xd3\x02\n\x04Plan\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x03 \x01(\t\x12\x10\n\x08template\x18\x04 \x01(\t\x12\x19\n\x11template_revision\x18\x05 \x01(\x03\x12+\n\nparameters\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\tresources\x18\x07 \x03(\x0b\x32\x19.paved.common.v1.Resource\x12\x11\n\tnamespace\x18\x08 \x01(\t\x12\r\n\x05image\x18\t \x01(\t\x12*\n\tterraform\x18\n \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\tworkflows\x18\x0b \x03(\x0b\x32\x19.paved.common.v1.Workflow\x12\x0e\n\x06region\x18\x0c \x01(\t\"\xdf\x01\n\x08Resource\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12+\n\nproperties\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x31\n\x04tags\x18\x04 \x03(\x0b\x32#.paved.common.v1.Resource.TagsEntry\x12*\n\tmanifests\x18\x05 \x03(\x0b\x32\x17.google.protobuf.Struct\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\'\n\x08Workflow\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05steps\x18\x02 \x03(\t\"\"\n\x04Link\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\"\x97\x01\n\x0b\x46ieldChange\x12\x0c\n\x04path\x18\x01 \x01(\t\x12+\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x1b.paved.common.v1.ChangeKind\x12&\n\x06\x62\x65\x66ore\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\x12%\n\x05\x61\x66ter\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\"\xa4\x01\n\x0cObjectChange\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08resource\x18\x04 \x01(\t\x12+\n\x06\x63hange\x18\x05 \x01(\x0e\x32\x1b.paved.common.v1.ChangeKind\x12,\n\x06\x66ields\x18\x06 \x03(\x0b\x32\x1c.paved.common.v1.FieldChange*r\n\nChangeKind\x12\x1b\n\x17\x43HANGE_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43HANGE_KIND_ADDED\x10\x01\x12\x17\n\x13\x43HANGE_KIND_CHANGED\x10\x02\x12\x17\n\x13\x43HANGE_KIND_REMOVED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,6 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RESOURCE_TAGSENTRY']._loaded_options = None
   _globals['_RESOURCE_TAGSENTRY']._serialized_options = b'8\001'
+  _globals['_CHANGEKIND']._serialized_start=1045
+  _globals['_CHANGEKIND']._serialized_end=1159
   _globals['_PLAN']._serialized_start=80
   _globals['_PLAN']._serialized_end=419
   _globals['_RESOURCE']._serialized_start=422
@@ -44,4 +46,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WORKFLOW']._serialized_end=686
   _globals['_LINK']._serialized_start=688
   _globals['_LINK']._serialized_end=722
+  _globals['_FIELDCHANGE']._serialized_start=725
+  _globals['_FIELDCHANGE']._serialized_end=876
+  _globals['_OBJECTCHANGE']._serialized_start=879
+  _globals['_OBJECTCHANGE']._serialized_end=1043
 # @@protoc_insertion_point(module_scope)

@@ -1,11 +1,23 @@
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ChangeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHANGE_KIND_UNSPECIFIED: _ClassVar[ChangeKind]
+    CHANGE_KIND_ADDED: _ClassVar[ChangeKind]
+    CHANGE_KIND_CHANGED: _ClassVar[ChangeKind]
+    CHANGE_KIND_REMOVED: _ClassVar[ChangeKind]
+CHANGE_KIND_UNSPECIFIED: ChangeKind
+CHANGE_KIND_ADDED: ChangeKind
+CHANGE_KIND_CHANGED: ChangeKind
+CHANGE_KIND_REMOVED: ChangeKind
 
 class Plan(_message.Message):
     __slots__ = ("service_name", "team", "environment", "template", "template_revision", "parameters", "resources", "namespace", "image", "terraform", "workflows", "region")
@@ -71,3 +83,31 @@ class Link(_message.Message):
     title: str
     url: str
     def __init__(self, title: _Optional[str] = ..., url: _Optional[str] = ...) -> None: ...
+
+class FieldChange(_message.Message):
+    __slots__ = ("path", "change", "before", "after")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    change: ChangeKind
+    before: _struct_pb2.Value
+    after: _struct_pb2.Value
+    def __init__(self, path: _Optional[str] = ..., change: _Optional[_Union[ChangeKind, str]] = ..., before: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., after: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+
+class ObjectChange(_message.Message):
+    __slots__ = ("key", "kind", "name", "resource", "change", "fields")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    kind: str
+    name: str
+    resource: str
+    change: ChangeKind
+    fields: _containers.RepeatedCompositeFieldContainer[FieldChange]
+    def __init__(self, key: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., resource: _Optional[str] = ..., change: _Optional[_Union[ChangeKind, str]] = ..., fields: _Optional[_Iterable[_Union[FieldChange, _Mapping]]] = ...) -> None: ...

@@ -442,3 +442,35 @@ class PromotionResult(_message.Message):
     commit: str
     gates: _containers.RepeatedCompositeFieldContainer[PromotionGate]
     def __init__(self, source_environment: _Optional[str] = ..., target_environment: _Optional[str] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., commit: _Optional[str] = ..., gates: _Optional[_Iterable[_Union[PromotionGate, _Mapping]]] = ...) -> None: ...
+
+class CheckGitOpsEditsRequest(_message.Message):
+    __slots__ = ("names",)
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CheckGitOpsEditsResponse(_message.Message):
+    __slots__ = ("edits",)
+    EDITS_FIELD_NUMBER: _ClassVar[int]
+    edits: _containers.RepeatedCompositeFieldContainer[GitOpsEdits]
+    def __init__(self, edits: _Optional[_Iterable[_Union[GitOpsEdits, _Mapping]]] = ...) -> None: ...
+
+class GitOpsEdits(_message.Message):
+    __slots__ = ("name", "tracked", "path", "hand_edited", "paved_commit", "last_commit", "files", "changes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TRACKED_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    HAND_EDITED_FIELD_NUMBER: _ClassVar[int]
+    PAVED_COMMIT_FIELD_NUMBER: _ClassVar[int]
+    LAST_COMMIT_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    tracked: bool
+    path: str
+    hand_edited: bool
+    paved_commit: str
+    last_commit: str
+    files: _containers.RepeatedScalarFieldContainer[str]
+    changes: _containers.RepeatedCompositeFieldContainer[_common_pb2.ObjectChange]
+    def __init__(self, name: _Optional[str] = ..., tracked: _Optional[bool] = ..., path: _Optional[str] = ..., hand_edited: _Optional[bool] = ..., paved_commit: _Optional[str] = ..., last_commit: _Optional[str] = ..., files: _Optional[_Iterable[str]] = ..., changes: _Optional[_Iterable[_Union[_common_pb2.ObjectChange, _Mapping]]] = ...) -> None: ...

@@ -93,6 +93,11 @@ class ProvisioningServiceStub:
                 request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.RejectPromotionRequest.SerializeToString,
                 response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
                 _registered_method=True)
+        self.CheckGitOpsEdits = channel.unary_unary(
+                '/paved.provisioning.v1.ProvisioningService/CheckGitOpsEdits',
+                request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.CheckGitOpsEditsRequest.SerializeToString,
+                response_deserializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.CheckGitOpsEditsResponse.FromString,
+                _registered_method=True)
         self.ListDeployments = channel.unary_unary(
                 '/paved.provisioning.v1.ProvisioningService/ListDeployments',
                 request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.ListDeploymentsRequest.SerializeToString,
@@ -191,6 +196,13 @@ class ProvisioningServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckGitOpsEdits(self, request, context):
+        """Compares service environments' GitOps files with Paved's last commit of them, so hand edits show.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListDeployments(self, request, context):
         """Deployment history of a service.
         """
@@ -262,6 +274,11 @@ def add_ProvisioningServiceServicer_to_server(servicer, server):
                     servicer.RejectPromotion,
                     request_deserializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.RejectPromotionRequest.FromString,
                     response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
+            ),
+            'CheckGitOpsEdits': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckGitOpsEdits,
+                    request_deserializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.CheckGitOpsEditsRequest.FromString,
+                    response_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.CheckGitOpsEditsResponse.SerializeToString,
             ),
             'ListDeployments': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDeployments,
@@ -574,6 +591,33 @@ class ProvisioningService:
             '/paved.provisioning.v1.ProvisioningService/RejectPromotion',
             paved_dot_provisioning_dot_v1_dot_provisioning__pb2.RejectPromotionRequest.SerializeToString,
             google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckGitOpsEdits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.provisioning.v1.ProvisioningService/CheckGitOpsEdits',
+            paved_dot_provisioning_dot_v1_dot_provisioning__pb2.CheckGitOpsEditsRequest.SerializeToString,
+            paved_dot_provisioning_dot_v1_dot_provisioning__pb2.CheckGitOpsEditsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,120 @@
+"""Who last changed each service environment's directory of the GitOps repository: Paved (a commit carrying
+the ``Paved-Operation`` trailer) or someone else, and the files as Paved last left them.
+
+One walk back along the branch's first parents, diffing each commit's tree with its parent's (dulwich prunes
+unchanged subtrees, so a commit costs what it changed, not the size of the repository), ending as soon as
+every directory asked about has met its last Paved commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from dulwich.diff_tree import tree_changes
+from dulwich.object_store import tree_lookup_path
+from dulwich.objects import Blob, Commit, ObjectID, Tree
+from dulwich.repo import Repo
+
+from paved_provisioning.gitops import OPERATION_TRAILER, GitOpsRepository
+
+
+@dataclass
+class DirectoryHistory:
+    """A directory's last commit, Paved's last commit of it, and its files at the head and at Paved's."""
+
+    directory: str
+    last_commit: str = ""
+    paved_commit: str = ""
+    # Relative path -> content, at the branch head and at Paved's last commit.
+    head_files: dict[str, bytes] = field(default_factory=dict)
+    paved_files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def hand_edited(self) -> bool:
+        return self.last_commit != self.paved_commit and self.head_files != self.paved_files
+
+    def changed_files(self) -> list[str]:
+        """Relative paths whose content differs between Paved's last commit and the head."""
+        paths = set(self.head_files) | set(self.paved_files)
+        return sorted(p for p in paths if self.head_files.get(p) != self.paved_files.get(p))
+
+
+def _is_paved(commit: Commit) -> bool:
+    prefix = f"{OPERATION_TRAILER}: ".encode()
+    return any(line.startswith(prefix) for line in commit.message.splitlines())
+
+
+def _directory_of(path: bytes, depth: int) -> str | None:
+    parts = path.split(b"/")
+    if len(parts) <= depth:
+        return None
+    return b"/".join(parts[:depth]).decode(errors="replace")
+
+
+def _files_under(repo: Repo, commit_id: ObjectID, directory: str) -> dict[str, bytes]:
+    commit = repo.object_store[commit_id]
+    assert isinstance(commit, Commit)
+    try:
+        _, tree_id = tree_lookup_path(repo.object_store.__getitem__, commit.tree, directory.encode())
+    except KeyError:
+        return {}
+    tree = repo.object_store[tree_id]
+    if not isinstance(tree, Tree):
+        return {}
+    files: dict[str, bytes] = {}
+    for entry in repo.object_store.iter_tree_contents(tree.id):
+        blob = repo.object_store[entry.sha]
+        if isinstance(blob, Blob):
+            files[entry.path.decode(errors="replace")] = bytes(blob.data)
+    return files
+
+
+def directory_histories(gitops: GitOpsRepository, directories: Iterable[str]) -> dict[str, DirectoryHistory]:
+    """The history of each directory (``services/<team>/<service>/<env>``, all of the same depth)."""
+    wanted = {d.strip("/"): DirectoryHistory(d.strip("/")) for d in directories}
+    if not wanted:
+        return {}
+    depths = {d.count("/") + 1 for d in wanted}
+    with Repo(str(gitops.path)) as repo:
+        head = repo.refs.as_dict().get(gitops.ref)
+        open_ = set(wanted)
+        sha = head
+        while sha is not None and open_:
+            commit = repo.object_store[sha]
+            assert isinstance(commit, Commit)
+            parent = commit.parents[0] if commit.parents else None
+            parent_tree = None
+            if parent is not None:
+                parent_commit = repo.object_store[parent]
+                assert isinstance(parent_commit, Commit)
+                parent_tree = parent_commit.tree
+            touched: set[str] = set()
+            for change in tree_changes(repo.object_store, parent_tree, commit.tree):
+                for side in (change.old, change.new):
+                    path = side.path if side is not None else None
+                    if path is None:
+                        continue
+                    for depth in depths:
+                        directory = _directory_of(path, depth)
+                        if directory in open_:
+                            touched.add(directory)
+            paved = _is_paved(commit)
+            for directory in touched:
+                history = wanted[directory]
+                if not history.last_commit:
+                    history.last_commit = sha.decode()
+                if paved:
+                    history.paved_commit = sha.decode()
+                    open_.discard(directory)
+            sha = parent
+        for history in wanted.values():
+            if head is not None and history.last_commit:
+                history.head_files = _files_under(repo, head, history.directory)
+            if history.paved_commit == history.last_commit:
+                history.paved_files = history.head_files
+            elif history.paved_commit:
+                history.paved_files = _files_under(
+                    repo, ObjectID(history.paved_commit.encode()), history.directory
+                )
+    return wanted

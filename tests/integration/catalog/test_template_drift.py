@@ -1,0 +1,166 @@
+"""Template drift over real gRPC: services rendered from an old revision, diffed against the latest with
+their own parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from paved.catalog.v1 import catalog_pb2
+from paved.common.v1 import common_pb2
+
+DOCUMENT = """\
+apiVersion: platform.dev/v1
+kind: ServiceTemplate
+metadata:
+  name: worker
+  description: A queue worker
+spec:
+  parameters:
+    - name: service_name
+      type: string
+      required: true
+    - name: team
+      type: string
+      required: true
+    - name: replicas
+      type: int
+      default: 1
+  resources:
+    - type: compute
+      template: |
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: {{ .service_name }}
+          namespace: {{ .namespace }}
+        spec:
+          replicas: {{ .replicas }}
+          selector:
+            matchLabels:
+              app: {{ .service_name }}
+          template:
+            metadata:
+              labels:
+                app: {{ .service_name }}
+            spec:
+              containers:
+                - name: worker
+                  image: {{ .image }}
+                  resources:
+                    limits:
+                      memory: 256Mi
+"""
+SECOND = DOCUMENT.replace("memory: 256Mi", "memory: 512Mi").replace(
+    "                  resources:\n",
+    "                  readinessProbe:\n                    tcpSocket:\n                      port: 8080\n"
+    "                  resources:\n",
+)
+NAME = "templates/worker"
+CONTAINER = "/spec/template/spec/containers/0"
+
+
+async def _service(catalog: Any, name: str, replicas: int) -> None:
+    rendered = await catalog.stub.RenderTemplate(
+        catalog_pb2.RenderTemplateRequest(
+            template=NAME,
+            parameters={"service_name": name, "team": "payments", "replicas": replicas},
+            context=catalog_pb2.RenderContext(environment="development"),
+        )
+    )
+    await catalog.stub.CreateService(
+        catalog_pb2.CreateServiceRequest(
+            service=catalog_pb2.Service(
+                name=f"services/{name}",
+                team="payments",
+                environment="development",
+                template=NAME,
+                template_revision=rendered.plan.template_revision,
+                parameters=rendered.plan.parameters,
+                plan=rendered.plan,
+                state=catalog_pb2.Service.STATE_ACTIVE,
+            )
+        )
+    )
+
+
+async def _second_revision(catalog: Any) -> None:
+    latest = await catalog.stub.GetTemplate(catalog_pb2.GetTemplateRequest(name=NAME))
+    await catalog.stub.UpdateTemplate(
+        catalog_pb2.UpdateTemplateRequest(
+            name=NAME, document=SECOND, etag=latest.etag, change_note="probe, more memory"
+        )
+    )
+
+
+async def test_services_behind_are_listed_with_their_structured_diff(catalog: Any) -> None:
+    await catalog.stub.CreateTemplate(catalog_pb2.CreateTemplateRequest(document=DOCUMENT))
+    await _service(catalog, "orders", 2)
+    await _service(catalog, "billing", 3)
+    unchanged = await catalog.stub.GetTemplateDrift(catalog_pb2.GetTemplateDriftRequest(name=NAME))
+    assert (unchanged.revision, unchanged.current_count, list(unchanged.services)) == (1, 2, [])
+
+    await _second_revision(catalog)
+    drift = await catalog.stub.GetTemplateDrift(catalog_pb2.GetTemplateDriftRequest(name=NAME))
+    assert (drift.template, drift.revision, drift.latest_revision, drift.current_count) == (NAME, 2, 2, 0)
+    assert [s.name for s in drift.services] == [
+        "services/billing/environments/development",
+        "services/orders/environments/development",
+    ]
+    for entry, name in zip(drift.services, ("billing", "orders"), strict=True):
+        assert (entry.revision, entry.revisions_behind, entry.team, entry.problem) == (1, 1, "payments", "")
+        [obj] = entry.changes
+        assert (obj.key, obj.kind, obj.name, obj.change) == (
+            f"Deployment/payments/{name}",
+            "Deployment",
+            name,
+            common_pb2.CHANGE_KIND_CHANGED,
+        )
+        fields = {f.path: f for f in obj.fields}
+        assert set(fields) == {f"{CONTAINER}/readinessProbe", f"{CONTAINER}/resources/limits/memory"}
+        probe, memory = fields[f"{CONTAINER}/readinessProbe"], fields[f"{CONTAINER}/resources/limits/memory"]
+        assert probe.change == common_pb2.CHANGE_KIND_ADDED and not probe.HasField("before")
+        assert probe.after.struct_value["tcpSocket"]["port"] == 8080
+        assert memory.change == common_pb2.CHANGE_KIND_CHANGED
+        assert (memory.before.string_value, memory.after.string_value) == ("256Mi", "512Mi")
+
+    # Compared with revision 1 nothing is behind; one service's own view lists it even when current.
+    old = await catalog.stub.GetTemplateDrift(catalog_pb2.GetTemplateDriftRequest(name=NAME, revision=1))
+    assert (old.revision, old.current_count, list(old.services)) == (1, 2, [])
+    one = await catalog.stub.GetTemplateDrift(
+        catalog_pb2.GetTemplateDriftRequest(name=NAME, service="services/orders", revision=1)
+    )
+    assert [(s.name, s.revisions_behind, len(s.changes)) for s in one.services] == [
+        ("services/orders/environments/development", 0, 0)
+    ]
+
+
+async def test_bad_drift_requests_name_the_field(catalog: Any, failing: Any) -> None:
+    await catalog.stub.CreateTemplate(catalog_pb2.CreateTemplateRequest(document=DOCUMENT))
+    await _service(catalog, "orders", 2)
+    error = await failing(
+        catalog.stub.GetTemplateDrift(catalog_pb2.GetTemplateDriftRequest(name=NAME, revision=7))
+    )
+    assert error.code == grpc.StatusCode.NOT_FOUND and "no revision 7" in error.message
+    error = await failing(
+        catalog.stub.GetTemplateDrift(catalog_pb2.GetTemplateDriftRequest(name=NAME, revision=-2))
+    )
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in error.field_violations] == ["revision"]
+    error = await failing(
+        catalog.stub.GetTemplateDrift(catalog_pb2.GetTemplateDriftRequest(name="templates/nope"))
+    )
+    assert error.code == grpc.StatusCode.NOT_FOUND
+    error = await failing(
+        catalog.stub.GetTemplateDrift(
+            catalog_pb2.GetTemplateDriftRequest(name="templates/web-service", service="services/orders")
+        )
+    )
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in error.field_violations] == ["service"]
+    error = await failing(
+        catalog.stub.GetTemplateDrift(
+            catalog_pb2.GetTemplateDriftRequest(name=NAME, service="services/ghost")
+        )
+    )
+    assert error.code == grpc.StatusCode.NOT_FOUND
