@@ -76,6 +76,7 @@ async def test_each_default_alert_pends_fires_after_for_and_resolves(
     assert payload["commonLabels"] == {
         "alertname": alertname,
         "service": "checkout",
+        "environment": "development",
         "team": "payments",
         "severity": severity,
     }

@@ -121,7 +121,13 @@ async def test_alerts_go_to_alertmanager_when_configured(
     [posted] = await alertmanager.wait_for(1)
     assert (posted.method, posted.path) == ("POST", "/api/v2/alerts")
     [alert] = posted.body
-    labels = {"alertname": "ServiceDown", "service": "checkout", "team": "payments", "severity": "critical"}
+    labels = {
+        "alertname": "ServiceDown",
+        "service": "checkout",
+        "environment": "development",
+        "team": "payments",
+        "severity": "critical",
+    }
     assert alert["labels"] == labels
     assert alert["startsAt"] == "2027-01-15T08:01:00Z"
     assert alert["endsAt"] == "2027-01-15T08:05:00Z"  # valid for four resend intervals unless sent again

@@ -97,7 +97,13 @@ async def test_a_real_alertmanager_accepts_our_alerts_and_notifies_like_we_do(
     payload = notified.body
     assert payload["version"] == "4" and payload["status"] == "firing" and payload["receiver"] == "hook"
     [alert] = payload["alerts"]
-    labels = {"alertname": "ServiceDown", "service": "checkout", "team": "payments", "severity": "critical"}
+    labels = {
+        "alertname": "ServiceDown",
+        "service": "checkout",
+        "environment": "development",
+        "team": "payments",
+        "severity": "critical",
+    }
     assert alert["labels"] == labels
     # Our fingerprint is Alertmanager's.
     assert alert["fingerprint"] == fingerprint(labels)

@@ -64,6 +64,7 @@ def test_a_valid_rule_gets_labels_and_default_annotations() -> None:
     assert rule.alert_labels() == {
         "alertname": "TooManyErrors",
         "service": "checkout",
+        "environment": "development",
         "team": "payments",
         "severity": "warning",
         "runbook": "x",

@@ -252,3 +252,48 @@ def test_a_rendered_object_with_a_hostile_value_is_still_a_valid_kubernetes_obje
     for obj in (deployment, *platform_objects):
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
     assert deployment["kind"] == "Deployment" and deployment["metadata"]["annotations"]["notice"] == notice
+
+
+def _scaled(plan: RenderedPlan) -> dict[str, Any]:
+    objects = [m for r in plan.resources if r.type == "compute" for m in r.manifests]
+    return {
+        m["kind"]: m["spec"] for m in objects if m.get("kind") in ("Deployment", "HorizontalPodAutoscaler")
+    }
+
+
+def test_the_environments_replicas_floor_raises_workloads_and_autoscalers() -> None:
+    parameters = {"service_name": "checkout", "language": "go", "database": "none", "min_instances": 1}
+    plain = _render("web-service.yaml", parameters, environment="production")
+    floored = render(
+        _spec("web-service.yaml"),
+        1,
+        parameters,
+        RenderContext(team="payments", environment="production", replicas_floor=3),
+        DEFAULTS,
+    )
+    assert _scaled(plain)["HorizontalPodAutoscaler"]["minReplicas"] == 1
+    assert _scaled(floored)["HorizontalPodAutoscaler"]["minReplicas"] == 3
+    assert _scaled(floored)["Deployment"].get("replicas", 3) >= 3
+    compute = _by_name(floored)["compute"].properties
+    assert (compute["min_instances"], compute["replicas"]) == (3, 3)
+    # A template asking for more than the floor keeps its number.
+    more = render(
+        _spec("web-service.yaml"),
+        1,
+        {**parameters, "min_instances": 5},
+        RenderContext(team="payments", environment="production", replicas_floor=3),
+        DEFAULTS,
+    )
+    assert _by_name(more)["compute"].properties["min_instances"] == 5
+
+
+def test_a_replicas_floor_out_of_range_is_named() -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        render(
+            _spec("web-service.yaml"),
+            1,
+            {"service_name": "checkout", "language": "go"},
+            RenderContext(team="payments", replicas_floor=1001),
+            DEFAULTS,
+        )
+    assert [v.field for v in raised.value.field_violations] == ["context.replicas_floor"]

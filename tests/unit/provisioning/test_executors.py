@@ -71,13 +71,13 @@ async def test_ci_command_passes_and_fails_on_its_exit_status() -> None:
 
 
 async def test_health_probe_sources() -> None:
-    async def healthy(service: str) -> str:
+    async def healthy(service: str, environment: str) -> str:
         return "HEALTH_STATUS_HEALTHY"
 
-    async def down(service: str) -> str:
+    async def down(service: str, environment: str) -> str:
         return "HEALTH_STATUS_DOWN"
 
-    async def unknown(service: str) -> str:
+    async def unknown(service: str, environment: str) -> str:
         return "HEALTH_STATUS_UNKNOWN"
 
     none = await executors.probe_health(

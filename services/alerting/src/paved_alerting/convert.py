@@ -56,6 +56,7 @@ def draft_from_proto(rule: pb.AlertRule) -> RuleDraft:
     """What a caller asked for; unset enums and messages become "not given"."""
     draft = RuleDraft(
         service=rule.service,
+        environment=rule.environment,
         team=rule.team,
         display_name=rule.display_name,
         expression=rule.expression,
@@ -86,6 +87,7 @@ def rule_to_proto(stored: StoredRule) -> pb.AlertRule:
     return pb.AlertRule(
         name=rule.name,
         service=rule.service,
+        environment=rule.environment,
         team=rule.team,
         display_name=rule.display_name,
         condition=pb.Condition(
@@ -113,6 +115,7 @@ def alert_to_proto(view: AlertView) -> pb.Alert:
         name=f"{rule.name}/alerts/{view.fingerprint}",
         rule=rule.name,
         service=rule.service,
+        environment=rule.environment,
         team=rule.team,
         state=STATE_PROTO[status.state],
         severity=SEVERITY_PROTO[rule.severity],
@@ -133,6 +136,7 @@ def health_to_proto(health: Health) -> pb.ServiceHealth:
     """The API form of a service's health."""
     message = pb.ServiceHealth(
         service=health.service,
+        environment=health.environment,
         status=HEALTH_PROTO[health.status],
         firing_alerts=[alert_to_proto(view) for view in health.firing],
         sample_time=timestamp(health.sample_time),

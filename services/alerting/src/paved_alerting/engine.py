@@ -24,14 +24,15 @@ from paved_alerting.mapping import alert_values, rule_from_row, status_from_row
 from paved_alerting.notifications import rendered_annotations
 from paved_alerting.outbox import NotificationQueue
 from paved_alerting.prometheus_source import PrometheusSource
-from paved_alerting.rules import SERVICE_NAME, Rule, Severity
-from paved_alerting.samples import IngestResult, SampleStore
+from paved_alerting.rules import DEFAULT_ENVIRONMENT, SERVICE_NAME, Rule, Severity
+from paved_alerting.samples import IngestResult, SampleStore, SampleTuple
 
 _log = get_logger(__name__)
 
 HEALTH_METRICS = ("requests_per_second", "error_rate", "latency_p99", "up")
 ALERT_FILTERS = {
     "service": as_is,
+    "environment": as_is,
     "team": as_is,
     "severity": enum_value("severity_", ("critical", "warning", "info")),
     "state": enum_value("alert_state_", ("inactive", "pending", "firing", "resolved")),
@@ -53,6 +54,7 @@ class Health:
     """A service's health: status word, current metrics and firing alerts."""
 
     service: str
+    environment: str
     status: str  # healthy, degraded, down, unknown
     requests_per_second: float | None
     error_rate: float | None
@@ -113,10 +115,9 @@ class AlertingEngine:
 
     # Samples and evaluation -------------------------------------------------------------------------
 
-    def ingest(
-        self, samples: Iterable[tuple[str, str, float, float]], result: IngestResult | None = None
-    ) -> IngestResult:
-        """Store (service, metric, value, time) samples; unknown metrics, non-finite values are rejected."""
+    def ingest(self, samples: Iterable[SampleTuple], result: IngestResult | None = None) -> IngestResult:
+        """Store (service, metric, value, time[, environment]) samples; unknown metrics, non-finite values
+        are rejected."""
         return self.samples.ingest(samples, result)
 
     async def evaluate(self, at: float | None = None) -> tuple[int, list[Transition]]:
@@ -180,19 +181,25 @@ class AlertingEngine:
         next_token = encode_token(rows[-1].rule_id, filter_text) if more and rows else ""
         return views, next_token
 
-    def health(self, service: str) -> Health:
-        """The health of a service now: unknown without data, down/degraded by the firing alerts' severity."""
+    def health(self, service: str, environment: str = "") -> Health:
+        """The health of a service in an environment (the default one when empty) now: unknown without
+        data, down/degraded by the severity of that environment's firing alerts."""
+        violations = []
         if not SERVICE_NAME.match(service):
-            raise InvalidArgument(
-                "service is invalid", [FieldViolation("service", "required; a DNS-1123 label")]
-            )
+            violations.append(FieldViolation("service", "required; a DNS-1123 label"))
+        if environment and not SERVICE_NAME.match(environment):
+            violations.append(FieldViolation("environment", "a DNS-1123 label, or empty for the default"))
+        if violations:
+            raise InvalidArgument("the health request is invalid", violations)
+        environment = environment or DEFAULT_ENVIRONMENT
         now = self.clock.now()
-        values = {metric: self.samples.value_at(service, metric, now) for metric in HEALTH_METRICS}
+        samples = self.samples
+        values = {metric: samples.value_at(service, metric, now, environment) for metric in HEALTH_METRICS}
         any_data = any(value is not None for value in values.values()) or any(
-            self.samples.value_at(service, metric, now) is not None for metric in ("cpu", "memory")
+            samples.value_at(service, metric, now, environment) is not None for metric in ("cpu", "memory")
         )
         firing = []
-        for rule in self.evaluator.rules_of(service):
+        for rule in self.evaluator.rules_of(service, environment):
             status = self.evaluator.status(rule.rule_id)
             if status is not None and status.state is AlertState.FIRING:
                 firing.append(self.view_of(rule, status))
@@ -207,12 +214,13 @@ class AlertingEngine:
             word = "healthy"
         return Health(
             service=service,
+            environment=environment,
             status=word,
             requests_per_second=values["requests_per_second"],
             error_rate=values["error_rate"],
             latency_p99=values["latency_p99"],
             firing=firing,
-            sample_time=self.samples.newest_time(service, HEALTH_METRICS) if any_data else None,
+            sample_time=samples.newest_time(service, HEALTH_METRICS, environment) if any_data else None,
         )
 
     # Export -----------------------------------------------------------------------------------------

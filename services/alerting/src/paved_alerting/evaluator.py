@@ -58,7 +58,7 @@ class _Compiled:
 
     def __init__(self, rule: Rule, status: AlertStatus) -> None:
         self.rule = rule
-        self.key: SeriesKey = (rule.service, rule.condition.metric)
+        self.key: SeriesKey = (rule.service, rule.environment, rule.condition.metric)
         self.compare: Callable[[float, float], bool] = rule.condition.operator.compare
         self.threshold = rule.condition.threshold
         self.for_seconds = rule.for_ms / 1000.0
@@ -148,9 +148,10 @@ class Evaluator:
         firing = AlertState.FIRING
         return [(c.rule, c.status) for c in self._order if c.status.state is firing]
 
-    def rules_of(self, service: str) -> list[Rule]:
-        """Rules watching ``service``."""
-        return [self._compiled[rule_id].rule for rule_id in sorted(self._by_service.get(service, ()))]
+    def rules_of(self, service: str, environment: str | None = None) -> list[Rule]:
+        """Rules watching ``service`` (in ``environment`` when given)."""
+        rules = [self._compiled[rule_id].rule for rule_id in sorted(self._by_service.get(service, ()))]
+        return rules if environment is None else [r for r in rules if r.environment == environment]
 
     def evaluate(self, now: float) -> list[Transition]:
         """One evaluation cycle at ``now``; returns the alerts whose state changed."""

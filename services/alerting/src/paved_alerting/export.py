@@ -11,7 +11,7 @@ import yaml
 
 from paved_alerting.durations import format_duration
 from paved_alerting.metrics import METRICS
-from paved_alerting.rules import Rule, format_number
+from paved_alerting.rules import DEFAULT_ENVIRONMENT, Rule, format_number
 
 GROUP_INTERVAL = "30s"
 
@@ -19,7 +19,10 @@ GROUP_INTERVAL = "30s"
 def promql(rule: Rule) -> str:
     """The rule's condition in PromQL over the standard metric names."""
     condition = rule.condition
-    query = METRICS[condition.metric].query(rule.service)
+    # Series without an environment label are the default environment's, as samples ingested without
+    # one are: its rules keep the selector they had before environments.
+    environment = "" if rule.environment == DEFAULT_ENVIRONMENT else rule.environment
+    query = METRICS[condition.metric].query(rule.service, environment)
     return f"{query} {condition.operator.value} {format_number(condition.threshold)}"
 
 

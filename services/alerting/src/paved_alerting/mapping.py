@@ -24,12 +24,14 @@ def rule_from_row(row: AlertRuleRow) -> Rule:
         annotations=dict(row.annotations),
         enabled=row.enabled,
         default_rule=row.default_rule,
+        environment=row.environment,
     )
 
 
 def apply_rule(row: AlertRuleRow, rule: Rule) -> None:
     """Copy a rule's fields onto its row."""
     row.service = rule.service
+    row.environment = rule.environment
     row.team = rule.team
     row.display_name = rule.display_name
     row.metric = rule.condition.metric
@@ -82,6 +84,7 @@ def alert_values(transition: Transition, fingerprint: str) -> dict[str, Any]:
     return {
         "rule_id": rule.rule_id,
         "service": rule.service,
+        "environment": rule.environment,
         "team": rule.team,
         "severity": rule.severity.value,
         "state": status.state.value,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from paved_kit.db import new_registry
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -20,9 +20,11 @@ class AlertRuleRow(AlertingModel, table=True):
     """An alert rule."""
 
     __tablename__ = "alert_rules"
+    __table_args__ = (Index("ix_alert_rules_service_environment", "service", "environment"),)
 
     rule_id: str = Field(primary_key=True, max_length=100)
     service: str = Field(index=True, max_length=63)
+    environment: str = Field(default="development", max_length=63)
     team: str = Field(index=True, max_length=63)
     display_name: str = Field(max_length=100)
     metric: str = Field(max_length=63)
@@ -44,9 +46,11 @@ class AlertRow(AlertingModel, table=True):
     """The persisted state of a rule's alert (one per rule)."""
 
     __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_service_environment", "service", "environment"),)
 
     rule_id: str = Field(primary_key=True, max_length=100)
     service: str = Field(index=True, max_length=63)
+    environment: str = Field(default="development", max_length=63)
     team: str = Field(index=True, max_length=63)
     severity: str = Field(index=True, max_length=16)
     state: str = Field(index=True, max_length=16)

@@ -38,6 +38,7 @@ _log = get_logger(__name__)
 
 RULE_FILTERS = {
     "service": as_is,
+    "environment": as_is,
     "team": as_is,
     "severity": enum_value("severity_", ("critical", "warning", "info")),
     "enabled": enum_value("", ("true", "false")),
@@ -169,20 +170,25 @@ class RuleAdmin:
             raise NotFound(f"alert rule {name} not found", metadata={"alert_rule": name})
         await self._report(row.service)
 
-    async def create_default_alerts(self, service: str, team: str) -> tuple[list[StoredRule], int]:
-        """The three default rules of a service, creating the missing ones; also how many were new."""
+    async def create_default_alerts(
+        self, service: str, team: str, environment: str = ""
+    ) -> tuple[list[StoredRule], int]:
+        """The three default rules of a service in an environment (the default one when empty), creating
+        the missing ones; also how many were new."""
         violations = []
         if not SERVICE_NAME.match(service):
             violations.append(
                 FieldViolation("service", "required; a DNS-1123 label (lowercase letters, digits, '-')")
             )
+        if environment and not SERVICE_NAME.match(environment):
+            violations.append(FieldViolation("environment", "a DNS-1123 label, or empty for the default"))
         if not TEAM_NAME.match(team):
             violations.append(FieldViolation("team", "required; lowercase letters, digits, '-', '_' or '.'"))
         if violations:
             raise InvalidArgument("cannot create default alerts", violations)
         rules = [
             build_rule(rule_id, draft, default_rule=True)
-            for rule_id, draft in default_rule_drafts(service, team)
+            for rule_id, draft in default_rule_drafts(service, team, environment)
         ]
         for attempt in range(2):
             try:
@@ -212,17 +218,22 @@ class RuleAdmin:
                 rows.append(row)
         return [_stored(row) for row in rows], created
 
-    async def delete_service_alerts(self, service: str) -> int:
-        """Delete every rule of a service; returns how many."""
+    async def delete_service_alerts(self, service: str, environment: str = "") -> int:
+        """Delete every rule of a service (of one of its environments when given); returns how many."""
+        violations = []
         if not SERVICE_NAME.match(service):
-            raise InvalidArgument(
-                "service is invalid", [FieldViolation("service", "required; a DNS-1123 label")]
-            )
+            violations.append(FieldViolation("service", "required; a DNS-1123 label"))
+        if environment and not SERVICE_NAME.match(environment):
+            violations.append(FieldViolation("environment", "a DNS-1123 label, or empty for every one"))
+        if violations:
+            raise InvalidArgument("cannot delete the service's alerts", violations)
         async with self._sessions() as session:
-            rule_ids = await store.rule_ids_of_service(session=session, service=service)
+            rule_ids = await store.rule_ids_of_service(
+                session=session, service=service, environment=environment
+            )
         deleted = await self._engine.remove_rules(rule_ids)
         # A deprovisioned service's samples would otherwise linger until restart.
-        self._engine.samples.forget_service(service)
+        self._engine.samples.forget_service(service, environment)
         if deleted:
             await self._report(service)
         return deleted

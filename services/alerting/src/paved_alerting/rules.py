@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import math
 import operator
 import re
@@ -20,11 +21,15 @@ TEAM_NAME = re.compile(r"^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
 RULE_ID = re.compile(r"^[a-z]([-a-z0-9]{0,98}[a-z0-9])?$")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # Labels the platform sets from the rule's own fields; a rule's extra labels may not override them.
-RESERVED_LABELS = frozenset({"alertname", "service", "team", "severity"})
+RESERVED_LABELS = frozenset({"alertname", "service", "environment", "team", "severity"})
+# The environment of a rule, a sample or a health question that names none: the platform's first one.
+DEFAULT_ENVIRONMENT = "development"
 MAX_FOR_MS = 7 * 24 * 3600 * 1000
 MAX_DISPLAY_NAME = 100
 MAX_LABELS = 32
 MAX_VALUE_LENGTH = 1024
+# Rule ids of the defaults are `{scope}-{suffix}`; the longest suffix is 16 characters.
+MAX_DEFAULT_SCOPE = 100 - 17
 
 
 class Operator(enum.StrEnum):
@@ -118,6 +123,7 @@ class Rule:
     annotations: Mapping[str, str] = field(default_factory=dict)
     enabled: bool = True
     default_rule: bool = False
+    environment: str = DEFAULT_ENVIRONMENT
 
     @property
     def name(self) -> str:
@@ -135,6 +141,7 @@ class Rule:
             **self.labels,
             "alertname": self.alertname,
             "service": self.service,
+            "environment": self.environment,
             "team": self.team,
             "severity": self.severity.value,
         }
@@ -163,6 +170,7 @@ class RuleDraft:
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     enabled: bool = True
+    environment: str = ""
 
 
 def default_annotations(display_name: str, condition: Condition) -> dict[str, str]:
@@ -189,6 +197,8 @@ def build_rule(
         bad("service", "required; a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters")
     if not TEAM_NAME.match(draft.team):
         bad("team", "required; lowercase letters, digits, '-', '_' or '.', at most 63 characters")
+    if draft.environment and not SERVICE_NAME.match(draft.environment):
+        bad("environment", "a DNS-1123 label, e.g. production; empty for the default environment")
     display_name = draft.display_name.strip()
     if not display_name or not alertname_of(display_name):
         bad("display_name", "required; must contain a letter or digit")
@@ -246,6 +256,7 @@ def build_rule(
         annotations=annotations,
         enabled=draft.enabled,
         default_rule=default_rule,
+        environment=draft.environment or DEFAULT_ENVIRONMENT,
     )
 
 
@@ -283,8 +294,17 @@ def _condition(draft: RuleDraft, bad: Callable[[str, str], None]) -> Condition |
     return Condition(metric, op, threshold)
 
 
-def default_rule_drafts(service: str, team: str) -> list[tuple[str, RuleDraft]]:
-    """The three default rules every service gets, keyed by their rule id."""
+def default_rule_drafts(
+    service: str, team: str, environment: str = DEFAULT_ENVIRONMENT
+) -> list[tuple[str, RuleDraft]]:
+    """The three default rules every service gets in each environment, keyed by their rule id (the
+    default environment's keep the ids they had before services had environments)."""
+    environment = environment or DEFAULT_ENVIRONMENT
+    scope = service if environment == DEFAULT_ENVIRONMENT else f"{service}-{environment}"
+    if len(scope) > MAX_DEFAULT_SCOPE:
+        # Both names may be 63 long; a digest of the pair keeps the id unique and within RULE_ID.
+        digest = hashlib.sha256(f"{service}/{environment}".encode()).hexdigest()[:12]
+        scope = f"{service[: MAX_DEFAULT_SCOPE - 13]}-{digest}"
     defaults = (
         ("high-error-rate", "High Error Rate", "error_rate > 0.01", 5 * 60_000, Severity.WARNING),
         ("service-down", "Service Down", "up == 0", 60_000, Severity.CRITICAL),
@@ -292,9 +312,10 @@ def default_rule_drafts(service: str, team: str) -> list[tuple[str, RuleDraft]]:
     )
     return [
         (
-            f"{service}-{suffix}",
+            f"{scope}-{suffix}",
             RuleDraft(
                 service=service,
+                environment=environment,
                 team=team,
                 display_name=display_name,
                 expression=expression,
@@ -311,6 +332,7 @@ def draft_of(rule: Rule) -> RuleDraft:
     defaults = default_annotations(rule.display_name, rule.condition)
     return RuleDraft(
         service=rule.service,
+        environment=rule.environment,
         team=rule.team,
         display_name=rule.display_name,
         metric=rule.condition.metric,

@@ -1,4 +1,5 @@
-"""Recent metric samples per (service, metric) series, in memory, bounded, built for fast lookups.
+"""Recent metric samples per (service, environment, metric) series, in memory, bounded, built for fast
+lookups. A sample that names no environment belongs to the default one.
 
 Each series keeps its last ``window`` samples in time order (a ring buffer), so memory is bounded by
 series times window and reading the value at an evaluation time is usually one comparison.
@@ -13,8 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from paved_alerting.metrics import METRICS
+from paved_alerting.rules import DEFAULT_ENVIRONMENT
 
-SeriesKey = tuple[str, str]
+SeriesKey = tuple[str, str, str]
+#: (service, metric, value, time) or (service, metric, value, time, environment).
+SampleTuple = tuple[str, str, float, float] | tuple[str, str, float, float, str]
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Sample:
     metric: str
     value: float
     time: float
+    environment: str = DEFAULT_ENVIRONMENT
 
 
 class Series:
@@ -92,7 +97,8 @@ class IngestResult:
 
 
 class SampleStore:
-    """Series by (service, metric); ``lookback``: how old a sample may be and still count (Prometheus: 5m)."""
+    """Series by (service, environment, metric); ``lookback``: how old a sample may be and still count
+    (Prometheus: 5m)."""
 
     def __init__(
         self,
@@ -109,23 +115,27 @@ class SampleStore:
         self.max_errors = max_errors
         self.series: dict[SeriesKey, Series] = {}
 
-    def add(self, service: str, metric: str, value: float, time: float) -> None:
+    def add(
+        self, service: str, metric: str, value: float, time: float, environment: str = DEFAULT_ENVIRONMENT
+    ) -> None:
         """Store one sample that is known to be valid."""
-        series = self.series.get((service, metric))
+        key = (service, environment or DEFAULT_ENVIRONMENT, metric)
+        series = self.series.get(key)
         if series is None:
-            series = self.series[(service, metric)] = Series(self.window)
+            series = self.series[key] = Series(self.window)
         series.add(time, value)
 
-    def ingest(
-        self, samples: Iterable[tuple[str, str, float, float]], result: IngestResult | None = None
-    ) -> IngestResult:
-        """Validate and store (service, metric, value, time) tuples; bad ones are counted, not stored."""
+    def ingest(self, samples: Iterable[SampleTuple], result: IngestResult | None = None) -> IngestResult:
+        """Validate and store (service, metric, value, time[, environment]) tuples; bad ones are counted,
+        not stored."""
         result = result or IngestResult()
         known = METRICS
         series_map = self.series
         window = self.window
         accepted = 0
-        for index, (service, metric, value, time) in enumerate(samples):
+        for index, sample in enumerate(samples):
+            service, metric, value, time = sample[0], sample[1], sample[2], sample[3]
+            environment = (sample[4] if len(sample) > 4 else "") or DEFAULT_ENVIRONMENT  # type: ignore[misc]
             if metric not in known:
                 result.reject(f"samples[{index}].metric: unknown metric {metric!r}", self.max_errors)
                 continue
@@ -135,35 +145,43 @@ class SampleStore:
             if not math.isfinite(value):
                 result.reject(f"samples[{index}].value: must be a finite number", self.max_errors)
                 continue
-            series = series_map.get((service, metric))
+            key = (service, environment, metric)
+            series = series_map.get(key)
             if series is None:
                 if len(series_map) >= self.max_series:
                     result.reject(
                         f"samples[{index}]: series limit of {self.max_series} reached", self.max_errors
                     )
                     continue
-                series = series_map[(service, metric)] = Series(window)
+                series = series_map[key] = Series(window)
             series.add(time, value)
             accepted += 1
         result.accepted += accepted
         return result
 
-    def value_at(self, service: str, metric: str, time: float) -> float | None:
+    def value_at(
+        self, service: str, metric: str, time: float, environment: str = DEFAULT_ENVIRONMENT
+    ) -> float | None:
         """The value of a series at ``time`` (Prometheus' instant-vector lookback), or None without data."""
-        series = self.series.get((service, metric))
+        series = self.series.get((service, environment or DEFAULT_ENVIRONMENT, metric))
         return series.value_at(time, self.lookback) if series is not None else None
 
-    def newest_time(self, service: str, metrics: Iterable[str]) -> float | None:
-        """Time of the newest sample of any of ``metrics`` of ``service``."""
+    def newest_time(
+        self, service: str, metrics: Iterable[str], environment: str = DEFAULT_ENVIRONMENT
+    ) -> float | None:
+        """Time of the newest sample of any of ``metrics`` of ``service`` in ``environment``."""
+        environment = environment or DEFAULT_ENVIRONMENT
         times = [
             t
             for metric in metrics
-            if (series := self.series.get((service, metric))) is not None
+            if (series := self.series.get((service, environment, metric))) is not None
             and (t := series.newest_time()) is not None
         ]
         return max(times) if times else None
 
-    def forget_service(self, service: str) -> None:
-        """Drop every series of ``service`` (its rules are gone)."""
-        for key in [key for key in self.series if key[0] == service]:
+    def forget_service(self, service: str, environment: str = "") -> None:
+        """Drop every series of ``service`` (of one of its environments when given): its rules are gone."""
+        for key in [
+            key for key in self.series if key[0] == service and (not environment or key[1] == environment)
+        ]:
             del self.series[key]

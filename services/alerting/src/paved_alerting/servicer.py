@@ -79,7 +79,9 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
     async def CreateDefaultAlerts(
         self, request: pb.CreateDefaultAlertsRequest, context: Context
     ) -> pb.CreateDefaultAlertsResponse:
-        rules, created = await self._rules.create_default_alerts(request.service, request.team)
+        rules, created = await self._rules.create_default_alerts(
+            request.service, request.team, request.environment
+        )
         return pb.CreateDefaultAlertsResponse(
             alert_rules=[rule_to_proto(rule) for rule in rules], created=created
         )
@@ -88,7 +90,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
         self, request: pb.DeleteServiceAlertsRequest, context: Context
     ) -> pb.DeleteServiceAlertsResponse:
         return pb.DeleteServiceAlertsResponse(
-            deleted=await self._rules.delete_service_alerts(request.service)
+            deleted=await self._rules.delete_service_alerts(request.service, request.environment)
         )
 
     async def IngestSamples(
@@ -100,7 +102,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
         async for request in request_iterator:
             # A sample without a time is taken as observed now.
             samples = list(_tuples(request, self._engine.clock.now()))
-            self._engine.ingest(((s, m, v, t) for s, m, v, t, _ in samples), result)
+            self._engine.ingest(samples, result)
             if self._history is not None:
                 admission = await self._history.record(samples)
                 history_skipped += admission.skipped
@@ -140,7 +142,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
     async def GetServiceHealth(
         self, request: pb.GetServiceHealthRequest, context: Context
     ) -> pb.ServiceHealth:
-        return health_to_proto(self._engine.health(request.service))
+        return health_to_proto(self._engine.health(request.service, request.environment))
 
     async def CreateReceiver(self, request: pb.CreateReceiverRequest, context: Context) -> pb.Receiver:
         receiver = request.receiver

@@ -88,9 +88,12 @@ async def delete_rules(*, session: AsyncSession, rule_ids: Sequence[str]) -> int
     return int(result.rowcount or 0)
 
 
-async def rule_ids_of_service(*, session: AsyncSession, service: str) -> list[str]:
-    """Ids of the rules of a service."""
-    result = await session.exec(select(AlertRuleRow.rule_id).where(col(AlertRuleRow.service) == service))
+async def rule_ids_of_service(*, session: AsyncSession, service: str, environment: str = "") -> list[str]:
+    """Ids of the rules of a service (of one of its environments when ``environment`` is given)."""
+    statement = select(AlertRuleRow.rule_id).where(col(AlertRuleRow.service) == service)
+    if environment:
+        statement = statement.where(col(AlertRuleRow.environment) == environment)
+    result = await session.exec(statement)
     return list(result.all())
 
 
@@ -127,7 +130,7 @@ async def all_alerts(*, session: AsyncSession) -> list[AlertRow]:
 async def list_alerts(
     *, session: AsyncSession, filters: Clauses, after: str | None, limit: int
 ) -> list[AlertRow]:
-    """Alerts matching ``filters`` (on service, team, state, severity), ordered by rule id."""
+    """Alerts matching ``filters`` (on service, environment, team, state, severity), ordered by rule id."""
     query = select(AlertRow).where(*_matching(AlertRow, filters))
     if after is not None:
         query = query.where(col(AlertRow.rule_id) > after)

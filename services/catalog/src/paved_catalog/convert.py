@@ -150,6 +150,7 @@ def render_context_from_proto(message: catalog_pb2.RenderContext) -> RenderConte
         image=message.image,
         region=message.region,
         cost_center=message.cost_center,
+        replicas_floor=message.replicas_floor,
     )
 
 

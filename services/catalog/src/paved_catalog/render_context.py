@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from paved_kit.errors import FieldViolation
 
 #: Names a template may reference without declaring them, in documentation order.
+MAX_REPLICAS_FLOOR = 1000
 CONTEXT_KEYS: tuple[str, ...] = (
     "service_name",
     "team",
@@ -64,6 +65,8 @@ class RenderContext:
     region: str = ""
     cost_center: str = ""
     domain: str = ""
+    # Fewest replicas each workload runs with (the environment's floor); 0: the template's own.
+    replicas_floor: int = 0
 
     def violations(self) -> list[FieldViolation]:
         """Every malformed value, with the field under ``context.``."""
@@ -78,6 +81,8 @@ class RenderContext:
                         "starting with a letter, at most 63 characters",
                     )
                 )
+        if not 0 <= self.replicas_floor <= MAX_REPLICAS_FLOOR:
+            problems.append(FieldViolation("context.replicas_floor", f"must be 0 to {MAX_REPLICAS_FLOOR}"))
         if self.image and not _IMAGE.match(self.image):
             problems.append(FieldViolation("context.image", "must be a container image reference"))
         if self.region and not _REGION.match(self.region):

@@ -123,6 +123,7 @@ def render(
         region=context.region,
         cost_center=context.cost_center,
         domain=context.domain,
+        replicas_floor=context.replicas_floor,
     ).resolved(defaults)
     # Declared parameters win over platform values of the same name; everything else comes from the context.
     values: dict[str, Any] = {**ctx.as_values(), **resolved}
@@ -197,6 +198,7 @@ def _render_resource(
     props: dict[str, Any]
     if resource.type == "compute":
         _label_kubernetes_objects(manifests, ctx)
+        workloads.raise_replicas(manifests, ctx.replicas_floor)
         props = properties.compute_properties(manifests, values, ctx.environment, ctx.region)
     elif resource.type == "networking":
         _label_kubernetes_objects(manifests, ctx)

@@ -231,3 +231,28 @@ def harden(objects: list[dict[str, Any]], service: str) -> list[dict[str, Any]]:
             if made is not None and (made["kind"], made["metadata"]["name"]) not in present:
                 extra.append(made)
     return extra
+
+
+SCALED = ("Deployment", "StatefulSet", "ReplicaSet")
+
+
+def raise_replicas(objects: list[dict[str, Any]], floor: int) -> None:
+    """At least ``floor`` replicas for each scaled workload and autoscaler (the environment's floor; a
+    template asking for more keeps its number). A replica count that is not a plain integer is left to the
+    validation that reports it."""
+    if floor <= 0:
+        return
+    for obj in objects:
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            continue
+        if obj.get("kind") in SCALED:
+            replicas = spec.get("replicas", 1)
+            if isinstance(replicas, int) and not isinstance(replicas, bool) and replicas < floor:
+                spec["replicas"] = floor
+        elif obj.get("kind") == "HorizontalPodAutoscaler":
+            low, high = spec.get("minReplicas", 1), spec.get("maxReplicas")
+            if isinstance(low, int) and not isinstance(low, bool) and low < floor:
+                spec["minReplicas"] = floor
+            if isinstance(high, int) and not isinstance(high, bool) and high < spec["minReplicas"]:
+                spec["maxReplicas"] = spec["minReplicas"]

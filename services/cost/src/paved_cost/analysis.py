@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -44,6 +44,8 @@ class ServiceReport:
     report: MonthReport
     team: str
     estimated_monthly_cost: Decimal | None
+    # Each registered environment's monthly estimate, by environment name.
+    environments: dict[str, Decimal | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class CostAnalysis:
                 session=session, start=start, end=end, currency=self.currency, service=name
             )
             registration = await store.get_registration(session=session, service=name)
+            estimates = await store.environment_estimates(session=session, service=name)
             known = (
                 registration is not None
                 or bool(amounts)
@@ -146,6 +149,7 @@ class CostAnalysis:
             self._report(name, dict(daily), month, today),
             team,
             registration.estimated_monthly_cost if registration else None,
+            {e.environment: e.estimated_monthly_cost for e in estimates},
         )
 
     async def team_costs(self, month_text: str, team_filter: str) -> TeamReports:

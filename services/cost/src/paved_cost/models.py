@@ -126,6 +126,19 @@ class ServiceRegistration(CostModel, table=True):
     registered_at: datetime = Field(sa_column=_utc())
 
 
+class EnvironmentEstimate(CostModel, table=True):
+    """A registered service's monthly estimate in one environment (its registration's is their sum)."""
+
+    __tablename__ = "cost_environment"
+
+    service: str = Field(primary_key=True)
+    environment: str = Field(primary_key=True)
+    team: str
+    estimated_monthly_cost: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    currency: str = "USD"
+    registered_at: datetime = Field(sa_column=_utc())
+
+
 class TrackedResource(CostModel, table=True):
     """A resource of a registered service, with the facts recommendations need."""
 

@@ -129,8 +129,9 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
     async def UnregisterResources(
         self, request: cost_pb2.UnregisterResourcesRequest, context: Context
     ) -> cost_pb2.UnregisterResourcesResponse:
-        removed = await self._tracking.unregister(request.service)
-        if self._facts is not None and removed:
+        removed = await self._tracking.unregister(request.service, request.environment)
+        gone = not request.environment or not await self._tracking.is_registered(request.service)
+        if self._facts is not None and removed and gone:
             self._facts.unregistered(bare_service_name(request.service))
         return cost_pb2.UnregisterResourcesResponse(removed=removed)
 
@@ -151,6 +152,10 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
         )
         if result.estimated_monthly_cost is not None:
             response.estimated_monthly_cost.CopyFrom(to_money(result.estimated_monthly_cost, currency))
+        for environment, amount in result.environments.items():
+            entry = response.environments.add(environment=environment)
+            if amount is not None:
+                entry.estimated_monthly_cost.CopyFrom(to_money(amount, currency))
         return response
 
     async def GetTeamCosts(

@@ -33,6 +33,7 @@ from paved_cost.models import (
     BillingImport,
     BillingRow,
     DailyCost,
+    EnvironmentEstimate,
     ServiceRegistration,
     TrackedResource,
     UtilizationSample,
@@ -278,6 +279,41 @@ async def upsert_registration(*, session: AsyncSession, registration: ServiceReg
     existing.currency = registration.currency
 
 
+async def upsert_environment_estimate(*, session: AsyncSession, estimate: EnvironmentEstimate) -> None:
+    existing = await session.get(EnvironmentEstimate, (estimate.service, estimate.environment))
+    if existing is None:
+        session.add(estimate)
+        return
+    existing.team = estimate.team
+    existing.estimated_monthly_cost = estimate.estimated_monthly_cost
+    existing.currency = estimate.currency
+    existing.registered_at = estimate.registered_at
+
+
+async def environment_estimates(*, session: AsyncSession, service: str) -> list[EnvironmentEstimate]:
+    """The service's estimate in each environment it is registered in, by environment name."""
+    result = await _execute(
+        session,
+        select(EnvironmentEstimate)
+        .where(EnvironmentEstimate.service == service)  # type: ignore[arg-type]
+        .order_by(EnvironmentEstimate.environment),  # type: ignore[arg-type]
+    )
+    return list(result.scalars())
+
+
+async def delete_environment(*, session: AsyncSession, service: str, environment: str) -> int:
+    """Forget one environment of a service: its estimate and the resources registered from it; returns
+    how many resources were tracked."""
+    table = TrackedResource.__table__  # type: ignore[attr-defined]
+    removed = await _execute(
+        session, delete(table).where(table.c.service == service, table.c.environment == environment)
+    )
+    estimate = await session.get(EnvironmentEstimate, (service, environment))
+    if estimate is not None:
+        await session.delete(estimate)
+    return int(removed.rowcount or 0)
+
+
 async def get_registration(*, session: AsyncSession, service: str) -> ServiceRegistration | None:
     return await session.get(ServiceRegistration, service)
 
@@ -291,6 +327,8 @@ async def delete_registration(*, session: AsyncSession, service: str) -> int:
     """Forget a service and its resources; returns how many resources were tracked."""
     table = TrackedResource.__table__  # type: ignore[attr-defined]
     removed = await _execute(session, delete(table).where(table.c.service == service))
+    estimates = EnvironmentEstimate.__table__  # type: ignore[attr-defined]
+    await _execute(session, delete(estimates).where(estimates.c.service == service))
     registration = await session.get(ServiceRegistration, service)
     if registration is not None:
         await session.delete(registration)

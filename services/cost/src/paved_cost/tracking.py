@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_cost import store
 from paved_cost.attribution import bare_service_name
-from paved_cost.models import ServiceRegistration, TrackedResource
+from paved_cost.models import EnvironmentEstimate, ServiceRegistration, TrackedResource
 from paved_cost.resources import PlanResource
 
 METRICS = frozenset({"cpu", "memory"})
@@ -83,13 +83,24 @@ class Tracking:
             for resource in resources
         ]
         async with self._sessions() as session, session.begin():
+            await store.upsert_environment_estimate(
+                session=session,
+                estimate=EnvironmentEstimate(
+                    service=name,
+                    environment=environment,
+                    team=team,
+                    estimated_monthly_cost=estimated_monthly_cost,
+                    currency=self._currency,
+                    registered_at=now,
+                ),
+            )
             await store.upsert_registration(
                 session=session,
                 registration=ServiceRegistration(
                     service=name,
                     team=team,
                     environment=environment,
-                    estimated_monthly_cost=estimated_monthly_cost,
+                    estimated_monthly_cost=await _total(session, name),
                     currency=self._currency,
                     registered_at=now,
                 ),
@@ -97,12 +108,28 @@ class Tracking:
             await store.replace_resources(session=session, service=name, resources=tracked)
         return len(tracked)
 
-    async def unregister(self, service: str) -> int:
+    async def unregister(self, service: str, environment: str = "") -> int:
+        """Stop tracking one environment of a service (the whole service when ``environment`` is empty,
+        or when it was the last one); returns how many resources were removed."""
         name = bare_service_name(service)
         if not name:
             raise InvalidArgument("service is required", [FieldViolation("service", "must not be empty")])
         async with self._sessions() as session, session.begin():
-            return await store.delete_registration(session=session, service=name)
+            if not environment:
+                return await store.delete_registration(session=session, service=name)
+            removed = await store.delete_environment(session=session, service=name, environment=environment)
+            registration = await store.get_registration(session=session, service=name)
+            if not await store.environment_estimates(session=session, service=name):
+                return removed + await store.delete_registration(session=session, service=name)
+            if registration is not None:
+                registration.estimated_monthly_cost = await _total(session, name)
+            return removed
+
+    async def is_registered(self, service: str) -> bool:
+        """Whether the service is still registered for cost tracking (in some environment)."""
+        async with self._sessions() as session:
+            found = await store.get_registration(session=session, service=bare_service_name(service))
+        return found is not None
 
     async def record(self, samples: Sequence[Sample]) -> int:
         """Store samples; every bad one is reported and none is stored."""
@@ -135,3 +162,13 @@ class Tracking:
         async with self._sessions() as session, session.begin():
             await store.insert_utilization(session=session, samples=rows)
         return len(rows)
+
+
+async def _total(session: AsyncSession, service: str) -> Decimal | None:
+    """The service's monthly estimate: the sum of its environments' (None when none has one)."""
+    amounts = [
+        e.estimated_monthly_cost
+        for e in await store.environment_estimates(session=session, service=service)
+        if e.estimated_monthly_cost is not None
+    ]
+    return sum(amounts, Decimal(0)) if amounts else None

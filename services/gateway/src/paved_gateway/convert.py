@@ -121,6 +121,14 @@ def service_cost(cost: cost_pb2.ServiceCost) -> schemas.Cost:
     )
 
 
+def environment_cost(cost: cost_pb2.EnvironmentCost) -> schemas.EnvironmentCost:
+    """A service's monthly estimate in one environment."""
+    return schemas.EnvironmentCost(
+        estimated_monthly_cost=money_amount(cost.estimated_monthly_cost),
+        currency=cost.estimated_monthly_cost.currency_code or "USD",
+    )
+
+
 def team_cost(team: cost_pb2.TeamCost) -> schemas.TeamCost:
     """A team's cost."""
     return schemas.TeamCost(

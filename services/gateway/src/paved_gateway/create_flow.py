@@ -132,12 +132,13 @@ async def create_service(
 def _render_context(
     body: schemas.CreateServiceRequest, environment: catalog_pb2.Environment | None
 ) -> catalog_pb2.RenderContext:
-    """What the platform supplies to the render: the environment's namespace (``{team}`` filled in) and
-    region when it sets them; the template's defaults otherwise."""
+    """What the platform supplies to the render: the environment's namespace (``{team}`` filled in),
+    region and replicas floor when it sets them; the template's defaults otherwise."""
     context = catalog_pb2.RenderContext(service_name=body.name, team=body.team, environment=body.environment)
     if environment is not None:
         context.namespace = environment.namespace.replace("{team}", body.team)
         context.region = environment.region
+        context.replicas_floor = environment.replicas_floor
     return context
 
 

@@ -60,6 +60,7 @@ async def promote(
         environment=body.target,
         namespace=settings.namespace.replace("{team}", service.team),
         region=settings.region,
+        replicas_floor=settings.replicas_floor,
         image=source.image or source.plan.image,
     )
     rendered = await call(

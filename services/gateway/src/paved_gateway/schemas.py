@@ -135,9 +135,17 @@ class Cost(BaseModel):
     estimated_monthly_cost: float | None = None
 
 
+class EnvironmentCost(BaseModel):
+    """What the service is estimated to cost per month in one environment (billing itself is per
+    service: its actual figures are the service's ``cost``)."""
+
+    estimated_monthly_cost: float
+    currency: str
+
+
 class EnvironmentStatus(BaseModel):
-    """The service in one environment: its state, the version running there, and the health, metrics and
-    cost known for it there (null where no service reports them per environment)."""
+    """The service in one environment: its state, the version running there, its own health and metrics
+    (alert rules and samples are per environment) and its monthly estimate (null where none is known)."""
 
     name: str
     status: str
@@ -146,7 +154,7 @@ class EnvironmentStatus(BaseModel):
     endpoints: list[str] = Field(default_factory=list)
     health: str | None = None
     metrics: Metrics | None = None
-    cost: Cost | None = None
+    cost: EnvironmentCost | None = None
 
 
 class ServiceStatus(BaseModel):

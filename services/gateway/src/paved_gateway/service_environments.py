@@ -3,6 +3,8 @@ answer narrowed to one with ``?environment=``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from paved.alerting.v1 import alerting_pb2
 from paved.catalog.v1 import catalog_pb2
 from paved.cost.v1 import cost_pb2
@@ -14,17 +16,30 @@ from paved_gateway.backends import Backends
 from paved_gateway.environments import environment_stage
 from paved_gateway.errors import ApiError, invalid
 
+# What alerting means by a request that names no environment.
+DEFAULT_ENVIRONMENT = "development"
+
+
+def _found(service: catalog_pb2.Service) -> list[catalog_pb2.ServiceEnvironment]:
+    return list(service.environments) or [
+        catalog_pb2.ServiceEnvironment(environment=service.environment, state=service.state)
+    ]
+
+
+def names(service: catalog_pb2.Service) -> list[str]:
+    """The environments the service runs in, in promotion order."""
+    return [e.environment for e in _found(service)]
+
 
 def statuses(
     service: catalog_pb2.Service,
-    health: alerting_pb2.ServiceHealth | None,
+    healths: Mapping[str, alerting_pb2.ServiceHealth | None],
     cost: cost_pb2.ServiceCost | None,
 ) -> list[schemas.EnvironmentStatus]:
-    """Each environment in promotion order. Alerting and cost report a service as a whole, which is
-    what runs in the environment it was created in: their figures go there and nowhere else."""
-    found = list(service.environments) or [
-        catalog_pb2.ServiceEnvironment(environment=service.environment, state=service.state)
-    ]
+    """Each environment in promotion order, with the health and metrics alerting reports for it and the
+    monthly estimate cost holds for it. Billing does not say which environment a charge is for, so the
+    month's actual figures are the service's (at its top level), not an environment's."""
+    estimates = {e.environment: e for e in cost.environments} if cost is not None else {}
     return [
         schemas.EnvironmentStatus(
             name=e.environment,
@@ -32,13 +47,11 @@ def statuses(
             version=e.version or None,
             image=e.image or None,
             endpoints=list(e.endpoints),
-            health=convert.health_name(health.status)
-            if health and e.environment == service.environment
-            else None,
-            metrics=convert.metrics(health) if health and e.environment == service.environment else None,
-            cost=convert.service_cost(cost) if cost and e.environment == service.environment else None,
+            health=convert.health_name(health.status) if (health := healths.get(e.environment)) else None,
+            metrics=convert.metrics(health) if health else None,
+            cost=convert.environment_cost(estimates[e.environment]) if e.environment in estimates else None,
         )
-        for e in found
+        for e in _found(service)
     ]
 
 
@@ -48,6 +61,7 @@ async def narrowed(
     service: catalog_pb2.Service,
     environment: str,
     environments: list[schemas.EnvironmentStatus],
+    cost: schemas.Cost | None,
     unavailable: list[str],
 ) -> schemas.ServiceStatus:
     """The service as it is in ``environment``: 400 naming ``environment`` when the platform has no such
@@ -70,7 +84,9 @@ async def narrowed(
         status=chosen.status,
         health=chosen.health or "unknown",
         metrics=chosen.metrics,
-        cost=chosen.cost,
+        # Billing is per service: the month's figures stay the service's; the environment's estimate is
+        # in its entry.
+        cost=cost,
         endpoints=chosen.endpoints,
         dashboards=convert.links(service.dashboards),
         documentation=service.documentation_url or None,

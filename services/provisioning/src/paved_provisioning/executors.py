@@ -104,10 +104,10 @@ async def probe_health(
     *,
     url_template: str | None,
     via_alerting: bool,
-    alerting_health: Callable[[str], Awaitable[str]],
+    alerting_health: Callable[[str, str], Awaitable[str]],
     timeout: float = 10.0,  # noqa: ASYNC109 - passed to httpx
 ) -> StepOutcome:
-    """Probe the configured health URL, or ask alerting for the service's health."""
+    """Probe the configured health URL, or ask alerting for the service's health in ``environment``."""
     if url_template:
         url = url_template.format(service=service, environment=environment)
         try:
@@ -119,7 +119,7 @@ async def probe_health(
             return StepOutcome(f"health probe answered {response.status_code}", {"url": url})
         raise StepError(f"health probe answered {response.status_code}")
     if via_alerting:
-        status = await alerting_health(service)
+        status = await alerting_health(service, environment)
         if status == "HEALTH_STATUS_HEALTHY":
             return StepOutcome("alerting reports the service healthy", {"status": status})
         if status in ("HEALTH_STATUS_UNKNOWN", "HEALTH_STATUS_UNSPECIFIED"):

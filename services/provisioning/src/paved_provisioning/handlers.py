@@ -122,7 +122,7 @@ async def _provision_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
         )
         return StepOutcome(_describe_commit(out), out)
     if ctx.step == "create_alerts":
-        total, created = await tools.peers.create_default_alerts(ctx.service, ctx.team)
+        total, created = await tools.peers.create_default_alerts(ctx.service, ctx.team, ctx.environment)
         return StepOutcome(f"{total} default alert rule(s) in place, {created} new", {"rules": total})
     if ctx.step == "register_cost":
         tracked = await tools.peers.register_resources(
@@ -199,9 +199,11 @@ async def _undo_provision_step(ctx: StepContext, tools: Toolkit) -> str | None:
         )
         return "manifests removed: " + _describe_commit(out)
     if ctx.step == "create_alerts":
-        return f"{await tools.peers.delete_alerts(ctx.service)} alert rule(s) deleted"
+        deleted = await tools.peers.delete_alerts(ctx.service, ctx.environment)
+        return f"{deleted} alert rule(s) deleted in {ctx.environment}"
     if ctx.step == "register_cost":
-        return f"{await tools.peers.unregister_resources(ctx.service)} resource(s) unregistered"
+        removed = await tools.peers.unregister_resources(ctx.service, ctx.environment)
+        return f"{removed} resource(s) unregistered in {ctx.environment}"
     return None
 
 

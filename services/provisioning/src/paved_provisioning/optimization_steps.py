@@ -19,7 +19,7 @@ async def run_optimization_step(ctx: StepContext, tools: Toolkit) -> StepOutcome
     """Run one step of an ``optimize_resources`` operation."""
     new_plan = ctx.payload["new_plan"]
     if ctx.step == "deploy_canary":
-        before = await tools.peers.service_signals(ctx.service, time.time() - 3600)
+        before = await tools.peers.service_signals(ctx.service, ctx.environment, time.time() - 3600)
         image = manifests.current_image(ctx.plan)
         canary = manifests.canary_objects(new_plan, image) if image else []
         out = await commit(
@@ -40,7 +40,8 @@ async def run_optimization_step(ctx: StepContext, tools: Toolkit) -> StepOutcome
         deadline = time.monotonic() + bake
         checks = 0
         while True:
-            observed = Signals.from_dict(await tools.peers.service_signals(ctx.service, started))
+            signals = await tools.peers.service_signals(ctx.service, ctx.environment, started)
+            observed = Signals.from_dict(signals)
             checks += 1
             reason = regression(baseline, observed)
             if reason is not None:

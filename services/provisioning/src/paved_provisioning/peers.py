@@ -258,40 +258,41 @@ class Peers:
 
     # alerting ---------------------------------------------------------------------------------------------
 
-    async def create_default_alerts(self, service: str, team: str) -> tuple[int, int]:
-        """(rules now in place, rules newly created)."""
+    async def create_default_alerts(self, service: str, team: str, environment: str) -> tuple[int, int]:
+        """(rules now in place, rules newly created) of ``service`` in ``environment``."""
         try:
             response = await self.alerting.CreateDefaultAlerts(
-                alerting_pb2.CreateDefaultAlertsRequest(service=service, team=team)
+                alerting_pb2.CreateDefaultAlertsRequest(service=service, team=team, environment=environment)
             )
         except grpc.aio.AioRpcError as exc:
             raise rpc_failure("alerting CreateDefaultAlerts", exc) from None
         return len(response.alert_rules), int(response.created)
 
-    async def delete_alerts(self, service: str) -> int:
+    async def delete_alerts(self, service: str, environment: str = "") -> int:
+        """Delete the service's alert rules in ``environment`` (in every one when empty)."""
         try:
             response = await self.alerting.DeleteServiceAlerts(
-                alerting_pb2.DeleteServiceAlertsRequest(service=service)
+                alerting_pb2.DeleteServiceAlertsRequest(service=service, environment=environment)
             )
         except grpc.aio.AioRpcError as exc:
             raise rpc_failure("alerting DeleteServiceAlerts", exc) from None
         return int(response.deleted)
 
-    async def service_health(self, service: str) -> str:
-        """The alerting health status name, e.g. ``HEALTH_STATUS_HEALTHY``."""
+    async def service_health(self, service: str, environment: str = "") -> str:
+        """The alerting health status name in ``environment``, e.g. ``HEALTH_STATUS_HEALTHY``."""
         try:
             response = await self.alerting.GetServiceHealth(
-                alerting_pb2.GetServiceHealthRequest(service=service)
+                alerting_pb2.GetServiceHealthRequest(service=service, environment=environment)
             )
         except grpc.aio.AioRpcError as exc:
             raise rpc_failure("alerting GetServiceHealth", exc) from None
         return str(alerting_pb2.HealthStatus.Name(response.status))
 
-    async def firing_alerts(self, service: str) -> list[str]:
-        """Names of the alerts firing for ``service`` now (none known: an empty list)."""
+    async def firing_alerts(self, service: str, environment: str) -> list[str]:
+        """Names of the alerts firing for ``service`` in ``environment`` now (none known: an empty list)."""
         try:
             response = await self.alerting.GetServiceHealth(
-                alerting_pb2.GetServiceHealthRequest(service=service)
+                alerting_pb2.GetServiceHealthRequest(service=service, environment=environment)
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
@@ -299,12 +300,12 @@ class Peers:
             raise rpc_failure("alerting GetServiceHealth", exc) from None
         return [alert.display_name or alert.rule for alert in response.firing_alerts]
 
-    async def service_signals(self, service: str, since: float) -> dict[str, Any]:
-        """What alerting says of the service now: error rate, p99, firing alerts, and the OOM kills and
-        CPU throttling of its history since ``since`` (seconds since the epoch)."""
+    async def service_signals(self, service: str, environment: str, since: float) -> dict[str, Any]:
+        """What alerting says of the service in ``environment`` now: error rate, p99, firing alerts, and
+        the OOM kills and CPU throttling of its history since ``since`` (seconds since the epoch)."""
         try:
             health = await self.alerting.GetServiceHealth(
-                alerting_pb2.GetServiceHealthRequest(service=service)
+                alerting_pb2.GetServiceHealthRequest(service=service, environment=environment)
             )
         except grpc.aio.AioRpcError as exc:
             raise rpc_failure("alerting GetServiceHealth", exc) from None
@@ -350,10 +351,11 @@ class Peers:
             raise rpc_failure("cost RegisterResources", exc) from None
         return int(response.tracked)
 
-    async def unregister_resources(self, service: str) -> int:
+    async def unregister_resources(self, service: str, environment: str = "") -> int:
+        """Stop cost tracking of the service in ``environment`` (in every one when empty)."""
         try:
             response = await self.cost.UnregisterResources(
-                cost_pb2.UnregisterResourcesRequest(service=service)
+                cost_pb2.UnregisterResourcesRequest(service=service, environment=environment)
             )
         except grpc.aio.AioRpcError as exc:
             raise rpc_failure("cost UnregisterResources", exc) from None

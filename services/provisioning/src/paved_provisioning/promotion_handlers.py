@@ -34,7 +34,8 @@ async def promotion_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
             raise _refused("policy", verdict)
         return _passed(verdict)
     if ctx.step == "gate_soak":
-        firing = await tools.peers.firing_alerts(ctx.service)
+        # The source must have run healthy: its own alerts, not the target's nor another environment's.
+        firing = await tools.peers.firing_alerts(ctx.service, source)
         verdict = gates.soak_gate(
             version=str(payload.get("version", "")),
             source=source,
@@ -66,6 +67,17 @@ async def promotion_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
             return StepOutcome(f"services/{ctx.service} already runs in {target}")
         await tools.peers.add_environment_in_catalog(ctx.plan, request_id=ctx.operation_id)
         return StepOutcome(f"services/{ctx.service} registered in {target} (PROVISIONING)")
+    if ctx.step == "create_target_alerts":
+        total, created = await tools.peers.create_default_alerts(ctx.service, ctx.team, target)
+        return StepOutcome(
+            f"{total} default alert rule(s) in place in {target}, {created} new",
+            {"rules": total, "created": created},
+        )
+    if ctx.step == "register_target_cost":
+        tracked = await tools.peers.register_resources(
+            ctx.plan, float(payload.get("monthly_cost", 0.0)), str(payload.get("currency", "USD"))
+        )
+        return StepOutcome(f"{tracked} resource(s) of {target} tracked by cost", {"tracked": tracked})
     if ctx.step == "activate_target":
         commits = [o for name, o in ctx.outputs.items() if o.get("commit") and name not in PROMOTION_GATES]
         commit = commits[-1] if commits else {}
@@ -118,6 +130,20 @@ async def undo_promotion_step(ctx: StepContext, tools: Toolkit) -> str | None:
             ctx.service, ctx.environment, state=State.STATE_FAILED
         )
         return f"catalog state FAILED in {ctx.environment}"
+    if ctx.step == "create_target_alerts" and not checks.get("target_exists"):
+        deleted = await tools.peers.delete_alerts(ctx.service, ctx.environment)
+        return f"{deleted} alert rule(s) deleted in {ctx.environment}"
+    if ctx.step == "register_target_cost":
+        previous = ctx.payload.get("previous_plan") or {}
+        if not previous:
+            removed = await tools.peers.unregister_resources(ctx.service, ctx.environment)
+            return f"{removed} resource(s) unregistered in {ctx.environment}"
+        await tools.peers.register_resources(
+            previous,
+            float(checks.get("target_monthly_cost", 0.0)),
+            str(ctx.payload.get("currency", "USD")),
+        )
+        return f"cost estimate of {ctx.environment} restored"
     executor = tools.settings.step_executors.get(ctx.step)
     if executor in ("gitops-canary", "gitops-promote"):
         previous = ctx.payload.get("previous_plan") or {}

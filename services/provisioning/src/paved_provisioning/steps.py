@@ -40,14 +40,22 @@ DEPROVISION_STEPS = (
     "delete_catalog",
 )
 UPDATE_INSTANCE_TYPE_STEPS = ("gitops_commit", "update_catalog", "register_cost")
-# A promotion: every gate first (none changes anything), then the target is registered and the deploy
-# workflow runs there, then the target is marked active with what was promoted.
+# A promotion: every gate first (none changes anything), then the target is registered with its own
+# default alerts and cost estimate and the deploy workflow runs there, then the target is marked active
+# with what was promoted.
 PROMOTION_GATES = ("gate_policy", "gate_soak", "gate_cost", "gate_approval")
 
 
 def promotion_steps(template_steps: list[str] | None) -> tuple[str, ...]:
-    """Gates, registering the target, the template's deploy steps, activating the target."""
-    return (*PROMOTION_GATES, "register_target", *workflow_steps(DEPLOY, template_steps), "activate_target")
+    """Gates, registering the target and its alerts, the template's deploy steps, activating the target."""
+    return (
+        *PROMOTION_GATES,
+        "register_target",
+        "create_target_alerts",
+        "register_target_cost",
+        *workflow_steps(DEPLOY, template_steps),
+        "activate_target",
+    )
 
 
 OPTIMIZE_RESOURCES_STEPS = ("deploy_canary", "bake", "promote", "update_catalog", "register_cost")

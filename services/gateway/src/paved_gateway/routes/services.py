@@ -162,10 +162,21 @@ async def get_service(
     if not principal.may_act_for(owner):
         raise not_permitted(principal, f"service {service_id!r}")
     health = _health_part(health_reply, unavailable)
-    environments = service_environments.statuses(service, health, cost) if service else []
+    healths = {service_environments.DEFAULT_ENVIRONMENT: health}
+    if service is not None:
+        healths.update(await _other_healths(backends, service_id, service, unavailable))
+        # The service as a whole is shown as it is where it was created.
+        health = healths.get(service.environment, health)
+    environments = service_environments.statuses(service, healths, cost) if service else []
     if environment is not None and service is not None:
         return await service_environments.narrowed(
-            backends, principal, service, environment, environments, unavailable
+            backends,
+            principal,
+            service,
+            environment,
+            environments,
+            convert.service_cost(cost) if cost else None,
+            unavailable,
         )
     return schemas.ServiceStatus(
         id=service_id,
@@ -185,6 +196,33 @@ async def get_service(
         unavailable=unavailable,
         environments=environments,
     )
+
+
+async def _other_healths(
+    backends: BackendsDep, service_id: str, service: catalog_pb2.Service, unavailable: list[str]
+) -> dict[str, alerting_pb2.ServiceHealth | None]:
+    """The health of each environment of the service other than the default one (asked at once)."""
+    names = [
+        name
+        for name in service_environments.names(service)
+        if name != service_environments.DEFAULT_ENVIRONMENT
+    ]
+    if not names:
+        return {}
+    replies = await asyncio.gather(
+        *(
+            backends.alerting.GetServiceHealth(
+                alerting_pb2.GetServiceHealthRequest(service=service_id, environment=name)
+            )
+            for name in names
+        ),
+        return_exceptions=True,
+    )
+    down: list[str] = []
+    found = {name: _health_part(reply, down) for name, reply in zip(names, replies, strict=True)}
+    if down and "alerting" not in unavailable:
+        unavailable.append("alerting")
+    return found
 
 
 def _catalog_part(

@@ -86,7 +86,7 @@ class Condition(_message.Message):
     def __init__(self, metric: _Optional[str] = ..., operator: _Optional[_Union[Operator, str]] = ..., threshold: _Optional[float] = ...) -> None: ...
 
 class AlertRule(_message.Message):
-    __slots__ = ("name", "service", "team", "display_name", "condition", "for_duration", "severity", "labels", "annotations", "enabled", "default_rule", "etag", "create_time", "update_time", "expression")
+    __slots__ = ("name", "service", "team", "display_name", "condition", "for_duration", "severity", "labels", "annotations", "enabled", "default_rule", "etag", "create_time", "update_time", "expression", "environment")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +116,7 @@ class AlertRule(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     EXPRESSION_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     name: str
     service: str
     team: str
@@ -131,7 +132,8 @@ class AlertRule(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     expression: str
-    def __init__(self, name: _Optional[str] = ..., service: _Optional[str] = ..., team: _Optional[str] = ..., display_name: _Optional[str] = ..., condition: _Optional[_Union[Condition, _Mapping]] = ..., for_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., severity: _Optional[_Union[Severity, str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., enabled: _Optional[bool] = ..., default_rule: _Optional[bool] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expression: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, name: _Optional[str] = ..., service: _Optional[str] = ..., team: _Optional[str] = ..., display_name: _Optional[str] = ..., condition: _Optional[_Union[Condition, _Mapping]] = ..., for_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., severity: _Optional[_Union[Severity, str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., enabled: _Optional[bool] = ..., default_rule: _Optional[bool] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expression: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class CreateAlertRuleRequest(_message.Message):
     __slots__ = ("alert_rule", "alert_rule_id", "request_id")
@@ -186,12 +188,14 @@ class DeleteAlertRuleResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class CreateDefaultAlertsRequest(_message.Message):
-    __slots__ = ("service", "team")
+    __slots__ = ("service", "team", "environment")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TEAM_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     service: str
     team: str
-    def __init__(self, service: _Optional[str] = ..., team: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, service: _Optional[str] = ..., team: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class CreateDefaultAlertsResponse(_message.Message):
     __slots__ = ("alert_rules", "created")
@@ -202,10 +206,12 @@ class CreateDefaultAlertsResponse(_message.Message):
     def __init__(self, alert_rules: _Optional[_Iterable[_Union[AlertRule, _Mapping]]] = ..., created: _Optional[int] = ...) -> None: ...
 
 class DeleteServiceAlertsRequest(_message.Message):
-    __slots__ = ("service",)
+    __slots__ = ("service", "environment")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     service: str
-    def __init__(self, service: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, service: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class DeleteServiceAlertsResponse(_message.Message):
     __slots__ = ("deleted",)
@@ -320,7 +326,7 @@ class EvaluateRulesResponse(_message.Message):
     def __init__(self, rules_evaluated: _Optional[int] = ..., transitions: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("name", "rule", "service", "team", "state", "severity", "value", "active_time", "fire_time", "resolve_time", "labels", "annotations", "fingerprint", "display_name")
+    __slots__ = ("name", "rule", "service", "team", "state", "severity", "value", "active_time", "fire_time", "resolve_time", "labels", "annotations", "fingerprint", "display_name", "environment")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -349,6 +355,7 @@ class Alert(_message.Message):
     ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
     FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     name: str
     rule: str
     service: str
@@ -363,7 +370,8 @@ class Alert(_message.Message):
     annotations: _containers.ScalarMap[str, str]
     fingerprint: str
     display_name: str
-    def __init__(self, name: _Optional[str] = ..., rule: _Optional[str] = ..., service: _Optional[str] = ..., team: _Optional[str] = ..., state: _Optional[_Union[AlertState, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., value: _Optional[float] = ..., active_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., fingerprint: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, name: _Optional[str] = ..., rule: _Optional[str] = ..., service: _Optional[str] = ..., team: _Optional[str] = ..., state: _Optional[_Union[AlertState, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., value: _Optional[float] = ..., active_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., fingerprint: _Optional[str] = ..., display_name: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class ListAlertsRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "filter")
@@ -384,13 +392,15 @@ class ListAlertsResponse(_message.Message):
     def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetServiceHealthRequest(_message.Message):
-    __slots__ = ("service",)
+    __slots__ = ("service", "environment")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     service: str
-    def __init__(self, service: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, service: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class ServiceHealth(_message.Message):
-    __slots__ = ("service", "status", "requests_per_second", "error_rate", "latency_p99", "firing_alerts", "sample_time")
+    __slots__ = ("service", "status", "requests_per_second", "error_rate", "latency_p99", "firing_alerts", "sample_time", "environment")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
@@ -398,6 +408,7 @@ class ServiceHealth(_message.Message):
     LATENCY_P99_FIELD_NUMBER: _ClassVar[int]
     FIRING_ALERTS_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     service: str
     status: HealthStatus
     requests_per_second: float
@@ -405,7 +416,8 @@ class ServiceHealth(_message.Message):
     latency_p99: float
     firing_alerts: _containers.RepeatedCompositeFieldContainer[Alert]
     sample_time: _timestamp_pb2.Timestamp
-    def __init__(self, service: _Optional[str] = ..., status: _Optional[_Union[HealthStatus, str]] = ..., requests_per_second: _Optional[float] = ..., error_rate: _Optional[float] = ..., latency_p99: _Optional[float] = ..., firing_alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., sample_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    environment: str
+    def __init__(self, service: _Optional[str] = ..., status: _Optional[_Union[HealthStatus, str]] = ..., requests_per_second: _Optional[float] = ..., error_rate: _Optional[float] = ..., latency_p99: _Optional[float] = ..., firing_alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., sample_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class Receiver(_message.Message):
     __slots__ = ("name", "team", "url", "send_resolved", "create_time")

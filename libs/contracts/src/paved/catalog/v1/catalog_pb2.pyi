@@ -294,7 +294,7 @@ class ValidateParametersResponse(_message.Message):
     def __init__(self, valid: _Optional[bool] = ..., violations: _Optional[_Iterable[_Union[ParameterViolation, _Mapping]]] = ..., resolved: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class RenderContext(_message.Message):
-    __slots__ = ("service_name", "team", "environment", "namespace", "image", "region", "cost_center")
+    __slots__ = ("service_name", "team", "environment", "namespace", "image", "region", "cost_center", "replicas_floor")
     SERVICE_NAME_FIELD_NUMBER: _ClassVar[int]
     TEAM_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
@@ -302,6 +302,7 @@ class RenderContext(_message.Message):
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     COST_CENTER_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_FLOOR_FIELD_NUMBER: _ClassVar[int]
     service_name: str
     team: str
     environment: str
@@ -309,7 +310,8 @@ class RenderContext(_message.Message):
     image: str
     region: str
     cost_center: str
-    def __init__(self, service_name: _Optional[str] = ..., team: _Optional[str] = ..., environment: _Optional[str] = ..., namespace: _Optional[str] = ..., image: _Optional[str] = ..., region: _Optional[str] = ..., cost_center: _Optional[str] = ...) -> None: ...
+    replicas_floor: int
+    def __init__(self, service_name: _Optional[str] = ..., team: _Optional[str] = ..., environment: _Optional[str] = ..., namespace: _Optional[str] = ..., image: _Optional[str] = ..., region: _Optional[str] = ..., cost_center: _Optional[str] = ..., replicas_floor: _Optional[int] = ...) -> None: ...
 
 class RenderTemplateRequest(_message.Message):
     __slots__ = ("template", "parameters", "context")

@@ -287,10 +287,12 @@ class RegisterResourcesResponse(_message.Message):
     def __init__(self, tracked: _Optional[int] = ...) -> None: ...
 
 class UnregisterResourcesRequest(_message.Message):
-    __slots__ = ("service",)
+    __slots__ = ("service", "environment")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     service: str
-    def __init__(self, service: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, service: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class UnregisterResourcesResponse(_message.Message):
     __slots__ = ("removed",)
@@ -323,7 +325,7 @@ class GetServiceCostRequest(_message.Message):
     def __init__(self, service: _Optional[str] = ..., month: _Optional[str] = ...) -> None: ...
 
 class ServiceCost(_message.Message):
-    __slots__ = ("service", "team", "current_month", "projected_month", "previous_month", "trend", "daily", "estimated_monthly_cost", "projection_method")
+    __slots__ = ("service", "team", "current_month", "projected_month", "previous_month", "trend", "daily", "estimated_monthly_cost", "projection_method", "environments")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TEAM_FIELD_NUMBER: _ClassVar[int]
     CURRENT_MONTH_FIELD_NUMBER: _ClassVar[int]
@@ -333,6 +335,7 @@ class ServiceCost(_message.Message):
     DAILY_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_MONTHLY_COST_FIELD_NUMBER: _ClassVar[int]
     PROJECTION_METHOD_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENTS_FIELD_NUMBER: _ClassVar[int]
     service: str
     team: str
     current_month: _money_pb2.Money
@@ -342,7 +345,16 @@ class ServiceCost(_message.Message):
     daily: _containers.RepeatedCompositeFieldContainer[DailyCost]
     estimated_monthly_cost: _money_pb2.Money
     projection_method: str
-    def __init__(self, service: _Optional[str] = ..., team: _Optional[str] = ..., current_month: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., projected_month: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., previous_month: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., trend: _Optional[_Union[Trend, _Mapping]] = ..., daily: _Optional[_Iterable[_Union[DailyCost, _Mapping]]] = ..., estimated_monthly_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., projection_method: _Optional[str] = ...) -> None: ...
+    environments: _containers.RepeatedCompositeFieldContainer[EnvironmentCost]
+    def __init__(self, service: _Optional[str] = ..., team: _Optional[str] = ..., current_month: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., projected_month: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., previous_month: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., trend: _Optional[_Union[Trend, _Mapping]] = ..., daily: _Optional[_Iterable[_Union[DailyCost, _Mapping]]] = ..., estimated_monthly_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., projection_method: _Optional[str] = ..., environments: _Optional[_Iterable[_Union[EnvironmentCost, _Mapping]]] = ...) -> None: ...
+
+class EnvironmentCost(_message.Message):
+    __slots__ = ("environment", "estimated_monthly_cost")
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_MONTHLY_COST_FIELD_NUMBER: _ClassVar[int]
+    environment: str
+    estimated_monthly_cost: _money_pb2.Money
+    def __init__(self, environment: _Optional[str] = ..., estimated_monthly_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class GetTeamCostsRequest(_message.Message):
     __slots__ = ("month", "team")
