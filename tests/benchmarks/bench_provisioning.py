@@ -255,7 +255,6 @@ async def run_once(
             "PAVED_PROVISIONING_ALERTING_ADDRESS": settings.alerting_address,
             "PAVED_PROVISIONING_COST_ADDRESS": settings.cost_address,
             "PAVED_PROVISIONING_WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
-            "PAVED_PROVISIONING_POLL_INTERVAL_SECONDS": "0.05",
             "PAVED_PROVISIONING_LOG_FORMAT": "json",
             "PAVED_PROVISIONING_LOG_LEVEL": "INFO",
         }

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from paved.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
 from paved_kit import migrations
-from paved_kit.db import create_engine, is_sqlite, session_factory
+from paved_kit.db import create_engine, is_postgres, is_sqlite, session_factory
 from paved_kit.logging import get_logger
 from paved_kit.server import GrpcServer
 from paved_kit.service import BuildPart, BuildResult
@@ -20,6 +21,7 @@ from paved_provisioning.engine import OperationRunner
 from paved_provisioning.gitops import GitOpsRepository
 from paved_provisioning.handlers import Toolkit
 from paved_provisioning.migrations import MIGRATIONS
+from paved_provisioning.notifications import listen
 from paved_provisioning.operations_servicer import OperationsServicer
 from paved_provisioning.peers import Peers
 from paved_provisioning.provisioner import Provisioner
@@ -71,6 +73,10 @@ def build_components(
         approvals=provisioner.approval_of,
     )
     runner = OperationRunner(sessions, tools)
+
+    async def listen_for_work(wake: Callable[[], None]) -> None:
+        await listen(engine, wake, retry_seconds=settings.lease_seconds)
+
     worker = Worker(
         sessions,
         runner,
@@ -79,6 +85,7 @@ def build_components(
         heartbeat_seconds=settings.heartbeat_seconds,
         poll_interval=settings.poll_interval_seconds,
         name=worker_name,
+        listen=listen_for_work if is_postgres(engine) else None,
     )
     provisioner.on_submit = worker.wake
     return Components(provisioner, worker, peers, repo)

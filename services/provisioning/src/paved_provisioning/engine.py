@@ -59,8 +59,8 @@ class OperationRunner:
             steps = await store.steps_of(session=session, operation_id=operation_id)
         if operation is None or operation.done:
             return
-        if operation.state == "pending":
-            await self._update_op(operation_id, state="running")
+        # A pending operation is marked running in the transaction that starts its first step.
+        starting = operation.state == "pending"
         outputs = {s.name: dict(s.output or {}) for s in steps if s.state in DONE_STEP_STATES}
         finished: list[_Finished] = []
         try:
@@ -69,7 +69,8 @@ class OperationRunner:
             for step in steps:
                 if step.state in DONE_STEP_STATES:
                     continue
-                await self._run_step(operation, step, outputs, finished)
+                await self._run_step(operation, step, outputs, finished, starting=starting)
+                starting = False
         except _Resume as resume:
             await self._compensate(operation, resume.error_message, resume.code, resume.state == "cancelling")
             return
@@ -104,26 +105,29 @@ class OperationRunner:
         step: OperationStep,
         outputs: dict[str, dict[str, Any]],
         finished: list[_Finished],
+        *,
+        starting: bool = False,
     ) -> None:
         """Run one step with its retries. Its success is recorded in the same transaction that starts the
-        next step (or ends the operation): one round of database work per step boundary."""
+        next step (or ends the operation): one round of database work per step boundary, two statements
+        (the finished step, and the next one started unless cancellation was asked for)."""
         attempts = step.attempts
         while True:
             attempts += 1
             step.start_time = step.start_time or store.utcnow()
             async with self.sessions() as session, session.begin():
                 await self._record_finished(session, finished)
-                cancelled = await store.cancel_requested(session=session, operation_id=operation.id)
-                if not cancelled:
-                    await store.update_step(
-                        session=session,
-                        operation_id=operation.id,
-                        position=step.position,
-                        state="running",
-                        attempts=attempts,
-                        start_time=step.start_time,
-                    )
-            if cancelled:
+                started = await store.start_step(
+                    session=session,
+                    operation_id=operation.id,
+                    position=step.position,
+                    attempts=attempts,
+                    start_time=step.start_time,
+                )
+                if started and starting:
+                    await store.update_operation(session=session, operation_id=operation.id, state="running")
+                    starting = False
+            if not started:
                 raise Cancelled()
             ctx = self._context(operation, step.name, attempts, outputs)
             try:

@@ -12,7 +12,9 @@ import contextlib
 import os
 import socket
 import uuid
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from paved_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -42,6 +44,7 @@ class Worker:
         heartbeat_seconds: float,
         poll_interval: float,
         name: str | None = None,
+        listen: Callable[[Callable[[], None]], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self.sessions = sessions
         self.runner = runner
@@ -50,6 +53,8 @@ class Worker:
         self.heartbeat_seconds = min(heartbeat_seconds, lease_seconds / 3)
         self.poll_interval = poll_interval
         self.name = name or worker_id()
+        # Wakes this worker when another process submits (PostgreSQL LISTEN); polling covers the rest.
+        self.listen = listen
         self._wakeup = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
 
@@ -61,6 +66,9 @@ class Worker:
         """Claim and run operations until cancelled; running operations are cancelled with it."""
         _log.info("worker started", worker=self.name, concurrency=self.concurrency)
         heartbeat = asyncio.create_task(self._heartbeat(), name="lease-heartbeat")
+        background = [heartbeat]
+        if self.listen is not None:
+            background.append(asyncio.create_task(self.listen(self.wake), name="operation-notifications"))
         try:
             while True:
                 claimed = await self.poll_once()
@@ -69,11 +77,12 @@ class Worker:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
         finally:
-            heartbeat.cancel()
+            for task in background:
+                task.cancel()
             interrupted = list(self._running)
             for task in list(self._running.values()):
                 task.cancel()
-            await asyncio.gather(heartbeat, *self._running.values(), return_exceptions=True)
+            await asyncio.gather(*background, *self._running.values(), return_exceptions=True)
             await self._release(interrupted)
             _log.info("worker stopped", worker=self.name, interrupted=len(interrupted))
 
