@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,23 @@ def test_drift_lists_every_service_with_its_diff_and_the_hand_edited_one(
     assert (others.json()["behind_count"], others.json()["services"]) == (0, [])
     assert search.get(f"/api/services/{names[0]}/drift").status_code == 403
 
+    # A pin holds the service at its revision; drift lists it as pinned, with who and why.
+    pin_path = f"/api/services/{names[2]}/environments/development/pin"
+    expires = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    pinned = payments.put(pin_path, json={"reason": "quarter-end freeze", "expires_at": expires})
+    assert pinned.status_code == 200, pinned.text
+    assert (pinned.json()["template_revision"], pinned.json()["pin"]["revision"]) == (1, 1)
+    assert pinned.json()["pin"]["pinned_by"] == TOKENS["payments"]["subject"]
+    past = payments.put(pin_path, json={"reason": "x", "expires_at": "2020-01-01T00:00:00Z"})
+    assert past.status_code == 400 and "expires_at" in past.text, past.text
+    unknown = payments.put(pin_path, json={"reason": "x", "expires_at": expires, "revision": 9})
+    assert unknown.status_code == 404 and "revision 9" in unknown.text, unknown.text
+    assert search.put(pin_path, json={"reason": "x", "expires_at": expires}).status_code == 403
+    listed = payments.get(f"/api/templates/{template}/drift").json()
+    assert listed["pinned_count"] == 1
+    assert [s["service"] for s in listed["services"] if s["pin"]] == [names[2]]
+    assert {s["service"]: s for s in listed["services"]}[names[2]]["pin"]["reason"] == "quarter-end freeze"
+
     result = CliRunner().invoke(
         main,
         ["templates", "drift", template],
@@ -185,6 +203,11 @@ def test_drift_lists_every_service_with_its_diff_and_the_hand_edited_one(
     assert result.exit_code == 0, result.output
     assert "3 service environment(s) not on it" in result.output and "1 edited by hand" in result.output
     assert f"{CONTAINER}/startupProbe" in result.output and "512Mi → 1Gi" in result.output
+    assert "pinned at revision 1 until" in result.output
+
+    released = payments.delete(pin_path)
+    assert released.status_code == 200 and released.json()["pin"] is None, released.text
+    assert payments.get(f"/api/templates/{template}/drift").json()["pinned_count"] == 0
 
 
 def test_bad_drift_requests_name_the_field(admin: httpx.Client, drifted: tuple[str, list[str]]) -> None:

@@ -3,9 +3,11 @@ their own parameters."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
+from google.protobuf import timestamp_pb2
 from paved.catalog.v1 import catalog_pb2
 from paved.common.v1 import common_pb2
 
@@ -164,3 +166,60 @@ async def test_bad_drift_requests_name_the_field(catalog: Any, failing: Any) -> 
         )
     )
     assert error.code == grpc.StatusCode.NOT_FOUND
+
+
+def _in(seconds: float) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(datetime.now(UTC) + timedelta(seconds=seconds))
+    return stamp
+
+
+async def test_a_pinned_service_is_listed_with_its_pin_until_unpinned(catalog: Any, failing: Any) -> None:
+    await catalog.stub.CreateTemplate(catalog_pb2.CreateTemplateRequest(document=DOCUMENT))
+    await _service(catalog, "orders", 2)
+    await _service(catalog, "billing", 3)
+    await _second_revision(catalog)
+    child = "services/orders/environments/development"
+    pinned = await catalog.stub.PinTemplateRevision(
+        catalog_pb2.PinTemplateRevisionRequest(name=child, reason="change freeze", expire_time=_in(3600)),
+        metadata=(("x-paved-author", "alice"),),
+    )
+    assert (pinned.pin.revision, pinned.pin.reason, pinned.pin.pinned_by) == (1, "change freeze", "alice")
+    got = await catalog.stub.GetServiceEnvironment(catalog_pb2.GetServiceEnvironmentRequest(name=child))
+    assert got.pin.revision == 1 and got.pin.expire_time.seconds == pinned.pin.expire_time.seconds
+
+    drift = await catalog.stub.GetTemplateDrift(catalog_pb2.GetTemplateDriftRequest(name=NAME))
+    assert drift.pinned_count == 1
+    by_name = {s.service: s for s in drift.services}
+    assert by_name["services/orders"].pin.reason == "change freeze" and by_name["services/orders"].changes
+    assert not by_name["services/billing"].HasField("pin")
+
+    for request, field in (
+        (catalog_pb2.PinTemplateRevisionRequest(name=child, expire_time=_in(60)), "reason"),
+        (catalog_pb2.PinTemplateRevisionRequest(name=child, reason="x"), "expire_time"),
+        (catalog_pb2.PinTemplateRevisionRequest(name=child, reason="x", expire_time=_in(-60)), "expire_time"),
+        (
+            catalog_pb2.PinTemplateRevisionRequest(name=child, reason="x", expire_time=_in(400 * 86400)),
+            "expire_time",
+        ),
+        (
+            catalog_pb2.PinTemplateRevisionRequest(name="services/orders", reason="x", expire_time=_in(60)),
+            "name",
+        ),
+    ):
+        error = await failing(catalog.stub.PinTemplateRevision(request))
+        assert error.code == grpc.StatusCode.INVALID_ARGUMENT, request
+        assert [v.field for v in error.field_violations] == [field]
+    error = await failing(
+        catalog.stub.PinTemplateRevision(
+            catalog_pb2.PinTemplateRevisionRequest(name=child, revision=5, reason="x", expire_time=_in(60))
+        )
+    )
+    assert error.code == grpc.StatusCode.NOT_FOUND and "no revision 5" in error.message
+    still = await catalog.stub.GetServiceEnvironment(catalog_pb2.GetServiceEnvironmentRequest(name=child))
+    assert still.pin.reason == "change freeze"
+
+    unpinned = await catalog.stub.UnpinTemplateRevision(catalog_pb2.UnpinTemplateRevisionRequest(name=child))
+    assert not unpinned.HasField("pin")
+    drift = await catalog.stub.GetTemplateDrift(catalog_pb2.GetTemplateDriftRequest(name=NAME))
+    assert drift.pinned_count == 0 and not any(s.HasField("pin") for s in drift.services)

@@ -17,6 +17,7 @@ from paved_catalog.render_context import PlatformDefaults
 from paved_catalog.service_registry import ServiceRegistry
 from paved_catalog.template_drift import TemplateDriftReader
 from paved_catalog.template_library import TemplateLibrary
+from paved_catalog.template_pins import TemplatePins
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Catalog:
     platform: PlatformView
     environments: EnvironmentRegistry
     drift: TemplateDriftReader
+    pins: TemplatePins
 
     @classmethod
     def create(
@@ -45,5 +47,6 @@ class Catalog:
             ServiceRegistry(sessions, links, clock, read_sessions),
             PlatformView(sessions, clock),
             EnvironmentRegistry(sessions, clock, read_sessions),
-            TemplateDriftReader(read_sessions or sessions, templates),
+            TemplateDriftReader(read_sessions or sessions, templates, clock),
+            TemplatePins(sessions, templates, clock),
         )

@@ -12,6 +12,7 @@ from paved.common.v1 import common_pb2
 from paved_kit.structs import integral
 from paved_kit.structured_diff import Change, ObjectChange
 
+from paved_catalog.conflicts import utc_now
 from paved_catalog.document import DocumentViolation
 from paved_catalog.environment_registry import ServiceEnvironmentDraft
 from paved_catalog.environments import EnvironmentSettings
@@ -26,6 +27,7 @@ from paved_catalog.scorecards import Scorecard, Summary
 from paved_catalog.spec import ParameterSpec, ResourceSpec, WorkflowSpec
 from paved_catalog.template_drift import TemplateDrift
 from paved_catalog.template_library import TemplateView
+from paved_catalog.template_pins import Pin, active_pin
 
 _PARAMETER_TYPES = {
     "string": catalog_pb2.TemplateParameter.TYPE_STRING,
@@ -333,8 +335,20 @@ def environment_settings(message: catalog_pb2.Environment) -> EnvironmentSetting
     )
 
 
+def template_pin_to_proto(pin: Pin) -> catalog_pb2.TemplatePin:
+    message = catalog_pb2.TemplatePin(
+        revision=pin.revision,
+        reason=pin.reason,
+        expire_time=timestamp(pin.expire_time),
+        pinned_by=pin.pinned_by,
+    )
+    if pin.create_time is not None:
+        message.create_time.CopyFrom(timestamp(pin.create_time))
+    return message
+
+
 def service_environment_to_proto(
-    row: ServiceEnvironmentRow, *, with_plan: bool = True
+    row: ServiceEnvironmentRow, *, with_plan: bool = True, now: datetime | None = None
 ) -> catalog_pb2.ServiceEnvironment:
     message = catalog_pb2.ServiceEnvironment(
         name=f"services/{row.service}/environments/{row.environment}",
@@ -351,6 +365,9 @@ def service_environment_to_proto(
         update_time=timestamp(row.update_time),
         template_revision=row.template_revision,
     )
+    pin = active_pin(row, now or utc_now())
+    if pin is not None:
+        message.pin.CopyFrom(template_pin_to_proto(pin))
     if with_plan and row.plan is not None:
         message.plan.ParseFromString(row.plan)
     return message
@@ -454,6 +471,7 @@ def template_drift_to_proto(drift: TemplateDrift) -> catalog_pb2.TemplateDrift:
         revision=drift.revision,
         latest_revision=drift.latest_revision,
         current_count=drift.current_count,
+        pinned_count=drift.pinned_count,
         services=[
             catalog_pb2.ServiceDrift(
                 name=f"services/{s.service}/environments/{s.environment}",
@@ -464,6 +482,7 @@ def template_drift_to_proto(drift: TemplateDrift) -> catalog_pb2.TemplateDrift:
                 revisions_behind=s.target - s.revision,
                 changes=[object_change_to_proto(o) for o in s.diff.objects],
                 problem=s.problem,
+                pin=template_pin_to_proto(s.pin) if s.pin is not None else None,
             )
             for s in drift.services
         ],

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from paved_kit.db import new_registry
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -136,6 +136,12 @@ class ServiceEnvironmentRow(CatalogModel, table=True):
     plan: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     # The template revision the plan was rendered from.
     template_revision: int = 1
+    # A pin holding it at a template revision (0: none) until pin_expire_time; fleet upgrades skip it.
+    pin_revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    pin_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    pin_expire_time: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    pinned_by: str = Field(default="", sa_column=Column(String(255), nullable=False, server_default=""))
+    pin_create_time: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     version: str = Field(default="", max_length=128)
     image: str = Field(default="", max_length=255)
     namespace: str = Field(default="", max_length=63)

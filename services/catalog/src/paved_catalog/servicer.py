@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved_kit.errors import FieldViolation, InvalidArgument
@@ -63,6 +65,23 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         service = parse_name(request.service, SERVICES, "service") if request.service else None
         drift = await self._catalog.drift.drift(template_id, request.revision, service)
         return convert.template_drift_to_proto(drift)
+
+    async def PinTemplateRevision(
+        self, request: catalog_pb2.PinTemplateRevisionRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ServiceEnvironment:
+        service, environment = parse_child_name(request.name, "name")
+        expire = request.expire_time.ToDatetime(tzinfo=UTC) if request.HasField("expire_time") else None
+        row = await self._catalog.pins.pin(
+            service, environment, request.revision, request.reason, expire, _author(context)
+        )
+        return convert.service_environment_to_proto(row, with_plan=False)
+
+    async def UnpinTemplateRevision(
+        self, request: catalog_pb2.UnpinTemplateRevisionRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ServiceEnvironment:
+        service, environment = parse_child_name(request.name, "name")
+        row = await self._catalog.pins.unpin(service, environment)
+        return convert.service_environment_to_proto(row, with_plan=False)
 
     async def ListTemplates(
         self, request: catalog_pb2.ListTemplatesRequest, context: grpc.aio.ServicerContext

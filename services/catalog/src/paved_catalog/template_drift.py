@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from google.protobuf import json_format
@@ -14,12 +16,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_catalog import environments, revisions, store
+from paved_catalog.conflicts import utc_now
 from paved_catalog.drift import PlanDiff, revision_drift
 from paved_catalog.models import ServiceEnvironmentRow, ServiceRow
 from paved_catalog.registry import State
 from paved_catalog.render_context import RenderContext
 from paved_catalog.spec import TemplateSpec
 from paved_catalog.template_library import TemplateLibrary
+from paved_catalog.template_pins import Pin, active_pin
 
 # Environments that run nothing any more have nothing to drift.
 _GONE = frozenset({State.DELETED.value, State.DEPROVISIONING.value})
@@ -37,6 +41,7 @@ class ServiceDrift:
     diff: PlanDiff
     # Why no diff could be rendered (e.g. the old revision refuses the parameters), empty when it could.
     problem: str = ""
+    pin: Pin | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,10 @@ class TemplateDrift:
     latest_revision: int
     services: list[ServiceDrift]
     current_count: int
+
+    @property
+    def pinned_count(self) -> int:
+        return sum(1 for s in self.services if s.pin is not None)
 
 
 def _plan(row: ServiceEnvironmentRow) -> common_pb2.Plan:
@@ -77,9 +86,15 @@ def render_inputs(service: ServiceRow, row: ServiceEnvironmentRow) -> tuple[dict
 class TemplateDriftReader:
     """Drift of a template's services, read over the catalog's database."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], templates: TemplateLibrary) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        templates: TemplateLibrary,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._sessions = sessions
         self._templates = templates
+        self._clock = clock
 
     async def drift(self, template_id: str, revision: int = 0, service: str | None = None) -> TemplateDrift:
         revisions.check_revision(revision)
@@ -98,6 +113,7 @@ class TemplateDriftReader:
                 session=session, services=[r.name for r in rows], with_plan=True
             )
             order = [e.name for e in await store.list_environments(session=session)]
+        now = self._clock()
         specs: dict[int, TemplateSpec] = {target_revision: target.spec}
         listed: list[ServiceDrift] = []
         current = 0
@@ -109,7 +125,8 @@ class TemplateDriftReader:
                     current += 1
                     if service is None:
                         continue
-                listed.append(await self._service_drift(row, child, template_id, target_revision, specs))
+                entry = await self._service_drift(row, child, template_id, target_revision, specs)
+                listed.append(replace(entry, pin=active_pin(child, now)))
         return TemplateDrift(template_id, target_revision, latest.row.revision, listed, current)
 
     async def _service_drift(

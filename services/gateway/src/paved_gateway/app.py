@@ -25,6 +25,7 @@ from paved_gateway.routes import (
     environments,
     operations,
     optimizations,
+    pins,
     platform,
     policies,
     promotions,
@@ -94,6 +95,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     for router in (
         services.router,
         promotions.router,
+        pins.router,
         environments.router,
         operations.router,
         templates.router,

@@ -46,6 +46,16 @@ class HandEdits(BaseModel):
     changes: list[ObjectChange] = Field(description="Paved's last render before, the files now after.")
 
 
+class Pin(BaseModel):
+    """A hold at a template revision: fleet upgrades skip the environment until ``expires_at``."""
+
+    revision: int
+    reason: str
+    expires_at: str = Field(description="RFC 3339.")
+    pinned_by: str
+    pinned_at: str | None = Field(default=None, description="RFC 3339.")
+
+
 class ServiceDrift(BaseModel):
     """One service environment: the revision it is on and what moving it to the compared one changes."""
 
@@ -59,6 +69,7 @@ class ServiceDrift(BaseModel):
     problem: str | None = Field(default=None, description="Why no diff could be rendered, if none could.")
     hand_edited: bool = Field(description="Its GitOps files were changed since Paved's last commit.")
     hand_edits: HandEdits | None = None
+    pin: Pin | None = Field(default=None, description="Its pin, while one holds (upgrades skip it).")
 
 
 class TemplateDrift(BaseModel):
@@ -70,6 +81,7 @@ class TemplateDrift(BaseModel):
     current_count: int = Field(description="Service environments already on the revision.")
     behind_count: int
     hand_edited_count: int
+    pinned_count: int
     services: list[ServiceDrift]
 
 

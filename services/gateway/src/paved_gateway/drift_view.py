@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from google.protobuf import json_format
@@ -72,6 +73,20 @@ async def gitops_edits(backends: Backends, names: list[str]) -> dict[str, provis
     return found
 
 
+def _time(stamp: Any) -> str:
+    return stamp.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
+def pin_of(pin: catalog_pb2.TemplatePin) -> schemas.Pin:
+    return schemas.Pin(
+        revision=pin.revision,
+        reason=pin.reason,
+        expires_at=_time(pin.expire_time),
+        pinned_by=pin.pinned_by,
+        pinned_at=_time(pin.create_time) if pin.HasField("create_time") else None,
+    )
+
+
 def service_drift(
     entry: catalog_pb2.ServiceDrift, edits: provisioning_pb2.GitOpsEdits | None
 ) -> schemas.ServiceDrift:
@@ -96,6 +111,7 @@ def service_drift(
         )
         if edited and edits is not None
         else None,
+        pin=pin_of(entry.pin) if entry.HasField("pin") else None,
     )
 
 

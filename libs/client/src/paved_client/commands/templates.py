@@ -177,13 +177,24 @@ def drift(name: str, revision: int | None, fields: bool, as_json: bool, *, clien
     console.print(
         f"Template {esc(report['template'])}: revision {report['revision']} "
         f"(latest {report['latest_revision']}); {report['behind_count']} service environment(s) not on it, "
-        f"{report['current_count']} on it, {report['hand_edited_count']} edited by hand",
+        f"{report['current_count']} on it, {report['hand_edited_count']} edited by hand, "
+        f"{report['pinned_count']} pinned",
         soft_wrap=True,
     )
     if not report["services"]:
         return
     table = new_table(title=f"Drift from revision {report['revision']}")
-    for column in ("Service", "Environment", "Team", "On", "Added", "Changed", "Removed", "Hand-edited"):
+    for column in (
+        "Service",
+        "Environment",
+        "Team",
+        "On",
+        "Added",
+        "Changed",
+        "Removed",
+        "Hand-edited",
+        "Pinned",
+    ):
         table.add_column(column)
     for entry in report["services"]:
         counts = entry["counts"]
@@ -196,6 +207,7 @@ def drift(name: str, revision: int | None, fields: bool, as_json: bool, *, clien
             str(counts["changed"]),
             str(counts["removed"]),
             "yes" if entry["hand_edited"] else "",
+            str(entry["pin"]["revision"]) if entry.get("pin") else "",
         )
     console.print(table)
     if fields:
@@ -213,6 +225,13 @@ def _print_changes(entry: dict[str, Any]) -> None:
             before = "" if item["before"] is None else f" {esc(_short(item['before']))}"
             after = "" if item["after"] is None else f" → {esc(_short(item['after']))}"
             console.print(f"    {item['change']:<8} {esc(item['path'])}{before}{after}", soft_wrap=True)
+    pin = entry.get("pin")
+    if pin:
+        console.print(
+            f"[yellow]{esc(where)}: pinned at revision {pin['revision']} until {esc(pin['expires_at'])} "
+            f"by {esc(pin['pinned_by'])}: {esc(pin['reason'])}[/yellow]",
+            soft_wrap=True,
+        )
     edits = entry.get("hand_edits")
     if edits:
         console.print(

@@ -103,5 +103,6 @@ async def template_drift(
         current_count=drift.current_count,
         behind_count=len(services),
         hand_edited_count=sum(1 for s in services if s.hand_edited),
+        pinned_count=sum(1 for s in services if s.pin is not None),
         services=services,
     )

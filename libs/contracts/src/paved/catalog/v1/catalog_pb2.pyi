@@ -164,21 +164,23 @@ class GetTemplateDriftRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., revision: _Optional[int] = ..., service: _Optional[str] = ...) -> None: ...
 
 class TemplateDrift(_message.Message):
-    __slots__ = ("template", "revision", "latest_revision", "services", "current_count")
+    __slots__ = ("template", "revision", "latest_revision", "services", "current_count", "pinned_count")
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     LATEST_REVISION_FIELD_NUMBER: _ClassVar[int]
     SERVICES_FIELD_NUMBER: _ClassVar[int]
     CURRENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PINNED_COUNT_FIELD_NUMBER: _ClassVar[int]
     template: str
     revision: int
     latest_revision: int
     services: _containers.RepeatedCompositeFieldContainer[ServiceDrift]
     current_count: int
-    def __init__(self, template: _Optional[str] = ..., revision: _Optional[int] = ..., latest_revision: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceDrift, _Mapping]]] = ..., current_count: _Optional[int] = ...) -> None: ...
+    pinned_count: int
+    def __init__(self, template: _Optional[str] = ..., revision: _Optional[int] = ..., latest_revision: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceDrift, _Mapping]]] = ..., current_count: _Optional[int] = ..., pinned_count: _Optional[int] = ...) -> None: ...
 
 class ServiceDrift(_message.Message):
-    __slots__ = ("name", "service", "environment", "team", "revision", "revisions_behind", "changes", "problem")
+    __slots__ = ("name", "service", "environment", "team", "revision", "revisions_behind", "changes", "problem", "pin")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
@@ -187,6 +189,7 @@ class ServiceDrift(_message.Message):
     REVISIONS_BEHIND_FIELD_NUMBER: _ClassVar[int]
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    PIN_FIELD_NUMBER: _ClassVar[int]
     name: str
     service: str
     environment: str
@@ -195,7 +198,40 @@ class ServiceDrift(_message.Message):
     revisions_behind: int
     changes: _containers.RepeatedCompositeFieldContainer[_common_pb2.ObjectChange]
     problem: str
-    def __init__(self, name: _Optional[str] = ..., service: _Optional[str] = ..., environment: _Optional[str] = ..., team: _Optional[str] = ..., revision: _Optional[int] = ..., revisions_behind: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[_common_pb2.ObjectChange, _Mapping]]] = ..., problem: _Optional[str] = ...) -> None: ...
+    pin: TemplatePin
+    def __init__(self, name: _Optional[str] = ..., service: _Optional[str] = ..., environment: _Optional[str] = ..., team: _Optional[str] = ..., revision: _Optional[int] = ..., revisions_behind: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[_common_pb2.ObjectChange, _Mapping]]] = ..., problem: _Optional[str] = ..., pin: _Optional[_Union[TemplatePin, _Mapping]] = ...) -> None: ...
+
+class TemplatePin(_message.Message):
+    __slots__ = ("revision", "reason", "expire_time", "pinned_by", "create_time")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PINNED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    revision: int
+    reason: str
+    expire_time: _timestamp_pb2.Timestamp
+    pinned_by: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, revision: _Optional[int] = ..., reason: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pinned_by: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PinTemplateRevisionRequest(_message.Message):
+    __slots__ = ("name", "revision", "reason", "expire_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    revision: int
+    reason: str
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., revision: _Optional[int] = ..., reason: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UnpinTemplateRevisionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class ListTemplatesRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "filter")
@@ -413,7 +449,7 @@ class Environment(_message.Message):
     def __init__(self, name: _Optional[str] = ..., position: _Optional[int] = ..., namespace: _Optional[str] = ..., region: _Optional[str] = ..., replicas_floor: _Optional[int] = ..., approval_required: _Optional[bool] = ..., soak_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., approval_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., description: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class ServiceEnvironment(_message.Message):
-    __slots__ = ("name", "environment", "state", "parameter_overrides", "plan", "version", "image", "namespace", "endpoints", "annotations", "etag", "create_time", "update_time", "template_revision")
+    __slots__ = ("name", "environment", "state", "parameter_overrides", "plan", "version", "image", "namespace", "endpoints", "annotations", "etag", "create_time", "update_time", "template_revision", "pin")
     class AnnotationsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -435,6 +471,7 @@ class ServiceEnvironment(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_REVISION_FIELD_NUMBER: _ClassVar[int]
+    PIN_FIELD_NUMBER: _ClassVar[int]
     name: str
     environment: str
     state: Service.State
@@ -449,7 +486,8 @@ class ServiceEnvironment(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     template_revision: int
-    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ..., state: _Optional[_Union[Service.State, str]] = ..., parameter_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., namespace: _Optional[str] = ..., endpoints: _Optional[_Iterable[str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., template_revision: _Optional[int] = ...) -> None: ...
+    pin: TemplatePin
+    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ..., state: _Optional[_Union[Service.State, str]] = ..., parameter_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., namespace: _Optional[str] = ..., endpoints: _Optional[_Iterable[str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., template_revision: _Optional[int] = ..., pin: _Optional[_Union[TemplatePin, _Mapping]] = ...) -> None: ...
 
 class ListEnvironmentsRequest(_message.Message):
     __slots__ = ()

@@ -55,6 +55,16 @@ class CatalogServiceStub:
                 request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.GetTemplateDriftRequest.SerializeToString,
                 response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.TemplateDrift.FromString,
                 _registered_method=True)
+        self.PinTemplateRevision = channel.unary_unary(
+                '/paved.catalog.v1.CatalogService/PinTemplateRevision',
+                request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.PinTemplateRevisionRequest.SerializeToString,
+                response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ServiceEnvironment.FromString,
+                _registered_method=True)
+        self.UnpinTemplateRevision = channel.unary_unary(
+                '/paved.catalog.v1.CatalogService/UnpinTemplateRevision',
+                request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.UnpinTemplateRevisionRequest.SerializeToString,
+                response_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ServiceEnvironment.FromString,
+                _registered_method=True)
         self.ListTemplates = channel.unary_unary(
                 '/paved.catalog.v1.CatalogService/ListTemplates',
                 request_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ListTemplatesRequest.SerializeToString,
@@ -201,6 +211,20 @@ class CatalogServiceServicer:
         """Lists the services of a template that are not on a revision (the latest by default), each with the
         structured diff of its manifests between the revision it is on and that one, both rendered with its
         own parameters.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PinTemplateRevision(self, request, context):
+        """Pins a service environment to a template revision until the pin expires: fleet upgrades skip it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnpinTemplateRevision(self, request, context):
+        """Removes a service environment's pin.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -389,6 +413,16 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.GetTemplateDrift,
                     request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.GetTemplateDriftRequest.FromString,
                     response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.TemplateDrift.SerializeToString,
+            ),
+            'PinTemplateRevision': grpc.unary_unary_rpc_method_handler(
+                    servicer.PinTemplateRevision,
+                    request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.PinTemplateRevisionRequest.FromString,
+                    response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ServiceEnvironment.SerializeToString,
+            ),
+            'UnpinTemplateRevision': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnpinTemplateRevision,
+                    request_deserializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.UnpinTemplateRevisionRequest.FromString,
+                    response_serializer=paved_dot_catalog_dot_v1_dot_catalog__pb2.ServiceEnvironment.SerializeToString,
             ),
             'ListTemplates': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTemplates,
@@ -615,6 +649,60 @@ class CatalogService:
             '/paved.catalog.v1.CatalogService/GetTemplateDrift',
             paved_dot_catalog_dot_v1_dot_catalog__pb2.GetTemplateDriftRequest.SerializeToString,
             paved_dot_catalog_dot_v1_dot_catalog__pb2.TemplateDrift.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PinTemplateRevision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.catalog.v1.CatalogService/PinTemplateRevision',
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.PinTemplateRevisionRequest.SerializeToString,
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.ServiceEnvironment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnpinTemplateRevision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.catalog.v1.CatalogService/UnpinTemplateRevision',
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.UnpinTemplateRevisionRequest.SerializeToString,
+            paved_dot_catalog_dot_v1_dot_catalog__pb2.ServiceEnvironment.FromString,
             options,
             channel_credentials,
             insecure,
