@@ -91,3 +91,25 @@ def test_the_gateway_starts_without_sqlalchemy() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
 
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("name", ["catalog", "provisioning", "policy", "cost", "gateway"])
+def test_importing_a_service_does_not_import_rich(name: str) -> None:
+    # structlog would load rich and pygments for pretty tracebacks no service renders. (alerting's
+    # webhooks need httpx at import, and httpx loads its command line, rich included, with it.)
+    probe = (
+        f"import sys; import paved_{name}.__main__; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'pygments'}))"
+    )
+
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip() == "[]"
+
+
+def test_rich_stays_importable_after_structlog() -> None:
+    probe = "import paved_kit, structlog, rich.table; print(structlog.dev.ConsoleRenderer is not None)"
+
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip() == "True"

@@ -9,7 +9,6 @@ import shlex
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-import httpx
 import kubernetes_validate
 
 from paved_provisioning.steps import StepError, StepOutcome
@@ -66,6 +65,8 @@ async def run_ci(
 ) -> StepOutcome:
     """Run a CI step through the configured webhook (POST, 2xx = passed) or command (exit 0 = passed)."""
     if webhook_url:
+        import httpx  # here, not at import: httpx loads its command line (click, rich, pygments) with it
+
         headers = {"Authorization": f"Bearer {webhook_token}"} if webhook_token else {}
         try:
             async with httpx.AsyncClient(timeout=timeout) as client:
@@ -110,6 +111,8 @@ async def probe_health(
     """Probe the configured health URL, or ask alerting for the service's health in ``environment``."""
     if url_template:
         url = url_template.format(service=service, environment=environment)
+        import httpx  # here, not at import: httpx loads its command line (click, rich, pygments) with it
+
         try:
             async with httpx.AsyncClient(timeout=timeout) as client:
                 response = await client.get(url)
