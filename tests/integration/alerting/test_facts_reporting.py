@@ -100,6 +100,6 @@ async def test_rule_changes_succeed_when_the_catalog_is_away(start_alerting: Any
     reply = await alerting.stub.CreateDefaultAlerts(
         alerting_pb2.CreateDefaultAlertsRequest(service="shop", team="retail")
     )
-    assert len(reply.alert_rules) == 3
+    assert len(reply.alert_rules) == 4
     assert alerting.app.facts is not None
     await asyncio.wait_for(alerting.app.facts.drain(), 5)

@@ -115,10 +115,12 @@ async def test_create_is_idempotent_by_request_id_and_names_are_unique(start_ale
     assert error.value.code() == grpc.StatusCode.ALREADY_EXISTS
 
 
-async def test_default_alerts_are_exactly_three_and_idempotent(start_alerting: StartAlerting) -> None:
+async def test_default_alerts_are_the_seed_s_three_and_anomalies_and_idempotent(
+    start_alerting: StartAlerting,
+) -> None:
     stub = (await start_alerting()).stub
     first = await stub.CreateDefaultAlerts(pb.CreateDefaultAlertsRequest(service="checkout", team="payments"))
-    assert first.created == 3
+    assert first.created == 4
     summary = [
         (r.display_name, r.expression, r.for_duration.seconds, r.severity, r.default_rule)
         for r in first.alert_rules
@@ -127,20 +129,25 @@ async def test_default_alerts_are_exactly_three_and_idempotent(start_alerting: S
         ("High Error Rate", "error_rate > 0.01", 300, pb.SEVERITY_WARNING, True),
         ("Service Down", "up == 0", 60, pb.SEVERITY_CRITICAL, True),
         ("High Latency", "latency_p99 > 1000", 600, pb.SEVERITY_WARNING, True),
+        ("Anomaly Detected", "anomaly_score > 5.5", 0, pb.SEVERITY_WARNING, True),
     ]
+    assert (first.alert_rules[3].kind, first.alert_rules[3].anomaly.sensitivity) == (
+        pb.RULE_KIND_ANOMALY,
+        "medium",
+    )
     second = await stub.CreateDefaultAlerts(
         pb.CreateDefaultAlertsRequest(service="checkout", team="payments")
     )
     assert second.created == 0 and list(second.alert_rules) == list(first.alert_rules)
     listed = await stub.ListAlertRules(pb.ListAlertRulesRequest(filter='service = "checkout"'))
-    assert len(listed.alert_rules) == 3
+    assert len(listed.alert_rules) == 4
 
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await stub.CreateDefaultAlerts(pb.CreateDefaultAlertsRequest(service="checkout"))
     assert [v.field for v in error_details(error.value).field_violations] == ["team"]
 
     deleted = await stub.DeleteServiceAlerts(pb.DeleteServiceAlertsRequest(service="checkout"))
-    assert deleted.deleted == 3
+    assert deleted.deleted == 4
     assert list((await stub.ListAlertRules(pb.ListAlertRulesRequest())).alert_rules) == []
 
 
@@ -163,7 +170,7 @@ async def test_list_filters_and_pages(start_alerting: StartAlerting) -> None:
         token = page.next_page_token
         if not token:
             break
-    assert len(seen) == 9 and seen == sorted(seen)
+    assert len(seen) == 12 and seen == sorted(seen)  # four defaults each
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await stub.ListAlertRules(pb.ListAlertRulesRequest(filter="owner = x"))
     assert error_details(error.value).field_violations[0].field == "filter"
@@ -195,8 +202,8 @@ async def test_concurrent_creates_do_not_fail(start_alerting: StartAlerting) -> 
     stub = (await start_alerting()).stub
     request = pb.CreateDefaultAlertsRequest(service="checkout", team="payments")
     responses = await asyncio.gather(*(stub.CreateDefaultAlerts(request) for _ in range(4)))
-    assert sum(response.created for response in responses) == 3
-    assert all(len(response.alert_rules) == 3 for response in responses)
+    assert sum(response.created for response in responses) == 4
+    assert all(len(response.alert_rules) == 4 for response in responses)
     create = pb.CreateAlertRuleRequest(alert_rule=error_rule(), request_id="retry-me")
     rules = await asyncio.gather(*(stub.CreateAlertRule(create) for _ in range(4)))
     assert len({rule.name for rule in rules}) == 1

@@ -71,7 +71,7 @@ async def test_golden_path_rendered_provisioned_deployed_and_removed(
     assert service.state == catalog_pb2.Service.STATE_ACTIVE
     assert service.endpoints and service.documentation_url
     rules = await alerting.ListAlertRules(alerting_pb2.ListAlertRulesRequest())
-    assert len([r for r in rules.alert_rules if r.service == "checkout"]) == 3
+    assert len([r for r in rules.alert_rules if r.service == "checkout"]) == 4  # 3 + anomalies
     tracked = await cost.GetServiceCost(cost_pb2.GetServiceCostRequest(service="checkout"))
     assert tracked.service in ("checkout", "services/checkout")
     base = f"services/payments/checkout/{plan.environment}"

@@ -7,6 +7,7 @@ from paved_alerting.durations import format_duration, parse_duration
 from paved_alerting.rules import (
     Operator,
     RuleDraft,
+    RuleKind,
     Severity,
     apply_mask,
     build_rule,
@@ -118,7 +119,7 @@ def test_a_structured_condition_works_and_must_agree_with_an_expression() -> Non
     assert "alert_rule.condition" in violations(error)
 
 
-def test_the_three_defaults_are_the_seed_s() -> None:
+def test_the_defaults_are_the_seed_s_three_and_anomaly_detection() -> None:
     rules = [
         build_rule(rule_id, d, default_rule=True) for rule_id, d in default_rule_drafts("checkout", "pay")
     ]
@@ -127,8 +128,28 @@ def test_the_three_defaults_are_the_seed_s() -> None:
         ("checkout-high-error-rate", "High Error Rate", "error_rate > 0.01", 300_000, Severity.WARNING),
         ("checkout-service-down", "Service Down", "up == 0", 60_000, Severity.CRITICAL),
         ("checkout-high-latency", "High Latency", "latency_p99 > 1000", 600_000, Severity.WARNING),
+        ("checkout-anomalies", "Anomaly Detected", "anomaly_score > 5.5", 0, Severity.WARNING),
     ]
     assert all(rule.default_rule for rule in rules)
+    assert [(r.kind.value, r.sensitivity) for r in rules][-1] == ("anomaly", "medium")
+
+
+def test_an_anomaly_rule_has_a_sensitivity_and_no_condition() -> None:
+    high = build_rule("a", draft(expression="", kind=RuleKind.ANOMALY, sensitivity="high"))
+    assert (high.condition.expression, high.kind) == ("anomaly_score > 4", RuleKind.ANOMALY)
+    with pytest.raises(InvalidArgument) as error:
+        build_rule("a", draft(expression="", kind=RuleKind.ANOMALY, sensitivity="extreme"))
+    assert list(violations(error)) == ["alert_rule.anomaly.sensitivity"]
+    with pytest.raises(InvalidArgument) as error:
+        build_rule("a", draft(kind=RuleKind.ANOMALY))
+    assert list(violations(error)) == ["alert_rule.condition"]
+    with pytest.raises(InvalidArgument) as error:
+        build_rule("a", draft(sensitivity="high"))
+    assert list(violations(error)) == ["alert_rule.anomaly.sensitivity"]
+    lowered = build_rule(
+        "a", apply_mask(draft_of(high), RuleDraft(sensitivity="low"), ["anomaly.sensitivity"])
+    )
+    assert lowered.condition.threshold == 7.0 and lowered.sensitivity == "low"
 
 
 def test_an_update_mask_changes_only_what_it_names_and_default_annotations_follow() -> None:

@@ -376,6 +376,18 @@ class GatewayClient:
             )
         )
 
+    def service_anomalies(
+        self, name: str, *, metric: str | None = None, sensitivity: str | None = None, days: int | None = None
+    ) -> dict[str, Any]:
+        """GET /api/services/{name}/anomalies: anomalies of its history with their likely causes."""
+        params = _params({"metric": metric, "sensitivity": sensitivity, "days": days})
+        return dict(self._json("GET", f"/api/services/{name}/anomalies", params=params))
+
+    def service_forecast(self, name: str, *, metric: str, horizon: int) -> dict[str, Any]:
+        """GET /api/services/{name}/forecast: hourly forecast, backtest and scaling schedule."""
+        params = _params({"metric": metric, "horizon": horizon})
+        return dict(self._json("GET", f"/api/services/{name}/forecast", params=params))
+
     def evaluate_policies(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST /api/policies/evaluate."""
         return dict(self._json("POST", "/api/policies/evaluate", json=body))

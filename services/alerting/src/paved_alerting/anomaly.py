@@ -201,3 +201,24 @@ def detect(values: Sequence[float], settings: Settings | None = None) -> list[An
             kind = "spike" if res[int(np.argmax(np.abs(res)))] > 0 else "dip"
         anomalies.append(Anomaly(start=a, end=b, kind=kind, score=round(peak, 2)))
     return anomalies
+
+
+def ongoing(scores: Scores, threshold: float, merge_gap: int = 2) -> Anomaly | None:
+    """The anomaly the series' last point belongs to (what a live rule sees), or None when the last point
+    is within ``threshold``; its start is where the run of flagged points (gaps up to ``merge_gap``) began,
+    and its score the last point's."""
+    strength = np.maximum(np.abs(scores.residual), np.abs(scores.level))
+    last = len(strength) - 1
+    if last < 0 or strength[last] <= threshold:
+        return None
+    start = last
+    i = last - 1
+    while i >= 0:
+        if strength[i] > threshold:
+            start = i
+        elif start - i > merge_gap:
+            break
+        i -= 1
+    res, lev = float(scores.residual[last]), float(scores.level[last])
+    kind = "level_shift" if abs(lev) >= abs(res) else "spike" if res > 0 else "dip"
+    return Anomaly(start=start, end=last, kind=kind, score=round(float(strength[last]), 2))

@@ -14,10 +14,13 @@ from paved_kit.migrations import prepare_schema
 from paved_kit.server import GrpcServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from paved_alerting.anomaly_watch import AnomalyWatch
 from paved_alerting.catalog_facts import CatalogFacts
+from paved_alerting.change_log import ChangeLog
 from paved_alerting.clock import Clock
 from paved_alerting.delivery import Dispatcher, RetryPolicy
 from paved_alerting.engine import AlertingEngine
+from paved_alerting.forecasting import Forecaster
 from paved_alerting.history import Retention
 from paved_alerting.metric_history import MetricHistory
 from paved_alerting.migrations import MIGRATIONS
@@ -46,6 +49,7 @@ class AlertingApp:
     http: httpx.AsyncClient
     facts: CatalogFacts | None = None
     history: MetricHistory | None = None
+    changes: ChangeLog | None = None
     tasks: list[asyncio.Task[object]] = field(default_factory=list)
 
     def register(self, server: GrpcServer) -> None:
@@ -79,6 +83,8 @@ class AlertingApp:
         self.tasks.clear()
         if self.facts is not None:
             await self.facts.close()
+        if self.changes is not None:
+            await self.changes.close()
         await self.http.aclose()
 
 
@@ -113,6 +119,7 @@ async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Cl
     )
     await engine.load()
     facts = CatalogFacts(settings)
+    changes = ChangeLog(settings)
     history = (
         MetricHistory(
             sessions,
@@ -123,10 +130,28 @@ async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Cl
         if settings.history_enabled
         else None
     )
+    forecaster = watch = None
+    if history is not None:
+        forecaster = Forecaster(
+            history,
+            clock,
+            history_days=settings.anomaly_history_days,
+            mape_threshold=settings.scaling_mape_threshold,
+        )
+        watch = AnomalyWatch(
+            history,
+            engine.evaluator,
+            clock,
+            changes,
+            interval=settings.anomaly_interval_seconds,
+            history_days=settings.anomaly_history_days,
+            cause_window=settings.cause_window_seconds,
+        )
+        engine.watch = watch
     servicer = AlertingServicer(
-        engine, RuleAdmin(sessions, engine, facts), ReceiverAdmin(sessions, clock), history
+        engine, RuleAdmin(sessions, engine, facts), ReceiverAdmin(sessions, clock), history, forecaster, watch
     )
-    return AlertingApp(settings, engine, servicer, dispatcher, http, facts, history)
+    return AlertingApp(settings, engine, servicer, dispatcher, http, facts, history, changes)
 
 
 async def prune_every(history: MetricHistory, interval: float) -> None:

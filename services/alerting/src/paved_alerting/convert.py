@@ -8,7 +8,7 @@ from paved.alerting.v1 import alerting_pb2 as pb
 from paved_alerting.engine import AlertView, Health
 from paved_alerting.evaluator import AlertState
 from paved_alerting.receivers import Receiver, masked_url
-from paved_alerting.rules import Operator, RuleDraft, Severity, StoredRule
+from paved_alerting.rules import Operator, RuleDraft, RuleKind, Severity, StoredRule
 
 OPERATORS: dict[int, Operator] = {
     pb.OPERATOR_GREATER_THAN: Operator.GREATER_THAN,
@@ -31,6 +31,7 @@ STATE_PROTO = {
     AlertState.FIRING: pb.ALERT_STATE_FIRING,
     AlertState.RESOLVED: pb.ALERT_STATE_RESOLVED,
 }
+KIND_PROTO = {RuleKind.THRESHOLD: pb.RULE_KIND_THRESHOLD, RuleKind.ANOMALY: pb.RULE_KIND_ANOMALY}
 HEALTH_PROTO = {
     "healthy": pb.HEALTH_STATUS_HEALTHY,
     "degraded": pb.HEALTH_STATUS_DEGRADED,
@@ -64,6 +65,8 @@ def draft_from_proto(rule: pb.AlertRule) -> RuleDraft:
         labels=dict(rule.labels),
         annotations=dict(rule.annotations),
         enabled=rule.enabled,
+        kind=RuleKind.ANOMALY if rule.kind == pb.RULE_KIND_ANOMALY else RuleKind.THRESHOLD,
+        sensitivity=rule.anomaly.sensitivity,
     )
     if rule.HasField("condition"):
         draft.metric = rule.condition.metric
@@ -102,6 +105,8 @@ def rule_to_proto(stored: StoredRule) -> pb.AlertRule:
         annotations=dict(rule.annotations),
         enabled=rule.enabled,
         default_rule=rule.default_rule,
+        kind=KIND_PROTO[rule.kind],
+        anomaly=pb.AnomalySpec(sensitivity=rule.sensitivity) if rule.kind is RuleKind.ANOMALY else None,
         etag=stored.etag,
         create_time=timestamp(stored.create_time),
         update_time=timestamp(stored.update_time),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from paved_kit.errors import FieldViolation, InvalidArgument, NotFound
 from paved_kit.logging import get_logger
@@ -24,10 +25,19 @@ from paved_alerting.mapping import alert_values, rule_from_row, status_from_row
 from paved_alerting.notifications import rendered_annotations
 from paved_alerting.outbox import NotificationQueue
 from paved_alerting.prometheus_source import PrometheusSource
-from paved_alerting.rules import DEFAULT_ENVIRONMENT, SERVICE_NAME, Rule, Severity
+from paved_alerting.rules import DEFAULT_ENVIRONMENT, SERVICE_NAME, Rule, RuleKind, Severity
 from paved_alerting.samples import IngestResult, SampleStore, SampleTuple
 
 _log = get_logger(__name__)
+
+
+class AnomalyWatchLike(Protocol):
+    """What the engine needs of the anomaly watch (which itself needs the engine's evaluator)."""
+
+    def due(self, now: float) -> bool: ...
+
+    async def refresh(self, now: float | None = None) -> int: ...
+
 
 HEALTH_METRICS = ("requests_per_second", "error_rate", "latency_p99", "up")
 ALERT_FILTERS = {
@@ -74,6 +84,7 @@ class AlertingEngine:
         queue: NotificationQueue,
         *,
         prometheus: PrometheusSource | None = None,
+        watch: AnomalyWatchLike | None = None,
     ) -> None:
         self._sessions = sessions
         self.clock = clock
@@ -81,6 +92,7 @@ class AlertingEngine:
         self.evaluator = Evaluator(samples)
         self.queue = queue
         self._prometheus = prometheus
+        self.watch = watch
         # Evaluation and rule changes both touch alert states; one at a time keeps them in order.
         self.lock = asyncio.Lock()
 
@@ -120,12 +132,28 @@ class AlertingEngine:
         are rejected."""
         return self.samples.ingest(samples, result)
 
-    async def evaluate(self, at: float | None = None) -> tuple[int, list[Transition]]:
-        """One evaluation cycle at ``at`` (default: the clock's now); persists and notifies transitions."""
+    async def evaluate(
+        self, at: float | None = None, *, rescore: bool = False
+    ) -> tuple[int, list[Transition]]:
+        """One evaluation cycle at ``at`` (default: the clock's now); persists and notifies transitions.
+
+        Anomaly rules are rescored first when their interval has passed (outside the lock: scoring a
+        fleet takes a while, and rule changes need not wait for it); ``rescore`` rescores them anyway."""
+        if self.watch is not None:
+            moment = self.clock.now() if at is None else at
+            if self.watch.interval > 0 and (rescore or self.watch.due(moment)):
+                try:
+                    await self.watch.refresh(moment)
+                except Exception:
+                    # Threshold rules must not wait on the history source: anomaly rules keep their last
+                    # scores until the next refresh succeeds.
+                    _log.warning("anomaly scoring failed; keeping the last scores", exc_info=True)
         async with self.lock:
             now = self.clock.now() if at is None else at
             if self._prometheus is not None:
-                metrics = {rule.condition.metric for rule in self.rules()} | set(HEALTH_METRICS)
+                metrics = {
+                    rule.condition.metric for rule in self.rules() if rule.kind is RuleKind.THRESHOLD
+                } | set(HEALTH_METRICS)
                 self.samples.ingest(await self._prometheus.fetch(metrics, now))
             transitions = self.evaluator.evaluate(now)
             notify = self.queue.with_resends(
@@ -156,7 +184,10 @@ class AlertingEngine:
     def view_of(self, rule: Rule, status: AlertStatus) -> AlertView:
         """An alert of ``rule`` in ``status`` as callers see it."""
         return AlertView(
-            rule, status, self.evaluator.fingerprint(rule.rule_id), rendered_annotations(rule, status.value)
+            rule,
+            status,
+            self.evaluator.fingerprint(rule.rule_id),
+            rendered_annotations(rule, status.value, status.context),
         )
 
     async def list_alerts(self, filter_text: str, size: int, token: str) -> tuple[list[AlertView], str]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from paved_alerting.fingerprint import fingerprint
-from paved_alerting.rules import Rule
+from paved_alerting.rules import Rule, RuleKind
 from paved_alerting.samples import SampleStore, SeriesKey
 
 
@@ -34,6 +34,8 @@ class AlertStatus:
     active_at: float | None = None
     fired_at: float | None = None
     resolved_at: float | None = None
+    # What an anomaly alert found when it became active: metric, kind, likely cause (annotations).
+    context: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class Transition:
 class _Compiled:
     """A rule prepared for the hot loop: everything the evaluation needs one attribute away."""
 
-    __slots__ = ("compare", "enabled", "for_seconds", "key", "rule", "status", "threshold")
+    __slots__ = ("anomaly", "compare", "enabled", "for_seconds", "key", "rule", "status", "threshold")
 
     def __init__(self, rule: Rule, status: AlertStatus) -> None:
         self.rule = rule
@@ -64,6 +66,7 @@ class _Compiled:
         self.for_seconds = rule.for_ms / 1000.0
         self.enabled = rule.enabled
         self.status = status
+        self.anomaly = rule.kind is RuleKind.ANOMALY
 
 
 class Evaluator:
@@ -75,6 +78,9 @@ class Evaluator:
         self._order: list[_Compiled] = []
         self._by_service: dict[str, set[str]] = {}
         self._fingerprints: dict[str, str] = {}
+        # Anomaly rules compare the latest score of their service and environment (set by the anomaly
+        # watch), not a sample.
+        self.anomaly_scores: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
 
     def __len__(self) -> int:
         return len(self._compiled)
@@ -159,10 +165,16 @@ class Evaluator:
         series_map = self.samples.series
         lookback = self.samples.lookback
         pending, firing = AlertState.PENDING, AlertState.FIRING
+        scores = self.anomaly_scores
         for compiled in self._order:
             status = compiled.status
-            series = series_map.get(compiled.key)
-            value = series.value_at(now, lookback) if series is not None else None
+            context = None
+            if compiled.anomaly:
+                found = scores.get((compiled.rule.service, compiled.rule.environment))
+                value, context = found if found is not None else (None, None)
+            else:
+                series = series_map.get(compiled.key)
+                value = series.value_at(now, lookback) if series is not None else None
             status.value = value
             state = status.state
             if value is not None and compiled.enabled and compiled.compare(value, compiled.threshold):
@@ -171,6 +183,7 @@ class Evaluator:
                 before = replace(status)
                 if state is not pending:
                     status.state, status.active_at, status.resolved_at = pending, now, None
+                    status.context = context
                     if compiled.for_seconds > 0:
                         transitions.append(Transition(compiled.rule, state, replace(status), before))
                         continue
@@ -181,7 +194,7 @@ class Evaluator:
                     transitions.append(Transition(compiled.rule, state, replace(status), before))
             elif state is pending:
                 before = replace(status)
-                status.state, status.active_at = AlertState.INACTIVE, None
+                status.state, status.active_at, status.context = AlertState.INACTIVE, None, None
                 transitions.append(Transition(compiled.rule, state, replace(status), before))
             elif state is firing:
                 before = replace(status)

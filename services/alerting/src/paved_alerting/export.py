@@ -11,7 +11,7 @@ import yaml
 
 from paved_alerting.durations import format_duration
 from paved_alerting.metrics import METRICS
-from paved_alerting.rules import DEFAULT_ENVIRONMENT, Rule, format_number
+from paved_alerting.rules import DEFAULT_ENVIRONMENT, Rule, RuleKind, format_number
 
 GROUP_INTERVAL = "30s"
 
@@ -26,9 +26,16 @@ def promql(rule: Rule) -> str:
     return f"{query} {condition.operator.value} {format_number(condition.threshold)}"
 
 
+def exportable(rules: Iterable[Rule]) -> list[Rule]:
+    """The rules Prometheus can evaluate: enabled threshold rules (anomaly rules have no PromQL: the
+    alerting service evaluates them over its metric history)."""
+    return [rule for rule in rules if rule.enabled and rule.kind is RuleKind.THRESHOLD]
+
+
 def rule_groups(rules: Iterable[Rule]) -> list[dict[str, Any]]:
-    """One rule group per service (``paved-<service>``), rules sorted by id; disabled rules are left out."""
-    ordered = sorted((rule for rule in rules if rule.enabled), key=lambda rule: (rule.service, rule.rule_id))
+    """One rule group per service (``paved-<service>``), rules sorted by id; disabled and anomaly rules are
+    left out."""
+    ordered = sorted(exportable(rules), key=lambda rule: (rule.service, rule.rule_id))
     groups = []
     for service, members in groupby(ordered, key=lambda rule: rule.service):
         groups.append(
@@ -55,7 +62,9 @@ def _alerting_rule(rule: Rule) -> dict[str, Any]:
 
 def assumed_metrics(rules: Iterable[Rule]) -> list[str]:
     """The Prometheus metric names the exported PromQL reads."""
-    return sorted({name for rule in rules for name in METRICS[rule.condition.metric].assumed_metrics})
+    return sorted(
+        {name for rule in exportable(rules) for name in METRICS[rule.condition.metric].assumed_metrics}
+    )
 
 
 def rule_file(rules: Iterable[Rule]) -> str:

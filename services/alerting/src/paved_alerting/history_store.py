@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_alerting import sketch
-from paved_alerting.history import Bucket, BucketKey, SeriesId
+from paved_alerting.history import COARSE, Bucket, BucketKey, SeriesId
 from paved_alerting.models import MetricRollupRow, MetricSeriesRow
 
 _CHUNK = 500  # keys per IN list, well under every driver's parameter limit
@@ -140,3 +140,36 @@ async def forget_series_before(*, session: AsyncSession, before: float) -> int:
     """Delete series whose newest sample is older than every bucket kept; returns how many."""
     result = await session.exec(delete(MetricSeriesRow).where(col(MetricSeriesRow.newest_time) < before))
     return int(result.rowcount or 0)
+
+
+async def hourly_means(
+    *,
+    session: AsyncSession,
+    services: Sequence[str],
+    environment: str,
+    metrics: Sequence[str],
+    start: float,
+    end: float,
+) -> dict[tuple[str, str], dict[int, float]]:
+    """Mean of each hourly bucket in ``[start, end)`` of the given services' metrics, by (service, metric)
+    and bucket start; reads only count and sum (not the sketches), in chunks of services."""
+    found: dict[tuple[str, str], dict[int, float]] = {}
+    for offset in range(0, len(services), _CHUNK):
+        chunk = list(services[offset : offset + _CHUNK])
+        statement = select(
+            MetricRollupRow.service,
+            MetricRollupRow.metric,
+            MetricRollupRow.bucket_start,
+            (col(MetricRollupRow.total) / col(MetricRollupRow.count)).label("mean"),
+        ).where(
+            col(MetricRollupRow.service).in_(chunk),
+            col(MetricRollupRow.environment) == environment,
+            col(MetricRollupRow.metric).in_(list(metrics)),
+            col(MetricRollupRow.resolution) == COARSE,
+            col(MetricRollupRow.bucket_start) >= start,
+            col(MetricRollupRow.bucket_start) < end,
+            col(MetricRollupRow.count) > 0,
+        )
+        for service, metric, bucket, mean in (await session.exec(statement)).all():
+            found.setdefault((service, metric), {})[bucket] = float(mean)
+    return found

@@ -6,8 +6,8 @@ from typing import Any
 
 from paved_alerting.evaluator import AlertState, AlertStatus, Transition
 from paved_alerting.models import AlertRow, AlertRuleRow
-from paved_alerting.notifications import rendered_annotations
-from paved_alerting.rules import Condition, Operator, Rule, Severity
+from paved_alerting.notifications import CONTEXT_ANNOTATIONS, rendered_annotations
+from paved_alerting.rules import Condition, Operator, Rule, RuleKind, Severity
 
 
 def rule_from_row(row: AlertRuleRow) -> Rule:
@@ -25,6 +25,8 @@ def rule_from_row(row: AlertRuleRow) -> Rule:
         enabled=row.enabled,
         default_rule=row.default_rule,
         environment=row.environment,
+        kind=RuleKind(row.kind or RuleKind.THRESHOLD),
+        sensitivity=row.sensitivity or "",
     )
 
 
@@ -43,6 +45,8 @@ def apply_rule(row: AlertRuleRow, rule: Rule) -> None:
     row.annotations = dict(rule.annotations)
     row.enabled = rule.enabled
     row.default_rule = rule.default_rule
+    row.kind = rule.kind.value
+    row.sensitivity = rule.sensitivity
 
 
 def new_rule_row(rule: Rule, *, etag: str, request_id: str | None, now: float) -> AlertRuleRow:
@@ -67,7 +71,8 @@ def new_rule_row(rule: Rule, *, etag: str, request_id: str | None, now: float) -
 
 
 def status_from_row(row: AlertRow) -> AlertStatus:
-    """The alert state a row stores."""
+    """The alert state a row stores (with the anomaly details its annotations recorded)."""
+    context = {key: row.annotations[key] for key in CONTEXT_ANNOTATIONS if key in row.annotations}
     return AlertStatus(
         rule_id=row.rule_id,
         state=AlertState(row.state),
@@ -75,6 +80,7 @@ def status_from_row(row: AlertRow) -> AlertStatus:
         active_at=row.active_at,
         fired_at=row.fired_at,
         resolved_at=row.resolved_at,
+        context=context or None,
     )
 
 
@@ -95,5 +101,5 @@ def alert_values(transition: Transition, fingerprint: str) -> dict[str, Any]:
         "resolved_at": status.resolved_at,
         "fingerprint": fingerprint,
         "labels": rule.alert_labels(),
-        "annotations": rendered_annotations(rule, status.value),
+        "annotations": rendered_annotations(rule, status.value, status.context),
     }

@@ -165,3 +165,25 @@ class MetricHistory:
         if deleted:
             _log.info("metric history pruned", buckets=deleted)
         return deleted
+
+    async def hourly_means(
+        self, services: Sequence[str], environment: str, metrics: Sequence[str], start: float, end: float
+    ) -> dict[tuple[str, str], dict[int, float]]:
+        """Hourly means in ``[start, end)`` by (service, metric) and hour start; one bulk read of the
+        roll-ups, or one range query per series from the configured Prometheus-compatible server."""
+        if self._prometheus is not None:
+            found: dict[tuple[str, str], dict[int, float]] = {}
+            for service in services:
+                for metric in metrics:
+                    points = await self._prometheus.points(service, environment, metric, start, end, COARSE)
+                    found[(service, metric)] = {int(p.start): p.bucket.mean for p in points if p.bucket.count}
+            return found
+        async with self._sessions() as session:
+            return await history_store.hourly_means(
+                session=session,
+                services=services,
+                environment=environment,
+                metrics=metrics,
+                start=start,
+                end=end,
+            )

@@ -36,6 +36,8 @@ class AlertRuleRow(AlertingModel, table=True):
     annotations: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     enabled: bool = True
     default_rule: bool = False
+    kind: str = Field(default="threshold", max_length=16)  # threshold or anomaly
+    sensitivity: str = Field(default="", max_length=16)  # anomaly rules: low, medium or high
     etag: str = Field(max_length=64)
     request_id: str | None = Field(default=None, unique=True, max_length=100)
     create_time: float

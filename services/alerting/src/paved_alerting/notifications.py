@@ -48,10 +48,19 @@ def rfc3339(seconds: float) -> str:
     return text + "Z"
 
 
-def rendered_annotations(rule: Rule, value: float | None) -> dict[str, str]:
-    """The rule's annotations with ``$labels`` and ``$value`` filled in."""
+# Annotations an alert's state adds to its rule's (an anomaly's metric, kind and likely cause).
+CONTEXT_ANNOTATIONS = ("anomaly_metric", "anomaly_kind", "likely_cause")
+
+
+def rendered_annotations(
+    rule: Rule, value: float | None, context: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The rule's annotations with ``$labels`` and ``$value`` filled in, and what the alert's state adds."""
     labels = rule.alert_labels()
-    return {key: render(text, labels, value) for key, text in rule.annotations.items()}
+    rendered = {key: render(text, labels, value) for key, text in rule.annotations.items()}
+    if context:
+        rendered.update(context)
+    return rendered
 
 
 def snapshot(rule: Rule, status: AlertStatus, fingerprint: str, external_url: str) -> AlertSnapshot:
@@ -61,7 +70,7 @@ def snapshot(rule: Rule, status: AlertStatus, fingerprint: str, external_url: st
     return AlertSnapshot(
         status="resolved" if resolved else "firing",
         labels=rule.alert_labels(),
-        annotations=rendered_annotations(rule, status.value),
+        annotations=rendered_annotations(rule, status.value, status.context),
         starts_at=starts_at,
         ends_at=status.resolved_at if resolved else None,
         generator_url=f"{external_url.rstrip('/')}/{rule.name}",

@@ -1,4 +1,9 @@
-"""Alert rules: conditions, severities, validation naming each bad field, and the three defaults."""
+"""Alert rules: conditions, severities, validation naming each bad field, and the defaults.
+
+A rule is of one of two kinds: a threshold over one metric (the seed's rules, exported as PromQL), or
+anomaly detection over the metric history (its condition is ``anomaly_score > <sensitivity threshold>``,
+the score being computed by :mod:`paved_alerting.anomaly_watch`; it has no PromQL).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from dataclasses import dataclass, field
 
 from paved_kit.errors import FieldViolation, InvalidArgument
 
+from paved_alerting.anomaly import SENSITIVITIES
 from paved_alerting.durations import format_duration
 from paved_alerting.metrics import METRIC_NAMES
 from paved_alerting.templates import template_problems
@@ -56,6 +62,23 @@ _COMPARE: dict[Operator, Callable[[float, float], bool]] = {
     Operator.EQUAL: operator.eq,
     Operator.NOT_EQUAL: operator.ne,
 }
+
+
+class RuleKind(enum.StrEnum):
+    """What a rule watches: a threshold over one metric, or anomalies of the service's metric history."""
+
+    THRESHOLD = "threshold"
+    ANOMALY = "anomaly"
+
+
+ANOMALY_SCORE = "anomaly_score"
+"""The value an anomaly rule compares: the largest robust score of the watched metrics' latest hour."""
+DEFAULT_SENSITIVITY = "medium"
+
+
+def anomaly_condition(sensitivity: str) -> Condition:
+    """The condition of an anomaly rule of ``sensitivity``."""
+    return Condition(ANOMALY_SCORE, Operator.GREATER_THAN, SENSITIVITIES[sensitivity])
 
 
 class Severity(enum.StrEnum):
@@ -124,6 +147,8 @@ class Rule:
     enabled: bool = True
     default_rule: bool = False
     environment: str = DEFAULT_ENVIRONMENT
+    kind: RuleKind = RuleKind.THRESHOLD
+    sensitivity: str = ""
 
     @property
     def name(self) -> str:
@@ -171,10 +196,20 @@ class RuleDraft:
     annotations: dict[str, str] = field(default_factory=dict)
     enabled: bool = True
     environment: str = ""
+    kind: RuleKind = RuleKind.THRESHOLD
+    sensitivity: str = ""
 
 
 def default_annotations(display_name: str, condition: Condition) -> dict[str, str]:
     """Summary and description naming the service and the value, for rules that bring none."""
+    if condition.metric == ANOMALY_SCORE:
+        return {
+            "summary": f"{display_name} on {{{{ $labels.service }}}}",
+            "description": (
+                "Service {{ $labels.service }} departs from its usual daily and weekly pattern: robust score "
+                f"{{{{ $value }}}} (alert above {format_number(condition.threshold)})."
+            ),
+        }
     return {
         "summary": f"{display_name} on {{{{ $labels.service }}}}",
         "description": (
@@ -207,7 +242,9 @@ def build_rule(
     elif not alertname_of(display_name)[0].isalpha():
         bad("display_name", "must start with a letter")
 
-    condition = _condition(draft, bad)
+    condition = _anomaly_condition(draft, bad) if draft.kind is RuleKind.ANOMALY else _condition(draft, bad)
+    if draft.kind is not RuleKind.ANOMALY and draft.sensitivity:
+        bad("anomaly.sensitivity", "only anomaly rules (kind ANOMALY) have a sensitivity")
 
     if draft.for_error is not None:
         bad("for_duration", draft.for_error)
@@ -257,7 +294,23 @@ def build_rule(
         enabled=draft.enabled,
         default_rule=default_rule,
         environment=draft.environment or DEFAULT_ENVIRONMENT,
+        kind=draft.kind,
+        sensitivity=draft.sensitivity or DEFAULT_SENSITIVITY if draft.kind is RuleKind.ANOMALY else "",
     )
+
+
+def _anomaly_condition(draft: RuleDraft, bad: Callable[[str, str], None]) -> Condition | None:
+    given = draft.expression.strip() or any(
+        part is not None for part in (draft.metric, draft.operator, draft.threshold)
+    )
+    if given:
+        bad("condition", "anomaly rules have no condition or expression: they score the metric history")
+        return None
+    sensitivity = draft.sensitivity or DEFAULT_SENSITIVITY
+    if sensitivity not in SENSITIVITIES:
+        bad("anomaly.sensitivity", f"must be one of {', '.join(SENSITIVITIES)}")
+        return None
+    return anomaly_condition(sensitivity)
 
 
 def _condition(draft: RuleDraft, bad: Callable[[str, str], None]) -> Condition | None:
@@ -297,8 +350,8 @@ def _condition(draft: RuleDraft, bad: Callable[[str, str], None]) -> Condition |
 def default_rule_drafts(
     service: str, team: str, environment: str = DEFAULT_ENVIRONMENT
 ) -> list[tuple[str, RuleDraft]]:
-    """The three default rules every service gets in each environment, keyed by their rule id (the
-    default environment's keep the ids they had before services had environments)."""
+    """The default rules every service gets in each environment (the seed's three and anomalies), keyed
+    by their rule id (the default environment's keep the ids they had before services had environments)."""
     environment = environment or DEFAULT_ENVIRONMENT
     scope = service if environment == DEFAULT_ENVIRONMENT else f"{service}-{environment}"
     if len(scope) > MAX_DEFAULT_SCOPE:
@@ -324,20 +377,40 @@ def default_rule_drafts(
             ),
         )
         for suffix, display_name, expression, for_ms, severity in defaults
+    ] + [
+        (
+            f"{scope}-anomalies",
+            RuleDraft(
+                service=service,
+                environment=environment,
+                team=team,
+                display_name="Anomaly Detected",
+                kind=RuleKind.ANOMALY,
+                sensitivity=DEFAULT_SENSITIVITY,
+                metric=None,
+                operator=None,
+                threshold=None,
+                for_ms=0,
+                severity=Severity.WARNING,
+            ),
+        )
     ]
 
 
 def draft_of(rule: Rule) -> RuleDraft:
     """A draft that rebuilds ``rule``; annotations it got by default are left out, so they follow changes."""
     defaults = default_annotations(rule.display_name, rule.condition)
+    anomaly = rule.kind is RuleKind.ANOMALY
     return RuleDraft(
         service=rule.service,
         environment=rule.environment,
         team=rule.team,
         display_name=rule.display_name,
-        metric=rule.condition.metric,
-        operator=rule.condition.operator,
-        threshold=rule.condition.threshold,
+        metric=None if anomaly else rule.condition.metric,
+        operator=None if anomaly else rule.condition.operator,
+        threshold=None if anomaly else rule.condition.threshold,
+        kind=rule.kind,
+        sensitivity=rule.sensitivity,
         for_ms=rule.for_ms,
         severity=rule.severity,
         labels=dict(rule.labels),
@@ -369,6 +442,8 @@ UPDATABLE_PATHS = (
     "labels",
     "annotations",
     "enabled",
+    "anomaly",
+    "anomaly.sensitivity",
 )
 
 
@@ -408,6 +483,8 @@ def apply_mask(base: RuleDraft, incoming: RuleDraft, paths: list[str]) -> RuleDr
             merged.expression = ""
             attribute = path.removeprefix("condition.")
             setattr(merged, attribute, getattr(incoming, attribute))
+        elif path in ("anomaly", "anomaly.sensitivity"):
+            merged.sensitivity = incoming.sensitivity
         elif path == "for_duration":
             merged.for_ms, merged.for_error = incoming.for_ms, incoming.for_error
         else:

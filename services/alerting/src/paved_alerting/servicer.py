@@ -10,6 +10,13 @@ from paved.alerting.v1 import alerting_pb2 as pb
 from paved.alerting.v1 import alerting_pb2_grpc
 from paved_kit.errors import FailedPrecondition, PreconditionViolation
 
+from paved_alerting.analysis_convert import (
+    anomalies_to_proto,
+    forecast_query,
+    forecast_to_proto,
+    optional_time,
+)
+from paved_alerting.anomaly_watch import AnomalyWatch
 from paved_alerting.convert import (
     alert_to_proto,
     draft_from_proto,
@@ -19,6 +26,7 @@ from paved_alerting.convert import (
     seconds_of,
 )
 from paved_alerting.engine import AlertingEngine
+from paved_alerting.forecasting import Forecaster
 from paved_alerting.history_convert import history_to_proto, query_from_proto
 from paved_alerting.metric_history import MetricHistory
 from paved_alerting.receiver_admin import ReceiverAdmin
@@ -38,11 +46,15 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
         rules: RuleAdmin,
         receivers: ReceiverAdmin,
         history: MetricHistory | None = None,
+        forecaster: Forecaster | None = None,
+        watch: AnomalyWatch | None = None,
     ) -> None:
         self._engine = engine
         self._rules = rules
         self._receivers = receivers
         self._history = history
+        self._forecaster = forecaster
+        self._watch = watch
 
     async def CreateAlertRule(self, request: pb.CreateAlertRuleRequest, context: Context) -> pb.AlertRule:
         stored = await self._rules.create_rule(
@@ -116,20 +128,38 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
         self, request: pb.QueryMetricHistoryRequest, context: Context
     ) -> pb.QueryMetricHistoryResponse:
         if self._history is None:
-            raise FailedPrecondition(
-                "metric history is turned off",
-                [PreconditionViolation("CONFIGURATION", "PAVED_ALERTING_HISTORY_ENABLED", "set it to true")],
-                reason="HISTORY_DISABLED",
-            )
+            raise _history_disabled()
         query = query_from_proto(request, self._history)
         result = await self._history.query(query)
         return history_to_proto(result, list(request.quantiles), request.include_histogram)
+
+    async def Forecast(self, request: pb.ForecastRequest, context: Context) -> pb.ForecastResponse:
+        query = forecast_query(request)
+        if self._forecaster is None:
+            raise _history_disabled()
+        return forecast_to_proto(await self._forecaster.forecast(query))
+
+    async def ListAnomalies(
+        self, request: pb.ListAnomaliesRequest, context: Context
+    ) -> pb.ListAnomaliesResponse:
+        if self._watch is None:
+            raise _history_disabled()
+        found = await self._watch.list_anomalies(
+            request.service,
+            request.environment,
+            request.metric,
+            optional_time(request, "start_time"),
+            optional_time(request, "end_time"),
+            request.sensitivity,
+        )
+        return anomalies_to_proto(found)
 
     async def EvaluateRules(
         self, request: pb.EvaluateRulesRequest, context: Context
     ) -> pb.EvaluateRulesResponse:
         at = seconds_of(request.time) if request.HasField("time") else None
-        evaluated, transitions = await self._engine.evaluate(at)
+        # Asked for explicitly: anomaly rules are rescored too, whatever their interval.
+        evaluated, transitions = await self._engine.evaluate(at, rescore=True)
         views = [self._engine.view_of(t.rule, t.status) for t in transitions]
         return pb.EvaluateRulesResponse(
             rules_evaluated=evaluated, transitions=[alert_to_proto(view) for view in views]
@@ -170,6 +200,14 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):
             request.service, request.format == pb.EXPORT_FORMAT_PROMETHEUS_RULE, request.namespace
         )
         return pb.ExportRulesResponse(content=content, assumed_metrics=metrics)
+
+
+def _history_disabled() -> FailedPrecondition:
+    return FailedPrecondition(
+        "metric history is turned off",
+        [PreconditionViolation("CONFIGURATION", "PAVED_ALERTING_HISTORY_ENABLED", "set it to true")],
+        reason="HISTORY_DISABLED",
+    )
 
 
 def _tuples(request: pb.IngestSamplesRequest, now: float) -> Iterator[tuple[str, str, float, float, str]]:

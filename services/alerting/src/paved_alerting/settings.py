@@ -62,6 +62,25 @@ class AlertingSettings(BaseServiceSettings):
         description="Catalog gRPC address for the default-alerts fact (`paved up` sets it); empty: off.",
     )
     catalog_timeout_seconds: float = Field(2.0, gt=0, description="Deadline of a facts report.")
+    provisioning_address: str = Field(
+        "",
+        description="Provisioning gRPC address, read for the changes behind an anomaly (`paved up` sets it).",
+    )
+    provisioning_timeout_seconds: float = Field(3.0, gt=0, description="Deadline of a change-history read.")
+    anomaly_interval_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How often anomaly rules rescore the history; 0 = anomaly rules are not scored.",
+    )
+    anomaly_history_days: float = Field(
+        14.0, ge=3, le=90, description="Days of hourly history anomaly rules and forecasts look at."
+    )
+    cause_window_seconds: float = Field(
+        6 * 3600.0, gt=0, description="How long before an anomaly a change counts as a likely cause."
+    )
+    scaling_mape_threshold: float = Field(
+        25.0, gt=0, description="Predictive scaling acts only when the backtest MAPE (%) is under this."
+    )
 
     @field_validator("prometheus_url", "alertmanager_url")
     @classmethod

@@ -6,6 +6,7 @@ import click
 
 from paved_client.commands import (
     alerts,
+    anomalies,
     costs,
     metrics,
     operations,
@@ -35,5 +36,7 @@ def register(group: click.Group) -> None:
         metrics.metrics,
         scorecard.scorecard,
         optimize.optimize,
+        anomalies.anomalies,
+        anomalies.forecast,
     ):
         group.add_command(command)

@@ -29,6 +29,12 @@ class Operator(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OPERATOR_EQUAL: _ClassVar[Operator]
     OPERATOR_NOT_EQUAL: _ClassVar[Operator]
 
+class RuleKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RULE_KIND_UNSPECIFIED: _ClassVar[RuleKind]
+    RULE_KIND_THRESHOLD: _ClassVar[RuleKind]
+    RULE_KIND_ANOMALY: _ClassVar[RuleKind]
+
 class AlertState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ALERT_STATE_UNSPECIFIED: _ClassVar[AlertState]
@@ -61,6 +67,9 @@ OPERATOR_LESS_THAN: Operator
 OPERATOR_LESS_THAN_OR_EQUAL: Operator
 OPERATOR_EQUAL: Operator
 OPERATOR_NOT_EQUAL: Operator
+RULE_KIND_UNSPECIFIED: RuleKind
+RULE_KIND_THRESHOLD: RuleKind
+RULE_KIND_ANOMALY: RuleKind
 ALERT_STATE_UNSPECIFIED: AlertState
 ALERT_STATE_INACTIVE: AlertState
 ALERT_STATE_PENDING: AlertState
@@ -86,7 +95,7 @@ class Condition(_message.Message):
     def __init__(self, metric: _Optional[str] = ..., operator: _Optional[_Union[Operator, str]] = ..., threshold: _Optional[float] = ...) -> None: ...
 
 class AlertRule(_message.Message):
-    __slots__ = ("name", "service", "team", "display_name", "condition", "for_duration", "severity", "labels", "annotations", "enabled", "default_rule", "etag", "create_time", "update_time", "expression", "environment")
+    __slots__ = ("name", "service", "team", "display_name", "condition", "for_duration", "severity", "labels", "annotations", "enabled", "default_rule", "etag", "create_time", "update_time", "expression", "environment", "kind", "anomaly")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -117,6 +126,8 @@ class AlertRule(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     EXPRESSION_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ANOMALY_FIELD_NUMBER: _ClassVar[int]
     name: str
     service: str
     team: str
@@ -133,7 +144,15 @@ class AlertRule(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     expression: str
     environment: str
-    def __init__(self, name: _Optional[str] = ..., service: _Optional[str] = ..., team: _Optional[str] = ..., display_name: _Optional[str] = ..., condition: _Optional[_Union[Condition, _Mapping]] = ..., for_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., severity: _Optional[_Union[Severity, str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., enabled: _Optional[bool] = ..., default_rule: _Optional[bool] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expression: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
+    kind: RuleKind
+    anomaly: AnomalySpec
+    def __init__(self, name: _Optional[str] = ..., service: _Optional[str] = ..., team: _Optional[str] = ..., display_name: _Optional[str] = ..., condition: _Optional[_Union[Condition, _Mapping]] = ..., for_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., severity: _Optional[_Union[Severity, str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., enabled: _Optional[bool] = ..., default_rule: _Optional[bool] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expression: _Optional[str] = ..., environment: _Optional[str] = ..., kind: _Optional[_Union[RuleKind, str]] = ..., anomaly: _Optional[_Union[AnomalySpec, _Mapping]] = ...) -> None: ...
+
+class AnomalySpec(_message.Message):
+    __slots__ = ("sensitivity",)
+    SENSITIVITY_FIELD_NUMBER: _ClassVar[int]
+    sensitivity: str
+    def __init__(self, sensitivity: _Optional[str] = ...) -> None: ...
 
 class CreateAlertRuleRequest(_message.Message):
     __slots__ = ("alert_rule", "alert_rule_id", "request_id")
@@ -310,6 +329,176 @@ class QueryMetricHistoryResponse(_message.Message):
     step: _duration_pb2.Duration
     points: _containers.RepeatedCompositeFieldContainer[HistoryPoint]
     def __init__(self, source: _Optional[str] = ..., step: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., points: _Optional[_Iterable[_Union[HistoryPoint, _Mapping]]] = ...) -> None: ...
+
+class ForecastRequest(_message.Message):
+    __slots__ = ("service", "environment", "metric", "horizon_hours", "confidence", "capacity_per_replica", "min_replicas", "max_replicas")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    HORIZON_HOURS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_PER_REPLICA_FIELD_NUMBER: _ClassVar[int]
+    MIN_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    MAX_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    environment: str
+    metric: str
+    horizon_hours: int
+    confidence: float
+    capacity_per_replica: float
+    min_replicas: int
+    max_replicas: int
+    def __init__(self, service: _Optional[str] = ..., environment: _Optional[str] = ..., metric: _Optional[str] = ..., horizon_hours: _Optional[int] = ..., confidence: _Optional[float] = ..., capacity_per_replica: _Optional[float] = ..., min_replicas: _Optional[int] = ..., max_replicas: _Optional[int] = ...) -> None: ...
+
+class ForecastPoint(_message.Message):
+    __slots__ = ("time", "mean", "lower", "upper")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    mean: float
+    lower: float
+    upper: float
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., mean: _Optional[float] = ..., lower: _Optional[float] = ..., upper: _Optional[float] = ...) -> None: ...
+
+class Backtest(_message.Message):
+    __slots__ = ("folds", "horizon_hours", "mape", "mase", "naive_mape", "naive_mase")
+    FOLDS_FIELD_NUMBER: _ClassVar[int]
+    HORIZON_HOURS_FIELD_NUMBER: _ClassVar[int]
+    MAPE_FIELD_NUMBER: _ClassVar[int]
+    MASE_FIELD_NUMBER: _ClassVar[int]
+    NAIVE_MAPE_FIELD_NUMBER: _ClassVar[int]
+    NAIVE_MASE_FIELD_NUMBER: _ClassVar[int]
+    folds: int
+    horizon_hours: int
+    mape: float
+    mase: float
+    naive_mape: float
+    naive_mase: float
+    def __init__(self, folds: _Optional[int] = ..., horizon_hours: _Optional[int] = ..., mape: _Optional[float] = ..., mase: _Optional[float] = ..., naive_mape: _Optional[float] = ..., naive_mase: _Optional[float] = ...) -> None: ...
+
+class ScheduledReplicas(_message.Message):
+    __slots__ = ("time", "min_replicas", "forecast_upper")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    MIN_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_UPPER_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    min_replicas: int
+    forecast_upper: float
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., min_replicas: _Optional[int] = ..., forecast_upper: _Optional[float] = ...) -> None: ...
+
+class ScalingSchedule(_message.Message):
+    __slots__ = ("mode", "reason", "capacity_per_replica", "capacity_source", "hours", "shadow")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_PER_REPLICA_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_FIELD_NUMBER: _ClassVar[int]
+    mode: str
+    reason: str
+    capacity_per_replica: float
+    capacity_source: str
+    hours: _containers.RepeatedCompositeFieldContainer[ScheduledReplicas]
+    shadow: _containers.RepeatedCompositeFieldContainer[ShadowHour]
+    def __init__(self, mode: _Optional[str] = ..., reason: _Optional[str] = ..., capacity_per_replica: _Optional[float] = ..., capacity_source: _Optional[str] = ..., hours: _Optional[_Iterable[_Union[ScheduledReplicas, _Mapping]]] = ..., shadow: _Optional[_Iterable[_Union[ShadowHour, _Mapping]]] = ...) -> None: ...
+
+class ShadowHour(_message.Message):
+    __slots__ = ("time", "would_set", "observed", "load")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    WOULD_SET_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    would_set: int
+    observed: float
+    load: float
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., would_set: _Optional[int] = ..., observed: _Optional[float] = ..., load: _Optional[float] = ...) -> None: ...
+
+class ForecastResponse(_message.Message):
+    __slots__ = ("service", "metric", "points", "backtest", "history_hours", "period_hours", "confidence", "scaling")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    BACKTEST_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_HOURS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_HOURS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SCALING_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    metric: str
+    points: _containers.RepeatedCompositeFieldContainer[ForecastPoint]
+    backtest: Backtest
+    history_hours: int
+    period_hours: int
+    confidence: float
+    scaling: ScalingSchedule
+    def __init__(self, service: _Optional[str] = ..., metric: _Optional[str] = ..., points: _Optional[_Iterable[_Union[ForecastPoint, _Mapping]]] = ..., backtest: _Optional[_Union[Backtest, _Mapping]] = ..., history_hours: _Optional[int] = ..., period_hours: _Optional[int] = ..., confidence: _Optional[float] = ..., scaling: _Optional[_Union[ScalingSchedule, _Mapping]] = ...) -> None: ...
+
+class ListAnomaliesRequest(_message.Message):
+    __slots__ = ("service", "environment", "metric", "start_time", "end_time", "sensitivity")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    SENSITIVITY_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    environment: str
+    metric: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    sensitivity: str
+    def __init__(self, service: _Optional[str] = ..., environment: _Optional[str] = ..., metric: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sensitivity: _Optional[str] = ...) -> None: ...
+
+class Change(_message.Message):
+    __slots__ = ("kind", "operation", "time", "environment", "state", "requester", "lead_seconds")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    LEAD_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    operation: str
+    time: _timestamp_pb2.Timestamp
+    environment: str
+    state: str
+    requester: str
+    lead_seconds: float
+    def __init__(self, kind: _Optional[str] = ..., operation: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., environment: _Optional[str] = ..., state: _Optional[str] = ..., requester: _Optional[str] = ..., lead_seconds: _Optional[float] = ...) -> None: ...
+
+class Anomaly(_message.Message):
+    __slots__ = ("metric", "start_time", "end_time", "kind", "score", "likely_causes")
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    LIKELY_CAUSES_FIELD_NUMBER: _ClassVar[int]
+    metric: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    kind: str
+    score: float
+    likely_causes: _containers.RepeatedCompositeFieldContainer[Change]
+    def __init__(self, metric: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[str] = ..., score: _Optional[float] = ..., likely_causes: _Optional[_Iterable[_Union[Change, _Mapping]]] = ...) -> None: ...
+
+class ListAnomaliesResponse(_message.Message):
+    __slots__ = ("anomalies", "sensitivity", "causes_unavailable", "hours_scored", "skipped")
+    ANOMALIES_FIELD_NUMBER: _ClassVar[int]
+    SENSITIVITY_FIELD_NUMBER: _ClassVar[int]
+    CAUSES_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    HOURS_SCORED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    anomalies: _containers.RepeatedCompositeFieldContainer[Anomaly]
+    sensitivity: str
+    causes_unavailable: str
+    hours_scored: int
+    skipped: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, anomalies: _Optional[_Iterable[_Union[Anomaly, _Mapping]]] = ..., sensitivity: _Optional[str] = ..., causes_unavailable: _Optional[str] = ..., hours_scored: _Optional[int] = ..., skipped: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EvaluateRulesRequest(_message.Message):
     __slots__ = ("time",)

@@ -80,6 +80,16 @@ class AlertingServiceStub:
                 request_serializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.QueryMetricHistoryRequest.SerializeToString,
                 response_deserializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.QueryMetricHistoryResponse.FromString,
                 _registered_method=True)
+        self.Forecast = channel.unary_unary(
+                '/paved.alerting.v1.AlertingService/Forecast',
+                request_serializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.ForecastRequest.SerializeToString,
+                response_deserializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.ForecastResponse.FromString,
+                _registered_method=True)
+        self.ListAnomalies = channel.unary_unary(
+                '/paved.alerting.v1.AlertingService/ListAnomalies',
+                request_serializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.ListAnomaliesRequest.SerializeToString,
+                response_deserializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.ListAnomaliesResponse.FromString,
+                _registered_method=True)
         self.EvaluateRules = channel.unary_unary(
                 '/paved.alerting.v1.AlertingService/EvaluateRules',
                 request_serializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.EvaluateRulesRequest.SerializeToString,
@@ -184,6 +194,22 @@ class AlertingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Forecast(self, request, context):
+        """Forecasts a service's metric hourly with prediction intervals, its backtest, and (for request rate or
+        CPU) the minimum replicas it would need each hour.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAnomalies(self, request, context):
+        """Lists the anomalies of a service's metric history (backfilled history scored as if it had arrived live),
+        each with the changes that likely caused it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def EvaluateRules(self, request, context):
         """Runs one evaluation cycle now (the service also evaluates on an interval).
         """
@@ -280,6 +306,16 @@ def add_AlertingServiceServicer_to_server(servicer, server):
                     servicer.QueryMetricHistory,
                     request_deserializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.QueryMetricHistoryRequest.FromString,
                     response_serializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.QueryMetricHistoryResponse.SerializeToString,
+            ),
+            'Forecast': grpc.unary_unary_rpc_method_handler(
+                    servicer.Forecast,
+                    request_deserializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.ForecastRequest.FromString,
+                    response_serializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.ForecastResponse.SerializeToString,
+            ),
+            'ListAnomalies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAnomalies,
+                    request_deserializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.ListAnomaliesRequest.FromString,
+                    response_serializer=paved_dot_alerting_dot_v1_dot_alerting__pb2.ListAnomaliesResponse.SerializeToString,
             ),
             'EvaluateRules': grpc.unary_unary_rpc_method_handler(
                     servicer.EvaluateRules,
@@ -561,6 +597,60 @@ class AlertingService:
             '/paved.alerting.v1.AlertingService/QueryMetricHistory',
             paved_dot_alerting_dot_v1_dot_alerting__pb2.QueryMetricHistoryRequest.SerializeToString,
             paved_dot_alerting_dot_v1_dot_alerting__pb2.QueryMetricHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Forecast(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.alerting.v1.AlertingService/Forecast',
+            paved_dot_alerting_dot_v1_dot_alerting__pb2.ForecastRequest.SerializeToString,
+            paved_dot_alerting_dot_v1_dot_alerting__pb2.ForecastResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAnomalies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.alerting.v1.AlertingService/ListAnomalies',
+            paved_dot_alerting_dot_v1_dot_alerting__pb2.ListAnomaliesRequest.SerializeToString,
+            paved_dot_alerting_dot_v1_dot_alerting__pb2.ListAnomaliesResponse.FromString,
             options,
             channel_credentials,
             insecure,
