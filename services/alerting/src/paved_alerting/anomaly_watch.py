@@ -52,7 +52,7 @@ class AnomalyList:
     skipped: list[str]
 
 
-def _live_scores(
+def live_scores(
     series: dict[tuple[str, str], list[float]], threshold: float
 ) -> dict[str, tuple[float, str, int, str]]:
     """Per service: the largest last-hour score of its metrics, that metric, the hour index its anomaly
@@ -119,7 +119,7 @@ class AnomalyWatch:
                     # A live score is of the latest hour: a series that stopped reporting is not scored.
                     if values and start + HOUR * (len(values) - 1) >= current - HOUR:
                         series[(f"{service}\n{environment}", metric)] = values
-            best = await asyncio.to_thread(_live_scores, series, threshold)
+            best = await asyncio.to_thread(live_scores, series, threshold)
             scores: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
             for scope, (value, metric, start_index, kind) in best.items():
                 service, environment = scope.split("\n")

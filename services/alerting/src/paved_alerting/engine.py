@@ -34,6 +34,8 @@ _log = get_logger(__name__)
 class AnomalyWatchLike(Protocol):
     """What the engine needs of the anomaly watch (which itself needs the engine's evaluator)."""
 
+    interval: float
+
     def due(self, now: float) -> bool: ...
 
     async def refresh(self, now: float | None = None) -> int: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from paved_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, PreconditionViolation
@@ -27,6 +28,7 @@ DEFAULT_HORIZON_HOURS = 24
 BACKTEST_HORIZON_HOURS = 24
 SHADOW_HOURS = 24
 DEFAULT_MAX_REPLICAS = 10
+RECENT_FORECASTS = 256
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,23 @@ class Forecaster:
         self._clock = clock
         self.hours = int(history_days * 24)
         self.mape_threshold = mape_threshold
+        # A forecast only changes when an hour completes: the last ones are kept for the rest of their hour.
+        self._recent: OrderedDict[tuple[ForecastQuery, int], ForecastResult] = OrderedDict()
 
     async def forecast(self, query: ForecastQuery) -> ForecastResult:
         """The forecast of ``query`` from the complete hours of history before now."""
         current = hour_start(self._clock.now())
+        key = (query, current)
+        if key in self._recent:
+            self._recent.move_to_end(key)
+            return self._recent[key]
+        result = await self._compute(query, current)
+        self._recent[key] = result
+        while len(self._recent) > RECENT_FORECASTS:
+            self._recent.popitem(last=False)
+        return result
+
+    async def _compute(self, query: ForecastQuery, current: int) -> ForecastResult:
         first = current - HOUR * self.hours
         metrics = [query.metric] + (["replicas"] if query.metric in SCALABLE else [])
         means = await self._history.hourly_means([query.service], query.environment, metrics, first, current)

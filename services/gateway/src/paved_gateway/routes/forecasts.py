@@ -21,6 +21,8 @@ ServiceId = Annotated[str, Path(min_length=1, max_length=63, pattern=DNS_LABEL, 
 Environment = Annotated[str | None, Query(min_length=1, max_length=63, pattern=DNS_LABEL)]
 Metric = Annotated[str, Query(min_length=1, max_length=63, description="e.g. requests_per_second, cpu.")]
 Horizon = Annotated[int, Query(ge=1, le=336, description="Hours ahead.")]
+# Fitting the model and its backtest (nine fits) takes seconds, more than an ordinary call's deadline.
+ANALYSIS_TIMEOUT_SECONDS = 120.0
 RESPONSES: dict[int | str, dict[str, str]] = {
     400: {"description": "Invalid input (the field is named)."},
     401: {"description": "No or invalid bearer token."},
@@ -38,7 +40,8 @@ async def _forecast(
         backends.alerting.Forecast(
             alerting_pb2.ForecastRequest(
                 service=name, environment=environment or "", metric=metric, horizon_hours=horizon
-            )
+            ),
+            timeout=ANALYSIS_TIMEOUT_SECONDS,
         ),
     )
 
@@ -98,5 +101,5 @@ async def service_anomalies(
     now = timestamp_pb2.Timestamp()
     now.GetCurrentTime()
     request.start_time.CopyFrom(timestamp_pb2.Timestamp(seconds=now.seconds - days * 86400))
-    reply = await call("alerting", backends.alerting.ListAnomalies(request))
+    reply = await call("alerting", backends.alerting.ListAnomalies(request, timeout=ANALYSIS_TIMEOUT_SECONDS))
     return {"service": name, **convert.to_dict(reply)}
