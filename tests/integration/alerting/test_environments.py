@@ -35,10 +35,11 @@ async def test_each_environment_has_its_own_rules_alerts_and_health(start_alerti
         made = await stub.CreateDefaultAlerts(
             pb.CreateDefaultAlertsRequest(service="checkout", team="payments", environment=environment)
         )
-        assert made.created == 3
+        assert made.created == 4  # the seed's three and anomalies
         assert {r.environment for r in made.alert_rules} == {environment or "development"}
     staging_rules = await stub.ListAlertRules(pb.ListAlertRulesRequest(filter='environment = "staging"'))
     assert sorted(r.name for r in staging_rules.alert_rules) == [
+        "alertRules/checkout-staging-anomalies",
         "alertRules/checkout-staging-high-error-rate",
         "alertRules/checkout-staging-high-latency",
         "alertRules/checkout-staging-service-down",
@@ -79,13 +80,13 @@ async def test_each_environment_has_its_own_rules_alerts_and_health(start_alerti
     deleted = await stub.DeleteServiceAlerts(
         pb.DeleteServiceAlertsRequest(service="checkout", environment="staging")
     )
-    assert deleted.deleted == 3
+    assert deleted.deleted == 4
     left = await stub.ListAlertRules(pb.ListAlertRulesRequest(filter='service = "checkout"'))
     assert {r.environment for r in left.alert_rules} == {"development", "production"}
     after = await stub.GetServiceHealth(pb.GetServiceHealthRequest(service="checkout", environment="staging"))
     assert (after.status, list(after.firing_alerts)) == (pb.HEALTH_STATUS_UNKNOWN, [])
     everything = await stub.DeleteServiceAlerts(pb.DeleteServiceAlertsRequest(service="checkout"))
-    assert everything.deleted == 6
+    assert everything.deleted == 8
 
 
 async def test_a_bad_environment_is_invalid_and_names_the_field(start_alerting: StartAlerting) -> None:

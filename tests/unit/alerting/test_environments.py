@@ -62,12 +62,17 @@ def test_no_environment_means_the_default_one_for_rules_and_samples() -> None:
 def test_each_environment_has_its_own_default_rules_and_development_keeps_the_old_ids() -> None:
     development = [rule_id for rule_id, _ in default_rule_drafts("checkout", "payments")]
     staging = default_rule_drafts("checkout", "payments", "staging")
-    assert development == ["checkout-high-error-rate", "checkout-service-down", "checkout-high-latency"]
+    assert development == [
+        "checkout-high-error-rate",
+        "checkout-service-down",
+        "checkout-high-latency",
+        "checkout-anomalies",
+    ]
     assert staging[0][0] == "checkout-staging-high-error-rate"
     assert {draft.environment for _, draft in staging} == {"staging"}
     longest = default_rule_drafts("s" * 63, "payments", "e" * 63)
     assert all(RULE_ID.match(rule_id) for rule_id, _ in longest)
-    assert len({rule_id for rule_id, _ in longest}) == 3
+    assert len({rule_id for rule_id, _ in longest}) == 4
 
 
 def test_a_bad_environment_is_named() -> None:

@@ -135,7 +135,7 @@ class SampleStore:
         accepted = 0
         for index, sample in enumerate(samples):
             service, metric, value, time = sample[0], sample[1], sample[2], sample[3]
-            environment = (sample[4] if len(sample) > 4 else "") or DEFAULT_ENVIRONMENT  # type: ignore[misc]
+            environment = (sample[4] if len(sample) > 4 else "") or DEFAULT_ENVIRONMENT
             if metric not in known:
                 result.reject(f"samples[{index}].metric: unknown metric {metric!r}", self.max_errors)
                 continue
