@@ -275,6 +275,15 @@ async def _measure(address: str, teams: int, samples: int, pid: int) -> None:
         f"goal p99 < {GOAL_P99_MS} ms per page: {'met' if worst < GOAL_P99_MS else 'NOT met'} "
         f"(worst p99 {worst:.2f} ms, full view included); load average {os.getloadavg()[0]:.2f}"
     )
+    full_p99 = _percentile(full_pages, 0.99)
+    # The full view alone, and its CPU cost: on a loaded machine the wall-clock p99 mostly measures the
+    # queue for a core, while the catalog's CPU per page says whether the budget fits at all.
+    print(
+        f"verdict: FULL view p99 {full_p99:.2f} ms per page of 50 with plans (goal <= {GOAL_P99_MS} ms): "
+        f"{'met' if full_p99 <= GOAL_P99_MS else 'MISSED'}; catalog CPU {full_cpu_ms:.2f} ms per full page "
+        f"({'within' if full_cpu_ms <= GOAL_P99_MS else 'over'} the budget); load average "
+        f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
 
 
 async def run(quick: bool) -> None:

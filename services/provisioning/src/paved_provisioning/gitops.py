@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import stat
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dulwich import porcelain
-from dulwich.object_store import commit_tree_changes
+from dulwich.object_store import commit_tree_changes, tree_lookup_path
 from dulwich.objects import Blob, Commit, ObjectID, Tree
 from dulwich.refs import Ref
 from dulwich.repo import Repo
@@ -86,6 +87,8 @@ class GitOpsRepository:
         self.ref = Ref(f"refs/heads/{branch}".encode())
         self.author = author
         self.remote_url = remote_url
+        self._reader: Repo | None = None
+        self._reader_lock = threading.Lock()
 
     def ensure(self) -> None:
         """Create the bare repository when it does not exist yet."""
@@ -248,19 +251,16 @@ class GitOpsRepository:
 
     def read_file(self, path: str, *, commit: str | None = None) -> bytes | None:
         """A file's content at ``commit`` (default: the branch head), or None."""
+        if commit:
+            # Objects are immutable and named by their content: a reader opened once never reads a stale
+            # one (opening a Repo per read was most of the CPU of a step that reads one file back).
+            with self._reader_lock:
+                if self._reader is None:
+                    self._reader = Repo(str(self.path))
+                return _read_blob(self._reader, ObjectID(commit.encode()), path)
         with Repo(str(self.path)) as repo:
-            sha = ObjectID(commit.encode()) if commit else repo.refs.as_dict().get(self.ref)
-            if sha is None:
-                return None
-            tree_id = _tree_of(repo, sha)
-            try:
-                from dulwich.object_store import tree_lookup_path
-
-                _, blob_id = tree_lookup_path(repo.object_store.__getitem__, tree_id, path.encode())
-            except KeyError:
-                return None
-            blob = repo.object_store[blob_id]
-            return bytes(blob.data) if isinstance(blob, Blob) else None
+            sha = repo.refs.as_dict().get(self.ref)
+            return None if sha is None else _read_blob(repo, sha, path)
 
     def list_files(self, directory: str, *, commit: str | None = None) -> list[str]:
         """Paths of the files under ``directory`` at ``commit`` (default: the branch head)."""
@@ -296,3 +296,13 @@ class GitOpsRepository:
                 )
         except Exception as exc:
             raise GitOpsError(f"push to the configured remote failed: {type(exc).__name__}") from exc
+
+
+def _read_blob(repo: Repo, commit: ObjectID, path: str) -> bytes | None:
+    tree_id = _tree_of(repo, commit)
+    try:
+        _, blob_id = tree_lookup_path(repo.object_store.__getitem__, tree_id, path.encode())
+    except KeyError:
+        return None
+    blob = repo.object_store[blob_id]
+    return bytes(blob.data) if isinstance(blob, Blob) else None
