@@ -48,8 +48,15 @@ class VpaParameters:
 class SafetyParameters:
     """Paved's rules on top of VPA's estimate."""
 
-    peak_headroom: float = 0.15  # memory never below the recent peak working set x (1 + this)
-    max_memory_cut: float = 0.20  # a memory decrease takes at most this share per step
+    peak_headroom: float = 0.05  # memory never below the recent peak working set x (1 + this)
+    # The request (what is paid for) takes VPA's percentiles with this margin instead of VPA's 15 %: the
+    # safety margin lives in the limit (``limit_headroom`` above the recent peak), in the peak floor and,
+    # after an OOM kill, in VPA's margined target, so it is not paid twice.
+    request_margin: float = 0.0
+    max_memory_cut: float = 0.20  # a memory decrease takes at most this share per step...
+    # ...below the recent peak x (1 + this): memory above it is waste no OOM risk protects, and a request
+    # far above it goes straight down to it once the learning period is over
+    memory_waste_headroom: float = 0.50
     max_cpu_cut: float = 0.50  # a CPU decrease takes at most this share per step
     min_change: float = 0.10  # smaller relative changes are not proposed (churn)
     learning_days: float = 7.0  # decreases need this much history (confidence in days)
@@ -216,10 +223,12 @@ def recommend(
     memory_evidence = evidence_of(history, "memory", conf)
     memory_reasons: list[str] = []
     floor = memory_evidence.peak * (1 + safety.peak_headroom)
-    want = max(memory_estimate.target, floor, vpa.min_memory)
+    unmargined = (1 + safety.request_margin) / (1 + vpa.margin)
+    want = max(memory_estimate.target * unmargined, floor, vpa.min_memory)
     if recent_oom:
         bump = max(oom_sample(history, t, current.memory_request, vpa) for t in recent_oom)
-        want = max(want, bump)
+        # After a kill, at least VPA's answer: its margined target holds the OOM sample.
+        want = max(want, memory_estimate.target, bump)
         memory_reasons.append(f"{len(recent_oom)} OOM kill(s) in the last {safety.oom_cooldown / DAY:g} days")
     memory = _step(
         current.memory_request,
@@ -228,6 +237,7 @@ def recommend(
         safety.min_change,
         decrease_allowed and not recent_oom,
         memory_reasons,
+        unbounded_above=memory_evidence.peak * (1 + safety.memory_waste_headroom),
     )
     memory_limit = _limit(
         current.memory_request,
@@ -240,7 +250,7 @@ def recommend(
     cpu_reasons: list[str] = []
     throttled = values_since(history.throttling, max(now - DAY, since_change))
     throttling = sum(throttled) / len(throttled) if throttled else 0.0
-    cpu_want = max(cpu_estimate.target, vpa.min_cpu)
+    cpu_want = max(cpu_estimate.target * unmargined, vpa.min_cpu)
     cpu_cut_allowed = decrease_allowed
     if throttling > safety.throttling_limit:
         cpu_want = max(cpu_want, current.cpu_request * safety.throttling_bump)
@@ -285,9 +295,16 @@ def recommend(
 
 
 def _step(
-    current: float, want: float, max_cut: float, min_change: float, may_decrease: bool, reasons: list[str]
+    current: float,
+    want: float,
+    max_cut: float,
+    min_change: float,
+    may_decrease: bool,
+    reasons: list[str],
+    unbounded_above: float = math.inf,
 ) -> float:
-    """The next request on the way from ``current`` to ``want``: increases at once, decreases bounded."""
+    """The next request on the way from ``current`` to ``want``: increases at once, decreases bounded to
+    ``max_cut`` per step, except a cut down to ``unbounded_above`` (which happens in one step)."""
     if current <= 0:
         return want
     change = want / current - 1
@@ -299,9 +316,9 @@ def _step(
     if not may_decrease:
         reasons.append("decrease held back")
         return current
-    floor = current * (1 - max_cut)
+    floor = min(current * (1 - max_cut), max(unbounded_above, want))
     if want < floor:
-        reasons.append(f"decrease of {-change:.0%} limited to {max_cut:.0%} this step")
+        reasons.append(f"decrease of {-change:.0%} limited to {1 - floor / current:.0%} this step")
         return floor
     return want
 
