@@ -177,5 +177,34 @@ def test_closed_loop_guardrail_canary_promotion_and_automatic_rollback(
     assert history.status_code == 200, history.text
     outcomes = history.json()["optimizations"]
     assert len(outcomes) == 2
-    assert "rolled back: error rate" in outcomes[0].get("reason", ""), outcomes
-    assert "reason" not in outcomes[1]
+    rolled_back, promoted = outcomes
+    assert rolled_back["outcome"] == "rolled_back", outcomes
+    assert "rolled back: error rate" in rolled_back["reason"], outcomes
+    assert promoted["outcome"] == "promoted" and promoted["reason"] is None, outcomes
+    # The promoted change is recorded with cost (the rolled-back one changed nothing); actuals of a full
+    # day after it do not exist yet, so nothing is claimed as realised.
+    assert promoted["change"] == "rightsizing" and promoted["realised"] is None, outcomes
+    assert rolled_back["realised"] is None
+    assert history.json()["teams"] == [
+        {
+            "team": "payments",
+            "optimizations": 1,
+            "measured": 0,
+            "saving_per_day": 0.0,
+            "monthly_saving": 0.0,
+            "currency": "USD",
+        }
+    ]
+    team_view = payments.get("/api/optimizations", params={"team": "payments"})
+    assert team_view.status_code == 200, team_view.text
+    mine = [o for o in team_view.json()["optimizations"] if o["service"] == name]
+    assert [o["outcome"] for o in mine] == ["rolled_back", "promoted"]
+    assert payments.get("/api/optimizations", params={"team": "Not A Team"}).status_code == 400
+
+    # The estimate report: the new service has an estimate and no actuals yet, so it is not graded.
+    accuracy = payments.get("/api/costs/estimate-accuracy", params={"team": "payments"})
+    assert accuracy.status_code == 200, accuracy.text
+    assert name not in {s["service"] for s in accuracy.json()["services"]}
+    assert accuracy.json()["ungraded"] >= 1
+    refused = payments.get("/api/costs/estimate-accuracy", params={"days": 0})
+    assert refused.status_code == 400 and "days" in refused.text

@@ -92,6 +92,10 @@ class CostAnalysis:
     def currency(self) -> str:
         return self._settings.currency
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._sessions
+
     def _window(self, month: Month, today: date) -> tuple[date, date]:
         start = min(month.previous().first_day, today - timedelta(days=self._settings.forecast_lookback_days))
         return start, max(month.end, today + timedelta(days=1))

@@ -21,6 +21,7 @@ from paved_cost.history_client import AlertingHistory
 from paved_cost.ingest import BillingImporter
 from paved_cost.migrations import MIGRATIONS
 from paved_cost.optimizer import Optimizer
+from paved_cost.outcomes import Outcomes
 from paved_cost.prices import load_catalog
 from paved_cost.provisioning_client import GrpcProvisioning
 from paved_cost.rightsizer import Rightsizer
@@ -91,6 +92,7 @@ async def build_app(
         clock=clock,
         facts=facts,
         rightsizer=rightsizer,
+        outcomes=Outcomes(sessions, settings.currency, clock),
     )
     return CostApp(servicer, channel, facts, alerting)
 

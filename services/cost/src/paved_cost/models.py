@@ -124,6 +124,7 @@ class ServiceRegistration(CostModel, table=True):
     estimated_monthly_cost: Decimal | None = Field(default=None, sa_type=ExactDecimal)
     currency: str = "USD"
     registered_at: datetime = Field(sa_column=_utc())
+    template: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class EnvironmentEstimate(CostModel, table=True):
@@ -171,7 +172,8 @@ class UtilizationSample(CostModel, table=True):
 
 
 class AppliedOptimization(CostModel, table=True):
-    """A recommendation AutoOptimize applied through provisioning."""
+    """A change applied through provisioning: an AutoOptimize recommendation (instance type) or a canaried
+    rightsizing (``recommendation`` = ``rightsizing``), measured later against FOCUS actuals."""
 
     __tablename__ = "cost_optimization"
 

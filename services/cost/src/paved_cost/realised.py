@@ -11,7 +11,8 @@ No full day after the change (or no cost before it) means nothing is known yet: 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -50,3 +51,30 @@ def realised_saving(
     before = sum((daily.get(day, Decimal(0)) for day in before_days), Decimal(0)) / window
     after = sum((daily.get(day, Decimal(0)) for day in after_days), Decimal(0)) / window
     return Realised(window, before, after)
+
+
+@dataclass(frozen=True)
+class TeamSavings:
+    """What one team's optimizations saved, as far as actuals tell yet."""
+
+    team: str
+    optimizations: int
+    measured: int
+    per_day: Decimal
+    monthly: Decimal
+
+
+def team_savings(changes: Iterable[tuple[str, Realised | None]]) -> list[TeamSavings]:
+    """Per team (by name): how many changes, how many measured, and the sum of the measured savings (a
+    change not measured yet adds nothing, never its estimate)."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    per_day: dict[str, Decimal] = defaultdict(Decimal)
+    for team, measured in changes:
+        counts[team][0] += 1
+        if measured is not None:
+            counts[team][1] += 1
+            per_day[team] += measured.per_day
+    return [
+        TeamSavings(team, total, measured, per_day[team], per_day[team] * DAYS_PER_MONTH)
+        for team, (total, measured) in sorted(counts.items())
+    ]

@@ -12,7 +12,7 @@ from paved.cost.v1 import cost_pb2, cost_pb2_grpc
 from paved_kit.errors import FieldViolation, InvalidArgument
 from paved_kit.validation import time_violation
 
-from paved_cost import convert
+from paved_cost import convert, outcomes_convert
 from paved_cost.analysis import CostAnalysis
 from paved_cost.attribution import bare_service_name
 from paved_cost.catalog_facts import CatalogFacts
@@ -21,6 +21,7 @@ from paved_cost.ingest import BillingImporter
 from paved_cost.listing import matches, page, parse_filter
 from paved_cost.money import plain, to_money
 from paved_cost.optimizer import Optimizer, total_savings
+from paved_cost.outcomes import Outcomes
 from paved_cost.prices import PriceCatalog
 from paved_cost.rightsizer import Rightsizer
 from paved_cost.rightsizing_convert import recommendation_message
@@ -44,8 +45,10 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
         clock: Callable[[], datetime],
         facts: CatalogFacts | None = None,
         rightsizer: Rightsizer | None = None,
+        outcomes: Outcomes | None = None,
     ) -> None:
         self._rightsizer = rightsizer
+        self._outcomes = outcomes or Outcomes(analysis.sessions, analysis.currency, clock)
         self._catalog = catalog
         self._importer = importer
         self._tracking = tracking
@@ -121,6 +124,8 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
             environment=request.environment,
             resources=convert.plan_resources(request.resources),
             estimated_monthly_cost=convert.money_or_none(request, "estimated_monthly_cost"),
+            template=request.template,
+            optimization_operation=request.optimization_operation,
         )
         if self._facts is not None:
             self._facts.registered([bare_service_name(request.service)])
@@ -240,6 +245,26 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
         assert self._rightsizer is not None
         result = await self._rightsizer.recommend(request.service, request.environment)
         return recommendation_message(result)
+
+    async def ListAppliedOptimizations(
+        self, request: cost_pb2.ListAppliedOptimizationsRequest, context: Context
+    ) -> cost_pb2.ListAppliedOptimizationsResponse:
+        start = convert.from_timestamp(request.start_time) if request.HasField("start_time") else None
+        end = convert.from_timestamp(request.end_time) if request.HasField("end_time") else None
+        window = [time_violation("start_time", start), time_violation("end_time", end)]
+        violations = [v for v in window if v is not None]
+        if violations:
+            raise InvalidArgument("invalid period", violations)
+        history = await self._outcomes.optimizations(
+            teams=list(request.teams), service=request.service, start=start, end=end
+        )
+        return outcomes_convert.history_message(history, self._currency)
+
+    async def GetEstimateAccuracy(
+        self, request: cost_pb2.GetEstimateAccuracyRequest, context: Context
+    ) -> cost_pb2.GetEstimateAccuracyResponse:
+        accuracy = await self._outcomes.estimate_accuracy(teams=list(request.teams), days=request.days)
+        return outcomes_convert.accuracy_message(accuracy, self._currency)
 
     async def GetPlatformRoi(
         self, request: cost_pb2.GetPlatformRoiRequest, context: Context

@@ -277,6 +277,7 @@ async def upsert_registration(*, session: AsyncSession, registration: ServiceReg
     existing.environment = registration.environment
     existing.estimated_monthly_cost = registration.estimated_monthly_cost
     existing.currency = registration.currency
+    existing.template = registration.template or existing.template
 
 
 async def upsert_environment_estimate(*, session: AsyncSession, estimate: EnvironmentEstimate) -> None:
@@ -418,6 +419,15 @@ async def average_utilization(*, session: AsyncSession, since: datetime) -> floa
 
 async def add_optimization(*, session: AsyncSession, optimization: AppliedOptimization) -> None:
     session.add(optimization)
+
+
+async def optimization_of_operation(*, session: AsyncSession, operation: str) -> AppliedOptimization | None:
+    """The optimization recorded for a provisioning operation, if any."""
+    table = AppliedOptimization.__table__  # type: ignore[attr-defined]
+    result = await _execute(session, select(table.c.id).where(table.c.operation == operation).limit(1))
+    row_id = result.scalars().first()
+    return None if row_id is None else await session.get(AppliedOptimization, row_id)
+    return result.scalars().first()
 
 
 async def applied_optimizations(

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_cost import store
 from paved_cost.attribution import bare_service_name
-from paved_cost.models import EnvironmentEstimate, ServiceRegistration, TrackedResource
+from paved_cost.models import AppliedOptimization, EnvironmentEstimate, ServiceRegistration, TrackedResource
 from paved_cost.resources import PlanResource
 
 METRICS = frozenset({"cpu", "memory"})
@@ -47,8 +47,11 @@ class Tracking:
         environment: str,
         resources: Sequence[PlanResource],
         estimated_monthly_cost: Decimal | None,
+        template: str = "",
+        optimization_operation: str = "",
     ) -> int:
-        """Track ``resources`` as the service's whole set (idempotent: a retry changes nothing)."""
+        """Track ``resources`` as the service's whole set (idempotent: a retry changes nothing). With an
+        ``optimization_operation`` the change is recorded once, so its realised saving can be measured."""
         name = bare_service_name(service)
         violations = []
         if not name:
@@ -66,6 +69,10 @@ class Tracking:
             seen.add(resource.name)
         if estimated_monthly_cost is not None and estimated_monthly_cost < 0:
             violations.append(FieldViolation("estimated_monthly_cost", "must not be negative"))
+        if optimization_operation and not optimization_operation.startswith("operations/"):
+            violations.append(
+                FieldViolation("optimization_operation", "must be an operation name: operations/{operation}")
+            )
         if violations:
             raise InvalidArgument("invalid registration", violations)
         now = self._clock()
@@ -103,9 +110,30 @@ class Tracking:
                     estimated_monthly_cost=await _total(session, name),
                     currency=self._currency,
                     registered_at=now,
+                    template=template,
                 ),
             )
             await store.replace_resources(session=session, service=name, resources=tracked)
+            if optimization_operation and (
+                await store.optimization_of_operation(session=session, operation=optimization_operation)
+                is None
+            ):
+                # Realised savings are measured on the whole service; the record names its compute.
+                changed = next((r.name for r in resources if r.type == "compute"), "")
+                await store.add_optimization(
+                    session=session,
+                    optimization=AppliedOptimization(
+                        recommendation="rightsizing",
+                        service=name,
+                        resource=changed,
+                        from_instance_type="",
+                        to_instance_type="",
+                        monthly_savings=Decimal(0),
+                        currency=self._currency,
+                        operation=optimization_operation,
+                        applied_at=now,
+                    ),
+                )
         return len(tracked)
 
     async def unregister(self, service: str, environment: str = "") -> int:

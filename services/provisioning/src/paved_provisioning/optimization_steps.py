@@ -61,10 +61,16 @@ async def run_optimization_step(ctx: StepContext, tools: Toolkit) -> StepOutcome
         await tools.peers.update_catalog(ctx.service, plan=new_plan)
         return StepOutcome("catalog plan updated")
     if ctx.step == "register_cost":
+        # Naming the operation makes cost record the change, to measure its realised saving on actuals.
         tracked = await tools.peers.register_resources(
-            new_plan, float(ctx.payload.get("monthly_cost", 0.0)), ctx.payload.get("currency", "USD")
+            new_plan,
+            float(ctx.payload.get("monthly_cost", 0.0)),
+            ctx.payload.get("currency", "USD"),
+            optimization_operation=f"operations/{ctx.operation_id}",
         )
-        return StepOutcome(f"{tracked} resource(s) re-registered with cost", {"tracked": tracked})
+        return StepOutcome(
+            f"{tracked} resource(s) re-registered with cost, change recorded", {"tracked": tracked}
+        )
     raise StepError(f"unknown step {ctx.step}", retryable=False)
 
 

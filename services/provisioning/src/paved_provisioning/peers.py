@@ -335,7 +335,11 @@ class Peers:
 
     # cost -------------------------------------------------------------------------------------------------
 
-    async def register_resources(self, plan: dict[str, Any], monthly_cost: float, currency: str) -> int:
+    async def register_resources(
+        self, plan: dict[str, Any], monthly_cost: float, currency: str, optimization_operation: str = ""
+    ) -> int:
+        """Register the plan's resources with cost; ``optimization_operation`` names the optimization that
+        changed them, so cost records the change and measures its realised saving."""
         message = plan_message(plan)
         try:
             response = await self.cost.RegisterResources(
@@ -345,6 +349,8 @@ class Peers:
                     environment=plan["environment"],
                     resources=list(message.resources),
                     estimated_monthly_cost=money(monthly_cost, currency),
+                    template=plan.get("template", ""),
+                    optimization_operation=optimization_operation,
                 )
             )
         except grpc.aio.AioRpcError as exc:

@@ -1,9 +1,9 @@
-"""Cost routes: per-team costs, recommendations, and auto-optimization."""
+"""Cost routes: per-team costs, recommendations, auto-optimization, and estimates graded against actuals."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from paved.cost.v1 import cost_pb2
@@ -149,3 +149,53 @@ async def optimize(
             else None
         ),
     )
+
+
+@router.get("/estimate-accuracy", responses=RESPONSES)
+async def estimate_accuracy(
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    team: TeamQuery = None,
+    days: Annotated[int, Query(ge=1, le=90, description="Days of actuals graded after registration.")] = 30,
+) -> dict[str, Any]:
+    """Paved's pre-provision estimates graded against FOCUS actuals: per service the estimated and the
+    actual monthly cost (mean daily actual over the graded days x 365 / 12) and the error
+    (estimate - actual) / actual; per template the error of the sums and the mean absolute error."""
+    teams = team_scope(principal, team)
+    reply = await call(
+        "cost",
+        backends.cost.GetEstimateAccuracy(cost_pb2.GetEstimateAccuracyRequest(teams=teams or [], days=days)),
+    )
+
+    def amounts(item: Any) -> dict[str, Any]:
+        return {
+            "estimated_monthly_cost": convert.money_amount(item.estimated_monthly_cost),
+            "actual_monthly_cost": convert.money_amount(item.actual_monthly_cost),
+            "currency": item.actual_monthly_cost.currency_code or "USD",
+        }
+
+    return {
+        "days": days,
+        "templates": [
+            {
+                "template": t.template,
+                "services": t.services,
+                **amounts(t),
+                "error": round(t.error, 4),
+                "mean_absolute_error": round(t.mean_absolute_error, 4),
+            }
+            for t in reply.templates
+        ],
+        "services": [
+            {
+                "service": g.service,
+                "template": g.template,
+                "team": g.team,
+                **amounts(g),
+                "days": g.days,
+                "error": round(g.error, 4),
+            }
+            for g in reply.services
+        ],
+        "ungraded": reply.ungraded,
+    }

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from google.longrunning import operations_pb2
 from google.protobuf import duration_pb2
+from paved.catalog.v1 import catalog_pb2
 from paved.cost.v1 import cost_pb2
 from paved.provisioning.v1 import provisioning_pb2
 from pydantic import BaseModel, ConfigDict, Field
 
-from paved_gateway import convert, optimization_flow
-from paved_gateway.access import authorized_service
+from paved_gateway import convert, optimization_flow, optimization_history
+from paved_gateway.access import authorized_service, team_filter, team_scope
 from paved_gateway.deps import BackendsDep, IdempotencyKeyDep, PrincipalDep, request_id_for
 from paved_gateway.errors import ApiError, call
 from paved_gateway.schemas import DNS_LABEL
@@ -162,29 +162,24 @@ async def apply_optimization(
 async def list_optimizations(
     backends: BackendsDep,
     principal: PrincipalDep,
-    service: Annotated[str, Query(min_length=1, max_length=63, pattern=DNS_LABEL)],
+    service: Annotated[str | None, Query(min_length=1, max_length=63, pattern=DNS_LABEL)] = None,
+    team: Annotated[str | None, Query(min_length=1, max_length=63, pattern=DNS_LABEL)] = None,
 ) -> dict[str, Any]:
-    """A service's optimizations, newest first, with their outcome (succeeded; failed: rolled back, why)."""
-    await authorized_service(backends, principal, service)
+    """Optimizations, newest first: each with its outcome (promoted; rolled_back with the reason;
+    in_progress; applied for AutoOptimize's changes) and the saving FOCUS actuals show (the same number of
+    full days after the change against before it, per day and per month; null until a day has passed),
+    with the sums per team. One service's (``service``), else those of ``team`` or of the caller's teams
+    (the first 100 services of each)."""
+    if service is not None:
+        await authorized_service(backends, principal, service)
+        result = await optimization_history.history(backends, [service], None, service=service)
+        return {"service": service, **result}
+    teams = team_scope(principal, team)
     reply = await call(
-        "provisioning",
-        backends.provisioning.ListDeployments(
-            provisioning_pb2.ListDeploymentsRequest(parent=f"services/{service}", page_size=100)
+        "catalog",
+        backends.catalog.ListServices(
+            catalog_pb2.ListServicesRequest(page_size=100, filter=team_filter(teams))
         ),
     )
-    items = []
-    for deployment in reply.deployments:
-        if deployment.workflow != optimization_flow.OPTIMIZE_WORKFLOW:
-            continue
-        item = convert.to_dict(deployment)
-        if deployment.operation:
-            op = await call(
-                "provisioning",
-                backends.operations.GetOperation(
-                    operations_pb2.GetOperationRequest(name=deployment.operation)
-                ),
-            )
-            if op.HasField("error"):
-                item["reason"] = op.error.message
-        items.append(item)
-    return {"service": service, "optimizations": items}
+    names = [s.name.removeprefix(convert.SERVICE_PREFIX) for s in reply.services]
+    return await optimization_history.history(backends, names, teams)

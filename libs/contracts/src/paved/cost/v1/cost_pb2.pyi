@@ -267,18 +267,22 @@ class RecordUtilizationResponse(_message.Message):
     def __init__(self, accepted: _Optional[int] = ...) -> None: ...
 
 class RegisterResourcesRequest(_message.Message):
-    __slots__ = ("service", "team", "environment", "resources", "estimated_monthly_cost")
+    __slots__ = ("service", "team", "environment", "resources", "estimated_monthly_cost", "optimization_operation", "template")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TEAM_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_MONTHLY_COST_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZATION_OPERATION_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     service: str
     team: str
     environment: str
     resources: _containers.RepeatedCompositeFieldContainer[_common_pb2.Resource]
     estimated_monthly_cost: _money_pb2.Money
-    def __init__(self, service: _Optional[str] = ..., team: _Optional[str] = ..., environment: _Optional[str] = ..., resources: _Optional[_Iterable[_Union[_common_pb2.Resource, _Mapping]]] = ..., estimated_monthly_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+    optimization_operation: str
+    template: str
+    def __init__(self, service: _Optional[str] = ..., team: _Optional[str] = ..., environment: _Optional[str] = ..., resources: _Optional[_Iterable[_Union[_common_pb2.Resource, _Mapping]]] = ..., estimated_monthly_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., optimization_operation: _Optional[str] = ..., template: _Optional[str] = ...) -> None: ...
 
 class RegisterResourcesResponse(_message.Message):
     __slots__ = ("tracked",)
@@ -497,6 +501,126 @@ class AutoOptimizeResponse(_message.Message):
     actions: _containers.RepeatedCompositeFieldContainer[OptimizationAction]
     total_monthly_savings: _money_pb2.Money
     def __init__(self, dry_run: _Optional[bool] = ..., actions: _Optional[_Iterable[_Union[OptimizationAction, _Mapping]]] = ..., total_monthly_savings: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class ListAppliedOptimizationsRequest(_message.Message):
+    __slots__ = ("teams", "service", "start_time", "end_time")
+    TEAMS_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    teams: _containers.RepeatedScalarFieldContainer[str]
+    service: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, teams: _Optional[_Iterable[str]] = ..., service: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RealisedSaving(_message.Message):
+    __slots__ = ("days", "before_per_day", "after_per_day", "saving_per_day", "monthly_saving")
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    AFTER_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    SAVING_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    MONTHLY_SAVING_FIELD_NUMBER: _ClassVar[int]
+    days: int
+    before_per_day: _money_pb2.Money
+    after_per_day: _money_pb2.Money
+    saving_per_day: _money_pb2.Money
+    monthly_saving: _money_pb2.Money
+    def __init__(self, days: _Optional[int] = ..., before_per_day: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., after_per_day: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., saving_per_day: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., monthly_saving: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class AppliedOptimization(_message.Message):
+    __slots__ = ("service", "team", "resource", "change", "operation", "apply_time", "estimated_monthly_saving", "realised")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    APPLY_TIME_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_MONTHLY_SAVING_FIELD_NUMBER: _ClassVar[int]
+    REALISED_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    team: str
+    resource: str
+    change: str
+    operation: str
+    apply_time: _timestamp_pb2.Timestamp
+    estimated_monthly_saving: _money_pb2.Money
+    realised: RealisedSaving
+    def __init__(self, service: _Optional[str] = ..., team: _Optional[str] = ..., resource: _Optional[str] = ..., change: _Optional[str] = ..., operation: _Optional[str] = ..., apply_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., estimated_monthly_saving: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., realised: _Optional[_Union[RealisedSaving, _Mapping]] = ...) -> None: ...
+
+class TeamRealisedSavings(_message.Message):
+    __slots__ = ("team", "optimizations", "measured", "saving_per_day", "monthly_saving")
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZATIONS_FIELD_NUMBER: _ClassVar[int]
+    MEASURED_FIELD_NUMBER: _ClassVar[int]
+    SAVING_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    MONTHLY_SAVING_FIELD_NUMBER: _ClassVar[int]
+    team: str
+    optimizations: int
+    measured: int
+    saving_per_day: _money_pb2.Money
+    monthly_saving: _money_pb2.Money
+    def __init__(self, team: _Optional[str] = ..., optimizations: _Optional[int] = ..., measured: _Optional[int] = ..., saving_per_day: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., monthly_saving: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class ListAppliedOptimizationsResponse(_message.Message):
+    __slots__ = ("optimizations", "teams")
+    OPTIMIZATIONS_FIELD_NUMBER: _ClassVar[int]
+    TEAMS_FIELD_NUMBER: _ClassVar[int]
+    optimizations: _containers.RepeatedCompositeFieldContainer[AppliedOptimization]
+    teams: _containers.RepeatedCompositeFieldContainer[TeamRealisedSavings]
+    def __init__(self, optimizations: _Optional[_Iterable[_Union[AppliedOptimization, _Mapping]]] = ..., teams: _Optional[_Iterable[_Union[TeamRealisedSavings, _Mapping]]] = ...) -> None: ...
+
+class GetEstimateAccuracyRequest(_message.Message):
+    __slots__ = ("teams", "days")
+    TEAMS_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    teams: _containers.RepeatedScalarFieldContainer[str]
+    days: int
+    def __init__(self, teams: _Optional[_Iterable[str]] = ..., days: _Optional[int] = ...) -> None: ...
+
+class EstimateGrade(_message.Message):
+    __slots__ = ("service", "template", "team", "estimated_monthly_cost", "actual_monthly_cost", "days", "error")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_MONTHLY_COST_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_MONTHLY_COST_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    template: str
+    team: str
+    estimated_monthly_cost: _money_pb2.Money
+    actual_monthly_cost: _money_pb2.Money
+    days: int
+    error: float
+    def __init__(self, service: _Optional[str] = ..., template: _Optional[str] = ..., team: _Optional[str] = ..., estimated_monthly_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., actual_monthly_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., days: _Optional[int] = ..., error: _Optional[float] = ...) -> None: ...
+
+class TemplateEstimateAccuracy(_message.Message):
+    __slots__ = ("template", "services", "estimated_monthly_cost", "actual_monthly_cost", "error", "mean_absolute_error")
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_MONTHLY_COST_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_MONTHLY_COST_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    MEAN_ABSOLUTE_ERROR_FIELD_NUMBER: _ClassVar[int]
+    template: str
+    services: int
+    estimated_monthly_cost: _money_pb2.Money
+    actual_monthly_cost: _money_pb2.Money
+    error: float
+    mean_absolute_error: float
+    def __init__(self, template: _Optional[str] = ..., services: _Optional[int] = ..., estimated_monthly_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., actual_monthly_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., error: _Optional[float] = ..., mean_absolute_error: _Optional[float] = ...) -> None: ...
+
+class GetEstimateAccuracyResponse(_message.Message):
+    __slots__ = ("templates", "services", "ungraded")
+    TEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    UNGRADED_FIELD_NUMBER: _ClassVar[int]
+    templates: _containers.RepeatedCompositeFieldContainer[TemplateEstimateAccuracy]
+    services: _containers.RepeatedCompositeFieldContainer[EstimateGrade]
+    ungraded: int
+    def __init__(self, templates: _Optional[_Iterable[_Union[TemplateEstimateAccuracy, _Mapping]]] = ..., services: _Optional[_Iterable[_Union[EstimateGrade, _Mapping]]] = ..., ungraded: _Optional[int] = ...) -> None: ...
 
 class GetPlatformRoiRequest(_message.Message):
     __slots__ = ("deployments", "services_created", "incidents_avoided", "start_time", "end_time")

@@ -95,6 +95,16 @@ class CostServiceStub:
                 request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.RecommendResourcesRequest.SerializeToString,
                 response_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.ResourceRecommendation.FromString,
                 _registered_method=True)
+        self.ListAppliedOptimizations = channel.unary_unary(
+                '/paved.cost.v1.CostService/ListAppliedOptimizations',
+                request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListAppliedOptimizationsRequest.SerializeToString,
+                response_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListAppliedOptimizationsResponse.FromString,
+                _registered_method=True)
+        self.GetEstimateAccuracy = channel.unary_unary(
+                '/paved.cost.v1.CostService/GetEstimateAccuracy',
+                request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.GetEstimateAccuracyRequest.SerializeToString,
+                response_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.GetEstimateAccuracyResponse.FromString,
+                _registered_method=True)
         self.GetPlatformRoi = channel.unary_unary(
                 '/paved.cost.v1.CostService/GetPlatformRoi',
                 request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.GetPlatformRoiRequest.SerializeToString,
@@ -190,6 +200,21 @@ class CostServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAppliedOptimizations(self, request, context):
+        """Applied optimizations (AutoOptimize's and canaried rightsizing) with the savings FOCUS actuals show, per
+        change and per team.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEstimateAccuracy(self, request, context):
+        """Pre-provision estimates graded against FOCUS actuals, per template.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetPlatformRoi(self, request, context):
         """Platform ROI from the source design's formula, every term returned.
         """
@@ -259,6 +284,16 @@ def add_CostServiceServicer_to_server(servicer, server):
                     servicer.RecommendResources,
                     request_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.RecommendResourcesRequest.FromString,
                     response_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.ResourceRecommendation.SerializeToString,
+            ),
+            'ListAppliedOptimizations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAppliedOptimizations,
+                    request_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListAppliedOptimizationsRequest.FromString,
+                    response_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListAppliedOptimizationsResponse.SerializeToString,
+            ),
+            'GetEstimateAccuracy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEstimateAccuracy,
+                    request_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.GetEstimateAccuracyRequest.FromString,
+                    response_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.GetEstimateAccuracyResponse.SerializeToString,
             ),
             'GetPlatformRoi': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPlatformRoi,
@@ -591,6 +626,60 @@ class CostService:
             '/paved.cost.v1.CostService/RecommendResources',
             paved_dot_cost_dot_v1_dot_cost__pb2.RecommendResourcesRequest.SerializeToString,
             paved_dot_cost_dot_v1_dot_cost__pb2.ResourceRecommendation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAppliedOptimizations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.cost.v1.CostService/ListAppliedOptimizations',
+            paved_dot_cost_dot_v1_dot_cost__pb2.ListAppliedOptimizationsRequest.SerializeToString,
+            paved_dot_cost_dot_v1_dot_cost__pb2.ListAppliedOptimizationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEstimateAccuracy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.cost.v1.CostService/GetEstimateAccuracy',
+            paved_dot_cost_dot_v1_dot_cost__pb2.GetEstimateAccuracyRequest.SerializeToString,
+            paved_dot_cost_dot_v1_dot_cost__pb2.GetEstimateAccuracyResponse.FromString,
             options,
             channel_credentials,
             insecure,
