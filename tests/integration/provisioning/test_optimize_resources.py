@@ -39,7 +39,10 @@ async def real_peers(tmp_path: Path) -> AsyncIterator[RealPeers]:
 async def signals(alerting: Any, error_rate: float, latency: float = 120.0) -> None:
     now = timestamp_pb2.Timestamp(seconds=int(time.time()))
     samples = [
-        alerting_pb2.MetricSample(service="checkout", metric=metric, value=value, time=now)
+        # The bake reads the signals of the operation's environment (the service runs in staging).
+        alerting_pb2.MetricSample(
+            service="checkout", environment="staging", metric=metric, value=value, time=now
+        )
         for metric, value in (("error_rate", error_rate), ("latency_p99", latency), ("up", 1.0))
     ]
 

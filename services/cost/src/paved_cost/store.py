@@ -297,7 +297,7 @@ async def environment_estimates(*, session: AsyncSession, service: str) -> list[
         session,
         select(EnvironmentEstimate)
         .where(EnvironmentEstimate.service == service)  # type: ignore[arg-type]
-        .order_by(EnvironmentEstimate.environment),  # type: ignore[arg-type]
+        .order_by(EnvironmentEstimate.environment),
     )
     return list(result.scalars())
 
