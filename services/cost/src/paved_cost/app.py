@@ -15,6 +15,7 @@ from paved_kit.server import GrpcServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paved_cost.analysis import CostAnalysis
+from paved_cost.anomaly_report import CostAnomalies
 from paved_cost.attribution import Attribution
 from paved_cost.catalog_facts import CatalogFacts
 from paved_cost.history_client import AlertingHistory
@@ -91,6 +92,7 @@ async def build_app(
         optimizer=optimizer,
         clock=clock,
         facts=facts,
+        anomalies=CostAnomalies(sessions, clock, settings.currency),
         rightsizer=rightsizer,
         outcomes=Outcomes(sessions, settings.currency, clock),
     )

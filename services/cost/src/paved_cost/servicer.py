@@ -14,6 +14,7 @@ from paved_kit.validation import time_violation
 
 from paved_cost import convert, outcomes_convert
 from paved_cost.analysis import CostAnalysis
+from paved_cost.anomaly_report import CostAnomalies
 from paved_cost.attribution import bare_service_name
 from paved_cost.catalog_facts import CatalogFacts
 from paved_cost.estimate import estimate
@@ -46,9 +47,11 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
         facts: CatalogFacts | None = None,
         rightsizer: Rightsizer | None = None,
         outcomes: Outcomes | None = None,
+        anomalies: CostAnomalies | None = None,
     ) -> None:
         self._rightsizer = rightsizer
         self._outcomes = outcomes or Outcomes(analysis.sessions, analysis.currency, clock)
+        self._anomalies = anomalies or CostAnomalies(analysis.sessions, clock, analysis.currency)
         self._catalog = catalog
         self._importer = importer
         self._tracking = tracking
@@ -183,6 +186,39 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
             ],
             unallocated=to_money(result.unallocated, currency),
             total=to_money(result.total, currency),
+        )
+
+    async def ListCostAnomalies(
+        self, request: cost_pb2.ListCostAnomaliesRequest, context: Context
+    ) -> cost_pb2.ListCostAnomaliesResponse:
+        found, sensitivity = await self._anomalies.list(
+            request.team, request.service, request.days, request.sensitivity
+        )
+        currency = self._currency
+        return cost_pb2.ListCostAnomaliesResponse(
+            anomalies=[
+                cost_pb2.CostAnomaly(
+                    scope=item.scope,
+                    name=item.name,
+                    day=item.found.day.isoformat(),
+                    cost=to_money(item.found.cost, currency),
+                    expected=to_money(item.found.expected, currency),
+                    score=item.found.score,
+                    kind="spike" if item.found.score > 0 else "dip",
+                    drivers=[
+                        cost_pb2.CostDriver(
+                            dimension=driver.dimension,
+                            value=driver.value,
+                            cost=to_money(driver.cost, currency),
+                            usual=to_money(driver.usual, currency),
+                            change=float(driver.change),
+                        )
+                        for driver in item.drivers
+                    ],
+                )
+                for item in found
+            ],
+            sensitivity=sensitivity,
         )
 
     async def SummarizeBilling(

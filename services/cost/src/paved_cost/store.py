@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -443,3 +443,54 @@ async def applied_optimizations(
     )
     found = [await session.get(AppliedOptimization, row_id) for row_id in result.scalars()]
     return sorted((row for row in found if row is not None), key=lambda row: row.applied_at)
+
+
+@dataclass(frozen=True)
+class BillingDayRow:
+    """One billing row's day, owner and the FOCUS dimensions anomalies are explained by."""
+
+    day: date
+    service: str | None
+    team: str | None
+    service_name: str
+    sku_id: str
+    region_id: str
+    charge_category: str
+    cost: Decimal
+
+
+async def billing_day_rows(
+    *, session: AsyncSession, start: datetime, end: datetime, currency: str
+) -> list[BillingDayRow]:
+    """Billing rows charged in ``[start, end)`` in ``currency`` with their day and dimensions."""
+    table = _BILLING_TABLE
+    result = await _execute(
+        session,
+        select(
+            table.c.charge_period_start,
+            table.c.service,
+            table.c.team,
+            table.c.service_name,
+            table.c.sku_id,
+            table.c.region_id,
+            table.c.charge_category,
+            table.c.effective_cost,
+        ).where(
+            table.c.charge_period_start >= start,
+            table.c.charge_period_start < end,
+            table.c.billing_currency == currency,
+        ),
+    )
+    return [
+        BillingDayRow(
+            (charged if charged.tzinfo else charged.replace(tzinfo=UTC)).astimezone(UTC).date(),
+            service,
+            team,
+            service_name or "",
+            sku or "",
+            region or "",
+            category or "",
+            Decimal(cost),
+        )
+        for charged, service, team, service_name, sku, region, category, cost in result
+    ]

@@ -58,6 +58,40 @@ async def team_costs(
     )
 
 
+@router.get("/anomalies", response_model=dict[str, Any], responses=RESPONSES)
+async def cost_anomalies(
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    team: TeamQuery = None,
+    service: Annotated[str | None, Query(min_length=1, max_length=63, pattern=DNS_LABEL)] = None,
+    days: Annotated[int, Query(ge=1, le=90, description="Days back from today.")] = 30,
+    sensitivity: Annotated[str | None, Query(min_length=1, max_length=16)] = None,
+) -> dict[str, Any]:
+    """Days whose cost of a service or team departs from its recent days, each with the FOCUS dimensions
+    (SKU, region, service, charge category) that moved most."""
+    if service is not None:
+        owner = (await authorized_service(backends, principal, service)).team
+        teams: list[str] | None = [owner]
+    else:
+        teams = team_scope(principal, team)
+    replies = await asyncio.gather(
+        *(
+            call(
+                "cost",
+                backends.cost.ListCostAnomalies(
+                    cost_pb2.ListCostAnomaliesRequest(
+                        team=name, service=service or "", days=days, sensitivity=sensitivity or ""
+                    )
+                ),
+            )
+            for name in (teams if teams is not None else [""])
+        )
+    )
+    anomalies = [convert.to_dict(a) for reply in replies for a in reply.anomalies]
+    anomalies.sort(key=lambda a: a.get("day", ""), reverse=True)
+    return {"anomalies": anomalies, "sensitivity": replies[0].sensitivity if replies else "medium"}
+
+
 @router.get("/recommendations", response_model=schemas.Items, responses=RESPONSES)
 async def recommendations(
     backends: BackendsDep,

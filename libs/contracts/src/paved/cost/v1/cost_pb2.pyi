@@ -757,3 +757,57 @@ class ResourceRecommendation(_message.Message):
     history_source: str
     generate_time: _timestamp_pb2.Timestamp
     def __init__(self, service: _Optional[str] = ..., environment: _Optional[str] = ..., resource: _Optional[str] = ..., team: _Optional[str] = ..., cpu: _Optional[_Union[ResourceAdvice, _Mapping]] = ..., memory: _Optional[_Union[ResourceAdvice, _Mapping]] = ..., current_replicas: _Optional[int] = ..., min_replicas: _Optional[int] = ..., max_replicas: _Optional[int] = ..., current_instance_type: _Optional[str] = ..., recommended_instance_type: _Optional[str] = ..., monthly_savings: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., confidence: _Optional[float] = ..., decrease_allowed: _Optional[bool] = ..., changes: _Optional[bool] = ..., reasons: _Optional[_Iterable[str]] = ..., history_source: _Optional[str] = ..., generate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListCostAnomaliesRequest(_message.Message):
+    __slots__ = ("team", "service", "days", "sensitivity")
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    SENSITIVITY_FIELD_NUMBER: _ClassVar[int]
+    team: str
+    service: str
+    days: int
+    sensitivity: str
+    def __init__(self, team: _Optional[str] = ..., service: _Optional[str] = ..., days: _Optional[int] = ..., sensitivity: _Optional[str] = ...) -> None: ...
+
+class CostDriver(_message.Message):
+    __slots__ = ("dimension", "value", "cost", "usual", "change")
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    USUAL_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    dimension: str
+    value: str
+    cost: _money_pb2.Money
+    usual: _money_pb2.Money
+    change: float
+    def __init__(self, dimension: _Optional[str] = ..., value: _Optional[str] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., usual: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., change: _Optional[float] = ...) -> None: ...
+
+class CostAnomaly(_message.Message):
+    __slots__ = ("scope", "name", "day", "cost", "expected", "score", "kind", "drivers")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    DRIVERS_FIELD_NUMBER: _ClassVar[int]
+    scope: str
+    name: str
+    day: str
+    cost: _money_pb2.Money
+    expected: _money_pb2.Money
+    score: float
+    kind: str
+    drivers: _containers.RepeatedCompositeFieldContainer[CostDriver]
+    def __init__(self, scope: _Optional[str] = ..., name: _Optional[str] = ..., day: _Optional[str] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., expected: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., score: _Optional[float] = ..., kind: _Optional[str] = ..., drivers: _Optional[_Iterable[_Union[CostDriver, _Mapping]]] = ...) -> None: ...
+
+class ListCostAnomaliesResponse(_message.Message):
+    __slots__ = ("anomalies", "sensitivity")
+    ANOMALIES_FIELD_NUMBER: _ClassVar[int]
+    SENSITIVITY_FIELD_NUMBER: _ClassVar[int]
+    anomalies: _containers.RepeatedCompositeFieldContainer[CostAnomaly]
+    sensitivity: str
+    def __init__(self, anomalies: _Optional[_Iterable[_Union[CostAnomaly, _Mapping]]] = ..., sensitivity: _Optional[str] = ...) -> None: ...

@@ -80,6 +80,11 @@ class CostServiceStub:
                 request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.SummarizeBillingRequest.SerializeToString,
                 response_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.SummarizeBillingResponse.FromString,
                 _registered_method=True)
+        self.ListCostAnomalies = channel.unary_unary(
+                '/paved.cost.v1.CostService/ListCostAnomalies',
+                request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListCostAnomaliesRequest.SerializeToString,
+                response_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListCostAnomaliesResponse.FromString,
+                _registered_method=True)
         self.ListRecommendations = channel.unary_unary(
                 '/paved.cost.v1.CostService/ListRecommendations',
                 request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListRecommendationsRequest.SerializeToString,
@@ -179,6 +184,14 @@ class CostServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCostAnomalies(self, request, context):
+        """Days whose cost of a service or team departs from its recent days (median/MAD), each with the FOCUS
+        dimensions (service, SKU, region, charge category) that moved most.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListRecommendations(self, request, context):
         """Recommendations with estimated savings and evidence.
         """
@@ -269,6 +282,11 @@ def add_CostServiceServicer_to_server(servicer, server):
                     servicer.SummarizeBilling,
                     request_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.SummarizeBillingRequest.FromString,
                     response_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.SummarizeBillingResponse.SerializeToString,
+            ),
+            'ListCostAnomalies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCostAnomalies,
+                    request_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListCostAnomaliesRequest.FromString,
+                    response_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListCostAnomaliesResponse.SerializeToString,
             ),
             'ListRecommendations': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRecommendations,
@@ -545,6 +563,33 @@ class CostService:
             '/paved.cost.v1.CostService/SummarizeBilling',
             paved_dot_cost_dot_v1_dot_cost__pb2.SummarizeBillingRequest.SerializeToString,
             paved_dot_cost_dot_v1_dot_cost__pb2.SummarizeBillingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCostAnomalies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.cost.v1.CostService/ListCostAnomalies',
+            paved_dot_cost_dot_v1_dot_cost__pb2.ListCostAnomaliesRequest.SerializeToString,
+            paved_dot_cost_dot_v1_dot_cost__pb2.ListCostAnomaliesResponse.FromString,
             options,
             channel_credentials,
             insecure,
