@@ -293,7 +293,6 @@ def main() -> None:
             extra_env={
                 "gateway": {"PAVED_GATEWAY_TOKENS": tokens, "PAVED_GATEWAY_LOG_LEVEL": "INFO"},
                 "provisioning": {
-                    "PAVED_PROVISIONING_POLL_INTERVAL_SECONDS": "0.02",
                     "PAVED_PROVISIONING_DEFAULT_MAX_SERVICES": "1000",
                 },
             },

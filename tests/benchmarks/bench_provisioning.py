@@ -5,7 +5,7 @@ against the real catalog, alerting and cost services (each ``python -m paved_<na
 `paved up` and a cluster run them, each on its own PostgreSQL database),
 and reports operations per second and p50/p99 from submit to ACTIVE (the end of the ``activate`` step, when
 the catalog marks the service ACTIVE). Every operation is checked to complete exactly once: one GitOps
-commit per operation, one catalog entry, three alert rules.
+commit per operation, one catalog entry, the default alert rules.
 
     uv run python tests/benchmarks/bench_provisioning.py            # 200 operations
     uv run python tests/benchmarks/bench_provisioning.py --quick    # 40 operations
@@ -37,6 +37,7 @@ from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved.provisioning.v1 import provisioning_pb2 as pb
 from paved.provisioning.v1 import provisioning_pb2_grpc
+from paved_alerting.rules import default_rule_drafts
 from paved_kit.client import create_channel
 from paved_kit.db import create_engine
 from paved_kit.logging import configure_logging
@@ -66,6 +67,7 @@ async def start_fake_peers() -> RealPeers:
 
 
 WORKER_CONCURRENCY = 16
+DEFAULT_RULES = len(default_rule_drafts("service", "team"))  # every provisioned service gets these
 CPU_GOAL_MS = 20.0
 ALONE_GOAL_MS = 250.0
 SCALE_GOAL = 1.7
@@ -429,7 +431,7 @@ def report(result: Result) -> None:
         result.failed == 0
         and result.commits == result.operations
         and result.services == provisioned
-        and result.alert_rules == 3 * provisioned
+        and result.alert_rules == DEFAULT_RULES * provisioned
     )
     print(
         f"workers={result.workers} operations={result.operations} "
