@@ -345,18 +345,25 @@ async def claim_operations(
     return ids
 
 
-async def renew_lease(*, session: AsyncSession, operation_id: str, owner: str, lease_until: datetime) -> bool:
+async def renew_leases(
+    *, session: AsyncSession, operation_ids: Sequence[str], owner: str, lease_until: datetime
+) -> set[str]:
+    """Extend the leases ``owner`` still holds on unfinished operations among ``operation_ids``, in one
+    statement; the ids renewed (the others were lost, or their operation ended)."""
+    if not operation_ids:
+        return set()
     result = await _core(
         session,
-        update(Operation)
+        update(_OPERATIONS)
         .where(
-            col(Operation.id) == operation_id,
-            col(Operation.lease_owner) == owner,
-            col(Operation.done).is_(False),
+            _OPERATIONS.c.id.in_(operation_ids),
+            _OPERATIONS.c.lease_owner == owner,
+            _OPERATIONS.c.done.is_(False),
         )
-        .values(lease_expires_at=lease_until),
+        .values(lease_expires_at=lease_until)
+        .returning(_OPERATIONS.c.id),
     )
-    return bool(result.rowcount)
+    return {str(row[0]) for row in result.all()}
 
 
 async def release_lease(*, session: AsyncSession, operation_id: str, owner: str) -> None:

@@ -151,20 +151,25 @@ class Worker:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
-            for operation_id, task in list(self._running.items()):
-                now = store.utcnow()
-                try:
-                    async with self.sessions() as session, session.begin():
-                        kept = await store.renew_lease(
-                            session=session,
-                            operation_id=operation_id,
-                            owner=self.name,
-                            lease_until=now + self.lease,
-                        )
-                except Exception:
-                    _log.exception("lease renewal failed", operation=operation_id)
-                    continue
-                if not kept and not task.done():
+            running = dict(self._running)
+            if not running:
+                continue
+            # Every lease in one statement: under a burst a worker holds many, and one transaction each
+            # cost as much as the operations' own step boundaries.
+            now = store.utcnow()
+            try:
+                async with self.sessions() as session, session.begin():
+                    kept = await store.renew_leases(
+                        session=session,
+                        operation_ids=list(running),
+                        owner=self.name,
+                        lease_until=now + self.lease,
+                    )
+            except Exception:
+                _log.exception("lease renewal failed", operations=len(running))
+                continue
+            for operation_id, task in running.items():
+                if operation_id not in kept and not task.done():
                     if await self._ended(operation_id):
                         # Ending an operation gives its lease up; the run is only reporting facts now.
                         continue
