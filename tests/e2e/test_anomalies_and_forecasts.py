@@ -1,6 +1,7 @@
 """Forecasts and anomalies on the real suite: two weeks of a service's metrics backfilled into alerting
 over gRPC, its forecast and scaling schedule through the gateway; an anomaly right after a deploy fires the
-service's default anomaly rule naming that deploy as the likely cause, and the gateway and the CLI list it."""
+service's default anomaly rule naming that deploy as the likely cause, and the gateway and the CLI list it; a
+cost spike in FOCUS rows is a cost anomaly naming the SKU."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 
 import grpc
 import httpx
@@ -17,6 +19,7 @@ from click.testing import CliRunner
 from e2e_suite import Suite, wait_for_operation
 from google.protobuf import timestamp_pb2
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
+from paved.cost.v1 import cost_pb2, cost_pb2_grpc
 from paved_client.cli import main as cli
 
 pytestmark = pytest.mark.timeout(400)
@@ -125,3 +128,69 @@ def test_backfilled_service_gets_a_forecast_and_an_anomaly_after_a_deploy_names_
         cli, ["anomalies", name, "--days", "2", "--url", suite.gateway_url, "--token", token]
     )
     assert table.exit_code == 0 and "deploy" in table.output, table.output
+
+
+def focus_row(service: str, day: date, amount: str, sku: str, region: str) -> cost_pb2.FocusRow:
+    row = cost_pb2.FocusRow(
+        billed_cost=amount,
+        effective_cost=amount,
+        billing_currency="USD",
+        charge_category="Usage",
+        provider_name="AWS",
+        service_name="Amazon Elastic Compute Cloud",
+        sku_id=sku,
+        region_id=region,
+        tags={"service": service, "team": "payments"},
+    )
+    first = date(day.year, day.month, 1)
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    row.billing_period_start.FromDatetime(datetime(first.year, first.month, 1, tzinfo=UTC))
+    row.billing_period_end.FromDatetime(datetime(following.year, following.month, 1, tzinfo=UTC))
+    row.charge_period_start.FromDatetime(datetime(day.year, day.month, day.day, tzinfo=UTC))
+    row.charge_period_end.FromDatetime(datetime(day.year, day.month, day.day, 23, tzinfo=UTC))
+    return row
+
+
+def test_a_cost_spike_in_focus_rows_is_a_cost_anomaly_naming_the_sku(
+    suite: Suite, payments: httpx.Client, search: httpx.Client, unique_name: Callable[[str], str]
+) -> None:
+    name = unique_name("costly")
+    body = {"name": name, "team": "payments", "template": "web-service", "parameters": {"language": "python"}}
+    accepted = payments.post("/api/services", json=body)
+    assert accepted.status_code == 202, accepted.text
+    assert wait_for_operation(payments, accepted.json()["operation"])["status"] == "succeeded"
+
+    today = datetime.now(UTC).date()
+    spike = today - timedelta(days=1)
+    rows = []
+    for back in range(20, 0, -1):
+        day = today - timedelta(days=back)
+        rows.append(focus_row(name, day, "20.00", "BoxUsage:m5.large", "us-east-1"))
+        rows.append(
+            focus_row(name, day, "300.00" if day == spike else "5.00", "NatGateway-Bytes", "eu-west-1")
+        )
+    with grpc.insecure_channel(suite.address("cost")) as channel:
+        imported = cost_pb2_grpc.CostServiceStub(channel).ImportBilling(
+            iter(
+                [
+                    cost_pb2.ImportBillingRequest(header=cost_pb2.ImportHeader(source=f"e2e-{name}")),
+                    cost_pb2.ImportBillingRequest(rows=cost_pb2.FocusRows(rows=rows)),
+                ]
+            ),
+            timeout=60,
+        )
+    assert (imported.rows_imported, imported.rows_rejected) == (len(rows), 0), imported
+
+    found = payments.get("/api/costs/anomalies", params={"service": name, "days": 7})
+    assert found.status_code == 200, found.text
+    anomalies = found.json()["anomalies"]
+    assert [(a["scope"], a["name"], a["day"], a["kind"]) for a in anomalies] == [
+        ("service", name, spike.isoformat(), "spike")
+    ], anomalies
+    assert (anomalies[0]["drivers"][0]["dimension"], anomalies[0]["drivers"][0]["value"]) == (
+        "SkuId",
+        "NatGateway-Bytes",
+    )
+    assert search.get("/api/costs/anomalies", params={"service": name}).status_code == 403
+    bad = payments.get("/api/costs/anomalies", params={"days": 0})
+    assert bad.status_code == 400 and "days" in bad.text
