@@ -23,6 +23,12 @@ from e2e_suite import Suite, create_databases, drop_databases, missing_services,
 TOKENS = {
     "admin": {"token": "e2e-admin-token-000000000000", "subject": "platform-bot", "roles": ["admin"]},
     "payments": {"token": "e2e-payments-token-0000000000", "subject": "alice", "teams": ["payments"]},
+    # A second person of the payments team: approves what alice asks for (four eyes).
+    "payments-reviewer": {
+        "token": "e2e-payments-reviewer-token-00",
+        "subject": "dave",
+        "teams": ["payments"],
+    },
     "search": {"token": "e2e-search-token-00000000000", "subject": "bob", "teams": ["search"]},
     # What Paved's Backstage modules hold: acts only on behalf of a named user (X-Paved-On-Behalf-Of).
     "backstage": {"token": "e2e-backstage-delegate-token-0", "subject": "backstage", "roles": ["delegate"]},
@@ -97,6 +103,12 @@ def admin(suite: Suite) -> Iterator[httpx.Client]:
 @pytest.fixture
 def payments(suite: Suite) -> Iterator[httpx.Client]:
     with client_for(suite, TOKENS["payments"]["token"]) as client:  # type: ignore[arg-type]
+        yield client
+
+
+@pytest.fixture
+def reviewer(suite: Suite) -> Iterator[httpx.Client]:
+    with client_for(suite, TOKENS["payments-reviewer"]["token"]) as client:  # type: ignore[arg-type]
         yield client
 
 

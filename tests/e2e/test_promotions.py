@@ -72,13 +72,22 @@ def in_staging(payments: httpx.Client, unique_name: Callable[[str], str]) -> str
 
 
 def test_promotion_to_production_waits_for_an_approval_and_commits_once(
-    quick_production: None, payments: httpx.Client, in_staging: str
+    quick_production: None, payments: httpx.Client, reviewer: httpx.Client, in_staging: str
 ) -> None:
     name = in_staging
     started = payments.post(f"/api/services/{name}/promotions", json={"from": "staging", "to": "production"})
     assert started.status_code == 202, started.text
     promotion = started.json()["id"]
-    waiting = _wait_promotion(payments, name, promotion, lambda b: b["phase"] == "waiting_for_approval")
+    waiting = _wait_promotion(
+        payments,
+        name,
+        promotion,
+        lambda b: (
+            b["phase"] == "waiting_for_approval"
+            and "waiting for an approval"
+            in ({g["gate"]: g for g in b["gates"]}["approval"]["evidence"] or "")
+        ),
+    )
     gates = {g["gate"]: g for g in waiting["gates"]}
     assert (
         gates["policy"]["state"] == "succeeded"
@@ -91,8 +100,16 @@ def test_promotion_to_production_waits_for_an_approval_and_commits_once(
 
     again = payments.post(f"/api/services/{name}/promotions", json={"from": "staging", "to": "production"})
     assert again.status_code == 409 and "already changing" in again.text
+    # While it waits it is parked, holding no worker: its gate says what it waits for.
+    assert "waiting for an approval (someone other than alice)" in (gates["approval"]["evidence"] or "")
 
-    approved = payments.post(
+    # Four eyes: alice asked for the promotion and cannot approve it herself; nothing is recorded.
+    own = payments.post(f"/api/services/{name}/promotions/{promotion}/approve", json={"reason": "mine"})
+    assert own.status_code == 403 and "four eyes" in own.text, own.text
+    still = payments.get(f"/api/services/{name}/promotions/{promotion}").json()
+    assert still["phase"] == "waiting_for_approval", still
+
+    approved = reviewer.post(
         f"/api/services/{name}/promotions/{promotion}/approve", json={"reason": "release 1.4.0 signed off"}
     )
     assert approved.status_code == 200, approved.text
@@ -100,7 +117,7 @@ def test_promotion_to_production_waits_for_an_approval_and_commits_once(
     assert done["phase"] == "succeeded", done
     assert {g["gate"]: g["evidence"] for g in done["gates"]}[
         "approval"
-    ] == "approved by alice: release 1.4.0 signed off"
+    ] == "approved by dave: release 1.4.0 signed off"
 
     production = payments.get(f"/api/services/{name}", params={"environment": "production"}).json()
     (environment,) = production["environments"]

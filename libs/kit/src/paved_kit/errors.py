@@ -67,6 +67,8 @@ class Reason(enum.StrEnum):
     SERVICE_MISMATCH = "SERVICE_MISMATCH"
     PROMOTION_IN_PROGRESS = "PROMOTION_IN_PROGRESS"
     APPROVAL_NOT_PENDING = "APPROVAL_NOT_PENDING"
+    # Four eyes: the requester of a promotion approving it.
+    SELF_APPROVAL = "SELF_APPROVAL"
     # SQLite's lock held past the busy timeout by another writer; retryable.
     DATABASE_BUSY = "DATABASE_BUSY"
     # Auth.

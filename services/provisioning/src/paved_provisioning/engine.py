@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from paved_kit.errors import Code
@@ -17,17 +17,19 @@ from paved_provisioning import store
 from paved_provisioning.facts import operation_facts
 from paved_provisioning.handlers import StepContext, Toolkit, run_step, undo_step
 from paved_provisioning.manifests import current_image, version_of
-from paved_provisioning.models import Operation, OperationStep
+from paved_provisioning.models import Deployment, Operation, OperationStep
 from paved_provisioning.promotion_records import record_promotion
 from paved_provisioning.steps import (
     DEPLOY,
     DEPROVISION,
     OPTIMIZE_RESOURCES,
     PROMOTE,
+    PROMOTION_GATES,
     PROVISION,
     ROLLBACK,
     UPDATE_INSTANCE_TYPE,
     StepError,
+    StepParked,
     backoff_seconds,
 )
 
@@ -73,6 +75,9 @@ class OperationRunner:
                 starting = False
         except _Resume as resume:
             await self._compensate(operation, resume.error_message, resume.code, resume.state == "cancelling")
+            return
+        except _Parked as parked:
+            _log.info("operation parked", operation=operation_id, step=parked.step, until=parked.until)
             return
         except Cancelled:
             await self._update_op(
@@ -132,6 +137,12 @@ class OperationRunner:
             ctx = self._context(operation, step.name, attempts, outputs)
             try:
                 outcome = await run_step(ctx, self.tools)
+            except StepParked as parked:
+                if await self._park(operation, step, parked):
+                    raise _Parked(step.name, parked.detail, parked.until) from None
+                # What it waits for arrived meanwhile: run the step again (not a new attempt).
+                attempts -= 1
+                continue
             except StepError as exc:
                 error = exc
             except Exception as exc:
@@ -183,6 +194,22 @@ class OperationRunner:
                 )
             )
 
+    async def _park(self, operation: Operation, step: OperationStep, parked: StepParked) -> bool:
+        """Park the operation at ``step`` (still RUNNING, its detail saying what it waits for) until
+        ``parked.until``; False when what it waits for has arrived or a cancellation was asked."""
+        async with self.sessions() as session, session.begin():
+            if not await store.park_operation(
+                session=session,
+                operation_id=operation.id,
+                until=datetime.fromtimestamp(parked.until, UTC),
+                unless_payload_has="approval",
+            ):
+                return False
+            await store.update_step(
+                session=session, operation_id=operation.id, position=step.position, detail=parked.detail
+            )
+        return True
+
     def _context(
         self, operation: Operation, step: str, attempt: int, outputs: dict[str, dict[str, Any]]
     ) -> StepContext:
@@ -231,7 +258,14 @@ class OperationRunner:
                         state="compensated",
                         detail=f"{step.detail} — undone: {done}",
                     )
+        untouched = ("pending", "skipped", "cancelled")
+        attempted = operation.kind == PROMOTE and any(
+            s.name not in PROMOTION_GATES and s.state not in untouched for s in steps
+        )
         async with self.sessions() as session, session.begin():
+            if attempted:
+                # The target was changed and it failed: a failed deployment there (DORA counts it).
+                await self._failed_promotion(session, operation)
             for step in steps:
                 if step.state in ("pending", "running"):
                     await store.update_step(
@@ -260,6 +294,29 @@ class OperationRunner:
             "operation ended", operation=operation.id, kind=operation.kind, state="failed", error=message
         )
         await self._report_facts(operation, "cancelled" if cancelled else "failed", outputs, store.utcnow())
+
+    async def _failed_promotion(self, session: AsyncSession, operation: Operation) -> None:
+        payload = operation.payload
+        if await session.get(Deployment, payload["deployment_id"]) is not None:
+            return  # a compensation resumed after a crash recorded it already
+        await store.add_deployment(
+            session=session,
+            deployment=Deployment(
+                id=payload["deployment_id"],
+                service=operation.service,
+                environment=operation.environment,
+                version=str(payload.get("version", "")),
+                image=str(payload.get("image", "")),
+                commit="",
+                status="failed",
+                requester=operation.requester,
+                workflow="promotion",
+                operation_id=operation.id,
+                plan=payload.get("plan") or {},
+                start_time=operation.create_time,
+                end_time=store.utcnow(),
+            ),
+        )
 
     async def _release_resources(self, session: AsyncSession, operation: Operation, *, failed: bool) -> None:
         deployment = operation.payload.get("deployment_id")
@@ -382,6 +439,13 @@ class _StepFailed(Exception):
         super().__init__(message)
         self.step = step
         self.message = message
+
+
+class _Parked(Exception):
+    def __init__(self, step: str, detail: str, until: float) -> None:
+        super().__init__(detail)
+        self.step = step
+        self.until = until
 
 
 class _Resume(Exception):

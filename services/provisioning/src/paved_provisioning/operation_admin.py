@@ -68,6 +68,8 @@ class OperationAdmin(ProvisionerBase):
             if operation.done:
                 return
             await store.update_operation(session=session, operation_id=operation_id, cancel_requested=True)
+            # A parked operation (waiting for an approval) is taken up now to be cancelled.
+            await store.wake_operation(session=session, operation_id=operation_id)
         self.on_submit()
 
     async def delete_operation(self, operation_id: str) -> None:

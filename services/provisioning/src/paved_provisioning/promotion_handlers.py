@@ -4,7 +4,6 @@ workflow's steps in the target, and marking the target active with what was prom
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -12,9 +11,7 @@ from typing import Any
 from paved_provisioning import gates, manifests
 from paved_provisioning.handlers import StepContext, Toolkit, _commit, _describe_commit, _workflow_step
 from paved_provisioning.peers import State
-from paved_provisioning.steps import PROMOTION_GATES, StepError, StepOutcome
-
-APPROVAL_POLL_SECONDS = 0.2
+from paved_provisioning.steps import PROMOTION_GATES, StepError, StepOutcome, StepParked
 
 
 def _refused(gate: str, verdict: gates.Verdict) -> StepError:
@@ -108,18 +105,19 @@ async def _approval(ctx: StepContext, tools: Toolkit, checks: dict[str, Any], ta
         raise StepError("approvals cannot be read here", retryable=False)
     timeout = float(checks.get("approval_timeout_seconds", 86400))
     deadline = ctx.created_at + timeout
-    while True:
-        verdict = gates.approval_verdict(await tools.approvals(ctx.operation_id))
-        if verdict is not None:
-            if not verdict.passed:
-                raise _refused("approval", verdict)
-            return _passed(verdict)
-        if time.time() >= deadline:
-            raise _refused(
-                "approval",
-                gates.Verdict(False, f"nobody approved the promotion to {target} within {int(timeout)}s"),
-            )
-        await asyncio.sleep(APPROVAL_POLL_SECONDS)
+    verdict = gates.approval_verdict(await tools.approvals(ctx.operation_id))
+    if verdict is not None:
+        if not verdict.passed:
+            raise _refused("approval", verdict)
+        return _passed(verdict)
+    if time.time() >= deadline:
+        raise _refused(
+            "approval",
+            gates.Verdict(False, f"nobody approved the promotion to {target} within {int(timeout)}s"),
+        )
+    # Waiting holds no worker: the promotion is parked until a decision wakes it or the timeout is due.
+    until = datetime.fromtimestamp(deadline, UTC).isoformat(timespec="seconds")
+    raise StepParked(deadline, f"waiting for an approval (someone other than {ctx.requester}) until {until}")
 
 
 async def undo_promotion_step(ctx: StepContext, tools: Toolkit) -> str | None:

@@ -17,6 +17,7 @@ from paved_kit.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     PreconditionViolation,
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -189,7 +190,8 @@ class PromotionStarters(Submitter):
         return dict(approval) if approval else None
 
     async def decide_approval(self, name: str, decision: str, approver: str, reason: str) -> OperationView:
-        """Record who approved or rejected a promotion waiting at its approval gate, and why."""
+        """Record who approved or rejected a promotion waiting at its approval gate, and why, and wake it.
+        Four eyes: the person who asked for the promotion cannot approve it (they may reject it)."""
         v = Violations()
         operation_id = name.removeprefix("operations/")
         v.check(bool(operation_id) and "/" not in operation_id, "name", "must be operations/{operation}")
@@ -199,7 +201,7 @@ class PromotionStarters(Submitter):
         v.raise_if_any()
         assert decision in APPROVAL_DECISIONS
         async with self.sessions() as session, session.begin():
-            operation = await store.get_operation(session=session, operation_id=operation_id)
+            operation = await store.lock_operation(session=session, operation_id=operation_id)
             if operation is None or operation.kind != steps.PROMOTE:
                 raise NotFound(f"operations/{operation_id} is not a promotion", metadata={"operation": name})
             gate = next(
@@ -216,6 +218,13 @@ class PromotionStarters(Submitter):
                     [PreconditionViolation("STATE", f"operations/{operation_id}", "no approval is pending")],
                     reason="APPROVAL_NOT_PENDING",
                 )
+            if decision == "approved" and approver.strip() == operation.requester:
+                raise PermissionDenied(
+                    f"{approver.strip()} asked for operations/{operation_id} and cannot also approve it: "
+                    "someone else must (four eyes)",
+                    reason="SELF_APPROVAL",
+                    metadata={"operation": name, "requester": operation.requester},
+                )
             payload = dict(operation.payload)
             payload["approval"] = {
                 "decision": decision,
@@ -224,6 +233,9 @@ class PromotionStarters(Submitter):
                 "time": store.utcnow().isoformat(),
             }
             await store.update_operation(session=session, operation_id=operation_id, payload=payload)
+            woken = await store.wake_operation(session=session, operation_id=operation_id)
+        if woken:
+            self.on_submit()
         return await self.get_operation(operation_id)
 
 

@@ -89,6 +89,17 @@ class StepError(Exception):
         self.retryable = retryable
 
 
+class StepParked(Exception):
+    """The step waits for something outside the platform (a person's approval) until ``until`` (seconds
+    since the epoch): the operation is parked, holding no worker, and resumes at this step when woken or
+    at ``until``."""
+
+    def __init__(self, until: float, detail: str) -> None:
+        super().__init__(detail)
+        self.until = until
+        self.detail = detail
+
+
 def rpc_failure(what: str, error: grpc.aio.AioRpcError) -> StepError:
     """A StepError from a failed call to another service (its status and message, which are safe)."""
     code = error.code()

@@ -282,6 +282,38 @@ async def update_operation(*, session: AsyncSession, operation_id: str, **values
     return int(result.rowcount)
 
 
+#: The lease owner of an operation that waits parked (no worker holds it until it is woken or due).
+PARKED = "parked"
+
+
+async def park_operation(
+    *, session: AsyncSession, operation_id: str, until: datetime, unless_payload_has: str
+) -> bool:
+    """Park an operation until ``until`` (its lease given to nobody), unless what it waits for has already
+    arrived (``unless_payload_has`` in its payload) or its cancellation was asked: then False. The row is
+    locked, so a decision recorded at the same time either is seen here or wakes the parked operation."""
+    operation = await lock_operation(session=session, operation_id=operation_id)
+    if operation is None or operation.done or operation.cancel_requested:
+        return False
+    if unless_payload_has in operation.payload:
+        return False
+    await update_operation(
+        session=session, operation_id=operation_id, lease_owner=PARKED, lease_expires_at=until
+    )
+    return True
+
+
+async def wake_operation(*, session: AsyncSession, operation_id: str) -> bool:
+    """Make a parked operation claimable now; False when it was not parked (a worker holds it)."""
+    result = await _core(
+        session,
+        update(Operation)
+        .where(col(Operation.id) == operation_id, col(Operation.lease_owner) == PARKED)
+        .values(lease_owner=None, lease_expires_at=None),
+    )
+    return bool(result.rowcount)
+
+
 async def lock_operation(*, session: AsyncSession, operation_id: str) -> Operation | None:
     """The operation, locked for the transaction (PostgreSQL row lock; SQLite database write lock)."""
     if _is_postgres(session):
