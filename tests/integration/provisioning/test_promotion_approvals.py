@@ -187,10 +187,16 @@ async def test_a_waiting_approval_is_parked_and_needs_four_eyes(
     assert steps(done)["gate_approval"].detail == "approved by bob: ok"
 
     # The promoted environment has its own default alerts and its own cost estimate.
-    rules = await suite.alerting.ListAlertRules(
-        alerting_pb2.ListAlertRulesRequest(filter='service = "checkout" AND environment = "production"')
-    )
-    assert len(rules.alert_rules) == 3
+    async def defaults(environment: str) -> list[str]:
+        rules = await suite.alerting.ListAlertRules(
+            alerting_pb2.ListAlertRulesRequest(
+                filter=f'service = "checkout" AND environment = "{environment}"'
+            )
+        )
+        return sorted(r.display_name for r in rules.alert_rules if r.default_rule)
+
+    assert await defaults("production") == await defaults("staging")
+    assert {"High Error Rate", "Service Down", "High Latency"} <= set(await defaults("production"))
     cost = await suite.cost.GetServiceCost(cost_pb2.GetServiceCostRequest(service="checkout"))
     estimates = {e.environment: e.estimated_monthly_cost.units for e in cost.environments}
     assert estimates == {"development": 100, "staging": 100, "production": 250}

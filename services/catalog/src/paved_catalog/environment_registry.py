@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_catalog import environments, store
 from paved_catalog.conflicts import etag_mismatch, utc_now
-from paved_catalog.models import EnvironmentRow, ServiceEnvironmentRow
+from paved_catalog.models import EnvironmentRow, ServiceEnvironmentRow, ServiceRow
 from paved_catalog.registry import MAX_ENDPOINTS, State, check_transition
 
 _SETTING_COLUMNS = {
@@ -176,8 +176,11 @@ class EnvironmentRegistry:
             ):
                 raise etag_mismatch("services", f"{service}/environments/{environment}")
             await session.refresh(row)
-            # The service row describes the environment it was first created in: keep it in step.
             parent = await store.get_service(session=session, name=service)
+            deleted = values.get("state") == State.DELETED.value
+            if deleted and parent is not None and await self._retire(session, parent, row):
+                return row
+            # The service row describes the environment it was first created in: keep it in step.
             if parent is not None and parent.environment == environment:
                 mirrored = {k: v for k, v in values.items() if k in _MIRRORED_BACK}
                 if mirrored:
@@ -186,6 +189,34 @@ class EnvironmentRegistry:
                         session=session, name=service, expected_etag=parent.etag, values=mirrored
                     )
         return row
+
+    async def _retire(self, session: AsyncSession, parent: ServiceRow, row: ServiceEnvironmentRow) -> bool:
+        """A deleted environment of a service that runs elsewhere too leaves its record (it may be added
+        again); when the service row described it, it describes the first remaining environment now. The
+        last environment stays, DELETED, with the service (deleted as a whole). True when removed."""
+        children = await store.service_environments(session=session, services=[parent.name], with_plan=True)
+        order = [e.name for e in await store.list_environments(session=session)]
+        remaining = [
+            c
+            for c in sorted(
+                children.get(parent.name, []),
+                key=lambda c: order.index(c.environment) if c.environment in order else len(order),
+            )
+            if c.environment != row.environment and c.state != State.DELETED.value
+        ]
+        if not remaining:
+            return False
+        if parent.environment == row.environment:
+            home = remaining[0]
+            values = {key: getattr(home, key) for key in _MIRRORED_BACK}
+            values.update(environment=home.environment, etag=_etag(), update_time=self._clock())
+            await store.update_service(
+                session=session, name=parent.name, expected_etag=parent.etag, values=values
+            )
+        await store.remove_service_environment(
+            session=session, service=parent.name, environment=row.environment
+        )
+        return True
 
     @staticmethod
     async def _explain_missing(session: AsyncSession, service: str, environment: str) -> None:

@@ -312,6 +312,13 @@ def add_service_environment(*, session: AsyncSession, row: ServiceEnvironmentRow
     session.add(row)
 
 
+async def remove_service_environment(*, session: AsyncSession, service: str, environment: str) -> None:
+    """Forget one environment record of a service."""
+    await session.exec(
+        delete(_CHILDREN).where(_CHILDREN.c.service == service, _CHILDREN.c.environment == environment)
+    )
+
+
 async def service_environments(
     *, session: AsyncSession, services: Sequence[str], with_plan: bool = False
 ) -> dict[str, list[ServiceEnvironmentRow]]:

@@ -333,20 +333,39 @@ async def _undo_workflow_step(ctx: StepContext, tools: Toolkit) -> str | None:
 
 
 async def _deprovision_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
+    """Remove one environment of the service; with its last one (``last``, and every operation from before
+    environments could be removed one by one), the whole service: its catalog entry, every alert rule and
+    its cost tracking."""
     plan = ctx.plan
+    last = bool(ctx.payload.get("last", True))
+    # Alerting and cost: the environment's own, or everything of the service with its last environment.
+    scope = "" if last else ctx.environment
+    where = f" in {ctx.environment}" if scope else ""
     if ctx.step == "retire_catalog":
-        await tools.peers.update_catalog(ctx.service, state=State.STATE_DEPROVISIONING)
-        return StepOutcome("catalog state DEPROVISIONING")
+        if last:
+            await tools.peers.update_catalog(ctx.service, state=State.STATE_DEPROVISIONING)
+            return StepOutcome("catalog state DEPROVISIONING")
+        await tools.peers.update_environment_in_catalog(
+            ctx.service, ctx.environment, state=State.STATE_DEPROVISIONING
+        )
+        return StepOutcome(f"catalog state DEPROVISIONING in {ctx.environment}")
     if ctx.step == "remove_manifests":
         out = await _commit(tools, ctx, plan, f"Deprovision {ctx.service} ({ctx.environment})", remove=True)
         return StepOutcome("manifests removed: " + _describe_commit(out), out)
     if ctx.step == "delete_alerts":
-        return StepOutcome(f"{await tools.peers.delete_alerts(ctx.service)} alert rule(s) deleted")
+        deleted = await tools.peers.delete_alerts(ctx.service, scope)
+        return StepOutcome(f"{deleted} alert rule(s) deleted{where}")
     if ctx.step == "unregister_cost":
-        return StepOutcome(f"{await tools.peers.unregister_resources(ctx.service)} resource(s) unregistered")
+        removed = await tools.peers.unregister_resources(ctx.service, scope)
+        return StepOutcome(f"{removed} resource(s) unregistered{where}")
     if ctx.step == "delete_catalog":
-        await tools.peers.update_catalog(ctx.service, state=State.STATE_DELETED)
-        return StepOutcome("catalog state DELETED")
+        if last:
+            await tools.peers.update_catalog(ctx.service, state=State.STATE_DELETED)
+            return StepOutcome("catalog state DELETED")
+        await tools.peers.update_environment_in_catalog(
+            ctx.service, ctx.environment, state=State.STATE_DELETED
+        )
+        return StepOutcome(f"{ctx.environment} removed from the catalog entry")
     raise StepError(f"unknown deprovisioning step {ctx.step}", retryable=False)
 
 

@@ -21,6 +21,7 @@ from paved_provisioning.provisioner_base import OperationView
 from paved_provisioning.resource_change import ResourceChange, with_resources
 from paved_provisioning.submission import Submission, Submitter, request_fingerprint, request_key
 from paved_provisioning.validation import (
+    DNS_LABEL,
     IMAGE,
     INSTANCE_TYPE,
     VERSION,
@@ -206,22 +207,39 @@ class OperationStarters(Submitter):
 
         return await self._submit(key, fingerprint, build)
 
-    async def deprovision(self, name: str, request_id: str, requester: str) -> OperationView:
+    async def deprovision(
+        self, name: str, request_id: str, requester: str, environment: str = ""
+    ) -> OperationView:
+        """Remove the service from one environment (by default the one it was provisioned in first); the
+        last environment takes the service with it."""
         v = Violations()
         service = service_from_name(v, "service", name)
+        if environment and not DNS_LABEL.match(environment):
+            v.add("environment", "must be a DNS-1123 label, e.g. staging")
         check_request_id(v, "request_id", request_id)
         v.raise_if_any()
         key = request_key(steps.DEPROVISION, request_id)
-        fingerprint = request_fingerprint(steps.DEPROVISION, requester, service=service)
+        fingerprint = request_fingerprint(
+            steps.DEPROVISION, requester, service=service, environment=environment
+        )
 
         async def build(session: AsyncSession, operation_id: str) -> str | None:
-            record = await store.get_service(session=session, name=service)
+            record = await store.get_service(session=session, name=service, environment=environment)
             if record is None or record.state == "deleted":
-                raise NotFound(f"services/{service} was not provisioned here", metadata={"service": service})
+                where = f" in {environment}" if environment else ""
+                raise NotFound(
+                    f"services/{service} was not provisioned here{where}",
+                    metadata={"service": service, "environment": environment},
+                )
             await store.lock_team(session=session, team=record.team)
             if (earlier := await self._earlier(session, key, fingerprint)) is not None:
                 return earlier
-            await self._no_running_operation(session, service)
+            await self._no_running_operation(session, service, record.environment)
+            others = [
+                e
+                for e in await store.environments_of(session=session, name=service)
+                if e.environment != record.environment and e.state != "deleted"
+            ]
             if record.state not in ("active", "failed"):
                 raise FailedPrecondition(
                     f"services/{service} is {record.state}",
@@ -234,9 +252,11 @@ class OperationStarters(Submitter):
             submission = Submission(
                 operation_id, service, record.team, record.environment, requester, key, fingerprint
             )
+            # Whether it is the service's last environment: then the service goes with it.
+            payload = {"plan": record.plan, "last": not others}
             await store.add_operation(
                 session=session,
-                operation=submission.operation(steps.DEPROVISION, {"plan": record.plan}),
+                operation=submission.operation(steps.DEPROVISION, payload),
                 steps=steps.DEPROVISION_STEPS,
             )
             return None

@@ -86,7 +86,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
         self, request: pb.DeprovisionServiceRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.Operation:
         view = await self.provisioner.deprovision(
-            request.service, request.request_id, _requester(request.requester)
+            request.service, request.request_id, _requester(request.requester), request.environment
         )
         return convert.operation(view)
 

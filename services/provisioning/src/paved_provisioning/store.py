@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, or_, text, update
+from sqlalchemy import Table, case, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -114,13 +114,18 @@ async def team_usage(
 async def get_service(
     *, session: AsyncSession, name: str, environment: str = ""
 ) -> ProvisionedService | None:
-    """The service in ``environment``; without one, the environment it was provisioned in first."""
+    """The service in ``environment``; without one, the environment it was provisioned in first among
+    those not deleted (a deleted one only when every one is)."""
     if environment:
         return await session.get(ProvisionedService, (name, environment))
     stmt = (
         select(ProvisionedService)
         .where(col(ProvisionedService.name) == name)
-        .order_by(col(ProvisionedService.create_time), col(ProvisionedService.environment))
+        .order_by(
+            case((col(ProvisionedService.state) == "deleted", 1), else_=0),
+            col(ProvisionedService.create_time),
+            col(ProvisionedService.environment),
+        )
         .limit(1)
     )
     return (await session.exec(stmt)).first()

@@ -11,6 +11,7 @@ from paved.alerting.v1 import alerting_pb2
 from paved.catalog.v1 import catalog_pb2
 from paved.cost.v1 import cost_pb2
 from paved.provisioning.v1 import provisioning_pb2
+from paved_kit.errors import FieldViolation
 
 from paved_gateway import convert, create_flow, drift_schemas, drift_view, schemas, service_environments
 from paved_gateway.access import (
@@ -23,7 +24,8 @@ from paved_gateway.access import (
 )
 from paved_gateway.auth import Principal
 from paved_gateway.deps import BackendsDep, IdempotencyKeyDep, PrincipalDep, read_json, request_id_for
-from paved_gateway.errors import ApiError, call, from_rpc_error
+from paved_gateway.environments import environment_stage
+from paved_gateway.errors import ApiError, call, from_rpc_error, invalid
 from paved_gateway.schemas import DNS_LABEL
 
 router = APIRouter(prefix="/api/services", tags=["services"])
@@ -223,6 +225,56 @@ async def _other_healths(
     if down and "alerting" not in unavailable:
         unavailable.append("alerting")
     return found
+
+
+@router.delete(
+    "/{service_id}",
+    status_code=202,
+    response_model=schemas.OperationAccepted,
+    responses={**_SERVICE_ERROR_RESPONSES, 409: {"description": "Another operation is changing it there."}},
+)
+async def deprovision(
+    service_id: ServiceId,
+    response: Response,
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    key: IdempotencyKeyDep,
+    environment: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=63,
+            pattern=DNS_LABEL,
+            description="The environment to remove (the last one removes the service); by default the one "
+            "it was created in.",
+        ),
+    ] = None,
+) -> schemas.OperationAccepted:
+    """Deprovision the service from one environment: its GitOps directory, alert rules, cost tracking and
+    catalog record there; removing its last environment removes the service."""
+    service = await authorized_service(backends, principal, service_id)
+    if environment is not None and environment not in service_environments.names(service):
+        problems: list[FieldViolation] = []
+        await environment_stage(backends, environment, problems)
+        if problems:
+            raise invalid("the request is invalid", problems)
+        raise ApiError(404, f"service {service_id!r} does not run in {environment}")
+    operation = await call(
+        "provisioning",
+        backends.provisioning.DeprovisionService(
+            provisioning_pb2.DeprovisionServiceRequest(
+                service=convert.SERVICE_PREFIX + service_id,
+                environment=environment or "",
+                request_id=request_id_for(key, principal),
+                requester=principal.subject,
+            )
+        ),
+    )
+    operation_id = convert.bare(operation.name, convert.OPERATION_PREFIX)
+    response.headers["Location"] = f"/api/operations/{operation_id}"
+    return schemas.OperationAccepted(
+        id=operation_id, operation=operation.name, service=service_id, workflow="deprovision"
+    )
 
 
 def _catalog_part(

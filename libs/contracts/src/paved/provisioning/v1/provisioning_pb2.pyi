@@ -230,14 +230,16 @@ class WorkflowResult(_message.Message):
     def __init__(self, deployment: _Optional[_Union[Deployment, _Mapping]] = ...) -> None: ...
 
 class DeprovisionServiceRequest(_message.Message):
-    __slots__ = ("service", "request_id", "requester")
+    __slots__ = ("service", "request_id", "requester", "environment")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     service: str
     request_id: str
     requester: str
-    def __init__(self, service: _Optional[str] = ..., request_id: _Optional[str] = ..., requester: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, service: _Optional[str] = ..., request_id: _Optional[str] = ..., requester: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class UpdateInstanceTypeRequest(_message.Message):
     __slots__ = ("service", "resource", "instance_type", "request_id", "requester")
