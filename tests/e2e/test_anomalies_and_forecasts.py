@@ -192,5 +192,22 @@ def test_a_cost_spike_in_focus_rows_is_a_cost_anomaly_naming_the_sku(
         "NatGateway-Bytes",
     )
     assert search.get("/api/costs/anomalies", params={"service": name}).status_code == 403
+    token = payments.headers["authorization"][7:]
+    arguments = [
+        "cost-anomalies",
+        "--service",
+        name,
+        "--days",
+        "7",
+        "--url",
+        suite.gateway_url,
+        "--token",
+        token,
+    ]
+    listed = CliRunner().invoke(cli, [*arguments, "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.output)["anomalies"][0]["drivers"][0]["value"] == "NatGateway-Bytes"
+    table = CliRunner().invoke(cli, arguments)
+    assert table.exit_code == 0 and "320.00 USD" in table.output, table.output
     bad = payments.get("/api/costs/anomalies", params={"days": 0})
     assert bad.status_code == 400 and "days" in bad.text

@@ -383,6 +383,13 @@ class GatewayClient:
         params = _params({"metric": metric, "sensitivity": sensitivity, "days": days})
         return dict(self._json("GET", f"/api/services/{name}/anomalies", params=params))
 
+    def cost_anomalies(
+        self, *, team: str | None = None, service: str | None = None, days: int | None = None
+    ) -> dict[str, Any]:
+        """GET /api/costs/anomalies: days whose cost departs from the usual, with what moved."""
+        params = _params({"team": team, "service": service, "days": days})
+        return dict(self._json("GET", "/api/costs/anomalies", params=params))
+
     def service_forecast(self, name: str, *, metric: str, horizon: int) -> dict[str, Any]:
         """GET /api/services/{name}/forecast: hourly forecast, backtest and scaling schedule."""
         params = _params({"metric": metric, "horizon": horizon})

@@ -38,5 +38,6 @@ def register(group: click.Group) -> None:
         optimize.optimize,
         anomalies.anomalies,
         anomalies.forecast,
+        anomalies.cost_anomalies,
     ):
         group.add_command(command)

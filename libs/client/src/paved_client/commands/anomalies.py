@@ -1,5 +1,6 @@
-"""``paved anomalies`` and ``paved forecast``: a service's anomalies with their likely causes, and its
-hourly forecast with the backtest that says how far to trust it."""
+"""``paved anomalies``, ``paved forecast`` and ``paved cost-anomalies``: a service's anomalies with their
+likely causes, its hourly forecast with the backtest that says how far to trust it, and cost anomalies with
+the FOCUS values that moved."""
 
 from __future__ import annotations
 
@@ -93,3 +94,41 @@ def forecast(service: str, metric: str, horizon: int, as_json: bool, *, client: 
     )
     if scaling:
         console.print(f"Scaling: {scaling.get('mode', '')} — {scaling.get('reason', '')}")
+
+
+@click.command("cost-anomalies")
+@click.option("--team", help="Only this team's services and the team.")
+@click.option("--service", help="Only this service.")
+@click.option("--days", type=int, help="Days back (default 30).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@gateway_options
+def cost_anomalies(
+    team: str | None, service: str | None, days: int | None, as_json: bool, *, client: GatewayClient
+) -> None:
+    """List days whose cost of a service or team departs from the usual, and the FOCUS values that moved."""
+    found = client.cost_anomalies(team=team, service=service, days=days)
+    if as_json:
+        print_json(found)
+        return
+    table = new_table(title=f"Cost anomalies (sensitivity {found.get('sensitivity', '')})")
+    for column in ("Day", "Scope", "Name", "Cost", "Usual", "Score", "Moved most"):
+        table.add_column(column)
+    for item in found.get("anomalies", []):
+        drivers = item.get("drivers", [])
+        moved = ", ".join(f"{d['dimension']}={d['value']} ({d.get('change', 0.0):+.2f})" for d in drivers[:2])
+        table.add_row(
+            item.get("day", ""),
+            item.get("scope", ""),
+            item.get("name", ""),
+            _money(item.get("cost", {})),
+            _money(item.get("expected", {})),
+            f"{item.get('score', 0.0):.1f}",
+            moved or "—",
+        )
+    console.print(table)
+
+
+def _money(value: dict[str, object]) -> str:
+    units = int(str(value.get("units", 0) or 0))
+    nanos = int(str(value.get("nanos", 0) or 0))
+    return f"{units + nanos / 1e9:,.2f} {value.get('currency_code', '')}".strip()
