@@ -1,7 +1,8 @@
 """Deprovisioning one environment of a service over the whole suite: ``DELETE /api/services/{name}
 ?environment=staging`` removes staging alone (its GitOps directory, its alert rules, its cost estimate,
 its catalog entry) and leaves development running; deleting the last environment removes the service.
-An unknown environment is a 400 naming the field; an environment the service does not run in is a 404."""
+An unknown environment is a 400 naming the field; an environment the service does not run in is a 404.
+Each environment also has its own scorecard."""
 
 from __future__ import annotations
 
@@ -56,6 +57,22 @@ def test_deleting_one_environment_keeps_the_others_and_the_last_removes_the_serv
     _create(payments, name, "staging")
     assert _directories(suite, name) == {"development", "staging"}
     assert _rule_environments(suite, name) == {"development", "staging"}
+
+    # Each environment has its own scorecard: its record, plan and deployments there.
+    card = payments.get(f"/api/services/{name}/scorecard", params={"environment": "staging"})
+    assert card.status_code == 200, card.text
+    checks = {c["id"]: c for c in card.json()["checks"]}
+    assert card.json()["environment"] == "staging" and checks["provisioned"]["passed"], card.json()
+    assert checks["deployed_recently"]["passed"] and checks["gitops_managed"]["passed"], checks
+    bad_card = payments.get(f"/api/services/{name}/scorecard", params={"environment": "qa"})
+    assert (
+        bad_card.status_code == 400
+        and bad_card.json()["error"]["fieldViolations"][0]["field"] == "environment"
+    )
+    assert (
+        payments.get(f"/api/services/{name}/scorecard", params={"environment": "production"}).status_code
+        == 404
+    )
 
     unknown = payments.delete(f"/api/services/{name}", params={"environment": "qa"})
     assert unknown.status_code == 400, unknown.text

@@ -84,3 +84,64 @@ async def test_facts_raise_the_level(catalog: Any, failing: Any) -> None:
     await _active_service(catalog, "shop", "retail")
     card = await catalog.stub.GetScorecard(catalog_pb2.GetScorecardRequest(service="services/shop"))
     assert card.level == 1
+
+
+async def test_a_scorecard_per_environment_reads_that_environments_record_and_deployments(
+    catalog: Any, failing: Any
+) -> None:
+    await _active_service(catalog, "till", "retail")  # development
+    render = catalog_pb2.RenderTemplateRequest(
+        template="templates/web-service",
+        context=catalog_pb2.RenderContext(service_name="till", team="retail", environment="staging"),
+    )
+    render.parameters.update({"service_name": "till", "language": "go", "database": "none"})
+    staging_plan = (await catalog.stub.RenderTemplate(render)).plan
+    await catalog.stub.CreateService(
+        catalog_pb2.CreateServiceRequest(
+            service=catalog_pb2.Service(name="services/till", environment="staging", plan=staging_plan)
+        )
+    )
+    now = datetime.now(UTC).isoformat()
+    await _report(
+        catalog,
+        "till",
+        "provisioning",
+        {
+            "gitops_commit": "c0ffee",
+            "last_deploy_time": now,
+            "deployed_development": now,
+            "commit_development": "c0ffee",
+        },
+    )
+
+    development = await catalog.stub.GetScorecard(
+        catalog_pb2.GetScorecardRequest(service="services/till", environment="development")
+    )
+    staging = await catalog.stub.GetScorecard(
+        catalog_pb2.GetScorecardRequest(service="services/till", environment="staging")
+    )
+    assert (development.environment, staging.environment) == ("development", "staging")
+    dev, stg = ({c.id: c for c in card.checks} for card in (development, staging))
+    assert dev["provisioned"].passed and dev["deployed_recently"].passed
+    # Staging is still PROVISIONING, has its own plan (no database) and nothing deployed there yet.
+    assert not stg["provisioned"].passed and "PROVISIONING" in stg["provisioned"].evidence
+    assert not stg["deployed_recently"].passed and not stg["gitops_managed"].passed
+    assert "no data stores" in stg["encrypted_data"].evidence
+    assert "1 data store(s)" in dev["encrypted_data"].evidence
+    # Without an environment: the service as it is where it was created, as before.
+    whole = await catalog.stub.GetScorecard(catalog_pb2.GetScorecardRequest(service="services/till"))
+    assert whole.environment == "" and {c.id: c.passed for c in whole.checks} == {
+        c.id: c.passed for c in development.checks
+    }
+
+    unknown = await failing(
+        catalog.stub.GetScorecard(catalog_pb2.GetScorecardRequest(service="services/till", environment="qa"))
+    )
+    assert unknown.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in unknown.field_violations] == ["environment"]
+    elsewhere = await failing(
+        catalog.stub.GetScorecard(
+            catalog_pb2.GetScorecardRequest(service="services/till", environment="production")
+        )
+    )
+    assert elsewhere.code == grpc.StatusCode.NOT_FOUND

@@ -205,6 +205,11 @@ def _plan_summary(plan: common_pb2.Plan) -> dict[str, Any]:
     }
 
 
+def plan_summary_of(plan: bytes | None) -> dict[str, Any]:
+    """The summary scorecards read of a stored plan (its binary encoding)."""
+    return _plan_summary(common_pb2.Plan.FromString(plan)) if plan else {}
+
+
 def service_draft(message: catalog_pb2.Service, service_id: str) -> ServiceDraft:
     has_plan = message.HasField("plan")
     plan = message.plan
@@ -404,6 +409,7 @@ def scorecard_to_proto(card: Scorecard) -> catalog_pb2.Scorecard:
         ],
         score=card.score,
         evaluate_time=timestamp(card.evaluate_time),
+        environment=card.environment,
     )
 
 

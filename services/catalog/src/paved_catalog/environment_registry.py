@@ -13,7 +13,7 @@ from paved_kit.errors import FieldViolation, InvalidArgument, NotFound
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paved_catalog import environments, store
+from paved_catalog import environments, scorecards, store
 from paved_catalog.conflicts import etag_mismatch, utc_now
 from paved_catalog.models import EnvironmentRow, ServiceEnvironmentRow, ServiceRow
 from paved_catalog.registry import MAX_ENDPOINTS, State, check_transition
@@ -217,6 +217,37 @@ class EnvironmentRegistry:
             session=session, service=parent.name, environment=row.environment
         )
         return True
+
+    async def get_scorecard(
+        self, service: str, environment: str, summarize: Callable[[bytes | None], dict[str, Any]]
+    ) -> scorecards.Scorecard:
+        """The service's scorecard as it is in ``environment``: that environment's state, endpoints and
+        plan (``summarize`` reads a stored plan) and the facts as it sees them (its own deployments)."""
+        async with self._reads() as session:
+            known = [e.name for e in await store.list_environments(session=session)] or [
+                name for name, *_ in environments.DEFAULT_ENVIRONMENTS
+            ]
+            environments.check_known(environment, known, "environment")
+            parent = await store.get_service(session=session, name=service)
+            row = await store.get_service_environment(
+                session=session, service=service, environment=environment
+            )
+            if parent is None or row is None:
+                await self._explain_missing(session, service, environment)
+            assert parent is not None and row is not None
+            facts = await store.facts_of(session=session, services=[service])
+        record = scorecards.ServiceRecord(
+            service=service,
+            team=parent.team,
+            template=parent.template,
+            state=row.state,
+            documentation_url=parent.documentation_url,
+            endpoints=row.endpoints,
+            plan_summary=summarize(row.plan),
+            facts=scorecards.in_environment(facts.get(service, {}), environment),
+            environment=environment,
+        )
+        return scorecards.scorecard(record, self._clock())
 
     @staticmethod
     async def _explain_missing(session: AsyncSession, service: str, environment: str) -> None:

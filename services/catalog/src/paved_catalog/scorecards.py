@@ -8,7 +8,9 @@ compliant), 4 optimised (deployed recently, within budget, costs tracked, no ope
 A service is at the highest level whose checks, and those of every level below, all pass.
 
 Facts other services report (``ReportServiceFacts``), by source:
-provisioning ``last_deploy_time`` (RFC 3339), ``gitops_commit``; alerting ``default_alerts`` (bool);
+provisioning ``last_deploy_time`` (RFC 3339), ``gitops_commit``, and per environment
+``deployed_<environment>`` and ``commit_<environment>`` (``-`` written ``_``);
+alerting ``default_alerts`` (bool);
 policy ``policy_violations`` (number of hard or soft failures in the last decision),
 ``cost_within_limit`` (bool: no cost_limit violation in it); cost
 ``cost_registered`` (bool), ``open_recommendations`` (number).
@@ -31,6 +33,23 @@ MAX_FACTS = 64
 _FACT_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
+def environment_fact(prefix: str, environment: str) -> str:
+    """The key of a per-environment fact, e.g. ``deployed_us_east`` (empty when it would be too long)."""
+    key = f"{prefix}_{environment.replace('-', '_')}"
+    return key if _FACT_KEY.match(key) else ""
+
+
+def in_environment(facts: Mapping[str, Mapping[str, Any]], environment: str) -> dict[str, dict[str, Any]]:
+    """The facts as one environment sees them: provisioning's deployment and GitOps commit are that
+    environment's own (none when nothing was deployed there); the other facts are the service's."""
+    scoped = {source: dict(values) for source, values in facts.items()}
+    provisioning = scoped.setdefault("provisioning", {})
+    for fact, prefix in (("last_deploy_time", "deployed"), ("gitops_commit", "commit")):
+        key = environment_fact(prefix, environment)
+        provisioning[fact] = provisioning.get(key) if key else None
+    return scoped
+
+
 @dataclass(frozen=True)
 class ServiceRecord:
     """What a scorecard reads: the registry's view of one service plus the reported facts by source."""
@@ -43,6 +62,7 @@ class ServiceRecord:
     endpoints: Sequence[str]
     plan_summary: Mapping[str, Any]
     facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    environment: str = ""
 
     def fact(self, source: str, key: str) -> Any:
         return self.facts.get(source, {}).get(key)
@@ -68,6 +88,7 @@ class Scorecard:
     checks: tuple[CheckResult, ...]
     score: float
     evaluate_time: datetime
+    environment: str = ""
 
 
 @dataclass(frozen=True)
@@ -285,7 +306,9 @@ def scorecard(record: ServiceRecord, now: datetime) -> Scorecard:
             break
         level = candidate
     score = sum(r.passed for r in results) / len(results)
-    return Scorecard(record.service, record.team, level, tuple(results), round(score, 4), now)
+    return Scorecard(
+        record.service, record.team, level, tuple(results), round(score, 4), now, record.environment
+    )
 
 
 def summarize(records: Sequence[ServiceRecord], now: datetime) -> Summary:

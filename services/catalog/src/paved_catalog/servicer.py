@@ -282,7 +282,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def GetScorecard(
         self, request: catalog_pb2.GetScorecardRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.Scorecard:
-        card = await self._catalog.registry.get_scorecard(parse_name(request.service, SERVICES, "service"))
+        service = parse_name(request.service, SERVICES, "service")
+        if request.environment:
+            card = await self._catalog.environments.get_scorecard(
+                service, request.environment, convert.plan_summary_of
+            )
+        else:
+            card = await self._catalog.registry.get_scorecard(service)
         return convert.scorecard_to_proto(card)
 
     async def SummarizeScorecards(

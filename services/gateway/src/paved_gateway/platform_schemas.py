@@ -91,6 +91,8 @@ class Scorecard(BaseModel):
     checks: list[ScorecardCheck]
     failing: list[ScorecardCheck]
     evaluate_time: str | None
+    # The environment scored (null: the service as it is where it was created).
+    environment: str | None = None
 
 
 class LevelEvidence(BaseModel):

@@ -419,7 +419,7 @@ class OperationRunner:
     ) -> None:
         # After the operation's own transaction: the report is best-effort and cannot undo the outcome.
         await self.tools.peers.report_facts(
-            operation.service, operation_facts(operation.kind, state, outputs, ended)
+            operation.service, operation_facts(operation.kind, state, outputs, ended, operation.environment)
         )
 
     async def _update_op(self, operation_id: str, **values: Any) -> None:

@@ -131,6 +131,7 @@ def _scorecard(card: catalog_pb2.Scorecard) -> ps.Scorecard:
         checks=checks,
         failing=[c for c in checks if not c.passed],
         evaluate_time=convert.timestamp(card.evaluate_time),
+        environment=card.environment or None,
     )
 
 
@@ -274,13 +275,27 @@ async def platform_metrics(
 
 @router.get("/api/services/{name}/scorecard", response_model=ps.Scorecard, responses=RESPONSES)
 async def service_scorecard(
-    backends: BackendsDep, principal: PrincipalDep, name: ServicePath
+    backends: BackendsDep,
+    principal: PrincipalDep,
+    name: ServicePath,
+    environment: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=63,
+            pattern=DNS_LABEL,
+            description="Score the service as it is in this environment (state, endpoints, plan, deployments "
+            "there); by default where it was created.",
+        ),
+    ] = None,
 ) -> ps.Scorecard:
     """The service's maturity level, its checks, and how to fix the failing ones."""
     await authorized_service(backends, principal, name)
     card = await call(
         "catalog",
-        backends.catalog.GetScorecard(catalog_pb2.GetScorecardRequest(service=f"services/{name}")),
+        backends.catalog.GetScorecard(
+            catalog_pb2.GetScorecardRequest(service=f"services/{name}", environment=environment or "")
+        ),
     )
     return _scorecard(card)
 

@@ -648,26 +648,30 @@ class ScorecardCheck(_message.Message):
     def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., passed: _Optional[bool] = ..., remediation: _Optional[str] = ..., evidence: _Optional[str] = ...) -> None: ...
 
 class Scorecard(_message.Message):
-    __slots__ = ("service", "team", "level", "checks", "score", "evaluate_time")
+    __slots__ = ("service", "team", "level", "checks", "score", "evaluate_time", "environment")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TEAM_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     CHECKS_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     EVALUATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     service: str
     team: str
     level: int
     checks: _containers.RepeatedCompositeFieldContainer[ScorecardCheck]
     score: float
     evaluate_time: _timestamp_pb2.Timestamp
-    def __init__(self, service: _Optional[str] = ..., team: _Optional[str] = ..., level: _Optional[int] = ..., checks: _Optional[_Iterable[_Union[ScorecardCheck, _Mapping]]] = ..., score: _Optional[float] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    environment: str
+    def __init__(self, service: _Optional[str] = ..., team: _Optional[str] = ..., level: _Optional[int] = ..., checks: _Optional[_Iterable[_Union[ScorecardCheck, _Mapping]]] = ..., score: _Optional[float] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class GetScorecardRequest(_message.Message):
-    __slots__ = ("service",)
+    __slots__ = ("service", "environment")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     service: str
-    def __init__(self, service: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, service: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class SummarizeScorecardsRequest(_message.Message):
     __slots__ = ("team",)
