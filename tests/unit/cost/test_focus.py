@@ -105,3 +105,56 @@ def test_chunked_csv_splits_anywhere_including_inside_quotes() -> None:
 def test_first_record_end_skips_quoted_newlines() -> None:
     assert first_record_end(b'"a\nb",c\nrest') == 8
     assert first_record_end(b'"a\nb",c') == 0
+
+
+ALLOCATION_HEADER = [
+    "BilledCost",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ChargeCategory",
+    "ResourceId",
+    "Tags",
+    "AllocatedMethodId",
+    "AllocatedResourceId",
+    "AllocatedTags",
+]
+
+
+def allocated_row(**overrides: str) -> list[str]:
+    row = {
+        "BilledCost": "6",
+        "BillingPeriodStart": "2026-11-01",
+        "BillingPeriodEnd": "2026-12-01",
+        "ChargePeriodStart": "2026-11-03",
+        "ChargePeriodEnd": "2026-11-04",
+        "ChargeCategory": "Usage",
+        "ResourceId": "node-1",
+        "Tags": '{"team": "platform", "cluster": "prod"}',
+        "AllocatedMethodId": "ContainerRequests",
+        "AllocatedResourceId": "pod/checkout-7f9",
+        "AllocatedTags": '{"team": "payments", "service": "checkout"}',
+    } | overrides
+    return [row[name] for name in ALLOCATION_HEADER]
+
+
+def test_split_cost_row_belongs_to_the_allocated_resource_and_its_tags() -> None:
+    rows = RowParser("s", header_index(ALLOCATION_HEADER), Attribution())
+    record = rows.parse(allocated_row())
+    assert record.resource_id == "pod/checkout-7f9"
+    assert (record.service, record.team) == ("checkout", "payments")
+    assert record.tags == '{"cluster": "prod", "service": "checkout", "team": "payments"}'
+    # The unallocated rest keeps the origin resource and its own tags.
+    rest = rows.parse(allocated_row(AllocatedResourceId="", AllocatedTags=""))
+    assert (rest.resource_id, rest.team, rest.service) == ("node-1", "platform", None)
+    # Allocated tags alone attribute too.
+    only = rows.parse(allocated_row(Tags=""))
+    assert (only.service, only.team) == ("checkout", "payments")
+
+
+def test_bad_allocated_tags_are_named() -> None:
+    rows = RowParser("s", header_index(ALLOCATION_HEADER), Attribution())
+    with pytest.raises(RowError) as caught:
+        rows.parse(allocated_row(AllocatedTags="[1]"))
+    assert caught.value.column == "AllocatedTags"

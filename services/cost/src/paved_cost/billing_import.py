@@ -12,6 +12,7 @@ import asyncpg
 from paved_kit.errors import FieldViolation, InvalidArgument
 
 from paved_cost.focus import RowRejection
+from paved_cost.focus_metadata import TimeSector
 
 SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$")
 MAX_REPORTED_VIOLATIONS = 100
@@ -28,6 +29,7 @@ class Header:
     source: str
     mode: Mode
     null_token: str = ""
+    metadata: str = ""  # the FOCUS metadata document (JSON) of the data, when the generator supplies one
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ class ImportResult:
     rows_replaced: int = 0
     billing_periods: list[str] = field(default_factory=list)
     billed_cost: Decimal = Decimal(0)
+    columns: list[str] | None = None  # the CSV header (None for row batches)
+    focus_version: str = ""  # declared by the metadata or detected from the columns; "" unknown
+    # Billing periods the metadata says are not complete yet: provisional data, not final.
+    provisional_periods: list[str] = field(default_factory=list)
+    incomplete_sectors: list[TimeSector] = field(default_factory=list)
 
 
 async def prepend(first: ImportMessage, rest: AsyncIterator[ImportMessage]) -> AsyncIterator[ImportMessage]:

@@ -66,7 +66,10 @@ _ROW_FIELDS = {
     "CommitmentDiscountId": "commitment_discount_id",
     "CommitmentDiscountType": "commitment_discount_type",
     "Tags": "tags",
+    "AllocatedResourceId": "allocated_resource_id",
+    "AllocatedTags": "allocated_tags",
 }
+_MAP_FIELDS = frozenset({"tags", "allocated_tags"})
 _TIME_FIELDS = frozenset(
     {"billing_period_start", "billing_period_end", "charge_period_start", "charge_period_end"}
 )
@@ -135,8 +138,9 @@ def _row_cells(row: cost_pb2.FocusRow) -> list[str]:
         field = _ROW_FIELDS[column]
         if field in _TIME_FIELDS:
             cells.append(from_timestamp(getattr(row, field)).isoformat() if row.HasField(field) else "")
-        elif field == "tags":
-            cells.append(json.dumps(dict(row.tags)) if row.tags else "")
+        elif field in _MAP_FIELDS:
+            tags = getattr(row, field)
+            cells.append(json.dumps(dict(tags)) if tags else "")
         else:
             cells.append(getattr(row, field))
     return cells
@@ -151,7 +155,7 @@ async def import_messages(
             header = request.header
             if header.mode not in _MODE:
                 raise InvalidArgument("invalid import mode", [FieldViolation("header.mode", "unknown mode")])
-            yield Header(header.source, _MODE[header.mode], header.null_token)
+            yield Header(header.source, _MODE[header.mode], header.null_token, header.metadata)
         elif kind == "csv_chunk":
             yield CsvChunk(request.csv_chunk)
         elif kind == "rows":

@@ -1,4 +1,4 @@
-"""FOCUS billing rows: column names of FOCUS 1.0-1.2, validation, and a CSV reader fed in arbitrary chunks.
+"""FOCUS billing rows: column names of FOCUS 1.0-1.3, validation, and a CSV reader fed in arbitrary chunks.
 
 Parsing is the hot path of an import (a million rows must go through in seconds), so values that repeat
 across rows — timestamps of hourly charges, tag sets — are parsed once and cached.
@@ -51,6 +51,10 @@ COLUMNS: tuple[str, ...] = (
     "CommitmentDiscountId",
     "CommitmentDiscountType",
     "Tags",
+    # FOCUS 1.3 split cost allocation: the row's cost belongs to the allocated resource, whose tags
+    # (AllocatedTags, never repeating Tags) complete the row's for attribution.
+    "AllocatedResourceId",
+    "AllocatedTags",
 )
 MANDATORY: tuple[str, ...] = (
     "BilledCost",
@@ -94,7 +98,7 @@ class BillingRecord(NamedTuple):
     consumed_unit: str | None
     commitment_discount_id: str | None
     commitment_discount_type: str | None
-    tags: str | None  # JSON object, keys sorted
+    tags: str | None  # JSON object, keys sorted; AllocatedTags merged in
     service: str | None  # attributed from tags
     team: str | None  # attributed from tags
 
@@ -143,7 +147,7 @@ class RowParser:
         self._pick = operator.itemgetter(*(index.get(column, -1) for column in COLUMNS))
         self._periods: dict[datetime, str] = {}
         self._times: dict[str, datetime] = {}
-        self._tags: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self._tags: dict[tuple[str | None, str | None], tuple[str | None, str | None, str | None]] = {}
 
     def parse(self, cells: list[str]) -> BillingRecord:
         """The record of ``cells``; raises :class:`RowError` naming the first bad column.
@@ -184,6 +188,8 @@ class RowParser:
             commitment_id,
             commitment_type,
             tags_text,
+            allocated_resource,
+            allocated_tags_text,
         ) = values = [None if value in nulls else value for value in self._pick(cells)]
         del values
         if billed_text is None:
@@ -209,10 +215,11 @@ class RowParser:
             raise RowError(
                 "ChargeCategory", f"{category[:40]!r} is not one of {', '.join(sorted(CHARGE_CATEGORIES))}"
             )
-        if tags_text is None:
+        if tags_text is None and allocated_tags_text is None:
             tags = service = team = None
         else:
-            tags, service, team = self._tags.get(tags_text) or self._parse_tags(tags_text)
+            key = (tags_text, allocated_tags_text)
+            tags, service, team = self._tags.get(key) or self._parse_tags(key)
         return BillingRecord(
             self.source,
             self._periods.get(period_start) or self._period(period_start),
@@ -227,7 +234,7 @@ class RowParser:
             service_category,
             region,
             sub_account,
-            resource_id,
+            resource_id if allocated_resource is None else allocated_resource,
             resource_type,
             sku,
             currency or self._default_currency,
@@ -263,25 +270,38 @@ class RowParser:
         self._times[value] = parsed
         return parsed
 
-    def _parse_tags(self, value: str) -> tuple[str | None, str | None, str | None]:
-        result = normalize_tags(value, self._attribution)
+    def _parse_tags(self, key: tuple[str | None, str | None]) -> tuple[str | None, str | None, str | None]:
+        result = normalize_tags(key[0], self._attribution, key[1])
         if len(self._tags) >= _TAG_CACHE_LIMIT:
             self._tags.clear()
-        self._tags[value] = result
+        self._tags[key] = result
         return result
 
 
-def normalize_tags(value: str, attribution: Attribution) -> tuple[str, str | None, str | None]:
-    """(tags as sorted JSON, service, team) of a Tags cell; :class:`RowError` unless a JSON object."""
+def normalize_tags(
+    value: str | None, attribution: Attribution, allocated: str | None = None
+) -> tuple[str, str | None, str | None]:
+    """(tags as sorted JSON, service, team) of a Tags cell and an AllocatedTags cell (FOCUS 1.3).
+
+    A split-cost row belongs to the allocated resource: its AllocatedTags join the row's Tags and win
+    where a key is in both, so e.g. the team of the pod a node's cost was split to is the row's team.
+    :class:`RowError` names the cell that is not a JSON object.
+    """
+    tags = {} if value is None else _tag_object("Tags", value)
+    if allocated is not None:
+        tags.update(_tag_object("AllocatedTags", allocated))
+    service, team = attribution.attribute(tags)
+    return json.dumps(tags, sort_keys=True, ensure_ascii=False), service, team
+
+
+def _tag_object(column: str, value: str) -> dict[str, str]:
     try:
         parsed = json.loads(value)
     except json.JSONDecodeError:
-        raise RowError("Tags", "not a JSON object") from None
+        raise RowError(column, "not a JSON object") from None
     if not isinstance(parsed, dict):
-        raise RowError("Tags", "not a JSON object")
-    tags = {str(key): item if isinstance(item, str) else json.dumps(item) for key, item in parsed.items()}
-    service, team = attribution.attribute(tags)
-    return json.dumps(tags, sort_keys=True, ensure_ascii=False), service, team
+        raise RowError(column, "not a JSON object")
+    return {str(key): item if isinstance(item, str) else json.dumps(item) for key, item in parsed.items()}
 
 
 def check_mandatory(index: dict[str, int]) -> None:

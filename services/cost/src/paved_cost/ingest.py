@@ -27,6 +27,7 @@ from paved_cost.billing_import import (
     RowBatch,
     prepend,
 )
+from paved_cost.focus_metadata import detect_version, parse_metadata, provisional_periods
 from paved_cost.python_import import PythonImport
 from paved_cost.staged_import import import_in_database
 
@@ -65,6 +66,8 @@ class BillingImporter:
                 "invalid import header",
                 [FieldViolation("header.source", "must be 1-200 characters: letters, digits, . _ : / @ -")],
             )
+        # Bad metadata is refused before anything is read or changed.
+        metadata = parse_metadata(header.metadata)
         first = await anext(messages, None)
         if first is not None:
             messages = prepend(first, messages)
@@ -84,4 +87,10 @@ class BillingImporter:
                 )
                 result = await python.run(header, messages)
             await store.refresh_report_statistics(session=session)
-            return result
+        if result.columns is not None:
+            result.focus_version = detect_version(result.columns, metadata.version)
+        else:
+            result.focus_version = metadata.version or ""
+        result.incomplete_sectors = metadata.incomplete()
+        result.provisional_periods = provisional_periods(result.billing_periods, metadata)
+        return result

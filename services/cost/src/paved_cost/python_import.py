@@ -201,6 +201,7 @@ class PythonImport:
                 except (csv.Error, UnicodeDecodeError) as err:
                     raise bad_csv(err, result.rows_read) from None
                 if csv_parser is None and csv_reader.header is not None:
+                    result.columns = csv_reader.header
                     csv_parser = self._parser(header, header_index(csv_reader.header))
                 for cells in rows:
                     assert csv_parser is not None
@@ -221,6 +222,7 @@ class PythonImport:
             except (csv.Error, UnicodeDecodeError) as err:
                 raise bad_csv(err, result.rows_read) from None
             if csv_parser is None and csv_reader.header is not None:
+                result.columns = csv_reader.header
                 csv_parser = self._parser(header, header_index(csv_reader.header))
             for cells in rest:
                 assert csv_parser is not None

@@ -97,6 +97,16 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
             rows_replaced=result.rows_replaced,
             billing_periods=result.billing_periods,
             billed_cost=to_money(result.billed_cost, self._currency),
+            focus_version=result.focus_version,
+            provisional_periods=result.provisional_periods,
+            incomplete_sectors=[
+                cost_pb2.IncompleteTimeSector(
+                    start=convert.timestamp(sector.start),
+                    end=convert.timestamp(sector.end),
+                    dataset_instance_id=sector.dataset_instance or "",
+                )
+                for sector in result.incomplete_sectors
+            ],
         )
 
     async def RecordUtilization(

@@ -76,13 +76,13 @@ async def import_in_database(
         await stage.copy(csv_bytes())
     except asyncpg.DataError as err:
         raise bad_copy(err) from None
-    result = ImportResult(rows_read=await stage.rows_read())
-    entries: list[tuple[str, bool, str | None, str | None, str | None]] = []
-    for raw in await stage.distinct_tags():
+    result = ImportResult(rows_read=await stage.rows_read(), columns=columns)
+    entries: list[tuple[str, str | None, str | None, str | None, str | None]] = []
+    for key, tags, allocated in await stage.distinct_tags():
         try:
-            entries.append((raw, True, *normalize_tags(raw, attribution)))
-        except RowError:
-            entries.append((raw, False, None, None, None))
+            entries.append((key, None, *normalize_tags(tags, attribution, allocated)))
+        except RowError as err:
+            entries.append((key, err.column, None, None, None))
     await stage.load_tag_map(entries)
     published = None
     try:

@@ -42,7 +42,6 @@ _TEXTS = {
     "service_category": "ServiceCategory",
     "region_id": "RegionId",
     "sub_account_id": "SubAccountId",
-    "resource_id": "ResourceId",
     "resource_type": "ResourceType",
     "sku_id": "SkuId",
     "consumed_unit": "ConsumedUnit",
@@ -122,17 +121,31 @@ class Stage:
     async def rows_read(self) -> int:
         return int((await self._run(f"SELECT count(*) FROM {STAGE}")).scalar_one())
 
-    async def distinct_tags(self) -> list[str]:
-        tags = self.col("Tags")
-        result = await self._run(f"SELECT DISTINCT {tags} FROM {STAGE} s WHERE {tags} IS NOT NULL")
-        return [row[0] for row in result]
+    def tag_key(self) -> str:
+        """SQL of a row's tag map key: its Tags, or with FOCUS 1.3 AllocatedTags both as a JSON pair."""
+        if "AllocatedTags" not in self.index:
+            return self.col("Tags")
+        return f"json_build_array({self.col('Tags')}, {self.col('AllocatedTags')})::text"
+
+    def _has_tags(self) -> str:
+        if "AllocatedTags" not in self.index:
+            return f"{self.col('Tags')} IS NOT NULL"
+        return f"({self.col('Tags')} IS NOT NULL OR {self.col('AllocatedTags')} IS NOT NULL)"
+
+    async def distinct_tags(self) -> list[tuple[str, str | None, str | None]]:
+        """(map key, Tags, AllocatedTags) per distinct tag cells of the rows."""
+        result = await self._run(
+            f"SELECT DISTINCT {self.tag_key()}, {self.col('Tags')}, {self.col('AllocatedTags')} "
+            f"FROM {STAGE} s WHERE {self._has_tags()}"
+        )
+        return [(row[0], row[1], row[2]) for row in result]
 
     async def load_tag_map(
-        self, entries: Sequence[tuple[str, bool, str | None, str | None, str | None]]
+        self, entries: Sequence[tuple[str, str | None, str | None, str | None, str | None]]
     ) -> None:
-        """(raw tags, valid, normalized JSON, service, team) per distinct tags value."""
+        """(key, bad column or None, normalized JSON, service, team) per distinct tag cells."""
         await self._run(
-            f"CREATE TEMPORARY TABLE {TAG_MAP} (raw text PRIMARY KEY, valid boolean, tags text, "
+            f"CREATE TEMPORARY TABLE {TAG_MAP} (raw text PRIMARY KEY, bad_column text, tags text, "
             "service text, team text) ON COMMIT DROP"
         )
         if entries:
@@ -209,11 +222,13 @@ class Stage:
                 inner.append(f"{c(column)} AS {_snake(column)}_raw")
         for name, column in _TEXTS.items():
             inner.append(f"{c(column)} AS {name}")
+        # A FOCUS 1.3 split-cost row is the allocated resource's cost.
+        inner.append(f"coalesce({c('AllocatedResourceId')}, {c('ResourceId')}) AS resource_id")
         inner.append(f"coalesce({c('BillingCurrency')}, {_quote(default_currency)}) AS billing_currency")
-        inner.append(f"{c('Tags')} IS NOT NULL AS has_tags")
-        inner += ["t.valid AS tags_valid", "t.tags", "t.service", "t.team"]
+        inner.append(f"{self._has_tags()} AS has_tags")
+        inner += ["t.bad_column AS tags_bad_column", "t.tags", "t.service", "t.team"]
         where = self._good() if good_only else "TRUE"
-        joined = f"{STAGE} s LEFT JOIN {TAG_MAP} t ON t.raw = {c('Tags')}"
+        joined = f"{STAGE} s LEFT JOIN {TAG_MAP} t ON t.raw = {self.tag_key()}"
         # OFFSET 0 keeps the planner from pushing an outer filter (which casts) below this WHERE, where
         # it would meet the rows known bad.
         return f"SELECT {', '.join(inner)} FROM {joined} WHERE {where} OFFSET 0"
@@ -251,8 +266,9 @@ class Stage:
                 f"{', '.join(sorted(CHARGE_CATEGORIES))}'",
             )
         )
-        not_object = "'not a JSON object'"
-        cases.append(f"WHEN has_tags AND NOT tags_valid THEN {_problem('Tags', not_object)}")
+        cases.append(
+            "WHEN has_tags AND tags_bad_column IS NOT NULL THEN tags_bad_column || '|not a JSON object'"
+        )
         for column in ("ListCost", "ContractedCost", "ConsumedQuantity"):
             cases.append(self._non_finite(column))
         return f"CASE {' '.join(cases)} ELSE NULL END"

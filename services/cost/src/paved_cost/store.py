@@ -46,6 +46,7 @@ GROUPABLE = {
     "ServiceName": "service_name",
     "ServiceCategory": "service_category",
     "RegionId": "region_id",
+    "ResourceId": "resource_id",
     "SubAccountId": "sub_account_id",
     "PricingCategory": "pricing_category",
     "BillingCurrency": "billing_currency",

@@ -128,18 +128,27 @@ class PriceCatalog(_message.Message):
     def __init__(self, source: _Optional[str] = ..., date: _Optional[str] = ..., currency: _Optional[str] = ..., regions: _Optional[_Iterable[str]] = ..., instance_types: _Optional[_Iterable[str]] = ..., database_classes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ImportHeader(_message.Message):
-    __slots__ = ("source", "mode", "null_token")
+    __slots__ = ("source", "mode", "null_token", "metadata")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     NULL_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
     source: str
     mode: ImportMode
     null_token: str
-    def __init__(self, source: _Optional[str] = ..., mode: _Optional[_Union[ImportMode, str]] = ..., null_token: _Optional[str] = ...) -> None: ...
+    metadata: str
+    def __init__(self, source: _Optional[str] = ..., mode: _Optional[_Union[ImportMode, str]] = ..., null_token: _Optional[str] = ..., metadata: _Optional[str] = ...) -> None: ...
 
 class FocusRow(_message.Message):
-    __slots__ = ("billed_cost", "effective_cost", "list_cost", "contracted_cost", "billing_currency", "billing_period_start", "billing_period_end", "charge_period_start", "charge_period_end", "charge_category", "pricing_category", "provider_name", "service_name", "resource_id", "region_id", "sub_account_id", "tags", "commitment_discount_id", "commitment_discount_type", "resource_type", "sku_id", "consumed_quantity", "consumed_unit", "service_category")
+    __slots__ = ("billed_cost", "effective_cost", "list_cost", "contracted_cost", "billing_currency", "billing_period_start", "billing_period_end", "charge_period_start", "charge_period_end", "charge_category", "pricing_category", "provider_name", "service_name", "resource_id", "region_id", "sub_account_id", "tags", "commitment_discount_id", "commitment_discount_type", "resource_type", "sku_id", "consumed_quantity", "consumed_unit", "service_category", "allocated_resource_id", "allocated_tags")
     class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AllocatedTagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -170,6 +179,8 @@ class FocusRow(_message.Message):
     CONSUMED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     CONSUMED_UNIT_FIELD_NUMBER: _ClassVar[int]
     SERVICE_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATED_RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATED_TAGS_FIELD_NUMBER: _ClassVar[int]
     billed_cost: str
     effective_cost: str
     list_cost: str
@@ -194,7 +205,9 @@ class FocusRow(_message.Message):
     consumed_quantity: str
     consumed_unit: str
     service_category: str
-    def __init__(self, billed_cost: _Optional[str] = ..., effective_cost: _Optional[str] = ..., list_cost: _Optional[str] = ..., contracted_cost: _Optional[str] = ..., billing_currency: _Optional[str] = ..., billing_period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., billing_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charge_period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charge_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charge_category: _Optional[str] = ..., pricing_category: _Optional[str] = ..., provider_name: _Optional[str] = ..., service_name: _Optional[str] = ..., resource_id: _Optional[str] = ..., region_id: _Optional[str] = ..., sub_account_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., commitment_discount_id: _Optional[str] = ..., commitment_discount_type: _Optional[str] = ..., resource_type: _Optional[str] = ..., sku_id: _Optional[str] = ..., consumed_quantity: _Optional[str] = ..., consumed_unit: _Optional[str] = ..., service_category: _Optional[str] = ...) -> None: ...
+    allocated_resource_id: str
+    allocated_tags: _containers.ScalarMap[str, str]
+    def __init__(self, billed_cost: _Optional[str] = ..., effective_cost: _Optional[str] = ..., list_cost: _Optional[str] = ..., contracted_cost: _Optional[str] = ..., billing_currency: _Optional[str] = ..., billing_period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., billing_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charge_period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charge_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charge_category: _Optional[str] = ..., pricing_category: _Optional[str] = ..., provider_name: _Optional[str] = ..., service_name: _Optional[str] = ..., resource_id: _Optional[str] = ..., region_id: _Optional[str] = ..., sub_account_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., commitment_discount_id: _Optional[str] = ..., commitment_discount_type: _Optional[str] = ..., resource_type: _Optional[str] = ..., sku_id: _Optional[str] = ..., consumed_quantity: _Optional[str] = ..., consumed_unit: _Optional[str] = ..., service_category: _Optional[str] = ..., allocated_resource_id: _Optional[str] = ..., allocated_tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class FocusRows(_message.Message):
     __slots__ = ("rows",)
@@ -223,7 +236,7 @@ class RowRejection(_message.Message):
     def __init__(self, row: _Optional[int] = ..., column: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class ImportBillingResponse(_message.Message):
-    __slots__ = ("rows_read", "rows_imported", "rows_rejected", "rejections", "rows_replaced", "billing_periods", "billed_cost")
+    __slots__ = ("rows_read", "rows_imported", "rows_rejected", "rejections", "rows_replaced", "billing_periods", "billed_cost", "focus_version", "provisional_periods", "incomplete_sectors")
     ROWS_READ_FIELD_NUMBER: _ClassVar[int]
     ROWS_IMPORTED_FIELD_NUMBER: _ClassVar[int]
     ROWS_REJECTED_FIELD_NUMBER: _ClassVar[int]
@@ -231,6 +244,9 @@ class ImportBillingResponse(_message.Message):
     ROWS_REPLACED_FIELD_NUMBER: _ClassVar[int]
     BILLING_PERIODS_FIELD_NUMBER: _ClassVar[int]
     BILLED_COST_FIELD_NUMBER: _ClassVar[int]
+    FOCUS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONAL_PERIODS_FIELD_NUMBER: _ClassVar[int]
+    INCOMPLETE_SECTORS_FIELD_NUMBER: _ClassVar[int]
     rows_read: int
     rows_imported: int
     rows_rejected: int
@@ -238,7 +254,20 @@ class ImportBillingResponse(_message.Message):
     rows_replaced: int
     billing_periods: _containers.RepeatedScalarFieldContainer[str]
     billed_cost: _money_pb2.Money
-    def __init__(self, rows_read: _Optional[int] = ..., rows_imported: _Optional[int] = ..., rows_rejected: _Optional[int] = ..., rejections: _Optional[_Iterable[_Union[RowRejection, _Mapping]]] = ..., rows_replaced: _Optional[int] = ..., billing_periods: _Optional[_Iterable[str]] = ..., billed_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+    focus_version: str
+    provisional_periods: _containers.RepeatedScalarFieldContainer[str]
+    incomplete_sectors: _containers.RepeatedCompositeFieldContainer[IncompleteTimeSector]
+    def __init__(self, rows_read: _Optional[int] = ..., rows_imported: _Optional[int] = ..., rows_rejected: _Optional[int] = ..., rejections: _Optional[_Iterable[_Union[RowRejection, _Mapping]]] = ..., rows_replaced: _Optional[int] = ..., billing_periods: _Optional[_Iterable[str]] = ..., billed_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., focus_version: _Optional[str] = ..., provisional_periods: _Optional[_Iterable[str]] = ..., incomplete_sectors: _Optional[_Iterable[_Union[IncompleteTimeSector, _Mapping]]] = ...) -> None: ...
+
+class IncompleteTimeSector(_message.Message):
+    __slots__ = ("start", "end", "dataset_instance_id")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    DATASET_INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    dataset_instance_id: str
+    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dataset_instance_id: _Optional[str] = ...) -> None: ...
 
 class UtilizationSample(_message.Message):
     __slots__ = ("service", "resource", "metric", "value", "time")
