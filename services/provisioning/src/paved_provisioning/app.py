@@ -17,6 +17,7 @@ from paved_kit.server import GrpcServer
 from paved_kit.service import BuildPart, BuildResult
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from paved_provisioning.auto_optimizer import AutoOptimizer
 from paved_provisioning.engine import OperationRunner
 from paved_provisioning.gitops import GitOpsRepository
 from paved_provisioning.handlers import Toolkit
@@ -48,6 +49,7 @@ class Components:
     worker: Worker
     peers: Peers
     repo: GitOpsRepository
+    auto_optimizer: AutoOptimizer
 
 
 def build_components(
@@ -88,7 +90,7 @@ def build_components(
         listen=listen_for_work if is_postgres(engine) else None,
     )
     provisioner.on_submit = worker.wake
-    return Components(provisioner, worker, peers, repo)
+    return Components(provisioner, worker, peers, repo, AutoOptimizer(settings, sessions, peers, provisioner))
 
 
 def register(server: GrpcServer, provisioner: Provisioner) -> None:
@@ -112,6 +114,8 @@ async def build(settings: ProvisioningSettings, engine: AsyncEngine, server: Grp
     result: list[BuildPart] = [parts.peers.close]
     if settings.run_worker:
         result.append(asyncio.create_task(parts.worker.run(), name="provisioning-worker"))
+    if settings.auto_optimize_services:
+        result.append(asyncio.create_task(parts.auto_optimizer.run(), name="auto-optimizer"))
     return result
 
 

@@ -18,6 +18,7 @@ from paved_kit.errors import Unavailable
 from paved_kit.grpc_errors import error_details
 from paved_kit.logging import get_logger
 
+from paved_provisioning.auto_optimization import Advice, Recommendation
 from paved_provisioning.promotions import EnvironmentRule
 from paved_provisioning.settings import ProvisioningSettings
 from paved_provisioning.steps import StepError, rpc_failure
@@ -334,6 +335,35 @@ class Peers:
         return signals
 
     # cost -------------------------------------------------------------------------------------------------
+
+    async def recommend_resources(self, service: str, environment: str) -> Recommendation:
+        """Cost's rightsizing of the service's compute in ``environment``."""
+        try:
+            rec = await self.cost.RecommendResources(
+                cost_pb2.RecommendResourcesRequest(service=service, environment=environment)
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure("cost RecommendResources", exc) from None
+
+        def advice(a: cost_pb2.ResourceAdvice) -> Advice:
+            return Advice(
+                current_request=a.current_request,
+                recommended_request=a.recommended_request,
+                current_limit=a.current_limit if a.HasField("current_limit") else None,
+                recommended_limit=a.recommended_limit if a.HasField("recommended_limit") else None,
+                evidence_days=a.evidence.days,
+            )
+
+        return Recommendation(
+            service=rec.service or service,
+            environment=rec.environment or environment,
+            resource=rec.resource,
+            cpu=advice(rec.cpu),
+            memory=advice(rec.memory),
+            confidence=rec.confidence,
+            decrease_allowed=rec.decrease_allowed,
+            reasons=(*rec.reasons, *rec.cpu.reasons, *rec.memory.reasons),
+        )
 
     async def register_resources(
         self, plan: dict[str, Any], monthly_cost: float, currency: str, optimization_operation: str = ""

@@ -73,6 +73,27 @@ class ProvisioningSettings(BaseServiceSettings):
         15.0, gt=0, description="How often the service's signals are read during a bake."
     )
 
+    auto_optimize_services: list[str] = Field(
+        default_factory=list,
+        description="Services (JSON list of names) whose rightsizing recommendations are applied "
+        "automatically, each through an optimize_resources operation (canary, bake, rollback).",
+    )
+    auto_optimize_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often the opted-in services' recommendations are read."
+    )
+    auto_optimize_period_hours: float = Field(
+        24.0, ge=0, le=8760, description="At most one automatic decrease per service within this period."
+    )
+    auto_optimize_learning_days: float = Field(
+        7.0, ge=0, le=365, description="Days of usage history before decreases are applied."
+    )
+    auto_optimize_min_confidence: float = Field(
+        7.0, ge=0, description="Minimum confidence (days of history, VPA's measure) of an applied decrease."
+    )
+    auto_optimize_min_change: float = Field(
+        0.1, ge=0, lt=1, description="Smaller relative changes of a request or limit are not applied."
+    )
+
     # Endpoint hosts come from the Ingresses the catalog renders (PAVED_CATALOG_INGRESS_DOMAIN).
     dashboard_base_url: str = Field(
         "https://grafana.paved.dev", description="Grafana of dashboards named only by title in older plans."

@@ -473,3 +473,14 @@ async def team_service_names(*, session: AsyncSession, team: str) -> list[str]:
     """Every service the team was ever given here (deleted ones too: their history still counts)."""
     stmt = select(col(ProvisionedService.name)).where(col(ProvisionedService.team) == team)
     return list((await session.exec(stmt)).all())
+
+
+async def last_operation_start(*, session: AsyncSession, service: str, kind: str) -> datetime | None:
+    """When the service's newest operation of ``kind`` was created (None: never)."""
+    stmt = (
+        select(Operation.create_time)
+        .where(col(Operation.service) == service, col(Operation.kind) == kind)
+        .order_by(col(Operation.create_time).desc())
+        .limit(1)
+    )
+    return aware((await session.exec(stmt)).first())
