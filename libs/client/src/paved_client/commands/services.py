@@ -143,14 +143,16 @@ def status(name: str, as_json: bool, *, client: GatewayClient) -> None:
     environments = service.get("environments") or []
     if environments:
         per = new_table(title=f"Environments of {name}")
-        for column in ("Environment", "Status", "Version", "Health"):
+        for column in ("Environment", "Status", "Version", "Health", "Estimate (monthly)"):
             per.add_column(column)
         for environment in environments:
+            estimate = environment.get("cost") or {}
             per.add_row(
                 environment["name"],
                 environment["status"],
                 environment.get("version") or "—",
                 environment.get("health") or "—",
+                money(estimate.get("estimated_monthly_cost"), estimate.get("currency", "USD")),
             )
         console.print(per)
 
