@@ -356,6 +356,18 @@ class GatewayClient:
         params = _params({"revision": revision})
         return dict(self._json("GET", f"/api/services/{name}/drift", params=params))
 
+    def start_upgrade(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /api/templates/{name}/upgrades (a dry run answers the plan)."""
+        return dict(self._json("POST", f"/api/templates/{name}/upgrades", json=body))
+
+    def get_upgrade(self, name: str, operation: str) -> dict[str, Any]:
+        """GET /api/templates/{name}/upgrades/{operation}."""
+        return dict(self._json("GET", f"/api/templates/{name}/upgrades/{operation}"))
+
+    def rollback_upgrade(self, name: str, operation: str) -> dict[str, Any]:
+        """POST /api/templates/{name}/upgrades/{operation}/rollback."""
+        return dict(self._json("POST", f"/api/templates/{name}/upgrades/{operation}/rollback"))
+
     def team_costs(self, *, team: str | None = None, month: str | None = None) -> dict[str, Any]:
         """GET /api/costs."""
         return dict(self._json("GET", "/api/costs", params=_params({"team": team, "month": month})))

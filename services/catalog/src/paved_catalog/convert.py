@@ -472,6 +472,14 @@ def object_change_to_proto(change: ObjectChange) -> common_pb2.ObjectChange:
 
 
 def template_drift_to_proto(drift: TemplateDrift) -> catalog_pb2.TemplateDrift:
+    message = _template_drift_message(drift)
+    for entry, listed in zip(message.services, drift.services, strict=True):
+        if listed.current_plan:
+            entry.current_plan.ParseFromString(listed.current_plan)
+    return message
+
+
+def _template_drift_message(drift: TemplateDrift) -> catalog_pb2.TemplateDrift:
     return catalog_pb2.TemplateDrift(
         template=f"templates/{drift.template}",
         revision=drift.revision,
@@ -489,6 +497,7 @@ def template_drift_to_proto(drift: TemplateDrift) -> catalog_pb2.TemplateDrift:
                 changes=[object_change_to_proto(o) for o in s.diff.objects],
                 problem=s.problem,
                 pin=template_pin_to_proto(s.pin) if s.pin is not None else None,
+                plan=plan_to_proto(s.plan) if s.plan is not None else None,
             )
             for s in drift.services
         ],

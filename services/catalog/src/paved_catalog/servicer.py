@@ -63,7 +63,9 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     ) -> catalog_pb2.TemplateDrift:
         template_id = parse_name(request.name, TEMPLATES, "name")
         service = parse_name(request.service, SERVICES, "service") if request.service else None
-        drift = await self._catalog.drift.drift(template_id, request.revision, service)
+        drift = await self._catalog.drift.drift(
+            template_id, request.revision, service, with_plans=request.include_plans
+        )
         return convert.template_drift_to_proto(drift)
 
     async def PinTemplateRevision(

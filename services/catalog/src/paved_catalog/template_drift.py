@@ -21,6 +21,7 @@ from paved_catalog.drift import PlanDiff, revision_drift
 from paved_catalog.models import ServiceEnvironmentRow, ServiceRow
 from paved_catalog.registry import State
 from paved_catalog.render_context import RenderContext
+from paved_catalog.rendering import RenderedPlan, render
 from paved_catalog.spec import TemplateSpec
 from paved_catalog.template_library import TemplateLibrary
 from paved_catalog.template_pins import Pin, active_pin
@@ -42,6 +43,10 @@ class ServiceDrift:
     # Why no diff could be rendered (e.g. the old revision refuses the parameters), empty when it could.
     problem: str = ""
     pin: Pin | None = None
+    # The plan rendered from the compared revision, when asked for.
+    plan: RenderedPlan | None = None
+    # The plan it runs now (encoded), alongside ``plan``.
+    current_plan: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,9 @@ def _plan(row: ServiceEnvironmentRow) -> common_pb2.Plan:
     return common_pb2.Plan.FromString(row.plan) if row.plan else common_pb2.Plan()
 
 
-def render_inputs(service: ServiceRow, row: ServiceEnvironmentRow) -> tuple[dict[str, Any], RenderContext]:
+def render_inputs(
+    service: ServiceRow, row: ServiceEnvironmentRow, replicas_floor: int = 0
+) -> tuple[dict[str, Any], RenderContext]:
     """The parameters and the platform context a service environment was rendered with: its plan's, or the
     service's parameters with the environment's overrides when it has no plan yet."""
     plan = _plan(row)
@@ -79,6 +86,7 @@ def render_inputs(service: ServiceRow, row: ServiceEnvironmentRow) -> tuple[dict
         image=plan.image or row.image,
         region=plan.region,
         cost_center=cost_center,
+        replicas_floor=replicas_floor,
     )
     return parameters, context
 
@@ -96,7 +104,9 @@ class TemplateDriftReader:
         self._templates = templates
         self._clock = clock
 
-    async def drift(self, template_id: str, revision: int = 0, service: str | None = None) -> TemplateDrift:
+    async def drift(
+        self, template_id: str, revision: int = 0, service: str | None = None, *, with_plans: bool = False
+    ) -> TemplateDrift:
         revisions.check_revision(revision)
         latest = await self._templates.get_template(template_id)
         target_revision = revision or latest.row.revision
@@ -112,7 +122,9 @@ class TemplateDriftReader:
             children = await store.service_environments(
                 session=session, services=[r.name for r in rows], with_plan=True
             )
-            order = [e.name for e in await store.list_environments(session=session)]
+            known = list(await store.list_environments(session=session))
+        order = [e.name for e in known]
+        floors = {e.name: e.replicas_floor for e in known}
         now = self._clock()
         specs: dict[int, TemplateSpec] = {target_revision: target.spec}
         listed: list[ServiceDrift] = []
@@ -125,7 +137,9 @@ class TemplateDriftReader:
                     current += 1
                     if service is None:
                         continue
-                entry = await self._service_drift(row, child, template_id, target_revision, specs)
+                entry = await self._service_drift(
+                    row, child, template_id, target_revision, specs, floors.get(name, 0), with_plans
+                )
                 listed.append(replace(entry, pin=active_pin(child, now)))
         return TemplateDrift(template_id, target_revision, latest.row.revision, listed, current)
 
@@ -136,15 +150,24 @@ class TemplateDriftReader:
         template_id: str,
         target: int,
         specs: dict[int, TemplateSpec],
+        replicas_floor: int = 0,
+        with_plan: bool = False,
     ) -> ServiceDrift:
         revision = child.template_revision
         entry = ServiceDrift(service.name, child.environment, service.team, revision, target, PlanDiff())
-        if revision == target:
+        if revision == target and not with_plan:
             return entry
         try:
             if revision not in specs:
                 specs[revision] = (await self._templates.get_template(template_id, revision)).spec
-            parameters, context = render_inputs(service, child)
+            parameters, context = render_inputs(service, child, replicas_floor)
+            plan = (
+                render(specs[target], target, parameters, context, self._templates.defaults)
+                if with_plan
+                else None
+            )
+            if revision == target:
+                return replace(entry, plan=plan, current_plan=child.plan if with_plan else None)
             diff = revision_drift(
                 rendered_from=(specs[revision], revision),
                 current=(specs[target], target),
@@ -156,7 +179,16 @@ class TemplateDriftReader:
             return ServiceDrift(
                 service.name, child.environment, service.team, revision, target, PlanDiff(), _problem(exc)
             )
-        return ServiceDrift(service.name, child.environment, service.team, revision, target, diff)
+        return ServiceDrift(
+            service.name,
+            child.environment,
+            service.team,
+            revision,
+            target,
+            diff,
+            plan=plan,
+            current_plan=child.plan if with_plan else None,
+        )
 
     @staticmethod
     async def _explain_service(session: AsyncSession, template_id: str, service: str) -> None:

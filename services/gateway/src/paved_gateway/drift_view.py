@@ -52,7 +52,7 @@ def object_changes(changes: Any) -> list[schemas.ObjectChange]:
     ]
 
 
-def _counts(changes: list[schemas.ObjectChange]) -> schemas.ChangeCounts:
+def counts(changes: list[schemas.ObjectChange]) -> schemas.ChangeCounts:
     counts = schemas.ChangeCounts()
     for change in changes:
         setattr(counts, change.change, getattr(counts, change.change) + 1)
@@ -98,7 +98,7 @@ def service_drift(
         team=entry.team,
         revision=entry.revision,
         revisions_behind=entry.revisions_behind,
-        counts=_counts(changes),
+        counts=counts(changes),
         changes=changes,
         problem=entry.problem or None,
         hand_edited=edited,

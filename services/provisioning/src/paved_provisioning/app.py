@@ -73,6 +73,8 @@ def build_components(
         peers=peers,
         history=provisioner.deployment_history,
         approvals=provisioner.approval_of,
+        record_upgrade=provisioner.record_upgrade,
+        progress=provisioner.step_progress,
     )
     runner = OperationRunner(sessions, tools)
 

@@ -20,7 +20,7 @@ from paved_provisioning.gitops_inspection import GitOpsEdits
 from paved_provisioning.models import Deployment, OperationStep
 from paved_provisioning.provisioner import OperationView, QuotaView
 from paved_provisioning.quotas import QuotaCheck
-from paved_provisioning.steps import PROMOTE, PROVISION
+from paved_provisioning.steps import PROMOTE, PROVISION, TEMPLATE_UPGRADE, UPGRADE_ROLLBACK
 
 STEP_STATES = {
     "pending": pb.STEP_STATE_PENDING,
@@ -88,7 +88,7 @@ def quota_checks(checks: list[QuotaCheck]) -> pb.CheckQuotaResponse:
     )
 
 
-def step(row: OperationStep) -> pb.Step:
+def step(row: OperationStep, *, with_report: bool = False) -> pb.Step:
     message = pb.Step(
         name=row.name,
         state=STEP_STATES.get(row.state, pb.STEP_STATE_UNSPECIFIED),
@@ -100,7 +100,31 @@ def step(row: OperationStep) -> pb.Step:
         message.start_time.CopyFrom(start)
     if (end := timestamp(row.end_time)) is not None:
         message.end_time.CopyFrom(end)
+    if with_report and row.output:
+        message.report.update(row.output)
     return message
+
+
+def _upgrade_summary(payload: dict[str, Any]) -> dict[str, Any]:
+    """An upgrade's payload without its plans: template, revision, each wave's targets, what was skipped."""
+    if "waves" in payload:
+        waves = [
+            [{k: t[k] for k in ("name", "from_revision", "monthly_cost_delta") if k in t} for t in wave]
+            for wave in payload["waves"]
+        ]
+    else:
+        waves = [
+            [{"name": t["name"], "from_revision": t.get("from_revision", 0)} for t in payload["targets"]]
+        ]
+    return {
+        "template": f"templates/{payload.get('template', '')}",
+        "to_revision": payload.get("to_revision", 0),
+        "upgrade": payload.get("upgrade", ""),
+        "waves": waves,
+        "skipped": payload.get("skipped", []),
+        "failure_budget": payload.get("failure_budget", 0),
+        "bake_seconds": payload.get("bake_seconds", 0),
+    }
 
 
 def deployment(row: Deployment) -> pb.Deployment:
@@ -124,15 +148,18 @@ def deployment(row: Deployment) -> pb.Deployment:
 
 def operation(view: OperationView) -> operations_pb2.Operation:
     op = view.operation
+    upgrade = op.kind in (TEMPLATE_UPGRADE, UPGRADE_ROLLBACK)
     metadata = pb.OperationMetadata(
         kind=op.kind,
-        service=f"services/{op.service}",
+        service=op.service if upgrade else f"services/{op.service}",
         team=op.team,
         environment=op.environment,
-        steps=[step(s) for s in view.steps],
+        steps=[step(s, with_report=upgrade) for s in view.steps],
         requester=op.requester,
         cancel_requested=op.cancel_requested,
     )
+    if upgrade:
+        metadata.upgrade.update(_upgrade_summary(op.payload or {}))
     for field, value in (
         ("create_time", op.create_time),
         ("update_time", op.update_time),

@@ -27,11 +27,14 @@ from paved_provisioning.steps import (
     PROMOTION_GATES,
     PROVISION,
     ROLLBACK,
+    TEMPLATE_UPGRADE,
     UPDATE_INSTANCE_TYPE,
+    UPGRADE_ROLLBACK,
     StepError,
     StepParked,
     backoff_seconds,
 )
+from paved_provisioning.upgrade_steps import upgrade_report
 
 _log = get_logger(__name__)
 
@@ -393,6 +396,8 @@ class OperationRunner:
                     result = {"deployment_id": deployment}
             elif operation.kind == PROMOTE:
                 result = await record_promotion(session, operation, outputs, now)
+            elif operation.kind in (TEMPLATE_UPGRADE, UPGRADE_ROLLBACK):
+                result = upgrade_report(operation.kind, payload, outputs)
             elif operation.kind == DEPROVISION:
                 await store.set_service_fields(
                     session=session,

@@ -18,7 +18,9 @@ from paved_provisioning.steps import (
     PROMOTE,
     PROVISION,
     ROLLBACK,
+    TEMPLATE_UPGRADE,
     UPDATE_INSTANCE_TYPE,
+    UPGRADE_ROLLBACK,
     StepError,
     StepOutcome,
 )
@@ -27,6 +29,10 @@ from paved_provisioning.steps import (
 COMMIT_LOOKBACK_SECONDS = 600
 
 History = Callable[[str, str], Awaitable[list[dict[str, Any]]]]
+#: Records a fleet upgrade target's new plan as what runs (operation, target, commit, workflow).
+RecordUpgrade = Callable[[str, dict[str, Any], str, str], Awaitable[None]]
+#: Saves what a running step has done so far (operation, step, detail, output).
+Progress = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
 #: The approval recorded on a promotion (``None`` while nobody decided).
 Approvals = Callable[[str], Awaitable[dict[str, Any] | None]]
 
@@ -70,6 +76,8 @@ class Toolkit:
     peers: Peers
     history: History
     approvals: Approvals | None = None
+    record_upgrade: RecordUpgrade | None = None
+    progress: Progress | None = None
 
     @property
     def site(self) -> manifests.SiteConfig:
@@ -426,6 +434,14 @@ async def run_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
         from paved_provisioning.optimization_steps import run_optimization_step
 
         return await run_optimization_step(ctx, tools)
+    if ctx.kind == TEMPLATE_UPGRADE:
+        from paved_provisioning.upgrade_steps import upgrade_wave
+
+        return await upgrade_wave(ctx, tools)
+    if ctx.kind == UPGRADE_ROLLBACK:
+        from paved_provisioning.upgrade_steps import restore_upgraded
+
+        return await restore_upgraded(ctx, tools)
     raise StepError(f"unknown operation kind {ctx.kind}", retryable=False)
 
 

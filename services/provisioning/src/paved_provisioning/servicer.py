@@ -13,6 +13,7 @@ from paved_kit.errors import InvalidArgument
 from paved_kit.validation import time_violation
 
 from paved_provisioning import convert
+from paved_provisioning.fleet_upgrades import TargetRequest
 from paved_provisioning.provisioner import Provisioner
 from paved_provisioning.resource_change import ResourceChange
 
@@ -155,6 +156,35 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
             request.reason,
             request.request_id,
             _requester(request.requester),
+        )
+        return convert.operation(view)
+
+    async def StartTemplateUpgrade(
+        self, request: pb.StartTemplateUpgradeRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        view = await self.provisioner.start_template_upgrade(
+            request.template,
+            request.to_revision,
+            [
+                [
+                    TargetRequest(t.name, t.from_revision, convert.plan_dict(t.plan), t.monthly_cost_delta)
+                    for t in wave.targets
+                ]
+                for wave in request.waves
+            ],
+            [{"name": s.name, "reason": s.reason, "detail": s.detail} for s in request.skipped],
+            request.failure_budget,
+            request.bake_seconds,
+            request.request_id,
+            _requester(request.requester),
+        )
+        return convert.operation(view)
+
+    async def RollbackTemplateUpgrade(
+        self, request: pb.RollbackTemplateUpgradeRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        view = await self.provisioner.rollback_template_upgrade(
+            request.operation, request.request_id, _requester(request.requester)
         )
         return convert.operation(view)
 

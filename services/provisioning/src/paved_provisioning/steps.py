@@ -14,6 +14,9 @@ DEPROVISION = "deprovision"
 UPDATE_INSTANCE_TYPE = "update_instance_type"
 PROMOTE = "promotion"
 OPTIMIZE_RESOURCES = "optimize_resources"
+TEMPLATE_UPGRADE = "template_upgrade"
+UPGRADE_ROLLBACK = "template_upgrade_rollback"
+UPGRADE_ROLLBACK_STEPS = ("restore",)
 
 PROVISION_STEPS = (
     "register_catalog",

@@ -97,6 +97,8 @@ _KINDS = (
     steps.UPDATE_INSTANCE_TYPE,
     steps.PROMOTE,
     steps.OPTIMIZE_RESOURCES,
+    steps.TEMPLATE_UPGRADE,
+    steps.UPGRADE_ROLLBACK,
 )
 
 

@@ -16,11 +16,13 @@ from paved_client.commands import (
     scorecard,
     services,
     templates,
+    upgrades,
 )
 
 
 def register(group: click.Group) -> None:
     """Add every gateway command to ``group``."""
+    templates.templates.add_command(upgrades.upgrade)
     for command in (
         services.create,
         services.status,
@@ -33,6 +35,7 @@ def register(group: click.Group) -> None:
         policies.policies,
         alerts.alerts,
         operations.ops,
+        upgrades.upgrades,
         metrics.metrics,
         scorecard.scorecard,
         optimize.optimize,

@@ -67,7 +67,8 @@ async def operation_events(
     backends: BackendsDep,
     settings: SettingsDep,
 ) -> AsyncIterator[ServerSentEvent]:
-    """Server-sent events: `step` whenever a step changes state, then `done` with the whole operation."""
+    """Server-sent events: `step` whenever a step changes state or progress, then `done` with the whole
+    operation."""
     async for event in _events(backends, first, settings.operation_poll_seconds):
         yield event
 
@@ -75,13 +76,14 @@ async def operation_events(
 async def _events(
     backends: Backends, first: operations_pb2.Operation, poll_seconds: float
 ) -> AsyncIterator[ServerSentEvent]:
-    seen: dict[str, tuple[str, int]] = {}
+    # A step's detail changing is news too: a fleet upgrade's wave reports each service as it goes.
+    seen: dict[str, tuple[str, int, str]] = {}
     operation = first
     sequence = 0
     while True:
         view = convert.operation(operation)
         for step in view.steps:
-            key = (step.state, step.attempts)
+            key = (step.state, step.attempts, step.detail or "")
             if seen.get(step.name) != key:
                 seen[step.name] = key
                 sequence += 1

@@ -154,14 +154,16 @@ class ListTemplateRevisionsResponse(_message.Message):
     def __init__(self, revisions: _Optional[_Iterable[_Union[TemplateRevision, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetTemplateDriftRequest(_message.Message):
-    __slots__ = ("name", "revision", "service")
+    __slots__ = ("name", "revision", "service", "include_plans")
     NAME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_PLANS_FIELD_NUMBER: _ClassVar[int]
     name: str
     revision: int
     service: str
-    def __init__(self, name: _Optional[str] = ..., revision: _Optional[int] = ..., service: _Optional[str] = ...) -> None: ...
+    include_plans: bool
+    def __init__(self, name: _Optional[str] = ..., revision: _Optional[int] = ..., service: _Optional[str] = ..., include_plans: _Optional[bool] = ...) -> None: ...
 
 class TemplateDrift(_message.Message):
     __slots__ = ("template", "revision", "latest_revision", "services", "current_count", "pinned_count")
@@ -180,7 +182,7 @@ class TemplateDrift(_message.Message):
     def __init__(self, template: _Optional[str] = ..., revision: _Optional[int] = ..., latest_revision: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceDrift, _Mapping]]] = ..., current_count: _Optional[int] = ..., pinned_count: _Optional[int] = ...) -> None: ...
 
 class ServiceDrift(_message.Message):
-    __slots__ = ("name", "service", "environment", "team", "revision", "revisions_behind", "changes", "problem", "pin")
+    __slots__ = ("name", "service", "environment", "team", "revision", "revisions_behind", "changes", "problem", "pin", "plan", "current_plan")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
@@ -190,6 +192,8 @@ class ServiceDrift(_message.Message):
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     PROBLEM_FIELD_NUMBER: _ClassVar[int]
     PIN_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PLAN_FIELD_NUMBER: _ClassVar[int]
     name: str
     service: str
     environment: str
@@ -199,7 +203,9 @@ class ServiceDrift(_message.Message):
     changes: _containers.RepeatedCompositeFieldContainer[_common_pb2.ObjectChange]
     problem: str
     pin: TemplatePin
-    def __init__(self, name: _Optional[str] = ..., service: _Optional[str] = ..., environment: _Optional[str] = ..., team: _Optional[str] = ..., revision: _Optional[int] = ..., revisions_behind: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[_common_pb2.ObjectChange, _Mapping]]] = ..., problem: _Optional[str] = ..., pin: _Optional[_Union[TemplatePin, _Mapping]] = ...) -> None: ...
+    plan: _common_pb2.Plan
+    current_plan: _common_pb2.Plan
+    def __init__(self, name: _Optional[str] = ..., service: _Optional[str] = ..., environment: _Optional[str] = ..., team: _Optional[str] = ..., revision: _Optional[int] = ..., revisions_behind: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[_common_pb2.ObjectChange, _Mapping]]] = ..., problem: _Optional[str] = ..., pin: _Optional[_Union[TemplatePin, _Mapping]] = ..., plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ..., current_plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ...) -> None: ...
 
 class TemplatePin(_message.Message):
     __slots__ = ("revision", "reason", "expire_time", "pinned_by", "create_time")

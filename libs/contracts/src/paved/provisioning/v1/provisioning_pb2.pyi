@@ -2,6 +2,7 @@ import datetime
 
 from google.longrunning import operations_pb2 as _operations_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.type import money_pb2 as _money_pb2
 from paved.common.v1 import common_pb2 as _common_pb2
@@ -148,7 +149,7 @@ class ProvisionServiceRequest(_message.Message):
     def __init__(self, plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ..., estimated_monthly_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., policy_decision: _Optional[_Union[PolicyDecisionRef, _Mapping]] = ..., request_id: _Optional[str] = ..., requester: _Optional[str] = ...) -> None: ...
 
 class Step(_message.Message):
-    __slots__ = ("name", "state", "attempts", "start_time", "end_time", "error", "detail")
+    __slots__ = ("name", "state", "attempts", "start_time", "end_time", "error", "detail", "report")
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
@@ -156,6 +157,7 @@ class Step(_message.Message):
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
     name: str
     state: StepState
     attempts: int
@@ -163,10 +165,11 @@ class Step(_message.Message):
     end_time: _timestamp_pb2.Timestamp
     error: str
     detail: str
-    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[StepState, str]] = ..., attempts: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+    report: _struct_pb2.Struct
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[StepState, str]] = ..., attempts: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., detail: _Optional[str] = ..., report: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class OperationMetadata(_message.Message):
-    __slots__ = ("kind", "service", "team", "environment", "steps", "create_time", "update_time", "end_time", "requester", "cancel_requested")
+    __slots__ = ("kind", "service", "team", "environment", "steps", "create_time", "update_time", "end_time", "requester", "cancel_requested", "upgrade")
     KIND_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TEAM_FIELD_NUMBER: _ClassVar[int]
@@ -177,6 +180,7 @@ class OperationMetadata(_message.Message):
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     REQUESTER_FIELD_NUMBER: _ClassVar[int]
     CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    UPGRADE_FIELD_NUMBER: _ClassVar[int]
     kind: str
     service: str
     team: str
@@ -187,7 +191,8 @@ class OperationMetadata(_message.Message):
     end_time: _timestamp_pb2.Timestamp
     requester: str
     cancel_requested: bool
-    def __init__(self, kind: _Optional[str] = ..., service: _Optional[str] = ..., team: _Optional[str] = ..., environment: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requester: _Optional[str] = ..., cancel_requested: _Optional[bool] = ...) -> None: ...
+    upgrade: _struct_pb2.Struct
+    def __init__(self, kind: _Optional[str] = ..., service: _Optional[str] = ..., team: _Optional[str] = ..., environment: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requester: _Optional[str] = ..., cancel_requested: _Optional[bool] = ..., upgrade: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ProvisionResult(_message.Message):
     __slots__ = ("service", "endpoints", "dashboards", "documentation_url", "commit", "path")
@@ -476,3 +481,61 @@ class GitOpsEdits(_message.Message):
     files: _containers.RepeatedScalarFieldContainer[str]
     changes: _containers.RepeatedCompositeFieldContainer[_common_pb2.ObjectChange]
     def __init__(self, name: _Optional[str] = ..., tracked: _Optional[bool] = ..., path: _Optional[str] = ..., hand_edited: _Optional[bool] = ..., paved_commit: _Optional[str] = ..., last_commit: _Optional[str] = ..., files: _Optional[_Iterable[str]] = ..., changes: _Optional[_Iterable[_Union[_common_pb2.ObjectChange, _Mapping]]] = ...) -> None: ...
+
+class UpgradeTarget(_message.Message):
+    __slots__ = ("name", "from_revision", "plan", "monthly_cost_delta")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FROM_REVISION_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    MONTHLY_COST_DELTA_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    from_revision: int
+    plan: _common_pb2.Plan
+    monthly_cost_delta: float
+    def __init__(self, name: _Optional[str] = ..., from_revision: _Optional[int] = ..., plan: _Optional[_Union[_common_pb2.Plan, _Mapping]] = ..., monthly_cost_delta: _Optional[float] = ...) -> None: ...
+
+class UpgradeWave(_message.Message):
+    __slots__ = ("targets",)
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    targets: _containers.RepeatedCompositeFieldContainer[UpgradeTarget]
+    def __init__(self, targets: _Optional[_Iterable[_Union[UpgradeTarget, _Mapping]]] = ...) -> None: ...
+
+class UpgradeSkip(_message.Message):
+    __slots__ = ("name", "reason", "detail")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    reason: str
+    detail: str
+    def __init__(self, name: _Optional[str] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class StartTemplateUpgradeRequest(_message.Message):
+    __slots__ = ("template", "to_revision", "waves", "skipped", "failure_budget", "bake_seconds", "requester", "request_id")
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    TO_REVISION_FIELD_NUMBER: _ClassVar[int]
+    WAVES_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    BAKE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    template: str
+    to_revision: int
+    waves: _containers.RepeatedCompositeFieldContainer[UpgradeWave]
+    skipped: _containers.RepeatedCompositeFieldContainer[UpgradeSkip]
+    failure_budget: int
+    bake_seconds: int
+    requester: str
+    request_id: str
+    def __init__(self, template: _Optional[str] = ..., to_revision: _Optional[int] = ..., waves: _Optional[_Iterable[_Union[UpgradeWave, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[UpgradeSkip, _Mapping]]] = ..., failure_budget: _Optional[int] = ..., bake_seconds: _Optional[int] = ..., requester: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RollbackTemplateUpgradeRequest(_message.Message):
+    __slots__ = ("operation", "requester", "request_id")
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    operation: str
+    requester: str
+    request_id: str
+    def __init__(self, operation: _Optional[str] = ..., requester: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...

@@ -93,6 +93,16 @@ class ProvisioningServiceStub:
                 request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.RejectPromotionRequest.SerializeToString,
                 response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
                 _registered_method=True)
+        self.StartTemplateUpgrade = channel.unary_unary(
+                '/paved.provisioning.v1.ProvisioningService/StartTemplateUpgrade',
+                request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.StartTemplateUpgradeRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+                _registered_method=True)
+        self.RollbackTemplateUpgrade = channel.unary_unary(
+                '/paved.provisioning.v1.ProvisioningService/RollbackTemplateUpgrade',
+                request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.RollbackTemplateUpgradeRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+                _registered_method=True)
         self.CheckGitOpsEdits = channel.unary_unary(
                 '/paved.provisioning.v1.ProvisioningService/CheckGitOpsEdits',
                 request_serializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.CheckGitOpsEditsRequest.SerializeToString,
@@ -196,6 +206,21 @@ class ProvisioningServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartTemplateUpgrade(self, request, context):
+        """Upgrades service environments to a template revision in waves: a wave starts when the one before it
+        succeeded; failures beyond the failure budget halt the rollout (earlier waves stay upgraded).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackTemplateUpgrade(self, request, context):
+        """Restores the revision each service an upgrade operation upgraded ran before it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CheckGitOpsEdits(self, request, context):
         """Compares service environments' GitOps files with Paved's last commit of them, so hand edits show.
         """
@@ -273,6 +298,16 @@ def add_ProvisioningServiceServicer_to_server(servicer, server):
             'RejectPromotion': grpc.unary_unary_rpc_method_handler(
                     servicer.RejectPromotion,
                     request_deserializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.RejectPromotionRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
+            ),
+            'StartTemplateUpgrade': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartTemplateUpgrade,
+                    request_deserializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.StartTemplateUpgradeRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
+            ),
+            'RollbackTemplateUpgrade': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackTemplateUpgrade,
+                    request_deserializer=paved_dot_provisioning_dot_v1_dot_provisioning__pb2.RollbackTemplateUpgradeRequest.FromString,
                     response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
             ),
             'CheckGitOpsEdits': grpc.unary_unary_rpc_method_handler(
@@ -590,6 +625,60 @@ class ProvisioningService:
             target,
             '/paved.provisioning.v1.ProvisioningService/RejectPromotion',
             paved_dot_provisioning_dot_v1_dot_provisioning__pb2.RejectPromotionRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartTemplateUpgrade(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.provisioning.v1.ProvisioningService/StartTemplateUpgrade',
+            paved_dot_provisioning_dot_v1_dot_provisioning__pb2.StartTemplateUpgradeRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackTemplateUpgrade(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.provisioning.v1.ProvisioningService/RollbackTemplateUpgrade',
+            paved_dot_provisioning_dot_v1_dot_provisioning__pb2.RollbackTemplateUpgradeRequest.SerializeToString,
             google_dot_longrunning_dot_operations__pb2.Operation.FromString,
             options,
             channel_credentials,
