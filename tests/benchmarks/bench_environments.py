@@ -6,7 +6,9 @@
    service (submit → done), in the same run; the ratio is what the gates and the target's registration
    cost;
 2. ``GET /api/services/{id}`` of a service in 3 environments against one in a single environment
-   (p50 at one client, alternated round after round); the ratio is what listing environments costs.
+   (p50 at one client, alternated round after round); the ratio is what listing environments costs (each
+   environment's own health is asked of alerting in one parallel round after the catalog's answer, and
+   each environment's estimate comes with the service's cost).
 
 Run: ``uv run python tests/benchmarks/bench_environments.py [--quick]``; PostgreSQL from
 ``PAVED_TEST_DATABASE_URL`` (default ``postgresql+asyncpg://postgres@127.0.0.1:5432/postgres``).
@@ -158,6 +160,8 @@ def main() -> None:
     args.rounds = 1 if args.quick else 3
     server_url = os.environ.get("PAVED_TEST_DATABASE_URL", DEFAULT_URL)
     urls = create_databases(server_url, f"paved_bench_env_{uuid.uuid4().hex[:8]}")
+    host = server_url.rsplit("@", 1)[-1]
+    print(f"database: PostgreSQL at {host}, one database per service; {os.cpu_count()} CPU(s)")
     tokens = json.dumps([{"token": TOKEN, "subject": "bench", "roles": ["admin"]}])
     with tempfile.TemporaryDirectory(prefix="paved-bench-") as data_dir:
         suite = start_suite(
