@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -396,7 +397,8 @@ async def run_once(
                 if not token:
                     break
             if resubmitted:
-                print(f"  resubmitted with the same request id after: {resubmitted}")
+                counts = ", ".join(f"{code} x{n}" for code, n in sorted(Counter(resubmitted).items()))
+                print(f"  resubmitted with the same request id after: {counts}")
             return Result(
                 workers,
                 operations,

@@ -113,3 +113,15 @@ def test_rich_stays_importable_after_structlog() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
 
     assert result.stdout.strip() == "True"
+
+
+def test_importing_alerting_does_not_import_statsmodels() -> None:
+    # Forecasts and anomaly scoring load statsmodels (scipy, pandas) when they first run, not at start-up.
+    probe = (
+        "import sys; import paved_alerting.__main__; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'statsmodels', 'scipy', 'pandas'}))"
+    )
+
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip() == "[]"

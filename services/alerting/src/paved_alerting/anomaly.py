@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from paved_kit.errors import FieldViolation, InvalidArgument
-from statsmodels.tsa.seasonal import STL
 
 MAD_SCALE = 1.4826
 SENSITIVITIES: dict[str, float] = {"low": 7.0, "medium": 5.5, "high": 4.0}
@@ -117,6 +116,9 @@ def decompose(y: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray
     which made every point look anomalous (measured with the benchmark). MSTL gave the same residuals
     as a single weekly STL at ten times the cost.
     """
+    # Imported here: statsmodels (with scipy and pandas) is seconds of CPU at start-up otherwise.
+    from statsmodels.tsa.seasonal import STL
+
     period = settings.weekly_period if len(y) >= 2 * settings.weekly_period else settings.daily_period
     windows = STL(y, period=period, seasonal=13, seasonal_deg=0, robust=False).config
     # R's stl defaults: each smoother evaluated every tenth of its window and interpolated between. On two

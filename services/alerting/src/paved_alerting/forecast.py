@@ -19,10 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from paved_kit.errors import FieldViolation, InvalidArgument
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-from statsmodels.tsa.forecasting.stl import STLForecast
 
 MAX_HORIZON_PERIODS = 2  # at most two seasonal cycles ahead
 
@@ -77,6 +74,11 @@ def validate(values: Sequence[float], horizon: int, settings: ForecastSettings) 
 
 
 def _fit_predict(y: np.ndarray, horizon: int, period: int, alpha: float) -> Forecast:
+    # Imported here: statsmodels and pandas are seconds of CPU at start-up otherwise.
+    import pandas as pd
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    from statsmodels.tsa.forecasting.stl import STLForecast
+
     model = STLForecast(
         pd.Series(y),  # ETS prediction frames need an index
         ETSModel,
