@@ -223,3 +223,31 @@ async def test_a_pinned_service_is_listed_with_its_pin_until_unpinned(catalog: A
     assert not unpinned.HasField("pin")
     drift = await catalog.stub.GetTemplateDrift(catalog_pb2.GetTemplateDriftRequest(name=NAME))
     assert drift.pinned_count == 0 and not any(s.HasField("pin") for s in drift.services)
+
+
+async def test_scorecard_and_backstage_say_how_far_behind_the_golden_path_a_service_is(catalog: Any) -> None:
+    await catalog.stub.CreateTemplate(catalog_pb2.CreateTemplateRequest(document=DOCUMENT))
+    await _service(catalog, "orders", 2)
+
+    def on_path(card: Any) -> Any:
+        return next(c for c in card.checks if c.id == "on_current_golden_path")
+
+    card = await catalog.stub.GetScorecard(catalog_pb2.GetScorecardRequest(service="services/orders"))
+    assert on_path(card).passed and on_path(card).evidence == "on revision 1 of templates/worker, the latest"
+    await _second_revision(catalog)
+    card = await catalog.stub.GetScorecard(catalog_pb2.GetScorecardRequest(service="services/orders"))
+    assert not on_path(card).passed
+    assert on_path(card).evidence == "on revision 1 of templates/worker, 1 behind the latest (2)"
+
+    exported = await catalog.stub.ExportBackstageEntities(
+        catalog_pb2.ExportBackstageEntitiesRequest(filter='name = "orders"')
+    )
+    [component] = [e for e in exported.entities if e["kind"] == "Component"]
+    annotations = component["metadata"]["annotations"]
+    assert (annotations["paved.dev/template-name"], annotations["paved.dev/template-revision"]) == (
+        "worker",
+        "1",
+    )
+    assert annotations["paved.dev/template-latest-revision"] == "2"
+    assert annotations["paved.dev/template-revisions-behind"] == "1"
+    assert annotations["paved.dev/development-template-revision"] == "1"

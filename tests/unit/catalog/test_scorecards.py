@@ -39,6 +39,8 @@ def _record(**changes: Any) -> ServiceRecord:
         "endpoints": ["https://shop.paved.internal"],
         "plan_summary": PLAN,
         "facts": ALL_FACTS,
+        "template_revision": 3,
+        "latest_revision": 3,
     }
     return ServiceRecord(**{**values, **changes})
 
@@ -107,3 +109,19 @@ def test_cost_center_and_budget_checks_flip_with_tags_and_policy_facts() -> None
     card = scorecard(_record(facts=unknown), NOW)
     assert card.level == 3
     assert next(c for c in card.checks if c.id == "within_budget").evidence == "no cost decision reported"
+
+
+def test_a_service_behind_its_template_is_off_the_current_golden_path() -> None:
+    card = scorecard(_record(template_revision=1, latest_revision=3), NOW)
+    check = next(c for c in card.checks if c.id == "on_current_golden_path")
+    assert (
+        not check.passed
+        and check.evidence == "on revision 1 of templates/web-service, 2 behind the latest (3)"
+    )
+    assert "upgrades" in check.remediation and card.level == 3
+    gone = next(
+        c for c in scorecard(_record(latest_revision=0), NOW).checks if c.id == "on_current_golden_path"
+    )
+    assert not gone.passed and gone.evidence == "templates/web-service no longer exists"
+    current = next(c for c in scorecard(_record(), NOW).checks if c.id == "on_current_golden_path")
+    assert current.passed and current.evidence == "on revision 3 of templates/web-service, the latest"

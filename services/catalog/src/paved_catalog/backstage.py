@@ -53,6 +53,11 @@ class ServiceView:
     namespace: str
     # Each environment it runs in, in promotion order: (name, state, version, endpoints).
     environments: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
+    # The template revision it was rendered from, the template's latest (0: unknown), and each
+    # environment's revision.
+    template_revision: int = 0
+    latest_revision: int = 0
+    environment_revisions: tuple[tuple[str, int], ...] = ()
 
 
 def _ref(kind: str, name: str) -> str:
@@ -116,10 +121,20 @@ def _service_entities(service: ServiceView, links: ExportLinks) -> list[dict[str
             "backstage.io/source-location": f"url:{source}",
             "backstage.io/techdocs-ref": f"url:{source}",
             "paved.dev/template": f"templates/{service.template}",
+            "paved.dev/template-name": service.template,
+            "paved.dev/template-revision": str(service.template_revision),
             "paved.dev/state": service.state,
             "paved.dev/uid": service.uid,
         },
     )
+    if service.latest_revision:
+        annotations["paved.dev/template-latest-revision"] = str(service.latest_revision)
+        annotations["paved.dev/template-revisions-behind"] = str(
+            max(0, service.latest_revision - service.template_revision)
+        )
+    for name, revision in service.environment_revisions:
+        if len(name) <= 63 - len("-template-revision"):  # an annotation name is at most 63 characters
+            annotations[f"paved.dev/{name}-template-revision"] = str(revision)
     entity_links = [{"url": url, "title": "Endpoint", "icon": "web"} for url in service.endpoints]
     entity_links += [
         {"url": d["url"], "title": d.get("title") or "Dashboard", "icon": "dashboard"}

@@ -236,6 +236,7 @@ class EnvironmentRegistry:
                 await self._explain_missing(session, service, environment)
             assert parent is not None and row is not None
             facts = await store.facts_of(session=session, services=[service])
+            latest = await store.latest_revisions(session=session, templates={parent.template})
         record = scorecards.ServiceRecord(
             service=service,
             team=parent.team,
@@ -246,6 +247,8 @@ class EnvironmentRegistry:
             plan_summary=summarize(row.plan),
             facts=scorecards.in_environment(facts.get(service, {}), environment),
             environment=environment,
+            template_revision=row.template_revision,
+            latest_revision=latest.get(parent.template, 0),
         )
         return scorecards.scorecard(record, self._clock())
 

@@ -63,6 +63,9 @@ class ServiceRecord:
     plan_summary: Mapping[str, Any]
     facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     environment: str = ""
+    # The template revision it was rendered from, and its template's latest (0: the template is gone).
+    template_revision: int = 0
+    latest_revision: int = 0
 
     def fact(self, source: str, key: str) -> Any:
         return self.facts.get(source, {}).get(key)
@@ -129,6 +132,20 @@ def _cost_center(r: ServiceRecord, _: datetime) -> Evaluation:
 
 def _from_template(r: ServiceRecord, _: datetime) -> Evaluation:
     return bool(r.template), f"built from templates/{r.template}" if r.template else "no template"
+
+
+def _on_current_golden_path(r: ServiceRecord, _: datetime) -> Evaluation:
+    if not r.template:
+        return False, "no template"
+    if not r.latest_revision:
+        return False, f"templates/{r.template} no longer exists"
+    behind = r.latest_revision - r.template_revision
+    if behind <= 0:
+        return True, f"on revision {r.template_revision} of templates/{r.template}, the latest"
+    return False, (
+        f"on revision {r.template_revision} of templates/{r.template}, {behind} behind the latest "
+        f"({r.latest_revision})"
+    )
 
 
 def _documented(r: ServiceRecord, _: datetime) -> Evaluation:
@@ -278,6 +295,13 @@ CHECKS: tuple[_Check, ...] = (
         _within_budget,
     ),
     _Check("cost_tracked", 4, "Costs tracked", "Register the service's resources with cost.", _cost_tracked),
+    _Check(
+        "on_current_golden_path",
+        4,
+        "On the current golden path",
+        "Upgrade to the template's latest revision (POST /api/templates/{template}/upgrades).",
+        _on_current_golden_path,
+    ),
     _Check(
         "no_cost_recommendations",
         4,

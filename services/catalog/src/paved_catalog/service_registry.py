@@ -295,7 +295,8 @@ class ServiceRegistry:
     async def _records(self, rows: list[ServiceRow]) -> list[scorecards.ServiceRecord]:
         async with self._reads() as session:
             facts = await store.facts_of(session=session, services=[r.name for r in rows])
-        return [_service_record(row, facts.get(row.name, {})) for row in rows]
+            latest = await store.latest_revisions(session=session, templates={r.template for r in rows})
+        return [_service_record(row, facts.get(row.name, {}), latest.get(row.template, 0)) for row in rows]
 
     async def get_scorecard(self, service_id: str) -> scorecards.Scorecard:
         row = await self.get_service(service_id)
@@ -343,7 +344,13 @@ class ServiceRegistry:
                 )
                 children = await store.service_environments(session=session, services=[r.name for r in rows])
                 order = [e.name for e in await store.list_environments(session=session)]
-                views.extend(_service_view(row, _ordered(children.get(row.name, []), order)) for row in rows)
+                latest = await store.latest_revisions(session=session, templates={r.template for r in rows})
+                views.extend(
+                    _service_view(
+                        row, _ordered(children.get(row.name, []), order), latest.get(row.template, 0)
+                    )
+                    for row in rows
+                )
                 if len(rows) < EXPORT_BATCH:
                     break
                 after = rows[-1].name
@@ -379,7 +386,9 @@ def _ordered(children: list[ServiceEnvironmentRow], order: list[str]) -> list[Se
     return [by_name[name] for name in ranked]
 
 
-def _service_view(row: ServiceRow, children: list[ServiceEnvironmentRow]) -> backstage.ServiceView:
+def _service_view(
+    row: ServiceRow, children: list[ServiceEnvironmentRow], latest_revision: int = 0
+) -> backstage.ServiceView:
     engine = row.database_engine
     if not engine and row.parameters.get("database") not in (None, "none"):
         engine = str(row.parameters["database"])
@@ -398,11 +407,19 @@ def _service_view(row: ServiceRow, children: list[ServiceEnvironmentRow]) -> bac
         database_engine=engine,
         namespace=row.namespace or row.team,
         environments=tuple((c.environment, c.state, c.version, tuple(c.endpoints)) for c in children),
+        template_revision=row.template_revision or 1,
+        latest_revision=latest_revision,
+        environment_revisions=tuple((c.environment, c.template_revision) for c in children),
     )
 
 
-def _service_record(row: ServiceRow, facts: dict[str, dict[str, Any]]) -> scorecards.ServiceRecord:
+def _service_record(
+    row: ServiceRow, facts: dict[str, dict[str, Any]], latest_revision: int = 0
+) -> scorecards.ServiceRecord:
     return scorecards.ServiceRecord(
+        # Records from before revisions were kept were rendered from the first one (as migration 0003 says).
+        template_revision=row.template_revision or 1,
+        latest_revision=latest_revision,
         service=row.name,
         team=row.team,
         template=row.template,

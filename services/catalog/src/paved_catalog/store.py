@@ -161,6 +161,17 @@ async def delete_service(*, session: AsyncSession, name: str) -> bool:
     return bool(result.rowcount)
 
 
+async def latest_revisions(*, session: AsyncSession, templates: set[str]) -> dict[str, int]:
+    """The current revision of each named template that exists."""
+    if not templates:
+        return {}
+    query = sa_select(_TEMPLATES.c.name, _TEMPLATES.c.revision).where(
+        _TEMPLATES.c.name.in_(sorted(templates))
+    )
+    result = await session.exec(query)  # type: ignore[call-overload]
+    return {name: revision for name, revision in result.all()}
+
+
 async def services_of_template(
     *, session: AsyncSession, template: str, service: str | None = None
 ) -> Sequence[ServiceRow]:
