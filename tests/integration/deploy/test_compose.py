@@ -21,7 +21,8 @@ COMPOSE = REPO / "deploy" / "compose.yaml"
 GRPC_PORTS = {"catalog": 50051, "provisioning": 50052, "policy": 50053, "cost": 50054, "alerting": 50055}
 CALLS = {
     "gateway": {"catalog", "provisioning", "policy", "cost", "alerting"},
-    "provisioning": {"catalog", "alerting", "cost"},
+    # policy: guardrails of automatic rightsizing.
+    "provisioning": {"catalog", "alerting", "cost", "policy"},
     "provisioning-worker": {"catalog", "alerting", "cost"},
     "cost": {"provisioning", "catalog", "alerting"},
     # Scorecard facts, reported best-effort.

@@ -17,7 +17,8 @@ GRPC_PORTS = {"catalog": 50051, "provisioning": 50052, "policy": 50053, "cost": 
 # Who calls whom over gRPC (the shared design): these and only these get an address of another service.
 CALLS = {
     "paved-gateway": {"catalog", "provisioning", "policy", "cost", "alerting"},
-    "paved-provisioning": {"catalog", "alerting", "cost"},
+    # policy: guardrails of automatic rightsizing.
+    "paved-provisioning": {"catalog", "alerting", "cost", "policy"},
     "paved-provisioning-worker": {"catalog", "alerting", "cost"},
     "paved-cost": {"provisioning", "catalog", "alerting"},
     # Scorecard facts, reported best-effort.

@@ -20,6 +20,8 @@ ALLOWED_CALLS = {
     ("provisioning", "catalog"),
     ("provisioning", "alerting"),
     ("provisioning", "cost"),
+    # Guardrails of automatic rightsizing.
+    ("provisioning", "policy"),
     ("provisioning-worker", "catalog"),
     ("provisioning-worker", "alerting"),
     ("provisioning-worker", "cost"),

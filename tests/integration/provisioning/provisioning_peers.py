@@ -18,6 +18,8 @@ SERVICES = {
     "alerting": ("paved_alerting.settings", "AlertingSettings"),
     "cost": ("paved_cost.settings", "CostSettings"),
 }
+# Started only for the tests that need them (automatic rightsizing's guardrails).
+OPTIONAL = {"policy": ("paved_policy.settings", "PolicySettings")}
 
 
 def available() -> bool:
@@ -66,10 +68,13 @@ class RealPeers:
             await engine.dispose()
 
 
-async def start_real_peers(directory: Path, **overrides: dict[str, Any]) -> RealPeers:
-    """Start catalog, alerting and cost on 127.0.0.1 (free ports) with SQLite files under ``directory``."""
+async def start_real_peers(
+    directory: Path, *, also: tuple[str, ...] = (), **overrides: dict[str, Any]
+) -> RealPeers:
+    """Start catalog, alerting and cost (and the ``also`` of :data:`OPTIONAL`) on 127.0.0.1 (free ports)
+    with SQLite files under ``directory``."""
     peers = RealPeers()
-    for name, (module_name, class_name) in SERVICES.items():
+    for name, (module_name, class_name) in {**SERVICES, **{n: OPTIONAL[n] for n in also}}.items():
         settings_cls = getattr(importlib.import_module(module_name), class_name)
         values = {
             "host": "127.0.0.1",

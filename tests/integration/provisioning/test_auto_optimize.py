@@ -1,7 +1,8 @@
-"""Automatic rightsizing against the REAL catalog, alerting and cost: an opted-in service with nine days of
-usage at a tenth of its CPU request gets its recommendation applied by the loop, through the canaried,
-baked optimize_resources operation; the next pass applies nothing (one change per period, or nothing left
-to change) and says why; a service that did not opt in is never touched."""
+"""Automatic rightsizing against the REAL catalog, alerting, cost and policy: an opted-in service with nine
+days of usage at a tenth of its CPU request gets its recommendation applied by the loop once its learning
+period and the guardrail policies allow it, through the canaried, baked optimize_resources operation; the
+next pass applies nothing (one change per period, or nothing left to change) and says why; a service that
+did not opt in is never touched."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 from google.type import money_pb2
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from paved.policy.v1 import policy_pb2, policy_pb2_grpc
 from paved.provisioning.v1 import provisioning_pb2 as pb
 from paved_provisioning import steps as operation_kinds
 from provisioning_harness import HarnessFactory, metadata, steps
@@ -46,6 +48,7 @@ async def real_peers(tmp_path: Path) -> AsyncIterator[RealPeers]:
     # Cost reads the usage history from alerting, as in the suite.
     peers = await start_real_peers(
         tmp_path / "peers",
+        also=("policy",),
         alerting={"port": port},
         cost={"alerting_address": f"127.0.0.1:{port}"},
     )
@@ -99,6 +102,7 @@ async def test_an_opted_in_service_is_rightsized_by_the_loop_once_per_period(
         catalog_address=real_peers.address("catalog"),
         alerting_address=real_peers.address("alerting"),
         cost_address=real_peers.address("cost"),
+        policy_address=real_peers.address("policy"),
         optimization_bake_seconds=2.0,
         optimization_bake_poll_seconds=0.2,
         auto_optimize_services=["checkout", "never-provisioned"],
@@ -142,8 +146,32 @@ async def test_an_opted_in_service_is_rightsized_by_the_loop_once_per_period(
     assert "decreases wait for 8.5 days of history (have 8.0)" in first["checkout"].skipped, first
     assert await optimizations(h) == []
 
-    # 2. With the default learning period (7 days) the loop applies the cut: canary, bake, promotion.
+    # 2. With the default learning period (7 days) the cut may go out, but a guardrail (an ordinary policy
+    # on resources of type `optimization`, as for changes applied by hand) denies a cut above 30 %.
     h.parts.auto_optimizer.rules = replace(h.parts.auto_optimizer.rules, learning_days=7.0)
+    policies = policy_pb2_grpc.PolicyServiceStub(grpc_channel_factory(real_peers.address("policy")))
+    guardrail = await policies.CreatePolicy(
+        policy_pb2.CreatePolicyRequest(
+            policy_id="auto-cpu-cut",
+            policy=policy_pb2.Policy(
+                description="CPU cut at most 30 % per step",
+                severity=policy_pb2.SEVERITY_ERROR,
+                enforcement_level=policy_pb2.ENFORCEMENT_LEVEL_HARD_MANDATORY,
+                scope=policy_pb2.Scope(resource_types=["optimization"], teams=["payments"]),
+                expression="resource.properties.cpu_cut <= 0.3",
+                message="cuts CPU by more than 30 % in one step",
+                enabled=True,
+            ),
+        )
+    )
+    guarded = {o.service: o for o in await h.parts.auto_optimizer.run_once()}
+    assert not guarded["checkout"].operation
+    assert guarded["checkout"].skipped.startswith("DENY by policy"), guarded["checkout"]
+    assert "policies/auto-cpu-cut: cuts CPU by more than 30 % in one step" in guarded["checkout"].skipped
+    assert await optimizations(h) == []
+    await policies.DeletePolicy(policy_pb2.DeletePolicyRequest(name=guardrail.name))
+
+    # 3. Without the guardrail the loop applies the cut: canary, bake, promotion.
     second = {o.service: o for o in await h.parts.auto_optimizer.run_once()}
     applied = second["checkout"]
     assert applied.operation, applied
@@ -160,7 +188,7 @@ async def test_an_opted_in_service_is_rightsized_by_the_loop_once_per_period(
     log = [message for _, message in h.repo.log(limit=10)]
     assert any(m.startswith("Optimize checkout resources") for m in log)
 
-    # 3. The next pass starts nothing: one decrease per 24 h (or nothing left worth changing), said so.
+    # 4. The next pass starts nothing: one decrease per 24 h (or nothing left worth changing), said so.
     third = {o.service: o for o in await h.parts.auto_optimizer.run_once()}
     assert not third["checkout"].operation
     assert third["checkout"].skipped

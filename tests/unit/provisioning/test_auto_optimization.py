@@ -11,6 +11,7 @@ from paved_provisioning.auto_optimization import (
     Recommendation,
     cpu_quantity,
     decide,
+    guardrail_properties,
     memory_quantity,
 )
 
@@ -146,3 +147,14 @@ def test_rules_are_the_operators() -> None:
     lenient = AutoApplyRules(period_seconds=0, learning_days=1, min_confidence=1, min_change=0.0)
     decision = decide(rec(cpu=(0.25, 0.24), days=2.0, confidence=2.0), lenient, since_last=10.0)
     assert decision.change == {"cpu_request": "240m"}
+
+
+def test_guardrails_see_what_is_applied_not_what_is_withheld() -> None:
+    mixed = rec(cpu=(0.25, 0.05), memory=(256 * MIB, 512 * MIB), days=2.0, confidence=2.0)
+    decision = decide(mixed, RULES, since_last=None)
+    props = guardrail_properties(mixed, decision.change)
+    assert props["cpu_cut"] == 0.0  # the CPU decrease waits, so it is no cut
+    assert props["memory_change"] == 1.0 and props["increase"] is True
+    assert props["memory_request"] == "512Mi" and props["automatic"] is True
+    applied = guardrail_properties(rec(cpu=(0.25, 0.05)), {"cpu_request": "50m"})
+    assert applied["cpu_cut"] == 0.8 and applied["memory_cut"] == 0.0 and applied["increase"] is False

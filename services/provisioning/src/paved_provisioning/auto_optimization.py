@@ -46,6 +46,7 @@ class Recommendation:
     confidence: float
     decrease_allowed: bool
     reasons: tuple[str, ...] = ()
+    monthly_savings: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,34 @@ def decide(rec: Recommendation, rules: AutoApplyRules, since_last: float | None)
         increases=tuple(f"{n} to {q}" for n, q in increases),
         decreases=tuple(f"{n} to {q}" for n, q in decreases),
     )
+
+
+def _relative(before: float, after: float) -> float:
+    return after / before - 1 if before else 0.0
+
+
+def guardrail_properties(rec: Recommendation, change: dict[str, str]) -> dict[str, Any]:
+    """The change as the properties of a policy resource of type ``optimization``, the same the gateway
+    evaluates for a change applied by hand, so one set of guardrail policies judges both (e.g.
+    ``resource.properties.memory_cut <= 0.3`` for production). Only what is applied counts: a withheld
+    decrease is no cut."""
+    cpu = rec.cpu.recommended_request if "cpu_request" in change else rec.cpu.current_request
+    memory = rec.memory.recommended_request if "memory_request" in change else rec.memory.current_request
+    cpu_change = _relative(rec.cpu.current_request, cpu)
+    memory_change = _relative(rec.memory.current_request, memory)
+    return {
+        "service": rec.service,
+        "resource": rec.resource,
+        "cpu_change": cpu_change,
+        "memory_change": memory_change,
+        "cpu_cut": max(0.0, -cpu_change),
+        "memory_cut": max(0.0, -memory_change),
+        "increase": cpu_change > 0 or memory_change > 0,
+        "confidence_days": rec.confidence,
+        "monthly_savings": rec.monthly_savings,
+        "automatic": True,
+        **change,
+    }
 
 
 def as_dict(decision: Decision) -> dict[str, Any]:

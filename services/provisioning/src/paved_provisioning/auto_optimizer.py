@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from paved_kit.errors import PavedError
 from paved_kit.logging import get_logger
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_provisioning import steps, store
-from paved_provisioning.auto_optimization import AutoApplyRules, Decision, decide
+from paved_provisioning.auto_optimization import AutoApplyRules, Decision, decide, guardrail_properties
 from paved_provisioning.peers import Peers
 from paved_provisioning.provisioner import Provisioner
 from paved_provisioning.resource_change import ResourceChange
@@ -115,6 +116,25 @@ class AutoOptimizer:
         decision = decide(rec, self.rules, since_last)
         if not decision.apply:
             return Outcome(name, decision, skipped="; ".join(decision.skipped))
+        changed: dict[str, Any] = next(
+            (r for r in record.plan.get("resources", []) if r.get("name") == rec.resource), {}
+        )
+        try:
+            denied = await self.peers.check_guardrails(
+                service=name,
+                team=record.team,
+                environment=record.environment,
+                requester=REQUESTER,
+                resource=rec.resource,
+                properties=guardrail_properties(rec, decision.change),
+                tags=dict(changed.get("tags") or {}),
+                currency=self.settings.currency,
+            )
+        except StepError as exc:
+            # Fail closed: a change the guardrails did not judge is not applied.
+            return Outcome(name, decision, skipped=f"guardrails not evaluated: {exc}")
+        if denied is not None:
+            return Outcome(name, decision, skipped=denied)
         try:
             view = await self.provisioner.optimize_resources(
                 f"services/{name}",

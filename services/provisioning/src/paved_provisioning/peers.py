@@ -12,6 +12,7 @@ from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved.common.v1 import common_pb2
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
+from paved.policy.v1 import policy_pb2, policy_pb2_grpc
 from paved_kit.best_effort import attempt
 from paved_kit.client import channel_from_settings
 from paved_kit.errors import Unavailable
@@ -49,6 +50,7 @@ class Peers:
         self._catalog: catalog_pb2_grpc.CatalogServiceStub | None = None
         self._alerting: alerting_pb2_grpc.AlertingServiceStub | None = None
         self._cost: cost_pb2_grpc.CostServiceStub | None = None
+        self._policy: policy_pb2_grpc.PolicyServiceStub | None = None
 
     def _channel(self, address: str) -> grpc.aio.Channel:
         channel = channel_from_settings(
@@ -77,11 +79,18 @@ class Peers:
             self._cost = cost_pb2_grpc.CostServiceStub(self._channel(self._settings.cost_address))
         return self._cost
 
+    @property
+    def policy(self) -> policy_pb2_grpc.PolicyServiceStub:
+        if self._policy is None:
+            self._policy = policy_pb2_grpc.PolicyServiceStub(self._channel(self._settings.policy_address))
+        return self._policy
+
     async def close(self) -> None:
         for channel in self._channels:
             await channel.close()
         self._channels.clear()
         self._catalog = self._alerting = self._cost = None
+        self._policy = None
 
     # catalog ----------------------------------------------------------------------------------------------
 
@@ -363,7 +372,51 @@ class Peers:
             confidence=rec.confidence,
             decrease_allowed=rec.decrease_allowed,
             reasons=(*rec.reasons, *rec.cpu.reasons, *rec.memory.reasons),
+            monthly_savings=rec.monthly_savings.units + rec.monthly_savings.nanos / 1e9,
         )
+
+    async def check_guardrails(
+        self,
+        *,
+        service: str,
+        team: str,
+        environment: str,
+        requester: str,
+        resource: str,
+        properties: dict[str, Any],
+        tags: dict[str, str],
+        currency: str,
+    ) -> str | None:
+        """Evaluate the policies on resources of type ``optimization``: None when they allow the change,
+        else why not (a soft-mandatory failure counts: nobody is there to approve an override)."""
+        body = struct_pb2.Struct()
+        body.update(properties)
+        try:
+            evaluation = await self.policy.Evaluate(
+                policy_pb2.EvaluateRequest(
+                    resources=[
+                        common_pb2.Resource(
+                            name=f"{resource}-optimization", type="optimization", properties=body, tags=tags
+                        )
+                    ],
+                    context=policy_pb2.EvaluationContext(
+                        team=team,
+                        environment=environment,
+                        requester=requester,
+                        service=service,
+                        estimated_monthly_cost=0.0,
+                        currency=currency,
+                    ),
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure("policy Evaluate", exc) from None
+        if evaluation.outcome == policy_pb2.DECISION_OUTCOME_ALLOW:
+            return None
+        outcome = policy_pb2.DecisionOutcome.Name(evaluation.outcome).removeprefix("DECISION_OUTCOME_")
+        why = [f"{v.policy}: {v.message}" for r in evaluation.results for v in r.violations]
+        why += [f"{e.policy}: {e.message}" for r in evaluation.results for e in r.errors]
+        return f"{outcome} by policy ({evaluation.decision}): " + ("; ".join(why) or evaluation.summary)
 
     async def register_resources(
         self, plan: dict[str, Any], monthly_cost: float, currency: str, optimization_operation: str = ""

@@ -31,6 +31,9 @@ class ProvisioningSettings(BaseServiceSettings):
     catalog_address: str = Field("127.0.0.1:50051", description="Catalog gRPC address.")
     alerting_address: str = Field("127.0.0.1:50055", description="Alerting gRPC address.")
     cost_address: str = Field("127.0.0.1:50054", description="Cost gRPC address.")
+    policy_address: str = Field(
+        "127.0.0.1:50053", description="Policy gRPC address (guardrails of automatic rightsizing)."
+    )
     call_timeout_seconds: float = Field(10.0, gt=0, description="Deadline of calls to other services.")
 
     gitops_repository: Path = Field(Path(".paved/gitops.git"), description="Bare git repository (created).")
