@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from paved_kit.errors import FieldViolation, InvalidArgument, NotFound
@@ -15,10 +15,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_cost import store
 from paved_cost.attribution import bare_service_name
+from paved_cost.contract_commitments import commitment_use
 from paved_cost.forecast import Month, Projection, Trend, project_month, trend
 from paved_cost.prices import PriceCatalog
 from paved_cost.realised import realised_saving
-from paved_cost.recommendations import ComputeResource, Recommendation, Utilization, recommend
+from paved_cost.recommendations import (
+    CommitmentCover,
+    ComputeResource,
+    Recommendation,
+    Utilization,
+    recommend,
+)
 from paved_cost.roi import Roi, platform_roi
 from paved_cost.settings import CostSettings
 
@@ -233,6 +240,16 @@ class CostAnalysis:
             amounts = await store.daily_costs(
                 session=session, start=first.first_day, end=this_month.first_day, currency=self.currency
             )
+            last = this_month.previous()
+            window = (_midnight(last.first_day), _midnight(this_month.first_day))
+            commitments = await store.contract_commitments(session=session)
+            applied = (
+                await store.contract_applied_rows(session=session, start=window[0], end=window[1])
+                if commitments
+                else []
+            )
+        uses, per_service = commitment_use(commitments, applied, *window)
+        cover = CommitmentCover(uses, per_service)
         resources = []
         for row in tracked:
             if row.type != "compute":
@@ -267,7 +284,7 @@ class CostAnalysis:
                 series.append((cursor, costs.get(cursor, Decimal(0))))
                 cursor = cursor.next()
             months[service] = series
-        return recommend(resources, utilization, months, self._catalog, thresholds, now)
+        return recommend(resources, utilization, months, self._catalog, thresholds, now, cover)
 
     async def roi(
         self,
@@ -325,3 +342,7 @@ class CostAnalysis:
             if measured is not None:
                 total += measured.monthly
         return total.quantize(Decimal("0.01"))
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)

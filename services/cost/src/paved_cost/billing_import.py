@@ -24,12 +24,20 @@ class Mode(Enum):
     SKIP_INVALID = "skip_invalid"
 
 
+class Dataset(Enum):
+    """Which FOCUS dataset an import carries."""
+
+    COST_AND_USAGE = "cost_and_usage"
+    CONTRACT_COMMITMENT = "contract_commitment"  # FOCUS 1.3
+
+
 @dataclass(frozen=True)
 class Header:
     source: str
     mode: Mode
     null_token: str = ""
     metadata: str = ""  # the FOCUS metadata document (JSON) of the data, when the generator supplies one
+    dataset: Dataset = Dataset.COST_AND_USAGE
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from paved_cost.analysis import MonthReport
 from paved_cost.estimate import Estimate
 from paved_cost.focus import COLUMNS
 from paved_cost.forecast import Direction
-from paved_cost.ingest import CsvChunk, Header, ImportMessage, Mode, RowBatch
+from paved_cost.ingest import CsvChunk, Dataset, Header, ImportMessage, Mode, RowBatch
 from paved_cost.money import from_money, to_money
 from paved_cost.optimizer import Action
 from paved_cost.recommendations import Kind, Recommendation, Risk
@@ -39,6 +39,11 @@ _MODE = {
     cost_pb2.IMPORT_MODE_UNSPECIFIED: Mode.ALL_OR_NOTHING,
     cost_pb2.IMPORT_MODE_ALL_OR_NOTHING: Mode.ALL_OR_NOTHING,
     cost_pb2.IMPORT_MODE_SKIP_INVALID: Mode.SKIP_INVALID,
+}
+_DATASET = {
+    cost_pb2.FOCUS_DATASET_UNSPECIFIED: Dataset.COST_AND_USAGE,
+    cost_pb2.FOCUS_DATASET_COST_AND_USAGE: Dataset.COST_AND_USAGE,
+    cost_pb2.FOCUS_DATASET_CONTRACT_COMMITMENT: Dataset.CONTRACT_COMMITMENT,
 }
 # FocusRow field per FOCUS column, in COLUMNS order.
 _ROW_FIELDS = {
@@ -68,6 +73,7 @@ _ROW_FIELDS = {
     "Tags": "tags",
     "AllocatedResourceId": "allocated_resource_id",
     "AllocatedTags": "allocated_tags",
+    "ContractApplied": "contract_applied",
 }
 _MAP_FIELDS = frozenset({"tags", "allocated_tags"})
 _TIME_FIELDS = frozenset(
@@ -155,7 +161,17 @@ async def import_messages(
             header = request.header
             if header.mode not in _MODE:
                 raise InvalidArgument("invalid import mode", [FieldViolation("header.mode", "unknown mode")])
-            yield Header(header.source, _MODE[header.mode], header.null_token, header.metadata)
+            if header.dataset not in _DATASET:
+                raise InvalidArgument(
+                    "invalid FOCUS dataset", [FieldViolation("header.dataset", "unknown dataset")]
+                )
+            yield Header(
+                header.source,
+                _MODE[header.mode],
+                header.null_token,
+                header.metadata,
+                _DATASET[header.dataset],
+            )
         elif kind == "csv_chunk":
             yield CsvChunk(request.csv_chunk)
         elif kind == "rows":

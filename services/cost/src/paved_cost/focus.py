@@ -55,6 +55,8 @@ COLUMNS: tuple[str, ...] = (
     # (AllocatedTags, never repeating Tags) complete the row's for attribution.
     "AllocatedResourceId",
     "AllocatedTags",
+    # FOCUS 1.3: which contract commitments a charge draws on (JSON), kept as given for commitment use.
+    "ContractApplied",
 )
 MANDATORY: tuple[str, ...] = (
     "BilledCost",
@@ -101,6 +103,7 @@ class BillingRecord(NamedTuple):
     tags: str | None  # JSON object, keys sorted; AllocatedTags merged in
     service: str | None  # attributed from tags
     team: str | None  # attributed from tags
+    contract_applied: str | None  # FOCUS 1.3 ContractApplied as given
 
 
 RECORD_FIELDS: tuple[str, ...] = BillingRecord._fields
@@ -190,6 +193,7 @@ class RowParser:
             tags_text,
             allocated_resource,
             allocated_tags_text,
+            contract_applied,
         ) = values = [None if value in nulls else value for value in self._pick(cells)]
         del values
         if billed_text is None:
@@ -249,6 +253,7 @@ class RowParser:
             tags,
             service,
             team,
+            contract_applied,
         )
 
     def _period(self, start: datetime) -> str:

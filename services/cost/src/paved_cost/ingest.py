@@ -20,6 +20,7 @@ from paved_cost.attribution import Attribution
 from paved_cost.billing_import import (
     SOURCE,
     CsvChunk,
+    Dataset,
     Header,
     ImportMessage,
     ImportResult,
@@ -27,11 +28,21 @@ from paved_cost.billing_import import (
     RowBatch,
     prepend,
 )
+from paved_cost.commitment_import import import_commitments
 from paved_cost.focus_metadata import detect_version, parse_metadata, provisional_periods
 from paved_cost.python_import import PythonImport
 from paved_cost.staged_import import import_in_database
 
-__all__ = ["BillingImporter", "CsvChunk", "Header", "ImportMessage", "ImportResult", "Mode", "RowBatch"]
+__all__ = [
+    "BillingImporter",
+    "CsvChunk",
+    "Dataset",
+    "Header",
+    "ImportMessage",
+    "ImportResult",
+    "Mode",
+    "RowBatch",
+]
 
 
 class BillingImporter:
@@ -73,7 +84,9 @@ class BillingImporter:
             messages = prepend(first, messages)
         now = self._clock()
         async with self._sessions() as session, session.begin():
-            if (
+            if header.dataset is Dataset.CONTRACT_COMMITMENT:
+                result = await import_commitments(session, header, messages, now)
+            elif (
                 self._parse_in_database
                 and isinstance(first, CsvChunk)
                 and session.get_bind().dialect.name == "postgresql"
@@ -87,7 +100,9 @@ class BillingImporter:
                 )
                 result = await python.run(header, messages)
             await store.refresh_report_statistics(session=session)
-        if result.columns is not None:
+        if header.dataset is Dataset.CONTRACT_COMMITMENT:
+            result.focus_version = metadata.version or "1.3"  # the dataset is new in FOCUS 1.3
+        elif result.columns is not None:
             result.focus_version = detect_version(result.columns, metadata.version)
         else:
             result.focus_version = metadata.version or ""

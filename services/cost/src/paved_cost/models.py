@@ -76,6 +76,7 @@ class BillingRow(CostModel, table=True):
     tags: str | None = None
     service: str | None = None
     team: str | None = None
+    contract_applied: str | None = None  # FOCUS 1.3 ContractApplied as given (JSON)
 
 
 class DailyCost(CostModel, table=True):
@@ -110,6 +111,32 @@ class BillingImport(CostModel, table=True):
     source: str
     billing_period: str
     rows: int
+    imported_at: datetime = Field(sa_column=_utc())
+
+
+class ContractCommitment(CostModel, table=True):
+    """One term of a contract (FOCUS 1.3 Contract Commitment dataset); replaced as a whole per source."""
+
+    __tablename__ = "cost_contract_commitment"
+    __table_args__ = (
+        UniqueConstraint("source", "contract_commitment_id", name="uq_cost_contract_commitment"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    contract_commitment_id: str
+    contract_id: str
+    category: str  # Spend or Usage
+    commitment_type: str
+    description: str | None = None
+    cost: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    quantity: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    unit: str | None = None
+    billing_currency: str | None = None
+    period_start: datetime = Field(sa_column=_utc())
+    period_end: datetime = Field(sa_column=_utc())
+    contract_period_start: datetime = Field(sa_column=_utc())
+    contract_period_end: datetime = Field(sa_column=_utc())
     imported_at: datetime = Field(sa_column=_utc())
 
 

@@ -1,4 +1,8 @@
-"""Recommendation rules: rightsize idle compute, run non-critical compute on spot, reserve steady compute."""
+"""Recommendation rules: rightsize idle compute, run non-critical compute on spot, reserve steady compute.
+
+Reserving accounts for the FOCUS 1.3 contract commitments a service already draws on: what is committed is
+not bought again, and nothing more is bought while a commitment the service uses is under-used.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from paved_cost.contract_commitments import CommitmentUse
 from paved_cost.forecast import Month
 from paved_cost.prices import PriceCatalog
 from paved_cost.settings import RecommendationSettings
@@ -92,6 +97,21 @@ class Utilization:
 
 
 @dataclass(frozen=True)
+class CommitmentCover:
+    """Contract commitments over the last complete month: each one's use, and what each service drew on."""
+
+    uses: Sequence[CommitmentUse] = ()
+    # service → contract commitment id → cost the service's charges applied to it
+    per_service: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+
+
+# A commitment used less than this is under-used: buy nothing more while it idles.
+UNDERUSED = 0.9
+# Services this much covered by commitments already need no reservation.
+COVERED = Decimal("0.95")
+
+
+@dataclass(frozen=True)
 class Recommendation:
     name: str
     service: str
@@ -113,6 +133,7 @@ def recommend(
     catalog: PriceCatalog,
     thresholds: RecommendationSettings,
     now: datetime,
+    commitments: CommitmentCover | None = None,
 ) -> list[Recommendation]:
     """Every recommendation for ``resources``, largest savings first.
 
@@ -150,7 +171,12 @@ def recommend(
                 )
             )
         reserved = _reserved(
-            resource, monthly_costs.get(resource.service, ()), on_demand_month, catalog, thresholds
+            resource,
+            monthly_costs.get(resource.service, ()),
+            on_demand_month,
+            catalog,
+            thresholds,
+            commitments or CommitmentCover(),
         )
         if reserved is not None:
             found.append(reserved)
@@ -233,6 +259,7 @@ def _reserved(
     on_demand_month: Decimal,
     catalog: PriceCatalog,
     thresholds: RecommendationSettings,
+    cover: CommitmentCover,
 ) -> Recommendation | None:
     if resource.spot:
         return None
@@ -243,21 +270,46 @@ def _reserved(
     spread = max(abs(cost - mean) / mean for _, cost in recent)
     if spread > Decimal(str(thresholds.reserved_max_variation)):
         return None
-    savings = on_demand_month * catalog.reserved_discount
+    evidence: dict[str, Any] = {
+        "months": [str(month) for month, _ in recent],
+        "monthly_costs": [float(cost) for _, cost in recent],
+        "max_deviation_from_mean": round(float(spread), 4),
+        "reserved_discount": float(catalog.reserved_discount),
+    }
+    uncovered = Decimal(1)
+    shares = cover.per_service.get(resource.service, {})
+    if shares:
+        last_month = recent[-1][1]
+        committed = min(sum(shares.values(), Decimal(0)) / last_month, Decimal(1))
+        uses = [use for use in cover.uses if use.commitment.contract_commitment_id in shares]
+        evidence["committed_share"] = round(float(committed), 4)
+        evidence["contract_commitments"] = [
+            {
+                "contract_commitment_id": use.commitment.contract_commitment_id,
+                "category": use.commitment.category,
+                "applied_by_service": float(shares[use.commitment.contract_commitment_id]),
+                "applied": float(use.applied),
+                "committed": float(use.expected),
+                "utilisation": None if use.utilisation is None else round(use.utilisation, 4),
+            }
+            for use in uses
+        ]
+        if committed >= COVERED:
+            return None  # already committed: nothing to buy
+        if any(use.utilisation is not None and use.utilisation < UNDERUSED for use in uses):
+            return None  # a commitment it draws on idles: use that before buying more
+        uncovered = 1 - committed
+    savings = on_demand_month * catalog.reserved_discount * uncovered
+    committed_note = "" if uncovered == 1 else f", {1 - uncovered:.0%} of it already under contract"
     return _recommendation(
         resource,
         Kind.RESERVED,
         description=(
             f"Buy 1-year reserved capacity for {resource.service}/{resource.resource} "
             f"({resource.instances} x {resource.instance_type}): "
-            f"cost has been steady for {len(recent)} months"
+            f"cost has been steady for {len(recent)} months{committed_note}"
         ),
         monthly_savings=savings,
         risk=Risk.LOW,
-        evidence={
-            "months": [str(month) for month, _ in recent],
-            "monthly_costs": [float(cost) for _, cost in recent],
-            "max_deviation_from_mean": round(float(spread), 4),
-            "reserved_discount": float(catalog.reserved_discount),
-        },
+        evidence=evidence,
     )

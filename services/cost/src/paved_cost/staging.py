@@ -47,6 +47,7 @@ _TEXTS = {
     "consumed_unit": "ConsumedUnit",
     "commitment_discount_id": "CommitmentDiscountId",
     "commitment_discount_type": "CommitmentDiscountType",
+    "contract_applied": "ContractApplied",
 }
 
 

@@ -27,11 +27,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from paved_cost.contract_commitments import Commitment
 from paved_cost.focus import RECORD_FIELDS, BillingRecord
 from paved_cost.models import (
     AppliedOptimization,
     BillingImport,
     BillingRow,
+    ContractCommitment,
     DailyCost,
     EnvironmentEstimate,
     ServiceRegistration,
@@ -53,6 +55,7 @@ GROUPABLE = {
 }
 _BILLING_TABLE = BillingRow.__table__  # type: ignore[attr-defined]
 _DAILY_TABLE = DailyCost.__table__  # type: ignore[attr-defined]
+_COMMITMENT_TABLE = ContractCommitment.__table__  # type: ignore[attr-defined]
 
 
 async def _execute(session: AsyncSession, statement: Any, params: Any = None) -> Any:
@@ -495,3 +498,77 @@ async def billing_day_rows(
         )
         for charged, service, team, service_name, sku, region, category, cost in result
     ]
+
+
+async def replace_contract_commitments(
+    *, session: AsyncSession, source: str, commitments: Sequence[Commitment], now: datetime
+) -> int:
+    """Replace ``source``'s contract commitments; returns how many earlier ones were replaced."""
+    table = _COMMITMENT_TABLE
+    removed = await _execute(session, delete(table).where(table.c.source == source))
+    rows = [
+        {
+            "source": source,
+            "contract_commitment_id": c.contract_commitment_id,
+            "contract_id": c.contract_id,
+            "category": c.category,
+            "commitment_type": c.commitment_type,
+            "description": c.description,
+            "cost": c.cost,
+            "quantity": c.quantity,
+            "unit": c.unit,
+            "billing_currency": c.billing_currency,
+            "period_start": c.period_start,
+            "period_end": c.period_end,
+            "contract_period_start": c.contract_period_start,
+            "contract_period_end": c.contract_period_end,
+            "imported_at": now,
+        }
+        for c in commitments
+    ]
+    if rows:
+        await _execute(session, insert(table), rows)
+    return int(removed.rowcount or 0)
+
+
+async def contract_commitments(*, session: AsyncSession) -> list[Commitment]:
+    """Every stored contract commitment (all sources)."""
+    result = await _execute(session, select(_COMMITMENT_TABLE))
+    return [
+        Commitment(
+            contract_commitment_id=row.contract_commitment_id,
+            contract_id=row.contract_id,
+            category=row.category,
+            commitment_type=row.commitment_type,
+            description=row.description,
+            cost=row.cost,
+            quantity=row.quantity,
+            unit=row.unit,
+            billing_currency=row.billing_currency,
+            period_start=_aware(row.period_start),
+            period_end=_aware(row.period_end),
+            contract_period_start=_aware(row.contract_period_start),
+            contract_period_end=_aware(row.contract_period_end),
+        )
+        for row in result
+    ]
+
+
+async def contract_applied_rows(
+    *, session: AsyncSession, start: datetime, end: datetime
+) -> list[tuple[str | None, str]]:
+    """(service, ContractApplied) of the charges starting in [start, end) that draw on a commitment."""
+    table = _BILLING_TABLE
+    result = await _execute(
+        session,
+        select(table.c.service, table.c.contract_applied).where(
+            table.c.contract_applied.is_not(None),
+            table.c.charge_period_start >= start,
+            table.c.charge_period_start < end,
+        ),
+    )
+    return [(service, applied) for service, applied in result]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

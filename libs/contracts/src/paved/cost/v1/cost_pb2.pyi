@@ -19,6 +19,12 @@ class ImportMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     IMPORT_MODE_ALL_OR_NOTHING: _ClassVar[ImportMode]
     IMPORT_MODE_SKIP_INVALID: _ClassVar[ImportMode]
 
+class FocusDataset(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FOCUS_DATASET_UNSPECIFIED: _ClassVar[FocusDataset]
+    FOCUS_DATASET_COST_AND_USAGE: _ClassVar[FocusDataset]
+    FOCUS_DATASET_CONTRACT_COMMITMENT: _ClassVar[FocusDataset]
+
 class TrendDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TREND_DIRECTION_UNSPECIFIED: _ClassVar[TrendDirection]
@@ -43,6 +49,9 @@ class Risk(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 IMPORT_MODE_UNSPECIFIED: ImportMode
 IMPORT_MODE_ALL_OR_NOTHING: ImportMode
 IMPORT_MODE_SKIP_INVALID: ImportMode
+FOCUS_DATASET_UNSPECIFIED: FocusDataset
+FOCUS_DATASET_COST_AND_USAGE: FocusDataset
+FOCUS_DATASET_CONTRACT_COMMITMENT: FocusDataset
 TREND_DIRECTION_UNSPECIFIED: TrendDirection
 TREND_DIRECTION_UP: TrendDirection
 TREND_DIRECTION_DOWN: TrendDirection
@@ -128,19 +137,21 @@ class PriceCatalog(_message.Message):
     def __init__(self, source: _Optional[str] = ..., date: _Optional[str] = ..., currency: _Optional[str] = ..., regions: _Optional[_Iterable[str]] = ..., instance_types: _Optional[_Iterable[str]] = ..., database_classes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ImportHeader(_message.Message):
-    __slots__ = ("source", "mode", "null_token", "metadata")
+    __slots__ = ("source", "mode", "null_token", "metadata", "dataset")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     NULL_TOKEN_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
     source: str
     mode: ImportMode
     null_token: str
     metadata: str
-    def __init__(self, source: _Optional[str] = ..., mode: _Optional[_Union[ImportMode, str]] = ..., null_token: _Optional[str] = ..., metadata: _Optional[str] = ...) -> None: ...
+    dataset: FocusDataset
+    def __init__(self, source: _Optional[str] = ..., mode: _Optional[_Union[ImportMode, str]] = ..., null_token: _Optional[str] = ..., metadata: _Optional[str] = ..., dataset: _Optional[_Union[FocusDataset, str]] = ...) -> None: ...
 
 class FocusRow(_message.Message):
-    __slots__ = ("billed_cost", "effective_cost", "list_cost", "contracted_cost", "billing_currency", "billing_period_start", "billing_period_end", "charge_period_start", "charge_period_end", "charge_category", "pricing_category", "provider_name", "service_name", "resource_id", "region_id", "sub_account_id", "tags", "commitment_discount_id", "commitment_discount_type", "resource_type", "sku_id", "consumed_quantity", "consumed_unit", "service_category", "allocated_resource_id", "allocated_tags")
+    __slots__ = ("billed_cost", "effective_cost", "list_cost", "contracted_cost", "billing_currency", "billing_period_start", "billing_period_end", "charge_period_start", "charge_period_end", "charge_category", "pricing_category", "provider_name", "service_name", "resource_id", "region_id", "sub_account_id", "tags", "commitment_discount_id", "commitment_discount_type", "resource_type", "sku_id", "consumed_quantity", "consumed_unit", "service_category", "allocated_resource_id", "allocated_tags", "contract_applied")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -181,6 +192,7 @@ class FocusRow(_message.Message):
     SERVICE_CATEGORY_FIELD_NUMBER: _ClassVar[int]
     ALLOCATED_RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
     ALLOCATED_TAGS_FIELD_NUMBER: _ClassVar[int]
+    CONTRACT_APPLIED_FIELD_NUMBER: _ClassVar[int]
     billed_cost: str
     effective_cost: str
     list_cost: str
@@ -207,7 +219,8 @@ class FocusRow(_message.Message):
     service_category: str
     allocated_resource_id: str
     allocated_tags: _containers.ScalarMap[str, str]
-    def __init__(self, billed_cost: _Optional[str] = ..., effective_cost: _Optional[str] = ..., list_cost: _Optional[str] = ..., contracted_cost: _Optional[str] = ..., billing_currency: _Optional[str] = ..., billing_period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., billing_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charge_period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charge_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charge_category: _Optional[str] = ..., pricing_category: _Optional[str] = ..., provider_name: _Optional[str] = ..., service_name: _Optional[str] = ..., resource_id: _Optional[str] = ..., region_id: _Optional[str] = ..., sub_account_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., commitment_discount_id: _Optional[str] = ..., commitment_discount_type: _Optional[str] = ..., resource_type: _Optional[str] = ..., sku_id: _Optional[str] = ..., consumed_quantity: _Optional[str] = ..., consumed_unit: _Optional[str] = ..., service_category: _Optional[str] = ..., allocated_resource_id: _Optional[str] = ..., allocated_tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    contract_applied: str
+    def __init__(self, billed_cost: _Optional[str] = ..., effective_cost: _Optional[str] = ..., list_cost: _Optional[str] = ..., contracted_cost: _Optional[str] = ..., billing_currency: _Optional[str] = ..., billing_period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., billing_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charge_period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charge_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charge_category: _Optional[str] = ..., pricing_category: _Optional[str] = ..., provider_name: _Optional[str] = ..., service_name: _Optional[str] = ..., resource_id: _Optional[str] = ..., region_id: _Optional[str] = ..., sub_account_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., commitment_discount_id: _Optional[str] = ..., commitment_discount_type: _Optional[str] = ..., resource_type: _Optional[str] = ..., sku_id: _Optional[str] = ..., consumed_quantity: _Optional[str] = ..., consumed_unit: _Optional[str] = ..., service_category: _Optional[str] = ..., allocated_resource_id: _Optional[str] = ..., allocated_tags: _Optional[_Mapping[str, str]] = ..., contract_applied: _Optional[str] = ...) -> None: ...
 
 class FocusRows(_message.Message):
     __slots__ = ("rows",)

@@ -136,7 +136,8 @@ class CostServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ImportBilling(self, request_iterator, context):
-        """Streams FOCUS billing data (CSV chunks or rows); idempotent per source and billing period.
+        """Streams FOCUS billing data (CSV chunks or rows); idempotent per source and billing period. With
+        `header.dataset` CONTRACT_COMMITMENT it imports the FOCUS 1.3 Contract Commitment dataset instead.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
