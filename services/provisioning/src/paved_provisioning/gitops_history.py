@@ -26,7 +26,8 @@ class DirectoryHistory:
     directory: str
     last_commit: str = ""
     paved_commit: str = ""
-    # Relative path -> content, at the branch head and at Paved's last commit.
+    # Relative path -> content, at the branch head and at Paved's last commit (read only when someone other
+    # than Paved changed the directory last).
     head_files: dict[str, bytes] = field(default_factory=dict)
     paved_files: dict[str, bytes] = field(default_factory=dict)
 
@@ -108,13 +109,12 @@ def directory_histories(gitops: GitOpsRepository, directories: Iterable[str]) ->
                     history.paved_commit = sha.decode()
                     open_.discard(directory)
             sha = parent
+        # Files are read only where someone else changed the directory last: elsewhere they are Paved's.
         for history in wanted.values():
-            if head is not None and history.last_commit:
-                history.head_files = _files_under(repo, head, history.directory)
-            if history.paved_commit == history.last_commit:
-                history.paved_files = history.head_files
-            elif history.paved_commit:
-                history.paved_files = _files_under(
-                    repo, ObjectID(history.paved_commit.encode()), history.directory
-                )
+            if head is None or not history.last_commit or history.last_commit == history.paved_commit:
+                continue
+            history.head_files = _files_under(repo, head, history.directory)
+            if history.paved_commit:
+                paved = ObjectID(history.paved_commit.encode())
+                history.paved_files = _files_under(repo, paved, history.directory)
     return wanted
