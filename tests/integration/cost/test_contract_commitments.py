@@ -132,3 +132,43 @@ async def test_fully_committed_service_gets_no_reserved_recommendation(cost) -> 
     await history(cost, Decimal(1020))
     await cost.stub.ImportBilling(commitment_stream((HEADER + spend_commitment("cc-1", "12000")).encode()))
     assert reserved(await cost.stub.ListRecommendations(cost_pb2.ListRecommendationsRequest())) is None
+
+
+async def test_commitment_utilisation_of_a_month(cost) -> None:
+    cost.clock.now = NOW
+    await history(cost, Decimal(510))
+    await cost.stub.ImportBilling(commitment_stream((HEADER + spend_commitment("cc-1", "6000")).encode()))
+    report = await cost.stub.GetCommitmentUtilisation(
+        cost_pb2.GetCommitmentUtilisationRequest(month="2024-09")
+    )
+    assert report.month == "2024-09"
+    [use] = report.commitments
+    assert (use.contract_commitment_id, use.contract_id, use.category, use.unit) == (
+        "cc-1",
+        "contract-1",
+        "Spend",
+        "USD",
+    )
+    assert Decimal(use.applied) == 510
+    assert Decimal(use.committed) == pytest.approx(Decimal(6000) * 30 / 366)
+    assert use.utilisation == pytest.approx(510 / (6000 * 30 / 366))
+    # August: the commitment is active, nothing applied to it.
+    august = await cost.stub.GetCommitmentUtilisation(
+        cost_pb2.GetCommitmentUtilisationRequest(month="2024-08")
+    )
+    assert Decimal(august.commitments[0].applied) == 0 and august.commitments[0].utilisation == 0
+    # Outside the commitment's period: not listed. A bad month is refused naming the field.
+    assert (
+        list(
+            (
+                await cost.stub.GetCommitmentUtilisation(
+                    cost_pb2.GetCommitmentUtilisationRequest(month="2025-02")
+                )
+            ).commitments
+        )
+        == []
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await cost.stub.GetCommitmentUtilisation(cost_pb2.GetCommitmentUtilisationRequest(month="2024-13"))
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value).field_violations[0].field == "month"

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_cost import store
 from paved_cost.attribution import bare_service_name
-from paved_cost.contract_commitments import commitment_use
+from paved_cost.contract_commitments import CommitmentUse, commitment_use
 from paved_cost.forecast import Month, Projection, Trend, project_month, trend
 from paved_cost.prices import PriceCatalog
 from paved_cost.realised import realised_saving
@@ -223,6 +223,20 @@ class CostAnalysis:
             end = datetime.combine(month.end, datetime.min.time(), tzinfo=self._clock().tzinfo)
         async with self._sessions() as session:
             return await store.billing_totals(session=session, group_by=group_by, start=start, end=end)
+
+    async def commitment_utilisation(self, month_text: str) -> tuple[Month, list[CommitmentUse]]:
+        """Each contract commitment active in the month with what the month's charges applied to it."""
+        month = parse_month(month_text, self._clock().date())
+        start, end = _midnight(month.first_day), _midnight(month.end)
+        async with self._sessions() as session:
+            commitments = await store.contract_commitments(session=session)
+            applied = (
+                await store.contract_applied_rows(session=session, start=start, end=end)
+                if commitments
+                else []
+            )
+        uses, _ = commitment_use(commitments, applied, start, end)
+        return month, sorted(uses, key=lambda use: use.commitment.contract_commitment_id)
 
     async def recommendations(self) -> list[Recommendation]:
         """Every current recommendation for tracked compute."""

@@ -14,11 +14,12 @@ from paved.cost.v1 import cost_pb2
 from paved_kit.errors import FieldViolation, InvalidArgument
 
 from paved_cost.analysis import MonthReport
+from paved_cost.contract_commitments import CommitmentUse
 from paved_cost.estimate import Estimate
 from paved_cost.focus import COLUMNS
 from paved_cost.forecast import Direction
 from paved_cost.ingest import CsvChunk, Dataset, Header, ImportMessage, Mode, RowBatch
-from paved_cost.money import from_money, to_money
+from paved_cost.money import from_money, plain, to_money
 from paved_cost.optimizer import Action
 from paved_cost.recommendations import Kind, Recommendation, Risk
 from paved_cost.resources import PlanResource
@@ -180,6 +181,23 @@ async def import_messages(
             raise InvalidArgument(
                 "empty message", [FieldViolation("content", "one of header, csv_chunk, rows")]
             )
+
+
+def commitment_message(use: CommitmentUse, currency: str) -> cost_pb2.CommitmentUtilisation:
+    commitment = use.commitment
+    spend = commitment.category == "Spend"
+    message = cost_pb2.CommitmentUtilisation(
+        contract_commitment_id=commitment.contract_commitment_id,
+        contract_id=commitment.contract_id,
+        category=commitment.category,
+        commitment_type=commitment.commitment_type,
+        unit=(commitment.billing_currency or currency) if spend else (commitment.unit or ""),
+        committed=plain(use.expected),
+        applied=plain(use.applied),
+    )
+    if use.utilisation is not None:
+        message.utilisation = use.utilisation
+    return message
 
 
 def trend_message(report: MonthReport) -> cost_pb2.Trend:

@@ -231,6 +231,15 @@ class CostServicer(cost_pb2_grpc.CostServiceServicer):
             sensitivity=sensitivity,
         )
 
+    async def GetCommitmentUtilisation(
+        self, request: cost_pb2.GetCommitmentUtilisationRequest, context: Context
+    ) -> cost_pb2.GetCommitmentUtilisationResponse:
+        month, uses = await self._analysis.commitment_utilisation(request.month)
+        return cost_pb2.GetCommitmentUtilisationResponse(
+            month=str(month),
+            commitments=[convert.commitment_message(use, self._currency) for use in uses],
+        )
+
     async def SummarizeBilling(
         self, request: cost_pb2.SummarizeBillingRequest, context: Context
     ) -> cost_pb2.SummarizeBillingResponse:

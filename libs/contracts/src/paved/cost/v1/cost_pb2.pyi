@@ -853,3 +853,37 @@ class ListCostAnomaliesResponse(_message.Message):
     anomalies: _containers.RepeatedCompositeFieldContainer[CostAnomaly]
     sensitivity: str
     def __init__(self, anomalies: _Optional[_Iterable[_Union[CostAnomaly, _Mapping]]] = ..., sensitivity: _Optional[str] = ...) -> None: ...
+
+class GetCommitmentUtilisationRequest(_message.Message):
+    __slots__ = ("month",)
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    month: str
+    def __init__(self, month: _Optional[str] = ...) -> None: ...
+
+class CommitmentUtilisation(_message.Message):
+    __slots__ = ("contract_commitment_id", "contract_id", "category", "commitment_type", "unit", "committed", "applied", "utilisation")
+    CONTRACT_COMMITMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTRACT_ID_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    COMMITMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    UTILISATION_FIELD_NUMBER: _ClassVar[int]
+    contract_commitment_id: str
+    contract_id: str
+    category: str
+    commitment_type: str
+    unit: str
+    committed: str
+    applied: str
+    utilisation: float
+    def __init__(self, contract_commitment_id: _Optional[str] = ..., contract_id: _Optional[str] = ..., category: _Optional[str] = ..., commitment_type: _Optional[str] = ..., unit: _Optional[str] = ..., committed: _Optional[str] = ..., applied: _Optional[str] = ..., utilisation: _Optional[float] = ...) -> None: ...
+
+class GetCommitmentUtilisationResponse(_message.Message):
+    __slots__ = ("month", "commitments")
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    COMMITMENTS_FIELD_NUMBER: _ClassVar[int]
+    month: str
+    commitments: _containers.RepeatedCompositeFieldContainer[CommitmentUtilisation]
+    def __init__(self, month: _Optional[str] = ..., commitments: _Optional[_Iterable[_Union[CommitmentUtilisation, _Mapping]]] = ...) -> None: ...

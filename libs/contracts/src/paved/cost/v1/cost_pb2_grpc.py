@@ -85,6 +85,11 @@ class CostServiceStub:
                 request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListCostAnomaliesRequest.SerializeToString,
                 response_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListCostAnomaliesResponse.FromString,
                 _registered_method=True)
+        self.GetCommitmentUtilisation = channel.unary_unary(
+                '/paved.cost.v1.CostService/GetCommitmentUtilisation',
+                request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.GetCommitmentUtilisationRequest.SerializeToString,
+                response_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.GetCommitmentUtilisationResponse.FromString,
+                _registered_method=True)
         self.ListRecommendations = channel.unary_unary(
                 '/paved.cost.v1.CostService/ListRecommendations',
                 request_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListRecommendationsRequest.SerializeToString,
@@ -193,6 +198,13 @@ class CostServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCommitmentUtilisation(self, request, context):
+        """FOCUS 1.3 contract commitments with what the month's charges applied to them (ContractApplied).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListRecommendations(self, request, context):
         """Recommendations with estimated savings and evidence.
         """
@@ -288,6 +300,11 @@ def add_CostServiceServicer_to_server(servicer, server):
                     servicer.ListCostAnomalies,
                     request_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListCostAnomaliesRequest.FromString,
                     response_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.ListCostAnomaliesResponse.SerializeToString,
+            ),
+            'GetCommitmentUtilisation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCommitmentUtilisation,
+                    request_deserializer=paved_dot_cost_dot_v1_dot_cost__pb2.GetCommitmentUtilisationRequest.FromString,
+                    response_serializer=paved_dot_cost_dot_v1_dot_cost__pb2.GetCommitmentUtilisationResponse.SerializeToString,
             ),
             'ListRecommendations': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRecommendations,
@@ -591,6 +608,33 @@ class CostService:
             '/paved.cost.v1.CostService/ListCostAnomalies',
             paved_dot_cost_dot_v1_dot_cost__pb2.ListCostAnomaliesRequest.SerializeToString,
             paved_dot_cost_dot_v1_dot_cost__pb2.ListCostAnomaliesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCommitmentUtilisation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paved.cost.v1.CostService/GetCommitmentUtilisation',
+            paved_dot_cost_dot_v1_dot_cost__pb2.GetCommitmentUtilisationRequest.SerializeToString,
+            paved_dot_cost_dot_v1_dot_cost__pb2.GetCommitmentUtilisationResponse.FromString,
             options,
             channel_credentials,
             insecure,
