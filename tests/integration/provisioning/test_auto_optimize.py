@@ -1,7 +1,8 @@
 """Automatic rightsizing against the REAL catalog, alerting, cost and policy: an opted-in service with nine
 days of usage at a tenth of its CPU request gets its recommendation applied by the loop once its learning
 period and the guardrail policies allow it, through the canaried, baked optimize_resources operation; the
-next pass applies nothing (one change per period, or nothing left to change) and says why; a service that
+next pass applies nothing (one change per period, or nothing left to change) and says why, but a memory
+increase goes out at once; a service that
 did not opt in is never touched."""
 
 from __future__ import annotations
@@ -193,6 +194,28 @@ async def test_an_opted_in_service_is_rightsized_by_the_loop_once_per_period(
     assert not third["checkout"].operation
     assert third["checkout"].skipped
     assert len(await optimizations(h)) == 1
+
+    # 5. The working set jumps to 400 MiB: the memory increase goes out at once, within the period.
+    spike = alerting_pb2.MetricSample(
+        service="checkout",
+        environment="staging",
+        metric="memory_working_set",
+        value=400 * MIB,
+        time=timestamp_pb2.Timestamp(seconds=int(time.time())),
+    )
+    grown = await alerting.IngestSamples(iter([alerting_pb2.IngestSamplesRequest(samples=[spike])]))
+    assert grown.rejected == 0 and grown.history_skipped == 0
+    fifth = {o.service: o for o in await h.parts.auto_optimizer.run_once()}
+    raised = fifth["checkout"]
+    assert raised.operation and raised.decision is not None, raised
+    assert raised.decision.increases and raised.decision.increases[0].startswith("memory_request to ")
+    assert not raised.decision.decreases  # a further cut waits for the period
+    done = await h.wait(raised.operation, within=60)
+    assert not done.HasField("error"), (done.error, steps(done))
+    memory = raised.decision.change["memory_request"]
+    assert container_resources(h)["requests"]["memory"] == memory
+    assert int(memory.removesuffix("Mi")) >= 420  # the peak plus headroom
+    assert len(await optimizations(h)) == 2
 
 
 async def test_a_service_that_did_not_opt_in_is_left_alone(
