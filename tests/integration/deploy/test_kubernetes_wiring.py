@@ -23,7 +23,8 @@ CALLS = {
     "paved-cost": {"provisioning", "catalog", "alerting"},
     # Scorecard facts, reported best-effort.
     "paved-policy": {"catalog"},
-    "paved-alerting": {"catalog"},
+    # provisioning: the changes behind an anomaly (its likely cause).
+    "paved-alerting": {"catalog", "provisioning"},
 }
 # Settings every service inherits from paved_kit; a manifest may only set these (plus addresses).
 KIT_FIELDS = set(BaseServiceSettings.model_fields)

@@ -31,6 +31,8 @@ ALLOWED_CALLS = {
     ("policy", "catalog"),
     ("cost", "catalog"),
     ("alerting", "catalog"),
+    # The changes behind an anomaly (its likely cause).
+    ("alerting", "provisioning"),
 }
 
 
