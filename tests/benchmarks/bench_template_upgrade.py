@@ -54,7 +54,7 @@ async def wait_done(http: httpx.AsyncClient, operation: str) -> dict[str, Any]:
         body: dict[str, Any] = (await http.get(path)).json()
         if body["done"]:
             return body
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.25)
 
 
 async def create(http: httpx.AsyncClient, gate: asyncio.Semaphore, name: str) -> None:

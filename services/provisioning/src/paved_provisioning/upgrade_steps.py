@@ -1,7 +1,7 @@
 """What a fleet upgrade's steps do: each wave validates and commits every target's new plan (one commit per
-service), records it here and in the catalog, bakes, and counts a target whose alerts fire as failed (its
-previous plan is restored); failures beyond the budget halt the rollout. A rollback restores what each
-upgraded service ran before, the same way."""
+service, several targets at once), records it here and in the catalog, bakes, and counts a target whose
+alerts fire as failed (its previous plan is restored); failures beyond the budget halt the rollout. A
+rollback restores what each upgraded service ran before, the same way."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from paved_provisioning.handlers import StepContext, Toolkit, _commit
 from paved_provisioning.steps import UPGRADE_ROLLBACK, StepError, StepOutcome
 
 UPGRADE_WORKFLOW = "template_upgrade"
+# Targets of one wave moved at once (their commits still land one at a time, under the repository lock).
+WAVE_CONCURRENCY = 8
 
 
 def _label(target: dict[str, Any]) -> str:
@@ -53,30 +55,42 @@ async def upgrade_wave(ctx: StepContext, tools: Toolkit) -> StepOutcome:
     def output() -> dict[str, Any]:
         return {"wave": number, "upgraded": upgraded, "failed": failed}
 
-    for index, target in enumerate(wave, start=1):
-        try:
-            commit = await _apply(
-                ctx,
-                tools,
-                target,
-                f"Upgrade {_label(target)} to templates/{template} revision {revision} "
-                f"(from {target['from_revision']}, wave {number})",
-                f"{ctx.step}:{target['name']}",
+    gate = asyncio.Semaphore(WAVE_CONCURRENCY)
+    finished = 0
+
+    async def move(target: dict[str, Any]) -> None:
+        nonlocal finished
+        async with gate:
+            try:
+                commit = await _apply(
+                    ctx,
+                    tools,
+                    target,
+                    f"Upgrade {_label(target)} to templates/{template} revision {revision} "
+                    f"(from {target['from_revision']}, wave {number})",
+                    f"{ctx.step}:{target['name']}",
+                )
+            except StepError as exc:
+                failed.append({"name": target["name"], "reason": exc.message})
+            else:
+                upgraded.append(
+                    {
+                        "name": target["name"],
+                        "commit": commit,
+                        "from_revision": target["from_revision"],
+                        "monthly_cost_delta": target.get("monthly_cost_delta", 0.0),
+                    }
+                )
+            finished += 1
+            await _progress(
+                ctx, tools, f"wave {number}: {finished}/{len(wave)} committed, {len(failed)} failed", output()
             )
-        except StepError as exc:
-            failed.append({"name": target["name"], "reason": exc.message})
-        else:
-            upgraded.append(
-                {
-                    "name": target["name"],
-                    "commit": commit,
-                    "from_revision": target["from_revision"],
-                    "monthly_cost_delta": target.get("monthly_cost_delta", 0.0),
-                }
-            )
-        await _progress(
-            ctx, tools, f"wave {number}: {index}/{len(wave)} committed, {len(failed)} failed", output()
-        )
+
+    await asyncio.gather(*(move(target) for target in wave))
+    # The report in the wave's order, whatever order the targets finished in.
+    position = {t["name"]: i for i, t in enumerate(wave)}
+    upgraded.sort(key=lambda e: position[e["name"]])
+    failed.sort(key=lambda e: position[e["name"]])
 
     bake = int(ctx.payload.get("bake_seconds", 0))
     if bake and upgraded:
