@@ -1,8 +1,8 @@
-"""Fleet upgrades over the whole suite: six services on revision 1 of a golden path, revision 2 adds a startup
-probe and raises the memory limit. A dry run plans (hand-edited one skipped) and changes nothing; an upgrade
-whose second wave meets a service with a firing alert halts with the first wave intact and the report saying
-why; the rollback restores revision 1; an upgrade of the others succeeds wave by wave with one commit per
-service; bad input is a 4xx naming the field and changes nothing."""
+"""Fleet upgrades over the whole suite: thirty services on revision 1 of a golden path, revision 2 adds a
+startup probe and raises the memory limit. A dry run plans (the hand-edited one skipped) and changes nothing;
+an upgrade whose second wave meets a service with a firing alert halts with the first wave intact and the
+report saying why; the rollback restores revision 1; an upgrade of the others succeeds wave by wave with one
+commit per service; bad input is a 4xx naming the field and changes nothing."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved_client.cli import main
 from test_template_drift import _create, _documents, _edit_replicas_by_hand
+
+COUNT = 30
 
 
 def _log(suite: Suite) -> list[str]:
@@ -86,7 +88,7 @@ def test_waves_halt_rollback_and_success(
     with grpc.insecure_channel(suite.address("catalog")) as channel:
         catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
         created = catalog.CreateTemplate(catalog_pb2.CreateTemplateRequest(document=first))
-        names = sorted(unique_name("fleet") for _ in range(6))
+        names = sorted(unique_name("fleet") for _ in range(COUNT))
         for name in names:
             _create(payments, name, template, 2)
         catalog.UpdateTemplate(
@@ -94,7 +96,8 @@ def test_waves_halt_rollback_and_success(
                 name=f"templates/{template}", document=second, etag=created.etag
             )
         )
-    _edit_replicas_by_hand(suite, tmp_path / "work", names[5], 4)
+    edited = names[-1]
+    _edit_replicas_by_hand(suite, tmp_path / "work", edited, 4)
     url = f"/api/templates/{template}/upgrades"
 
     # Bad input: a 4xx naming the field, nothing started.
@@ -112,12 +115,12 @@ def test_waves_halt_rollback_and_success(
     assert search.post(url, json={"dry_run": True}).status_code == 400  # no service of search's is behind
 
     # Dry run: the whole plan, nothing changed.
-    dry = admin.post(url, json={"dry_run": True, "waves": [1, 2, "rest"]})
+    dry = admin.post(url, json={"dry_run": True})  # the default waves: 1, 10 %, the rest
     assert dry.status_code == 200, dry.text
     plan = dry.json()
-    assert (plan["to_revision"], plan["operation"], plan["target_count"]) == (2, None, 5)
-    assert [[t["service"] for t in wave] for wave in plan["waves"]] == [names[:1], names[1:3], names[3:5]]
-    assert [(s["service"], s["reason"]) for s in plan["skipped"]] == [(names[5], "hand_edited")]
+    assert (plan["to_revision"], plan["operation"], plan["target_count"]) == (2, None, COUNT - 1)
+    assert [[t["service"] for t in wave] for wave in plan["waves"]] == [names[:1], names[1:4], names[4:-1]]
+    assert [(s["service"], s["reason"]) for s in plan["skipped"]] == [(edited, "hand_edited")]
     target = plan["waves"][0][0]
     assert target["counts"] == {"added": 0, "changed": 1, "removed": 0} and target["policy"] == "ALLOW"
     assert target["monthly_cost_before"] > 0 and "monthly_cost_delta" in target
@@ -126,73 +129,54 @@ def test_waves_halt_rollback_and_success(
 
     # A service in wave 2 with a firing alert halts the rollout; wave 1 stays upgraded.
     _fire_alert(suite, names[2])
-    started = admin.post(url, json={"waves": [1, 2, "rest"]})
+    started = admin.post(url, json={})
     assert started.status_code == 202, started.text
     halted_id = started.json()["id"]
-    busy = admin.post(url, json={"waves": [1, 2, "rest"]})
+    busy = admin.post(url, json={})
     assert busy.status_code == 409 and "template" in busy.text, busy.text
     done = wait_for_operation(admin, started.json()["operation"], timeout=120)
     assert done["status"] == "failed", done
     report = admin.get(f"{url}/{halted_id}").json()
     assert [w["state"] for w in report["waves"]] == ["succeeded", "failed", "pending"]
-    assert [e["service"] for e in report["upgraded"]] == names[:2]
+    assert [e["service"] for e in report["upgraded"]] == [names[0], names[1], names[3]]
     [failure] = report["failed"]
     assert failure["service"] == names[2] and failure["wave"] == 2
     assert "Upgrade canary errors" in failure["reason"] and "restored to revision 1" in failure["reason"]
     assert "halted in wave 2" in report["error"] and "failure budget of 0" in report["error"]
-    assert [e["service"] for e in report["skipped"]] == [names[5]]
-    assert _revisions(admin, names) == {**dict.fromkeys(names, 1), names[0]: 2, names[1]: 2}
+    assert [e["service"] for e in report["skipped"]] == [edited]
+    assert _revisions(admin, names) == {**dict.fromkeys(names, 1), names[0]: 2, names[1]: 2, names[3]: 2}
     halted_commits = [line.split(" ", 1)[1] for line in _log(suite)[: len(_log(suite)) - len(before)]]
-    # names[0], names[1], and names[2] before its bake failed; then names[2] restored.
-    # (the targets of a wave move at once: their commits land in either order)
+    # names[0]; names[1], names[2] and names[3] (names[2] before its bake failed); then names[2] restored.
+    # (the targets of a wave move at once: their commits land in any order)
     moves = [m.split(" ", 2)[:2] for m in halted_commits]
     assert moves[0] == ["Restore", names[2]] and moves[-1] == ["Upgrade", names[0]]
-    assert sorted(map(tuple, moves[1:3])) == [("Upgrade", names[1]), ("Upgrade", names[2])]
+    assert sorted(map(tuple, moves[1:4])) == [("Upgrade", n) for n in names[1:4]]
 
     # Rollback restores revision 1 on the upgraded ones.
     rolled = admin.post(f"{url}/{halted_id}/rollback")
     assert rolled.status_code == 202, rolled.text
     assert wait_for_operation(admin, rolled.json()["operation"])["status"] == "succeeded"
     restored = admin.get(f"{url}/{rolled.json()['id']}").json()
-    assert sorted(e["service"] for e in restored["restored"]) == names[:2]
+    assert sorted(e["service"] for e in restored["restored"]) == [names[0], names[1], names[3]]
     assert set(_revisions(admin, names).values()) == {1}
 
-    # The others (not the failing one), three waves, one commit per service; watched from the CLI.
+    # The others (not the failing one, not the hand-edited one), three waves, one commit per service;
+    # watched from the CLI.
+    chosen = [n for n in names if n not in (names[2], edited)]
     mark = len(_log(suite))
+    selectors = [arg for name in chosen for arg in ("--service", name)]
     result = CliRunner().invoke(
         main,
-        [
-            "templates",
-            "upgrade",
-            template,
-            "--waves",
-            "1,1,rest",
-            "--service",
-            names[0],
-            "--service",
-            names[1],
-            "--service",
-            names[3],
-            "--service",
-            names[4],
-            "--wait",
-        ],
+        ["templates", "upgrade", template, "--waves", "1,1,rest", *selectors, "--wait"],
         env={"PAVED_URL": suite.gateway_url, "PAVED_TOKEN": str(TOKENS["admin"]["token"])},
     )
     assert result.exit_code == 0, result.output
-    assert "4 upgraded, 0 skipped, 0 failed" in result.output
+    assert f"{len(chosen)} upgraded, 0 skipped, 0 failed" in result.output
     new = _log(suite)[: len(_log(suite)) - mark]
-    assert len(new) == 4 and all(line.split(" ", 2)[1] == "Upgrade" and "revision 2" in line for line in new)
-    assert [s for s in names if any(f" {s} " in line for line in new)] == [
-        names[0],
-        names[1],
-        names[3],
-        names[4],
-    ]
-    assert _revisions(admin, names) == {
-        **dict.fromkeys(names, 1),
-        **dict.fromkeys([names[i] for i in (0, 1, 3, 4)], 2),
-    }
+    assert len(new) == len(chosen)
+    assert all(line.split(" ", 2)[1] == "Upgrade" and "revision 2" in line for line in new)
+    assert sorted(line.split(" ", 3)[2] for line in new) == chosen
+    assert _revisions(admin, names) == {**dict.fromkeys(names, 1), **dict.fromkeys(chosen, 2)}
 
     # Moving them back needs allow_downgrade.
     down = admin.post(url, json={"to_revision": 1, "selector": {"services": [names[0]]}})
