@@ -129,7 +129,7 @@ def test_callers_reach_the_services_they_call_once_those_are_healthy(compose: di
         assert called == CALLS.get(name, set()), name
         for other in called:
             assert environment[f"{prefix}{other.upper()}_ADDRESS"] == f"{other}:{GRPC_PORTS[other]}"
-            # cost and alerting call provisioning, which calls them: neither may wait for the other (calls retry).
+            # cost and alerting call provisioning, which calls them: neither waits for the other (retries).
             if {name, other} not in ({"cost", "provisioning"}, {"alerting", "provisioning"}):
                 assert services[name]["depends_on"][other] == {"condition": "service_healthy"}, (name, other)
     for name, port in GRPC_PORTS.items():
