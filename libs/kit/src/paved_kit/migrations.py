@@ -312,9 +312,8 @@ def _describe(differences: list[Any], limit: int = 5) -> Iterator[str]:
         yield repr(difference)[:200]
 
 
-def _prepare(connection: Connection, migrations: Migrations, migrate: bool) -> str:
+def _prepare(connection: Connection, migrations: Migrations, head: str | None, migrate: bool) -> str:
     revision = _current(connection, migrations)
-    head = migrations.head()
     if revision is None and _owned_tables(connection, migrations):
         # Tables but no version: created by create_all before migrations existed. Adopt it when it
         # is exactly today's schema; anything else needs a person.
@@ -349,9 +348,12 @@ async def prepare_schema(engine: AsyncEngine, migrations: Migrations, *, migrate
     ``SchemaError`` telling the operator to run ``migrate``. A database created by ``create_all``
     before migrations existed is stamped at head when it matches the models, refused otherwise.
     """
+    # Read here, not in the greenlet ``_run`` switches into: ast.parse there trips CPython 3.11's
+    # "AST constructor recursion depth mismatch" when the greenlet's stack depth differs.
+    head = migrations.head()
     for attempt in range(3):
         try:
-            outcome = await _run(engine, migrations, lambda c: _prepare(c, migrations, migrate))
+            outcome = await _run(engine, migrations, lambda c: _prepare(c, migrations, head, migrate))
             _log.info("database schema ready", outcome=outcome, version_table=migrations.version_table)
             return outcome
         except SchemaError:
