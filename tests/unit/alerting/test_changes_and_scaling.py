@@ -33,6 +33,23 @@ def test_causes_are_the_window_before_the_anomaly_most_recent_first_then_by_kind
     assert likely_causes(changes, START, HOUR, window=600) == causes[:1]
 
 
+def test_a_template_upgrade_ranks_after_a_deploy_at_the_same_time_and_names_its_revision() -> None:
+    upgrade = Change(
+        "template_upgrade",
+        "operations/upgrade",
+        START - 600,
+        "production",
+        "succeeded",
+        template="templates/web",
+        template_revision=3,
+    )
+    causes = likely_causes([upgrade, change("optimization", 10), change("deploy", 10)], START, HOUR)
+    assert [cause.change.kind for cause in causes] == ["deploy", "template_upgrade", "optimization"]
+    assert describe(causes[1]) == (
+        "template upgrade operations/upgrade to templates/web revision 3 (production), 10 min before"
+    )
+
+
 def test_schedule_scales_out_only_within_bounds() -> None:
     assert schedule([10.0, 95.0, 1000.0, 0.0], 20.0, min_replicas=2, max_replicas=6) == [2, 5, 6, 2]
     assert replicas_for(41.0, 20.0, 1, 10) == 3

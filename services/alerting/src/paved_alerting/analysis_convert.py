@@ -78,6 +78,8 @@ def _change(cause: Cause) -> pb.Change:
         state=change.state,
         requester=change.requester,
         lead_seconds=cause.lead_seconds,
+        template=change.template,
+        template_revision=change.template_revision,
     )
 
 

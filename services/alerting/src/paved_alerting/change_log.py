@@ -1,15 +1,17 @@
-"""A service's changes, read from provisioning's operations over gRPC (the standard
-``google.longrunning.Operations`` service it serves): the evidence for an anomaly's likely cause."""
+"""A service's changes, read from provisioning over gRPC: its operations (the standard
+``google.longrunning.Operations`` service it serves) and, for fleet template upgrades (one operation keyed by
+the template, for many services), the service's deployments of the upgrade workflow, which say when this
+service was moved and to which revision. The evidence for an anomaly's likely cause."""
 
 from __future__ import annotations
 
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
-from paved.provisioning.v1 import provisioning_pb2
+from paved.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
 from paved_kit.client import LazyChannel
 from paved_kit.logging import get_logger
 
-from paved_alerting.changes import OPERATION_KINDS, Change
+from paved_alerting.changes import OPERATION_KINDS, TEMPLATE_UPGRADE, Change
 from paved_alerting.settings import AlertingSettings
 
 _log = get_logger(__name__)
@@ -69,7 +71,39 @@ class ChangeLog:
             # Operations come newest first (by creation): a page ending before ``since`` is the last needed.
             if not token or (oldest is not None and oldest < since):
                 break
+        changes.extend(await self._upgrades_of(service, since))
         return sorted(changes, key=lambda change: -change.time)
+
+    async def _upgrades_of(self, service: str, since: float) -> list[Change]:
+        """The service's parts of fleet template upgrades (and their rollbacks) at or after ``since``."""
+        stub = provisioning_pb2_grpc.ProvisioningServiceStub(self._channel.get())
+        changes: list[Change] = []
+        token = ""
+        for _ in range(MAX_PAGES):
+            try:
+                reply = await stub.ListDeployments(
+                    provisioning_pb2.ListDeploymentsRequest(
+                        parent=f"services/{service}",
+                        filter=f'workflow = "{TEMPLATE_UPGRADE}"',
+                        page_size=PAGE_SIZE,
+                        page_token=token,
+                    ),
+                    timeout=self._settings.provisioning_timeout_seconds,
+                )
+            except grpc.aio.AioRpcError as err:
+                if err.code() == grpc.StatusCode.NOT_FOUND:
+                    return changes
+                _log.warning(
+                    "could not read upgrades from provisioning", service_name=service, code=err.code().name
+                )
+                raise ChangesUnavailable(f"provisioning did not answer ({err.code().name})") from None
+            page = [_upgrade_of(deployment) for deployment in reply.deployments]
+            changes.extend(change for change in page if change.time >= since)
+            token = reply.next_page_token
+            # Deployments come newest first: a page reaching before ``since`` is the last needed.
+            if not token or any(change.time < since for change in page):
+                break
+        return changes
 
     async def close(self) -> None:
         await self._channel.close()
@@ -96,4 +130,19 @@ def _change_of(operation: operations_pb2.Operation) -> Change | None:
         environment=metadata.environment,
         state=state,
         requester=metadata.requester,
+    )
+
+
+def _upgrade_of(deployment: provisioning_pb2.Deployment) -> Change:
+    effective = deployment.end_time if deployment.HasField("end_time") else deployment.start_time
+    status = provisioning_pb2.DeploymentStatus.Name(deployment.status)
+    return Change(
+        kind=TEMPLATE_UPGRADE,
+        operation=deployment.operation,
+        time=effective.seconds + effective.nanos / 1e9,
+        environment=deployment.environment,
+        state=status.removeprefix("DEPLOYMENT_STATUS_").lower(),
+        requester=deployment.requester,
+        template=deployment.template,
+        template_revision=deployment.template_revision,
     )

@@ -128,6 +128,7 @@ def _upgrade_summary(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def deployment(row: Deployment) -> pb.Deployment:
+    template = str(row.plan.get("template", "") or "").removeprefix("templates/")
     message = pb.Deployment(
         name=f"services/{row.service}/deployments/{row.id}",
         environment=row.environment,
@@ -138,6 +139,8 @@ def deployment(row: Deployment) -> pb.Deployment:
         requester=row.requester,
         workflow=row.workflow,
         operation=f"operations/{row.operation_id}" if row.operation_id else "",
+        template=f"templates/{template}" if template else "",
+        template_revision=int(row.plan.get("template_revision", 0) or 0),
     )
     if (start := timestamp(row.start_time)) is not None:
         message.start_time.CopyFrom(start)

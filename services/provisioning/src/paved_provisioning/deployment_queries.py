@@ -72,9 +72,8 @@ class DeploymentQueries(ProvisionerBase):
                 status=status,
                 offset=offset,
                 limit=limit + 1,
+                workflow=terms.get("workflow"),
             )
-        if "workflow" in terms:
-            rows = [r for r in rows if r.workflow == terms["workflow"]]
         return rows[:limit], encode_page_token(offset + limit) if len(rows) > limit else ""
 
     async def deployment_history(self, service: str, environment: str) -> list[dict[str, Any]]:

@@ -445,12 +445,15 @@ async def list_deployments(
     status: str | None = None,
     offset: int = 0,
     limit: int = 50,
+    workflow: str | None = None,
 ) -> list[Deployment]:
     stmt = select(Deployment).where(col(Deployment.service) == service)
     if environment:
         stmt = stmt.where(col(Deployment.environment) == environment)
     if status:
         stmt = stmt.where(col(Deployment.status) == status)
+    if workflow:
+        stmt = stmt.where(col(Deployment.workflow) == workflow)
     stmt = stmt.order_by(col(Deployment.seq).desc()).offset(offset).limit(limit)
     return list((await session.exec(stmt)).all())
 

@@ -453,7 +453,7 @@ class ListAnomaliesRequest(_message.Message):
     def __init__(self, service: _Optional[str] = ..., environment: _Optional[str] = ..., metric: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sensitivity: _Optional[str] = ...) -> None: ...
 
 class Change(_message.Message):
-    __slots__ = ("kind", "operation", "time", "environment", "state", "requester", "lead_seconds")
+    __slots__ = ("kind", "operation", "time", "environment", "state", "requester", "lead_seconds", "template", "template_revision")
     KIND_FIELD_NUMBER: _ClassVar[int]
     OPERATION_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
@@ -461,6 +461,8 @@ class Change(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     REQUESTER_FIELD_NUMBER: _ClassVar[int]
     LEAD_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_REVISION_FIELD_NUMBER: _ClassVar[int]
     kind: str
     operation: str
     time: _timestamp_pb2.Timestamp
@@ -468,7 +470,9 @@ class Change(_message.Message):
     state: str
     requester: str
     lead_seconds: float
-    def __init__(self, kind: _Optional[str] = ..., operation: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., environment: _Optional[str] = ..., state: _Optional[str] = ..., requester: _Optional[str] = ..., lead_seconds: _Optional[float] = ...) -> None: ...
+    template: str
+    template_revision: int
+    def __init__(self, kind: _Optional[str] = ..., operation: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., environment: _Optional[str] = ..., state: _Optional[str] = ..., requester: _Optional[str] = ..., lead_seconds: _Optional[float] = ..., template: _Optional[str] = ..., template_revision: _Optional[int] = ...) -> None: ...
 
 class Anomaly(_message.Message):
     __slots__ = ("metric", "start_time", "end_time", "kind", "score", "likely_causes")

@@ -289,7 +289,7 @@ class OptimizeResourcesRequest(_message.Message):
     def __init__(self, service: _Optional[str] = ..., resource: _Optional[str] = ..., cpu_request: _Optional[str] = ..., cpu_limit: _Optional[str] = ..., memory_request: _Optional[str] = ..., memory_limit: _Optional[str] = ..., min_replicas: _Optional[int] = ..., max_replicas: _Optional[int] = ..., bake_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., requester: _Optional[str] = ...) -> None: ...
 
 class Deployment(_message.Message):
-    __slots__ = ("name", "environment", "version", "image", "commit", "status", "start_time", "end_time", "requester", "workflow", "operation")
+    __slots__ = ("name", "environment", "version", "image", "commit", "status", "start_time", "end_time", "requester", "workflow", "operation", "template", "template_revision")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -301,6 +301,8 @@ class Deployment(_message.Message):
     REQUESTER_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_FIELD_NUMBER: _ClassVar[int]
     OPERATION_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_REVISION_FIELD_NUMBER: _ClassVar[int]
     name: str
     environment: str
     version: str
@@ -312,7 +314,9 @@ class Deployment(_message.Message):
     requester: str
     workflow: str
     operation: str
-    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., commit: _Optional[str] = ..., status: _Optional[_Union[DeploymentStatus, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requester: _Optional[str] = ..., workflow: _Optional[str] = ..., operation: _Optional[str] = ...) -> None: ...
+    template: str
+    template_revision: int
+    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., commit: _Optional[str] = ..., status: _Optional[_Union[DeploymentStatus, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requester: _Optional[str] = ..., workflow: _Optional[str] = ..., operation: _Optional[str] = ..., template: _Optional[str] = ..., template_revision: _Optional[int] = ...) -> None: ...
 
 class ListDeploymentsRequest(_message.Message):
     __slots__ = ("parent", "page_size", "page_token", "filter")
