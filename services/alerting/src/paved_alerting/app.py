@@ -30,6 +30,7 @@ from paved_alerting.prometheus_source import PrometheusSource
 from paved_alerting.receiver_admin import ReceiverAdmin
 from paved_alerting.rule_admin import RuleAdmin
 from paved_alerting.samples import SampleStore
+from paved_alerting.scaling_actuator import ScalingActuator, actuate_every
 from paved_alerting.servicer import SERVICE_NAME, AlertingServicer
 from paved_alerting.settings import AlertingSettings
 
@@ -50,6 +51,7 @@ class AlertingApp:
     facts: CatalogFacts | None = None
     history: MetricHistory | None = None
     changes: ChangeLog | None = None
+    actuator: ScalingActuator | None = None
     tasks: list[asyncio.Task[object]] = field(default_factory=list)
 
     def register(self, server: GrpcServer) -> None:
@@ -71,6 +73,13 @@ class AlertingApp:
         prune = self.settings.history_prune_interval_seconds
         if self.history is not None and prune > 0:
             self.tasks.append(asyncio.create_task(prune_every(self.history, prune), name="history-prune"))
+        if self.actuator is not None:
+            self.tasks.append(
+                asyncio.create_task(
+                    actuate_every(self.actuator, self.settings.scaling_actuation_interval_seconds),
+                    name="predictive-scaling",
+                )
+            )
         return self.tasks
 
     async def close(self) -> None:
@@ -85,6 +94,8 @@ class AlertingApp:
             await self.facts.close()
         if self.changes is not None:
             await self.changes.close()
+        if self.actuator is not None:
+            await self.actuator.close()
         await self.http.aclose()
 
 
@@ -151,7 +162,12 @@ async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Cl
     servicer = AlertingServicer(
         engine, RuleAdmin(sessions, engine, facts), ReceiverAdmin(sessions, clock), history, forecaster, watch
     )
-    return AlertingApp(settings, engine, servicer, dispatcher, http, facts, history, changes)
+    actuator = (
+        ScalingActuator(settings, clock, forecaster)
+        if forecaster is not None and settings.provisioning_address and settings.scaling_actuation_services
+        else None
+    )
+    return AlertingApp(settings, engine, servicer, dispatcher, http, facts, history, changes, actuator)
 
 
 async def prune_every(history: MetricHistory, interval: float) -> None:

@@ -81,6 +81,14 @@ class AlertingSettings(BaseServiceSettings):
     scaling_mape_threshold: float = Field(
         25.0, gt=0, description="Predictive scaling acts only when the backtest MAPE (%) is under this."
     )
+    scaling_actuation_services: list[str] = Field(
+        default_factory=list,
+        description="Services opted in to predictive scaling acting: when their schedule is active, their "
+        "HPA's minReplicas is raised through provisioning (scale-out only). Others stay in shadow mode.",
+    )
+    scaling_actuation_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often the opted-in services' schedules are applied."
+    )
 
     @field_validator("prometheus_url", "alertmanager_url")
     @classmethod

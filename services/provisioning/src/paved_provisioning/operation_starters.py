@@ -18,7 +18,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from paved_provisioning import manifests, quotas, steps, store
 from paved_provisioning.models import ProvisionedService
 from paved_provisioning.provisioner_base import OperationView
-from paved_provisioning.resource_change import ResourceChange, with_resources
+from paved_provisioning.resource_change import (
+    ResourceChange,
+    replica_bounds,
+    scaled_out,
+    with_resources,
+)
 from paved_provisioning.submission import Submission, Submitter, request_fingerprint, request_key
 from paved_provisioning.validation import (
     DNS_LABEL,
@@ -342,12 +347,16 @@ class OperationStarters(Submitter):
         reason: str,
         request_id: str,
         requester: str,
+        *,
+        scale_out_only: bool = False,
     ) -> OperationView:
-        """Start a canaried change of a compute resource's requests, limits and replica bounds."""
+        """Start a canaried change of a compute resource's requests, limits and replica bounds (with
+        ``scale_out_only``: only a raise of its minimum replicas, within its maximum)."""
         v = Violations()
         service = service_from_name(v, "service", name)
         v.check(bool(resource), "resource", "is required")
-        for violation in change.violations():
+        violations = change.scale_out_violations() if scale_out_only else change.violations()
+        for violation in violations:
             v.add(violation.field, violation.description)
         if bake_seconds < 0 or bake_seconds > 86400:
             v.add("bake_time", "must be between 0 and 24 hours")
@@ -355,7 +364,12 @@ class OperationStarters(Submitter):
         v.raise_if_any()
         key = request_key(steps.OPTIMIZE_RESOURCES, request_id)
         fingerprint = request_fingerprint(
-            steps.OPTIMIZE_RESOURCES, requester, service=service, resource=resource, **change.as_dict()
+            steps.OPTIMIZE_RESOURCES,
+            requester,
+            service=service,
+            resource=resource,
+            **change.as_dict(),
+            **({"scale_out_only": True} if scale_out_only else {}),
         )
 
         async def build(session: AsyncSession, operation_id: str) -> str | None:
@@ -369,7 +383,24 @@ class OperationStarters(Submitter):
                     "not a compute resource",
                     [FieldViolation("resource", f"services/{service} has no compute resource {resource!r}")],
                 )
-            new_plan = with_resources(record.plan, resource, change)
+            applied = change
+            if scale_out_only:
+                raised = scaled_out(change, target)
+                if raised is None:
+                    low, high = replica_bounds(target)
+                    raise FailedPrecondition(
+                        "scale out only: nothing to raise",
+                        [
+                            PreconditionViolation(
+                                "SCALE_OUT_ONLY",
+                                "min_replicas",
+                                f"{change.min_replicas} (capped at the maximum {high}) does not raise the "
+                                f"current minimum {low}",
+                            )
+                        ],
+                    )
+                applied = raised
+            new_plan = with_resources(record.plan, resource, applied)
             deployment_id = uuid.uuid4().hex
             submission = Submission(
                 operation_id, service, record.team, record.environment, requester, key, fingerprint
@@ -378,7 +409,7 @@ class OperationStarters(Submitter):
                 "plan": record.plan,
                 "new_plan": new_plan,
                 "resource": resource,
-                "change": change.as_dict(),
+                "change": applied.as_dict(),
                 "previous": {
                     k: (target.get("properties") or {}).get(k, "")
                     for k in ("cpu_request", "cpu_limit", "memory_request", "memory_limit")

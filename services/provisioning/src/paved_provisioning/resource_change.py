@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,16 @@ class ResourceChange:
             self.min_replicas or self.max_replicas
         ):
             found.append(FieldViolation("cpu_request", "at least one value to change is required"))
+        return found
+
+    def scale_out_violations(self) -> list[FieldViolation]:
+        """A scale-out-only change raises the minimum replicas and nothing else."""
+        found = [] if self.min_replicas > 0 else [FieldViolation("min_replicas", "scale_out_only needs one")]
+        found += [
+            FieldViolation(name, "must be unset with scale_out_only (it only raises min_replicas)")
+            for name in ("cpu_request", "cpu_limit", "memory_request", "memory_limit", "max_replicas")
+            if getattr(self, name)
+        ]
         return found
 
     def as_dict(self) -> dict[str, Any]:
@@ -90,3 +101,25 @@ def with_resources(plan: dict[str, Any], resource_name: str, change: ResourceCha
     if change.max_replicas:
         props["max_instances"] = change.max_replicas
     return plan
+
+
+def replica_bounds(resource: dict[str, Any]) -> tuple[int, int]:
+    """The compute resource's current minimum and maximum replicas, from its autoscaler (else its
+    properties)."""
+    props = resource.get("properties") or {}
+    low = int(props.get("min_instances") or props.get("replicas") or 1)
+    high = int(props.get("max_instances") or low)
+    for manifest in resource.get("manifests", []):
+        if _is_kubernetes(manifest) and manifest.get("kind") == "HorizontalPodAutoscaler":
+            spec = manifest.get("spec") or {}
+            low = int(spec.get("minReplicas") or low)
+            high = int(spec.get("maxReplicas") or high)
+    return low, max(low, high)
+
+
+def scaled_out(change: ResourceChange, resource: dict[str, Any]) -> ResourceChange | None:
+    """A scale-out-only change capped at the resource's maximum replicas; None when it would not raise the
+    current minimum (a forecast never scales in)."""
+    low, high = replica_bounds(resource)
+    wanted = min(change.min_replicas, high)
+    return dataclasses.replace(change, min_replicas=wanted) if wanted > low else None

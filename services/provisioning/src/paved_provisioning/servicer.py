@@ -156,6 +156,7 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
             request.reason,
             request.request_id,
             _requester(request.requester),
+            scale_out_only=request.scale_out_only,
         )
         return convert.operation(view)
 

@@ -261,7 +261,7 @@ class UpdateInstanceTypeRequest(_message.Message):
     def __init__(self, service: _Optional[str] = ..., resource: _Optional[str] = ..., instance_type: _Optional[str] = ..., request_id: _Optional[str] = ..., requester: _Optional[str] = ...) -> None: ...
 
 class OptimizeResourcesRequest(_message.Message):
-    __slots__ = ("service", "resource", "cpu_request", "cpu_limit", "memory_request", "memory_limit", "min_replicas", "max_replicas", "bake_time", "reason", "request_id", "requester")
+    __slots__ = ("service", "resource", "cpu_request", "cpu_limit", "memory_request", "memory_limit", "min_replicas", "max_replicas", "bake_time", "reason", "request_id", "requester", "scale_out_only")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
     CPU_REQUEST_FIELD_NUMBER: _ClassVar[int]
@@ -274,6 +274,7 @@ class OptimizeResourcesRequest(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    SCALE_OUT_ONLY_FIELD_NUMBER: _ClassVar[int]
     service: str
     resource: str
     cpu_request: str
@@ -286,7 +287,8 @@ class OptimizeResourcesRequest(_message.Message):
     reason: str
     request_id: str
     requester: str
-    def __init__(self, service: _Optional[str] = ..., resource: _Optional[str] = ..., cpu_request: _Optional[str] = ..., cpu_limit: _Optional[str] = ..., memory_request: _Optional[str] = ..., memory_limit: _Optional[str] = ..., min_replicas: _Optional[int] = ..., max_replicas: _Optional[int] = ..., bake_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., requester: _Optional[str] = ...) -> None: ...
+    scale_out_only: bool
+    def __init__(self, service: _Optional[str] = ..., resource: _Optional[str] = ..., cpu_request: _Optional[str] = ..., cpu_limit: _Optional[str] = ..., memory_request: _Optional[str] = ..., memory_limit: _Optional[str] = ..., min_replicas: _Optional[int] = ..., max_replicas: _Optional[int] = ..., bake_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., requester: _Optional[str] = ..., scale_out_only: _Optional[bool] = ...) -> None: ...
 
 class Deployment(_message.Message):
     __slots__ = ("name", "environment", "version", "image", "commit", "status", "start_time", "end_time", "requester", "workflow", "operation", "template", "template_revision")
