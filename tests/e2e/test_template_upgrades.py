@@ -129,7 +129,9 @@ def test_waves_halt_rollback_and_success(
 
     # A service in wave 2 with a firing alert halts the rollout; wave 1 stays upgraded.
     _fire_alert(suite, names[2])
-    started = admin.post(url, json={})
+    # A bake keeps the rollout running while the second request arrives (without one, wave 1 can be
+    # done and wave 2 halted before it is sent).
+    started = admin.post(url, json={"bake_seconds": 3})
     assert started.status_code == 202, started.text
     halted_id = started.json()["id"]
     busy = admin.post(url, json={})
