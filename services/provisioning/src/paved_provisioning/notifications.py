@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+from paved_kit.cancellation import raise_if_cancelling
 from paved_kit.logging import get_logger
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,6 +34,7 @@ async def listen(engine: AsyncEngine, wake: Callable[[], None], *, retry_seconds
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the server restarted, the connection broke: poll meanwhile
+            raise_if_cancelling()
             _log.warning("listening for new operations failed; polling until it works again", error=str(exc))
         await asyncio.sleep(retry_seconds)
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
+from paved_kit.cancellation import raise_if_cancelling
 from paved_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -108,6 +109,7 @@ class Worker:
                     session=session, owner=self.name, now=now, lease_until=now + self.lease, limit=free
                 )
         except Exception:
+            raise_if_cancelling()
             _log.exception("claiming operations failed", worker=self.name)
             return 0
         started = 0
@@ -166,6 +168,7 @@ class Worker:
                         lease_until=now + self.lease,
                     )
             except Exception:
+                raise_if_cancelling()
                 _log.exception("lease renewal failed", operations=len(running))
                 continue
             for operation_id, task in running.items():
