@@ -1,5 +1,5 @@
 """A worker in another process starts a submitted operation at once on PostgreSQL (LISTEN/NOTIFY), not at
-its next poll; on SQLite it polls."""
+its next poll. PostgreSQL only: on SQLite one worker runs, woken in its own process."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from provisioning_harness import HarnessFactory
 POLL_SECONDS = 60.0
 
 
+@pytest.fixture
+def database_url(postgres_url: str) -> str:
+    return postgres_url
+
+
 async def test_a_submission_wakes_a_worker_of_another_process(harness_factory: HarnessFactory) -> None:
     # The API's own worker does not run, so only the other "process" (its own engine, pool and worker)
     # can take the operation; it polls once a minute.
     harness = await harness_factory(worker=False, poll_interval_seconds=POLL_SECONDS)
-    if not harness.settings.database_url.startswith("postgresql"):
-        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite runs one worker, woken in its own process")
     engine = create_engine(harness.settings.database_url)
     assert is_postgres(engine)
     other = build_components(harness.settings, engine, worker_name="other-process")
