@@ -30,6 +30,7 @@ import grpc
 import grpc.aio
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from paved_kit.cancellation import wait_event
 from paved_kit.client import create_channel
 from paved_kit.settings import default_sqlite_url
 from rich.console import Console
@@ -490,9 +491,7 @@ async def _restart(
         f"[yellow]{entry.spec.name} exited with code {code} after {ran_for:.0f}s; "
         f"restarting in {delay:g}s (restart {entry.restarts + 1}).[/yellow]"
     )
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=delay)
-    if stop.is_set():
+    if await wait_event(stop, delay):
         return True
     entry.restarts += 1
     await suite.spawn(entry)

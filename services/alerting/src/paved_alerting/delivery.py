@@ -7,13 +7,13 @@ none: the next dispatcher finds them due and sends them. Delivery is at least on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
+from paved_kit.cancellation import wait_event
 from paved_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -88,8 +88,7 @@ class Dispatcher:
             wait = self._poll * min(2 ** (failures - 1), 32) if failures else self._poll
             if due is not None:
                 wait = max(0.0, min(wait, due - self._now()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            await wait_event(self._wake, wait)
             self._wake.clear()
 
     async def deliver_due(self) -> int:

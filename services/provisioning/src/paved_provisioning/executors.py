@@ -87,7 +87,8 @@ async def run_ci(
             stderr=asyncio.subprocess.STDOUT,
         )
         try:
-            output, _ = await asyncio.wait_for(process.communicate(), timeout)
+            async with asyncio.timeout(timeout):
+                output, _ = await process.communicate()
         except TimeoutError:
             process.kill()
             await process.wait()

@@ -8,7 +8,6 @@ worker resumes those operations at their first unfinished step. SQLite runs one 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import uuid
@@ -16,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from paved_kit.cancellation import raise_if_cancelling
+from paved_kit.cancellation import raise_if_cancelling, wait_event
 from paved_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -75,8 +74,7 @@ class Worker:
                 claimed = await self.poll_once()
                 if not claimed:
                     self._wakeup.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+                    await wait_event(self._wakeup, self.poll_interval)
         finally:
             for task in background:
                 task.cancel()
