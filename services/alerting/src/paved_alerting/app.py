@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from paved.alerting.v1 import alerting_pb2_grpc
+from paved_kit.cancellation import raise_if_cancelling
 from paved_kit.db import session_factory
 from paved_kit.logging import get_logger
 from paved_kit.migrations import prepare_schema
@@ -176,6 +177,7 @@ async def prune_every(history: MetricHistory, interval: float) -> None:
         try:
             await history.prune()
         except Exception:
+            raise_if_cancelling()
             _log.exception("metric history pruning failed")
         await asyncio.sleep(interval)
 
@@ -191,4 +193,5 @@ async def evaluate_every(engine: AlertingEngine, interval: float) -> None:
         try:
             await engine.evaluate()
         except Exception:
+            raise_if_cancelling()
             _log.exception("rule evaluation failed")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
-from paved_kit.cancellation import wait_event
+from paved_kit.cancellation import raise_if_cancelling, wait_event
 from paved_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -76,6 +76,7 @@ class Dispatcher:
                     due = await store.next_due_time(session=session)
                 failures = 0
             except Exception as exc:
+                raise_if_cancelling()
                 # The database is away: say so once in full, then briefly, and poll less often.
                 failures += 1
                 if failures == 1:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import grpc
 from paved.provisioning.v1 import provisioning_pb2, provisioning_pb2_grpc
+from paved_kit.cancellation import raise_if_cancelling
 from paved_kit.client import LazyChannel
 from paved_kit.errors import PavedError
 from paved_kit.logging import get_logger
@@ -107,5 +108,6 @@ async def actuate_every(actuator: ScalingActuator, interval: float) -> None:
         try:
             await actuator.run_once()
         except Exception:
+            raise_if_cancelling()
             _log.exception("predictive scaling pass failed")
         await asyncio.sleep(interval)

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from paved_kit.cancellation import raise_if_cancelling
 from paved_kit.errors import PavedError
 from paved_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -78,6 +79,7 @@ class AutoOptimizer:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                raise_if_cancelling()
                 _log.exception("automatic rightsizing pass failed")
             await asyncio.sleep(self.settings.auto_optimize_interval_seconds)
 
