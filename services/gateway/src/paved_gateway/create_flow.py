@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from google.type import money_pb2
 from paved.catalog.v1 import catalog_pb2
 from paved.common.v1 import common_pb2
-from paved.cost.v1 import cost_pb2
 from paved.policy.v1 import policy_pb2
 from paved.provisioning.v1 import provisioning_pb2
 
-from paved_gateway import convert, schemas
+from paved_gateway import convert, plan_checks, schemas
 from paved_gateway.auth import Principal
 from paved_gateway.backends import Backends
 from paved_gateway.create_checks import check_create
@@ -54,12 +54,7 @@ async def create_service(
         ),
     )
     plan = rendered.plan
-    estimate = await call(
-        "cost",
-        backends.cost.EstimateCost(
-            cost_pb2.EstimateCostRequest(resources=plan.resources, region=plan.region)
-        ),
-    )
+    estimate = await plan_checks.estimate(backends, plan)
     # Quota and policy both need only the plan and the estimate: asked at once, and both refusals
     # reported together. Policy records its decision in the audit log either way.
     checks: list[object] = await asyncio.gather(
@@ -161,7 +156,7 @@ def _raise_refusals(outcomes: list[object]) -> None:
 
 
 async def _check_quota(
-    backends: Backends, team: str, plan: common_pb2.Plan, estimate: Any
+    backends: Backends, team: str, plan: common_pb2.Plan, estimate: money_pb2.Money
 ) -> provisioning_pb2.CheckQuotaResponse:
     # Provisioning answers RESOURCE_EXHAUSTED (reason QUOTA_EXCEEDED) when the plan does not fit; the
     # error mapping turns that into the seed's 403 {error: "Quota exceeded", current, limit}.
@@ -189,18 +184,15 @@ async def _evaluate(
     body: schemas.CreateServiceRequest,
     principal: Principal,
     plan: common_pb2.Plan,
-    estimate: Any,
+    estimate: money_pb2.Money,
 ) -> policy_pb2.EvaluateResponse:
-    request = policy_pb2.EvaluateRequest(
-        resources=plan.resources,
-        context=policy_pb2.EvaluationContext(
-            team=body.team,
-            environment=body.environment,
-            requester=principal.subject,
-            service=body.name,
-            estimated_monthly_cost=convert.money_amount(estimate),
-            currency=estimate.currency_code or "USD",
-        ),
+    request = plan_checks.evaluate_request(
+        plan.resources,
+        team=body.team,
+        environment=body.environment,
+        requester=principal.subject,
+        service=body.name,
+        monthly_cost=estimate,
     )
     if body.override is not None:
         request.override.CopyFrom(
@@ -208,7 +200,7 @@ async def _evaluate(
                 approved_by=body.override.approved_by or principal.subject, reason=body.override.reason
             )
         )
-    evaluation = await call("policy", backends.policy.Evaluate(request))
+    evaluation = await plan_checks.evaluate(backends, request)
     raise_for_decision(evaluation)
     return evaluation
 

@@ -8,12 +8,11 @@ from typing import Any
 
 import grpc
 from paved.catalog.v1 import catalog_pb2
-from paved.cost.v1 import cost_pb2
 from paved.policy.v1 import policy_pb2
 from paved.provisioning.v1 import provisioning_pb2
 from paved_kit.errors import FieldViolation
 
-from paved_gateway import convert, schemas
+from paved_gateway import convert, plan_checks, schemas
 from paved_gateway.auth import Principal
 from paved_gateway.backends import Backends
 from paved_gateway.environments import ENVIRONMENT_PREFIX, platform_environments, unknown_environment
@@ -72,26 +71,16 @@ async def promote(
         ),
     )
     plan = rendered.plan
-    estimate = await call(
-        "cost",
-        backends.cost.EstimateCost(
-            cost_pb2.EstimateCostRequest(resources=plan.resources, region=plan.region)
-        ),
-    )
-    evaluation = await call(
-        "policy",
-        backends.policy.Evaluate(
-            policy_pb2.EvaluateRequest(
-                resources=plan.resources,
-                context=policy_pb2.EvaluationContext(
-                    team=service.team,
-                    environment=body.target,
-                    requester=principal.subject,
-                    service=service_id,
-                    estimated_monthly_cost=convert.money_amount(estimate.total_monthly_cost),
-                    currency=estimate.total_monthly_cost.currency_code or "USD",
-                ),
-            )
+    estimate = await plan_checks.estimate(backends, plan)
+    evaluation = await plan_checks.evaluate(
+        backends,
+        plan_checks.evaluate_request(
+            plan.resources,
+            team=service.team,
+            environment=body.target,
+            requester=principal.subject,
+            service=service_id,
+            monthly_cost=estimate.total_monthly_cost,
         ),
     )
     return provisioning_pb2.PromoteServiceRequest(

@@ -10,13 +10,12 @@ from typing import Any
 from google.longrunning import operations_pb2
 from google.protobuf import json_format
 from paved.catalog.v1 import catalog_pb2
-from paved.cost.v1 import cost_pb2
 from paved.policy.v1 import policy_pb2
 from paved.provisioning.v1 import provisioning_pb2
 from paved_kit.errors import FieldViolation
 from paved_kit.structs import integral
 
-from paved_gateway import convert, drift_view
+from paved_gateway import convert, drift_view, plan_checks
 from paved_gateway import upgrade_schemas as schemas
 from paved_gateway.auth import Principal
 from paved_gateway.backends import Backends
@@ -45,35 +44,17 @@ async def _priced_and_checked(
     async with gate:
         plan = entry.plan
         before, after = await asyncio.gather(
-            call(
-                "cost",
-                backends.cost.EstimateCost(
-                    cost_pb2.EstimateCostRequest(
-                        resources=entry.current_plan.resources, region=entry.current_plan.region
-                    )
-                ),
-            ),
-            call(
-                "cost",
-                backends.cost.EstimateCost(
-                    cost_pb2.EstimateCostRequest(resources=plan.resources, region=plan.region)
-                ),
-            ),
+            plan_checks.estimate(backends, entry.current_plan), plan_checks.estimate(backends, plan)
         )
-        evaluation = await call(
-            "policy",
-            backends.policy.Evaluate(
-                policy_pb2.EvaluateRequest(
-                    resources=plan.resources,
-                    context=policy_pb2.EvaluationContext(
-                        team=entry.team,
-                        environment=entry.environment,
-                        requester=principal.subject,
-                        service=entry.service.removeprefix("services/"),
-                        estimated_monthly_cost=convert.money_amount(after.total_monthly_cost),
-                        currency=after.total_monthly_cost.currency_code or "USD",
-                    ),
-                )
+        evaluation = await plan_checks.evaluate(
+            backends,
+            plan_checks.evaluate_request(
+                plan.resources,
+                team=entry.team,
+                environment=entry.environment,
+                requester=principal.subject,
+                service=entry.service.removeprefix("services/"),
+                monthly_cost=after.total_monthly_cost,
             ),
         )
     currency = after.total_monthly_cost.currency_code or "USD"
