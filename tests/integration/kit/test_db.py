@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from paved_kit import db
 from paved_kit.db import (
     create_engine,
     create_schema,
@@ -15,7 +16,7 @@ from paved_kit.db import (
     session_factory,
 )
 from sqlalchemy import inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -143,3 +144,33 @@ async def test_sqlite_directory_is_created(tmp_path: Path) -> None:
         assert mode == "wal"
     finally:
         await engine.dispose()
+
+
+async def test_pooled_connection_killed_while_idle_is_replaced(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    other = create_engine(postgres_url)
+
+    async def kill_pooled_connection() -> int:
+        async with engine.connect() as connection:
+            pid = int((await connection.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one())
+        async with other.connect() as killer:
+            await killer.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        return pid
+
+    try:
+        await kill_pooled_connection()
+        # Given back a moment ago, so not pinged: the dead connection is handed out and the query fails
+        # (as it would have if the server had dropped it just after a ping).
+        with pytest.raises(DBAPIError):
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        pid = await kill_pooled_connection()
+        # Idle past the threshold: pinged, found dead and replaced before the caller sees it.
+        monkeypatch.setattr(db, "POSTGRES_PING_IDLE_SECONDS", 0.0)
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one() != pid
+    finally:
+        await engine.dispose()
+        await other.dispose()

@@ -12,10 +12,11 @@ Each service declares its own base so its tables live in its own MetaData::
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
@@ -29,6 +30,8 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_POOL_SIZE = 10
 POSTGRES_MAX_OVERFLOW = 10
 POSTGRES_SPARE_CONNECTIONS = 4
+# A pooled connection idle longer than this is pinged before use; one given back more recently is not.
+POSTGRES_PING_IDLE_SECONDS = 10.0
 
 
 def new_registry() -> registry:
@@ -82,6 +85,28 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _mark_returned(_dbapi_connection: Any, record: Any) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Ping a connection that sat idle in the pool; a dead one is replaced by the pool (it retries the
+    checkout on ``DisconnectionError``).
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: on asyncpg that is three round trips (BEGIN,
+    an empty query, ROLLBACK) before each transaction, as many as a short transaction's own. Connections
+    die while idle (a server restart, an idle timeout on the way); one in use a moment ago is alive, and
+    if it died since, the transaction fails as it would have just after a ping.
+    """
+    returned_at = record.info.get("returned_at")
+    if returned_at is None or time.monotonic() - returned_at < POSTGRES_PING_IDLE_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as error:
+        raise exc.DisconnectionError(f"pooled connection is gone: {type(error).__name__}") from error
+
+
 def create_engine(url: str, *, concurrency: int = 0, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``, tuned per backend; extra ``kwargs`` go to SQLAlchemy.
 
@@ -105,9 +130,12 @@ def create_engine(url: str, *, concurrency: int = 0, **kwargs: Any) -> AsyncEngi
         return engine
     kwargs.setdefault("pool_size", max(POSTGRES_POOL_SIZE, concurrency + POSTGRES_SPARE_CONNECTIONS))
     kwargs.setdefault("max_overflow", POSTGRES_MAX_OVERFLOW)
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 1800)
-    return create_async_engine(parsed, **kwargs)
+    engine = create_async_engine(parsed, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine.sync_engine, "checkin", _mark_returned)
+        event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+    return engine
 
 
 def is_postgres(engine: AsyncEngine) -> bool:
