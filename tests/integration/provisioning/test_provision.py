@@ -173,3 +173,21 @@ async def test_quota_race_lets_exactly_one_through(harness_factory: HarnessFacto
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     quota = await h.stub.GetQuota(pb.GetQuotaRequest(team="payments"))
     assert quota.used_services == 1 and quota.overridden
+
+
+async def test_alerts_cost_and_docs_steps_run_at_the_same_time(harness_factory: HarnessFactory) -> None:
+    """They need only the commit before them, so a slow peer does not hold the others back."""
+    h = await harness_factory()
+    h.peers.faults.stall["CreateDefaultAlerts"] = 0.5
+    h.peers.faults.stall["RegisterResources"] = 0.5
+    op = await h.wait((await h.provision()).name)
+    assert op.done and not op.HasField("error"), op.error
+    by_name = {s.name: s for s in metadata(op).steps}
+    alerts, cost, docs = by_name["create_alerts"], by_name["register_cost"], by_name["publish_docs"]
+    assert all(s.state == pb.STEP_STATE_SUCCEEDED and s.attempts == 1 for s in (alerts, cost, docs))
+    assert cost.start_time.ToDatetime() < alerts.end_time.ToDatetime()
+    assert alerts.start_time.ToDatetime() < cost.end_time.ToDatetime()
+    assert docs.start_time.ToDatetime() < alerts.end_time.ToDatetime()
+    assert by_name["activate"].start_time.ToDatetime() >= max(
+        alerts.end_time.ToDatetime(), cost.end_time.ToDatetime()
+    )

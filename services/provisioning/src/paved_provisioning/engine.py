@@ -31,8 +31,10 @@ from paved_provisioning.steps import (
     UPDATE_INSTANCE_TYPE,
     UPGRADE_ROLLBACK,
     StepError,
+    StepOutcome,
     StepParked,
     backoff_seconds,
+    concurrent_steps,
 )
 from paved_provisioning.upgrade_steps import upgrade_report
 
@@ -71,10 +73,11 @@ class OperationRunner:
         try:
             if operation.state in ("compensating", "cancelling"):
                 raise _Resume(operation.state, operation.error_message, operation.error_code)
-            for step in steps:
-                if step.state in DONE_STEP_STATES:
-                    continue
-                await self._run_step(operation, step, outputs, finished, starting=starting)
+            for group in _groups(operation.kind, [s for s in steps if s.state not in DONE_STEP_STATES]):
+                if len(group) == 1:
+                    await self._run_step(operation, group[0], outputs, finished, starting=starting)
+                else:
+                    await self._run_together(operation, group, outputs, finished, starting=starting)
                 starting = False
         except _Resume as resume:
             await self._compensate(operation, resume.error_message, resume.code, resume.state == "cancelling")
@@ -103,9 +106,150 @@ class OperationRunner:
     # steps ------------------------------------------------------------------------------------------------
 
     async def _record_finished(self, session: AsyncSession, finished: list[_Finished]) -> None:
-        for done in finished:
-            await store.update_step(session=session, **done.values)
+        recorded = list(finished)
         finished.clear()
+        for done in recorded:
+            await store.update_step(session=session, **done.values)
+
+    async def _run_together(
+        self,
+        operation: Operation,
+        group: list[OperationStep],
+        outputs: dict[str, dict[str, Any]],
+        finished: list[_Finished],
+        *,
+        starting: bool,
+    ) -> None:
+        """Run steps that do not depend on each other at the same time: one transaction starts them all
+        and their successes are written with the next step boundary, as a single step's is. A step that
+        fails is recorded with the others' successes, then retried on its own."""
+        attempts = {step.position: step.attempts + 1 for step in group}
+        now = store.utcnow()
+        async with self.sessions() as session, session.begin():
+            await self._record_finished(session, finished)
+            started = True
+            for step in group:
+                step.start_time = step.start_time or now
+                started = await store.start_step(
+                    session=session,
+                    operation_id=operation.id,
+                    position=step.position,
+                    attempts=attempts[step.position],
+                    start_time=step.start_time,
+                )
+                if not started:
+                    break
+            if started and starting:
+                await store.update_operation(session=session, operation_id=operation.id, state="running")
+        if not started:
+            raise Cancelled()
+        results = await asyncio.gather(
+            *(self._attempt(operation, step, attempts[step.position], outputs) for step in group)
+        )
+        failed: list[tuple[OperationStep, StepError]] = []
+        for step, (result, ended) in zip(group, results, strict=True):
+            if isinstance(result, StepOutcome):
+                self._succeeded(operation, step, result, outputs, finished, attempts[step.position], ended)
+            else:
+                failed.append((step, result))
+        if not failed:
+            return
+        finals = {
+            step.name: not error.retryable or attempts[step.position] >= self.settings.step_max_attempts
+            for step, error in failed
+        }
+        async with self.sessions() as session, session.begin():
+            await self._record_finished(session, finished)
+            for step, error in failed:
+                await self._record_failure(session, operation, step, error, final=finals[step.name])
+        for step, error in failed:
+            self._log_failure(operation, step, attempts[step.position], error, final=finals[step.name])
+        final = next(((step, error) for step, error in failed if finals[step.name]), None)
+        if final is not None:
+            raise _StepFailed(final[0].name, final[1].message)
+        for step, _ in failed:
+            step.attempts = attempts[step.position]
+            await asyncio.sleep(self._backoff(step.attempts))
+            await self._run_step(operation, step, outputs, finished)
+
+    async def _attempt(
+        self, operation: Operation, step: OperationStep, attempts: int, outputs: dict[str, dict[str, Any]]
+    ) -> tuple[StepOutcome | StepError, datetime]:
+        """One attempt at a step run together with others (none of which waits for a person), and when
+        it ended."""
+        result: StepOutcome | StepError
+        try:
+            result = await run_step(self._context(operation, step.name, attempts, outputs), self.tools)
+        except StepError as exc:
+            result = exc
+        except StepParked:
+            result = StepError("a step run together with others cannot wait", retryable=False)
+        except Exception as exc:
+            _log.exception("step crashed", operation=operation.id, step=step.name)
+            result = StepError(f"unexpected {type(exc).__name__}", retryable=True)
+        return result, store.utcnow()
+
+    def _succeeded(
+        self,
+        operation: Operation,
+        step: OperationStep,
+        outcome: StepOutcome,
+        outputs: dict[str, dict[str, Any]],
+        finished: list[_Finished],
+        attempts: int,
+        ended: datetime | None = None,
+    ) -> None:
+        state = "skipped" if outcome.skipped else "succeeded"
+        finished.append(
+            _Finished(
+                {
+                    "operation_id": operation.id,
+                    "position": step.position,
+                    "state": state,
+                    "detail": outcome.detail,
+                    "output": outcome.output,
+                    "end_time": ended or store.utcnow(),
+                    "error": "",
+                }
+            )
+        )
+        outputs[step.name] = dict(outcome.output)
+        _log.debug("step done", operation=operation.id, step=step.name, state=state, attempts=attempts)
+
+    async def _record_failure(
+        self,
+        session: AsyncSession,
+        operation: Operation,
+        step: OperationStep,
+        error: StepError,
+        *,
+        final: bool,
+    ) -> None:
+        await store.update_step(
+            session=session,
+            operation_id=operation.id,
+            position=step.position,
+            state="failed" if final else "pending",
+            error=error.message,
+            end_time=store.utcnow() if final else None,
+        )
+
+    def _log_failure(
+        self, operation: Operation, step: OperationStep, attempts: int, error: StepError, *, final: bool
+    ) -> None:
+        _log.warning(
+            "step attempt failed",
+            operation=operation.id,
+            step=step.name,
+            attempts=attempts,
+            error=error.message,
+            final=final,
+        )
+
+    def _backoff(self, attempts: int) -> float:
+        return backoff_seconds(
+            attempts, self.settings.step_backoff_seconds, self.settings.step_backoff_max_seconds
+        )
 
     async def _run_step(
         self,
@@ -152,50 +296,15 @@ class OperationRunner:
                 _log.exception("step crashed", operation=operation.id, step=step.name)
                 error = StepError(f"unexpected {type(exc).__name__}", retryable=True)
             else:
-                state = "skipped" if outcome.skipped else "succeeded"
-                finished.append(
-                    _Finished(
-                        {
-                            "operation_id": operation.id,
-                            "position": step.position,
-                            "state": state,
-                            "detail": outcome.detail,
-                            "output": outcome.output,
-                            "end_time": store.utcnow(),
-                            "error": "",
-                        }
-                    )
-                )
-                outputs[step.name] = dict(outcome.output)
-                _log.debug(
-                    "step done", operation=operation.id, step=step.name, state=state, attempts=attempts
-                )
+                self._succeeded(operation, step, outcome, outputs, finished, attempts)
                 return
             final = not error.retryable or attempts >= self.settings.step_max_attempts
             async with self.sessions() as session, session.begin():
-                await store.update_step(
-                    session=session,
-                    operation_id=operation.id,
-                    position=step.position,
-                    state="failed" if final else "pending",
-                    error=error.message,
-                    end_time=store.utcnow() if final else None,
-                )
-            _log.warning(
-                "step attempt failed",
-                operation=operation.id,
-                step=step.name,
-                attempts=attempts,
-                error=error.message,
-                final=final,
-            )
+                await self._record_failure(session, operation, step, error, final=final)
+            self._log_failure(operation, step, attempts, error, final=final)
             if final:
                 raise _StepFailed(step.name, error.message)
-            await asyncio.sleep(
-                backoff_seconds(
-                    attempts, self.settings.step_backoff_seconds, self.settings.step_backoff_max_seconds
-                )
-            )
+            await asyncio.sleep(self._backoff(attempts))
 
     async def _park(self, operation: Operation, step: OperationStep, parked: StepParked) -> bool:
         """Park the operation at ``step`` (still RUNNING, its detail saying what it waits for) until
@@ -430,6 +539,19 @@ class OperationRunner:
     async def _update_op(self, operation_id: str, **values: Any) -> None:
         async with self.sessions() as session, session.begin():
             await store.update_operation(session=session, operation_id=operation_id, **values)
+
+
+def _groups(kind: str, steps: list[OperationStep]) -> list[list[OperationStep]]:
+    """The unfinished steps in the order they run: alone, or together with the steps next to them that
+    need only what came before (see ``concurrent_steps``)."""
+    together = concurrent_steps(kind)
+    groups: list[list[OperationStep]] = []
+    for step in steps:
+        if groups and step.name in together and groups[-1][-1].name in together:
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+    return groups
 
 
 @dataclass

@@ -26,6 +26,8 @@ PROVISION_STEPS = (
     "publish_docs",
     "activate",
 )
+# Provisioning steps that need only what came before them, not each other: they run at the same time.
+CONCURRENT_PROVISION_STEPS = frozenset({"create_alerts", "register_cost", "publish_docs"})
 DEFAULT_DEPLOY_STEPS = (
     "validate_config",
     "run_tests",
@@ -109,6 +111,11 @@ def rpc_failure(what: str, error: grpc.aio.AioRpcError) -> StepError:
     return StepError(
         f"{what}: {code.name}: {error.details() or ''}".rstrip(": "), retryable=code in RETRYABLE_CODES
     )
+
+
+def concurrent_steps(kind: str) -> frozenset[str]:
+    """The steps of an operation of ``kind`` that run together when they come one after another."""
+    return CONCURRENT_PROVISION_STEPS if kind == PROVISION else frozenset()
 
 
 def workflow_steps(kind: str, template_steps: list[str] | None) -> tuple[str, ...]:
