@@ -1,9 +1,10 @@
-"""The GitOps repository: one commit per change under ``services/<team>/<service>/<env>/`` (dulwich).
+"""The GitOps repository: changes under ``services/<team>/<service>/<env>/`` committed with dulwich.
 
 Commits from concurrent operations (threads or processes) are serialized by an exclusive file lock on the
 repository and land with a compare-and-swap of the branch ref, so no commit is ever lost. Each commit carries
 ``Paved-Operation`` and ``Paved-Step`` trailers: a retried step finds its earlier commit instead of
-committing twice.
+committing twice. Changes of several operations made by the same step may share one commit (one
+``Paved-Operation`` trailer each, one ``Paved-Step``), as a burst of them does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,26 @@ _log = get_logger(__name__)
 
 class GitOpsError(Exception):
     """The repository could not be written or pushed."""
+
+
+@dataclass(frozen=True)
+class DirectoryChange:
+    """One operation's step making ``directory`` hold exactly ``files`` (paths from the repository root).
+
+    With ``check_existing_since`` set (a retry that may have committed before dying), an earlier commit of
+    the same operation and step is used instead of committing again.
+    """
+
+    directory: str
+    files: Mapping[str, bytes]
+    message: str
+    operation_id: str
+    step: str
+    check_existing_since: float | None = None
+
+    @property
+    def prefix(self) -> str:
+        return self.directory.strip("/") + "/"
 
 
 @dataclass(frozen=True)
@@ -172,41 +193,48 @@ class GitOpsRepository:
         With ``check_existing_since`` set (a retry that may have committed before dying), an earlier commit
         of the same operation and step is returned instead of committing again.
         """
-        prefix = directory.strip("/") + "/"
-        for path in files:
-            if not path.startswith(prefix):
-                raise ValueError(f"{path} is outside {directory}")
+        change = DirectoryChange(directory, files, message, operation_id, step, check_existing_since)
+        return self.commit_changes([change])[0]
+
+    def commit_changes(self, changes: Sequence[DirectoryChange]) -> list[CommitResult]:
+        """Commit the changes of several operations' steps in one commit, a result for each in order: the
+        earlier commit found for a retried one, else the new commit. All are made by the same step, each
+        in its own directory."""
+        if len({c.step for c in changes}) > 1:
+            raise ValueError("changes made by different steps cannot share a commit")
+        if len({c.prefix for c in changes}) < len(changes):
+            raise ValueError("two changes of the same directory cannot share a commit")
+        for change in changes:
+            for path in change.files:
+                if not path.startswith(change.prefix):
+                    raise ValueError(f"{path} is outside {change.directory}")
         self.ensure()
+        results: list[CommitResult | None] = [None] * len(changes)
         with self._locked(), Repo(str(self.path)) as repo:
-            found = None
-            if check_existing_since is not None:
-                found = self._find(repo, operation_id, step, check_existing_since)
-            result = (
-                CommitResult(found, created=False)
-                if found
-                else CommitResult(
-                    self._commit_with_cas(repo, prefix, files, message, operation_id, step), True
-                )
-            )
+            for index, change in enumerate(changes):
+                if change.check_existing_since is not None:
+                    found = self._find(repo, change.operation_id, change.step, change.check_existing_since)
+                    if found:
+                        results[index] = CommitResult(found, created=False)
+            new = [change for change, result in zip(changes, results, strict=True) if result is None]
+            if new:
+                sha = self._commit_with_cas(repo, new)
+                results = [result or CommitResult(sha, created=True) for result in results]
         # Pushed also when the commit was found: the earlier attempt may have died before its push.
         self._push()
-        return result
+        return [result for result in results if result is not None]
 
-    def _commit_with_cas(
-        self, repo: Repo, prefix: str, files: Mapping[str, bytes], message: str, operation_id: str, step: str
-    ) -> str:
+    def _commit_with_cas(self, repo: Repo, changes: Sequence[DirectoryChange]) -> str:
         for _ in range(CAS_ATTEMPTS):
             old = repo.refs.as_dict().get(self.ref)
             commit = Commit()
-            commit.tree = self._tree_with(repo, old, prefix, files)
+            commit.tree = self._tree_with(repo, old, changes)
             commit.parents = [old] if old else []
             commit.author = commit.committer = _author_bytes(self.author)
             commit.commit_time = commit.author_time = int(time.time())
             commit.commit_timezone = commit.author_timezone = 0
             commit.encoding = b"UTF-8"
-            commit.message = (
-                f"{message}\n\n{OPERATION_TRAILER}: {operation_id}\n{STEP_TRAILER}: {step}\n".encode()
-            )
+            commit.message = _message(changes).encode()
             repo.object_store.add_object(commit)
             # The file lock serializes Paved writers; the compare-and-swap also protects against any other
             # process updating the branch behind our back (then the commit is rebuilt on the new head).
@@ -214,9 +242,7 @@ class GitOpsRepository:
                 return commit.id.decode()
         raise GitOpsError(f"branch {self.branch} kept moving; gave up after {CAS_ATTEMPTS} attempts")
 
-    def _tree_with(
-        self, repo: Repo, head: ObjectID | None, prefix: str, files: Mapping[str, bytes]
-    ) -> ObjectID:
+    def _tree_with(self, repo: Repo, head: ObjectID | None, changes: Sequence[DirectoryChange]) -> ObjectID:
         store = repo.object_store
         if head is None:
             base_tree = Tree()
@@ -224,15 +250,16 @@ class GitOpsRepository:
             base_id = base_tree.id
         else:
             base_id = _tree_of(repo, head)
-        existing = set(self._paths_under(repo, base_id, prefix))
-        changes: list[tuple[bytes, int | None, ObjectID | None]] = []
-        for path in sorted(existing - set(files)):
-            changes.append((path.encode(), None, None))
-        for path, content in sorted(files.items()):
-            blob = Blob.from_string(content)
-            store.add_object(blob)
-            changes.append((path.encode(), stat.S_IFREG | 0o644, blob.id))
-        return commit_tree_changes(store, base_id, changes)
+        edits: list[tuple[bytes, int | None, ObjectID | None]] = []
+        for change in changes:
+            existing = set(self._paths_under(repo, base_id, change.prefix))
+            for path in sorted(existing - set(change.files)):
+                edits.append((path.encode(), None, None))
+            for path, content in sorted(change.files.items()):
+                blob = Blob.from_string(content)
+                store.add_object(blob)
+                edits.append((path.encode(), stat.S_IFREG | 0o644, blob.id))
+        return commit_tree_changes(store, base_id, edits)
 
     def _paths_under(self, repo: Repo, tree_id: ObjectID, prefix: str) -> Iterator[str]:
         tree = repo.object_store[tree_id]
@@ -296,6 +323,16 @@ class GitOpsRepository:
                 )
         except Exception as exc:
             raise GitOpsError(f"push to the configured remote failed: {type(exc).__name__}") from exc
+
+
+def _message(changes: Sequence[DirectoryChange]) -> str:
+    """One change: its message. Several: a summary line, each message, then every operation's trailer."""
+    if len(changes) == 1:
+        text = changes[0].message
+    else:
+        text = f"{len(changes)} changes\n\n" + "\n".join(f"- {c.message}" for c in changes)
+    operations = "".join(f"{OPERATION_TRAILER}: {c.operation_id}\n" for c in changes)
+    return f"{text}\n\n{operations}{STEP_TRAILER}: {changes[0].step}\n"
 
 
 def _read_blob(repo: Repo, commit: ObjectID, path: str) -> bytes | None:

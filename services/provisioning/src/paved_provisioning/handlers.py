@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paved_provisioning import executors, manifests
-from paved_provisioning.gitops import GitOpsRepository
+from paved_provisioning.gitops import DirectoryChange, GitOpsRepository
+from paved_provisioning.grouped_commits import GroupedCommits
 from paved_provisioning.peers import Peers, State
 from paved_provisioning.settings import ProvisioningSettings
 from paved_provisioning.steps import (
@@ -78,6 +79,11 @@ class Toolkit:
     approvals: Approvals | None = None
     record_upgrade: RecordUpgrade | None = None
     progress: Progress | None = None
+    # Commits of this process's operations, grouped when they wait at the same time.
+    commits: GroupedCommits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.commits = GroupedCommits(self.repo)
 
     @property
     def site(self) -> manifests.SiteConfig:
@@ -99,15 +105,8 @@ async def _commit(
     path = manifests.service_path(plan)
     files = {} if remove else manifests.render_files(plan, tools.site, canary=canary)
     since = ctx.created_at - COMMIT_LOOKBACK_SECONDS if always_check else ctx.retry_since()
-    result = await asyncio.to_thread(
-        tools.repo.commit_directory,
-        path,
-        files,
-        message=message,
-        operation_id=ctx.operation_id,
-        step=step or ctx.step,
-        check_existing_since=since,
-    )
+    change = DirectoryChange(path, files, message, ctx.operation_id, step or ctx.step, since)
+    result = await tools.commits.commit(change)
     return {"commit": result.sha, "path": path, "created": result.created}
 
 
