@@ -72,6 +72,39 @@ async def test_same_service_in_another_environment_is_added_as_a_child(catalog: 
     assert list(in_production.services) == []
 
 
+async def test_full_pages_carry_each_service_s_environments_whatever_the_filter(catalog: Any) -> None:
+    # Names sort a < b < c < d; b and d also run in staging, c is another team's.
+    for name, team in (("a", "payments"), ("b", "payments"), ("c", "search"), ("d", "payments")):
+        await _create(catalog, _service(name, team, "development"), f"op-{name}")
+    for name in ("b", "d"):
+        await _create(catalog, _service(name, "payments", "staging"), f"op-{name}-staging")
+
+    async def pages(filter_text: str) -> list[tuple[str, list[str]]]:
+        found: list[tuple[str, list[str]]] = []
+        token = ""
+        while True:
+            page = await catalog.stub.ListServices(
+                catalog_pb2.ListServicesRequest(
+                    filter=filter_text, page_size=1, page_token=token, view=catalog_pb2.SERVICE_VIEW_FULL
+                )
+            )
+            found += [
+                (s.name.removeprefix("services/"), [e.environment for e in s.environments])
+                for s in page.services
+            ]
+            token = page.next_page_token
+            if not token:
+                return found
+
+    both = ["development", "staging"]
+    assert await pages('environment = "staging"') == [("b", both), ("d", both)]
+    assert await pages('team = "payments" AND NOT environment = "staging"') == [("a", ["development"])]
+    # The same shape of filter with other values reads other services.
+    assert await pages('team = "search"') == [("c", ["development"])]
+    assert await pages('team = "payments"') == [("a", ["development"]), ("b", both), ("d", both)]
+    assert await pages("") == [("a", ["development"]), ("b", both), ("c", ["development"]), ("d", both)]
+
+
 async def test_a_different_service_under_the_same_name_is_a_conflict_saying_which(
     catalog: Any, failing: Any
 ) -> None:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from paved_kit.errors import (
@@ -39,6 +40,13 @@ from paved_catalog.render_context import is_dns_label
 EXPORT_BATCH = 1000
 # Fields of a service update that also describe its environment record.
 _MIRRORED = ("state", "plan", "namespace", "endpoints", "annotations")
+
+
+@lru_cache(maxsize=1024)
+def _service_filter(text: str) -> Filter | None:
+    """``text`` parsed as a service filter, once per distinct text: clients page through one filter
+    again and again, and parsing it was a tenth of a basic page's CPU time."""
+    return parse_filter(text, SERVICE_FILTER_FIELDS)
 
 
 def _service_etag() -> str:
@@ -179,7 +187,7 @@ class ServiceRegistry:
     ) -> tuple[list[ServiceRow], str, dict[str, list[ServiceEnvironmentRow]]]:
         """A page of services; the full view comes with each one's environments (without plans)."""
         size = page_size(requested_size)
-        where = parse_filter(filter_text, SERVICE_FILTER_FIELDS)
+        where = _service_filter(filter_text)
         after = decode_token(token, filter_text)
         children: dict[str, list[ServiceEnvironmentRow]] = {}
         async with self._reads() as session:
@@ -189,9 +197,7 @@ class ServiceRegistry:
                 )
             )
             if with_plan:
-                found = await store.service_environments(
-                    session=session, services=[r.name for r in rows[:size]]
-                )
+                found = await store.page_environments(session=session, where=where, after=after, limit=size)
                 if found:  # the promotion order is needed only to sort environments a page has
                     order = [e.name for e in await store.list_environments(session=session)]
                     children = {name: _ordered(found_rows, order) for name, found_rows in found.items()}

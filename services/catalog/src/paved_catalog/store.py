@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from functools import lru_cache
+from itertools import count
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, func, not_, or_, true, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, false, func, not_, or_, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paved_catalog.filtering import AllOf, Filter, Negation, Restriction
+from paved_catalog.filtering import AllOf, AnyOf, Filter, Negation, Restriction
 from paved_catalog.models import (
     BuiltinSeedRow,
     EnvironmentRow,
@@ -200,21 +202,46 @@ async def count_services_of_template(*, session: AsyncSession, template: str) ->
     return int(result.one())
 
 
-def _where(node: Filter) -> ColumnElement[bool]:
+def _where(node: Filter, bound: Iterator[str] | None = None) -> ColumnElement[bool]:
+    """The condition of ``node``; given ``bound``, each value is a parameter of the next name from it."""
+
+    def value(given: Any) -> Any:
+        return given if bound is None else bindparam(next(bound))
+
     if isinstance(node, Restriction):
         if node.field == "environment":
             # A service matches every environment it runs in, not only the one it started in.
             runs_there = exists().where(
-                _CHILDREN.c.service == _SERVICES.c.name, _CHILDREN.c.environment == node.value
+                _CHILDREN.c.service == _SERVICES.c.name, _CHILDREN.c.environment == value(node.value)
             )
             return runs_there if node.op == "=" else not_(runs_there)
         column = _SERVICE_COLUMNS[node.field]
-        return column == node.value if node.op == "=" else column != node.value
+        return column == value(node.value) if node.op == "=" else column != value(node.value)
     if isinstance(node, Negation):
-        return not_(_where(node.operand))
+        return not_(_where(node.operand, bound))
     if isinstance(node, AllOf):
-        return and_(true(), *(_where(operand) for operand in node.operands))
-    return or_(false(), *(_where(operand) for operand in node.operands))
+        return and_(true(), *(_where(operand, bound) for operand in node.operands))
+    return or_(false(), *(_where(operand, bound) for operand in node.operands))
+
+
+def _shape(node: Filter) -> Filter:
+    """``node`` without its values: filters of one shape share one statement."""
+    if isinstance(node, Restriction):
+        return Restriction(node.field, node.op, None)
+    if isinstance(node, Negation):
+        return Negation(_shape(node.operand))
+    if isinstance(node, AllOf):
+        return AllOf(tuple(_shape(operand) for operand in node.operands))
+    return AnyOf(tuple(_shape(operand) for operand in node.operands))
+
+
+def _values(node: Filter) -> list[Any]:
+    """The values of ``node`` in the order :func:`_where` binds them."""
+    if isinstance(node, Restriction):
+        return [node.value]
+    if isinstance(node, Negation):
+        return _values(node.operand)
+    return [value for operand in node.operands for value in _values(operand)]
 
 
 async def list_services(
@@ -267,7 +294,40 @@ async def facts_of(*, session: AsyncSession, services: Sequence[str]) -> dict[st
 
 
 _BASIC_COLUMNS = tuple(c for c in _SERVICES.c if c.name not in ("plan", "plan_summary", "request_id"))
-_PAGE_COLUMNS_WITH_PLAN = tuple(c for c in _SERVICES.c if c.name not in ("plan_summary", "request_id"))
+_PAGE_COLUMNS = {
+    "basic": _BASIC_COLUMNS,
+    "with_plan": tuple(c for c in _SERVICES.c if c.name not in ("plan_summary", "request_id")),
+    "environments": (_SERVICES.c.name,),
+}
+_ENVIRONMENT_COLUMNS = tuple(c for c in _CHILDREN.c if c.name not in ("plan", "request_id"))
+
+
+@lru_cache(maxsize=256)
+def _page(columns: str, shape: Filter | None, with_after: bool) -> Any:
+    """The statement of a page of ``columns`` (a key of ``_PAGE_COLUMNS``), built once per filter shape:
+    building a statement and its cache key took several times the CPU of running it. The filter's values
+    (``filter_0``, ...), ``limit`` and ``after`` are bound at execution."""
+    query = sa_select(*_PAGE_COLUMNS[columns]).order_by(_SERVICES.c.name).limit(bindparam("limit"))
+    if shape is not None:
+        query = query.where(_where(shape, (f"filter_{i}" for i in count())))
+    if with_after:
+        query = query.where(_SERVICES.c.name > bindparam("after"))
+    if columns == "environments":
+        # The environments of the page's services, picked by the page's own query (binding its names
+        # one by one costs more).
+        return sa_select(*_ENVIRONMENT_COLUMNS).where(_CHILDREN.c.service.in_(query))
+    return query
+
+
+async def _read_page(
+    session: AsyncSession, columns: str, where: Filter | None, after: str | None, limit: int
+) -> Sequence[Any]:
+    query = _page(columns, None if where is None else _shape(where), after is not None)
+    params: dict[str, Any] = {"limit": limit, "after": after}
+    if where is not None:
+        params.update((f"filter_{i}", value) for i, value in enumerate(_values(where)))
+    result = await session.exec(query, params=params)
+    return result.all()
 
 
 async def list_service_rows(
@@ -276,14 +336,18 @@ async def list_service_rows(
     """Like :func:`list_services` without the summary (and without the plan unless ``with_plan``), as plain
     rows (attribute access by column name): list pages skip building ORM objects, a large part of their
     CPU time."""
-    columns = _PAGE_COLUMNS_WITH_PLAN if with_plan else _BASIC_COLUMNS
-    query = sa_select(*columns).order_by(_SERVICES.c.name).limit(limit)
-    if where is not None:
-        query = query.where(_where(where))
-    if after is not None:
-        query = query.where(_SERVICES.c.name > after)
-    result = await session.exec(query)  # type: ignore[call-overload]
-    return result.all()
+    return await _read_page(session, "with_plan" if with_plan else "basic", where, after, limit)
+
+
+async def page_environments(
+    *, session: AsyncSession, where: Filter | None, after: str | None, limit: int
+) -> dict[str, list[Any]]:
+    """Environment records (without plans, as plain rows) by service, of the services on the page
+    :func:`list_service_rows` reads with the same arguments."""
+    result: dict[str, list[Any]] = {}
+    for row in await _read_page(session, "environments", where, after, limit):
+        result.setdefault(row.service, []).append(row)
+    return result
 
 
 # -- environments -----------------------------------------------------------------------------------
