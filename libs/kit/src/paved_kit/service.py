@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -167,6 +168,10 @@ async def serve(name: str, settings: S, build: Build[S]) -> int:
         )
         for task in tasks:
             task.add_done_callback(on_task_done)
+        # What start-up built (modules, tables, the servicer, caches) lives as long as the process; out of
+        # the collector's sight, the first full collection while serving scans only what requests left
+        # (the catalog's was a 54 ms pause over ~100,000 objects, stalling the request it fell on).
+        gc.freeze()
         await server.serve_until_signal()
     except SchemaError as exc:
         _log.error("database schema not ready", reason=str(exc))
