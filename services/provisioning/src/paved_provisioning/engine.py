@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_provisioning import store
 from paved_provisioning.facts import operation_facts
+from paved_provisioning.grouped_transactions import GroupedTransactions
 from paved_provisioning.handlers import StepContext, Toolkit, run_step, undo_step
 from paved_provisioning.manifests import current_image, version_of
 from paved_provisioning.models import Deployment, Operation, OperationStep
@@ -58,6 +59,7 @@ class OperationRunner:
         self.sessions = sessions
         self.tools = tools
         self.settings = tools.settings
+        self.boundaries = GroupedTransactions(sessions)
 
     async def run(self, operation_id: str) -> None:
         """Run (or resume) the operation; returns when it is done."""
@@ -111,6 +113,42 @@ class OperationRunner:
         for done in recorded:
             await store.update_step(session=session, **done.values)
 
+    async def _start(
+        self,
+        operation: Operation,
+        steps: list[OperationStep],
+        attempts: dict[int, int],
+        finished: list[_Finished],
+        *,
+        starting: bool,
+    ) -> bool:
+        """A step boundary: write the steps that finished, start ``steps`` and mark a pending operation
+        running (False when cancellation was asked for), in one transaction shared with the boundaries of
+        other operations that wait at the same time."""
+        recorded = list(finished)
+        finished.clear()
+        now = store.utcnow()
+        for step in steps:
+            step.start_time = step.start_time or now
+
+        async def boundary(session: AsyncSession) -> bool:
+            for done in recorded:
+                await store.update_step(session=session, **done.values)
+            for step in steps:
+                if not await store.start_step(
+                    session=session,
+                    operation_id=operation.id,
+                    position=step.position,
+                    attempts=attempts[step.position],
+                    start_time=step.start_time or now,
+                ):
+                    return False
+            if starting:
+                await store.update_operation(session=session, operation_id=operation.id, state="running")
+            return True
+
+        return await self.boundaries.run(boundary)
+
     async def _run_together(
         self,
         operation: Operation,
@@ -124,23 +162,7 @@ class OperationRunner:
         and their successes are written with the next step boundary, as a single step's is. A step that
         fails is recorded with the others' successes, then retried on its own."""
         attempts = {step.position: step.attempts + 1 for step in group}
-        now = store.utcnow()
-        async with self.sessions() as session, session.begin():
-            await self._record_finished(session, finished)
-            started = True
-            for step in group:
-                step.start_time = step.start_time or now
-                started = await store.start_step(
-                    session=session,
-                    operation_id=operation.id,
-                    position=step.position,
-                    attempts=attempts[step.position],
-                    start_time=step.start_time,
-                )
-                if not started:
-                    break
-            if started and starting:
-                await store.update_operation(session=session, operation_id=operation.id, state="running")
+        started = await self._start(operation, group, attempts, finished, starting=starting)
         if not started:
             raise Cancelled()
         results = await asyncio.gather(
@@ -266,19 +288,10 @@ class OperationRunner:
         attempts = step.attempts
         while True:
             attempts += 1
-            step.start_time = step.start_time or store.utcnow()
-            async with self.sessions() as session, session.begin():
-                await self._record_finished(session, finished)
-                started = await store.start_step(
-                    session=session,
-                    operation_id=operation.id,
-                    position=step.position,
-                    attempts=attempts,
-                    start_time=step.start_time,
-                )
-                if started and starting:
-                    await store.update_operation(session=session, operation_id=operation.id, state="running")
-                    starting = False
+            started = await self._start(
+                operation, [step], {step.position: attempts}, finished, starting=starting
+            )
+            starting = False
             if not started:
                 raise Cancelled()
             ctx = self._context(operation, step.name, attempts, outputs)
