@@ -30,7 +30,9 @@ class CatalogSettings(BaseServiceSettings):
     )
     default_image_tag: str = Field(
         "0.1.0",
-        pattern=r"^[\w][\w.-]{0,127}$",
+        # The OCI tag grammar, which is ASCII: `\w` would admit any letter (and its Unicode class, repeated
+        # 128 times, took the validator ~0.1 s to build at every start).
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
         description="Tag of the default image until the deploy workflow builds one (never latest).",
     )
     ingress_domain: str = Field(
