@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_catalog import backstage, revisions, store
-from paved_catalog.builtins import builtin_documents
+from paved_catalog.builtins import builtin_documents_by_template
 from paved_catalog.conflicts import etag_mismatch, utc_now
 from paved_catalog.document import ParsedDocument, parse_template_document
 from paved_catalog.filtering import FieldRule, matches, parse_bool, parse_filter
@@ -114,12 +114,11 @@ class TemplateLibrary:
             async with self._sessions() as session, session.begin():
                 seeded = await store.seeded_builtins(session=session)
                 now = self._clock()
-                for document in builtin_documents().values():
-                    parsed = parse_document(document)
-                    assert parsed.spec is not None, parsed.violations
-                    name = parsed.spec.name
+                for name, document in builtin_documents_by_template().items():
                     if name in seeded:
-                        continue
+                        continue  # known by name, so a restart parses no document (nor builds the grammars)
+                    parsed = parse_document(document)
+                    assert parsed.spec is not None and parsed.spec.name == name, parsed.violations
                     store.mark_seeded(session=session, name=name, when=now)
                     if await store.get_template(session=session, name=name) is None:
                         row = self._new_template_row(parsed, document, True, None)
