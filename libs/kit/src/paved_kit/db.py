@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import URL, make_url
@@ -25,6 +25,10 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_kit.database_busy import is_database_busy as is_database_busy  # re-exported
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_POOL_SIZE = 10
@@ -146,6 +150,19 @@ def is_postgres(engine: AsyncEngine) -> bool:
 def is_sqlite(engine: AsyncEngine) -> bool:
     """Whether the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
+
+
+def insert_on_conflict(dialect_name: str, table: Any) -> PostgresInsert | SqliteInsert:
+    """``INSERT`` into ``table`` with the ``ON CONFLICT`` clauses of ``dialect_name`` (PostgreSQL, SQLite)."""
+    # Imported on first use: a dialect's package loads all of its drivers (~40 ms of start-up for
+    # PostgreSQL's), and a process only ever talks to one database.
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+        return postgres_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

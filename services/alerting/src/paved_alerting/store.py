@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from paved_kit.db import insert_on_conflict
 from sqlalchemy import ColumnElement, Table, delete, func, inspect, or_, update
 from sqlalchemy import insert as insert_into
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -111,8 +111,7 @@ async def upsert_alerts(*, session: AsyncSession, rows: Iterable[Mapping[str, An
     if not values:
         return
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(_ALERTS)
+    statement = insert_on_conflict(dialect, _ALERTS)
     columns = [name for name in values[0] if name != "rule_id"]
     statement = statement.on_conflict_do_update(
         index_elements=["rule_id"], set_={name: statement.excluded[name] for name in columns}

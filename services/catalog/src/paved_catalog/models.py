@@ -7,11 +7,28 @@ from datetime import datetime
 from typing import Any
 
 from paved_kit.db import new_registry
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, String, Text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
 
-_JSON = JSON().with_variant(JSONB(), "postgresql")
+
+class JsonDocument(TypeDecorator[Any]):
+    """JSON, stored as JSONB on PostgreSQL."""
+
+    impl = JSON
+    cache_ok = True
+    hashable = False  # as JSON: dicts and lists are not hashable
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            # Imported on first use: the package loads every PostgreSQL driver, which SQLite never needs.
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+_JSON = JsonDocument()
 
 
 class CatalogModel(SQLModel, registry=new_registry()):

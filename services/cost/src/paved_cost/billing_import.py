@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
-import asyncpg
 from paved_kit.errors import FieldViolation, InvalidArgument
 
 from paved_cost.focus import RowRejection
@@ -16,7 +15,6 @@ from paved_cost.focus_metadata import TimeSector
 
 SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$")
 MAX_REPORTED_VIOLATIONS = 100
-_COPY_LINE = re.compile(r"line (\d+)")
 
 
 class Mode(Enum):
@@ -95,19 +93,6 @@ def second_header() -> InvalidArgument:
     return InvalidArgument(
         "an import has one header", [FieldViolation("header", "only the first message is a header")]
     )
-
-
-def bad_copy(err: Exception) -> InvalidArgument:
-    """A data error PostgreSQL found in the CSV; its message and position describe the user's data only."""
-    cause: BaseException | None = err
-    while cause is not None and not isinstance(cause, asyncpg.PostgresError):
-        cause = cause.__cause__ or getattr(cause, "orig", None)
-    if not isinstance(cause, asyncpg.DataError):
-        raise err
-    # PostgreSQL names the line of the COPY input (the header is line 1), never our table to the caller.
-    line = _COPY_LINE.search(getattr(cause, "where", None) or "")
-    where = f" (CSV line {line.group(1)})" if line else ""
-    return InvalidArgument("malformed CSV", [FieldViolation("csv_chunk", f"{cause.message}{where}")])
 
 
 def mixed() -> InvalidArgument:

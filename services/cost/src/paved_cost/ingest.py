@@ -31,7 +31,6 @@ from paved_cost.billing_import import (
 from paved_cost.commitment_import import import_commitments
 from paved_cost.focus_metadata import detect_version, parse_metadata, provisional_periods
 from paved_cost.python_import import PythonImport
-from paved_cost.staged_import import import_in_database
 
 __all__ = [
     "BillingImporter",
@@ -91,6 +90,9 @@ class BillingImporter:
                 and isinstance(first, CsvChunk)
                 and session.get_bind().dialect.name == "postgresql"
             ):
+                # Imported here: the COPY path brings in asyncpg, which a process on SQLite never needs.
+                from paved_cost.staged_import import import_in_database
+
                 result = await import_in_database(
                     session, header, messages, self._attribution, currency=self._currency, now=now
                 )

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
+from paved_kit.errors import FieldViolation, InvalidArgument
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,7 +26,6 @@ from paved_cost.billing_import import (
     ImportMessage,
     ImportResult,
     RowBatch,
-    bad_copy,
     bad_csv,
     mixed,
     refuse_if_all_or_nothing,
@@ -32,6 +33,21 @@ from paved_cost.billing_import import (
 )
 from paved_cost.focus import RowError, check_mandatory, first_record_end, header_index, normalize_tags
 from paved_cost.staging import is_data_error
+
+_COPY_LINE = re.compile(r"line (\d+)")
+
+
+def bad_copy(err: Exception) -> InvalidArgument:
+    """A data error PostgreSQL found in the CSV; its message and position describe the user's data only."""
+    cause: BaseException | None = err
+    while cause is not None and not isinstance(cause, asyncpg.PostgresError):
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    if not isinstance(cause, asyncpg.DataError):
+        raise err
+    # PostgreSQL names the line of the COPY input (the header is line 1), never our table to the caller.
+    line = _COPY_LINE.search(getattr(cause, "where", None) or "")
+    where = f" (CSV line {line.group(1)})" if line else ""
+    return InvalidArgument("malformed CSV", [FieldViolation("csv_chunk", f"{cause.message}{where}")])
 
 
 async def import_in_database(

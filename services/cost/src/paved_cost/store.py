@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from paved_kit.db import insert_on_conflict
 from sqlalchemy import (
     Date,
     Numeric,
@@ -23,7 +24,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -80,10 +80,7 @@ async def claim_billing_period(
     """
     values = {"source": source, "billing_period": billing_period, "rows": 0, "imported_at": now}
     table = BillingImport.__table__  # type: ignore[attr-defined]
-    if _dialect(session) == "postgresql":
-        statement: Any = postgresql.insert(table).values(values)
-    else:
-        statement = sqlite.insert(table).values(values)
+    statement = insert_on_conflict(_dialect(session), table).values(values)
     statement = statement.on_conflict_do_update(
         index_elements=["source", "billing_period"], set_={"imported_at": now}
     )

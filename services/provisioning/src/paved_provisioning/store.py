@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from paved_kit.db import insert_on_conflict
 from sqlalchemy import Table, case, func, or_, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,8 +53,8 @@ async def lock_team(*, session: AsyncSession, team: str) -> TeamQuota:
     PostgreSQL: ``SELECT … FOR UPDATE`` on the row. SQLite: the insert/update takes the database write
     lock first thing, which serializes every other writer until commit.
     """
-    insert = postgresql.insert if _is_postgres(session) else sqlite.insert
-    await session.exec(insert(TeamQuota).values(team=team, version=0).on_conflict_do_nothing())
+    insert = insert_on_conflict(session.get_bind().dialect.name, TeamQuota)
+    await session.exec(insert.values(team=team, version=0).on_conflict_do_nothing())
     if _is_postgres(session):
         row = (
             await session.exec(select(TeamQuota).where(col(TeamQuota.team) == team).with_for_update())
