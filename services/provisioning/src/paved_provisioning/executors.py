@@ -7,9 +7,8 @@ import asyncio
 import os
 import shlex
 from collections.abc import Awaitable, Callable, Iterable
+from functools import cache
 from typing import Any
-
-import kubernetes_validate
 
 from paved_provisioning.steps import StepError, StepOutcome
 
@@ -25,18 +24,29 @@ EXECUTORS = frozenset(
         "none",
     }
 )
-KUBERNETES_VERSION = kubernetes_validate.latest_version()
+
+
+@cache
+def _latest_kubernetes_version() -> str:
+    """The newest Kubernetes release whose schemas are installed (listed once: it reads a directory)."""
+    import kubernetes_validate
+
+    return str(kubernetes_validate.latest_version())
 
 
 def validate_kubernetes(objects: Iterable[dict[str, Any]]) -> StepOutcome:
     """Validate every object against the Kubernetes OpenAPI schemas (strict: unknown fields are errors)."""
+    # Imported on first use: it loads jsonschema (~60 ms of start-up), which only this step needs.
+    import kubernetes_validate
+
+    version = _latest_kubernetes_version()
     problems: list[str] = []
     custom: list[str] = []
     checked = 0
     for obj in objects:
         label = f"{obj.get('kind', '?')}/{(obj.get('metadata') or {}).get('name', '?')}"
         try:
-            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+            kubernetes_validate.validate(obj, version, strict=True)
             checked += 1
         except kubernetes_validate.ValidationError as exc:
             where = "/".join(str(p) for p in exc.path) or "(root)"
@@ -48,7 +58,7 @@ def validate_kubernetes(objects: Iterable[dict[str, Any]]) -> StepOutcome:
         raise StepError("invalid manifests: " + "; ".join(problems[:10]), retryable=False)
     if not checked:
         return StepOutcome("the plan has no Kubernetes manifests to validate", skipped=True)
-    detail = f"{checked} manifest(s) valid against Kubernetes {KUBERNETES_VERSION} schemas"
+    detail = f"{checked} manifest(s) valid against Kubernetes {version} schemas"
     if custom:
         detail += f"; {len(custom)} custom resource(s) not checked: {', '.join(custom[:5])}"
     return StepOutcome(detail, {"checked": checked, "custom": custom})
