@@ -28,9 +28,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from paved_kit.errors import FieldViolation, InvalidArgument
 
+from paved_alerting.anomaly_sensitivity import SENSITIVITIES
+
 MAD_SCALE = 1.4826
-SENSITIVITIES: dict[str, float] = {"low": 7.0, "medium": 5.5, "high": 4.0}
-"""Score threshold (in robust standard deviations) per rule sensitivity."""
 
 
 @dataclass(frozen=True)

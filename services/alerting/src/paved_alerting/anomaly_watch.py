@@ -12,11 +12,12 @@ import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from paved_kit.errors import FieldViolation, InvalidArgument
 from paved_kit.logging import get_logger
 
-from paved_alerting import anomaly
+from paved_alerting.anomaly_sensitivity import SENSITIVITIES
 from paved_alerting.change_log import ChangeLog, ChangesUnavailable
 from paved_alerting.changes import Cause, Change, describe, likely_causes
 from paved_alerting.clock import Clock
@@ -25,6 +26,9 @@ from paved_alerting.hourly import HOUR, hour_start, regular, trimmed
 from paved_alerting.metric_history import MetricHistory
 from paved_alerting.metrics import METRICS
 from paved_alerting.rules import DEFAULT_ENVIRONMENT, DEFAULT_SENSITIVITY, SERVICE_NAME, Rule, RuleKind
+
+if TYPE_CHECKING:
+    from paved_alerting import anomaly
 
 _log = get_logger(__name__)
 WATCHED = ("requests_per_second", "error_rate", "latency_p99", "cpu")
@@ -58,6 +62,12 @@ def live_scores(
     """Per service: the largest last-hour score of its metrics, that metric, the hour index its anomaly
     started (or -1) and its kind."""
     best: dict[str, tuple[float, str, int, str]] = {}
+    if not series:
+        return best
+    # Imported when there is something to score: it loads numpy (~50 ms of start-up), which a service with
+    # no anomaly rules never needs.
+    from paved_alerting import anomaly
+
     for (service, metric), values in series.items():
         try:
             scores = anomaly.score(values)
@@ -184,10 +194,8 @@ class AnomalyWatch:
             violations.append(
                 FieldViolation("metric", f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
             )
-        if chosen not in anomaly.SENSITIVITIES:
-            violations.append(
-                FieldViolation("sensitivity", f"must be one of {', '.join(anomaly.SENSITIVITIES)}")
-            )
+        if chosen not in SENSITIVITIES:
+            violations.append(FieldViolation("sensitivity", f"must be one of {', '.join(SENSITIVITIES)}"))
         if end_time <= start_time:
             violations.append(FieldViolation("end_time", "must be after start_time"))
         elif end_time - start_time > MAX_RANGE_DAYS * 86400:
@@ -200,6 +208,8 @@ class AnomalyWatch:
         first = hour_start(start_time)
         hours = (hour_start(end_time - 1) - first) // HOUR + 1
         means = await self._history.hourly_means([service], environment, metrics, first, first + hours * HOUR)
+        from paved_alerting import anomaly  # numpy, as in live_scores
+
         settings = anomaly.Settings(sensitivity=chosen)
         found: list[tuple[str, int, anomaly.Anomaly]] = []
         skipped: list[str] = []

@@ -11,16 +11,18 @@ import asyncio
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from paved_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, PreconditionViolation
 
-from paved_alerting import forecast as model
-from paved_alerting import scaling
 from paved_alerting.clock import Clock
 from paved_alerting.hourly import HOUR, hour_start, interpolated, regular, trimmed
 from paved_alerting.metric_history import MetricHistory
 from paved_alerting.metrics import METRICS
 from paved_alerting.rules import SERVICE_NAME
+
+if TYPE_CHECKING:
+    from paved_alerting import forecast as model
 
 SCALABLE = ("requests_per_second", "cpu")
 MAX_HORIZON_HOURS = 336
@@ -134,6 +136,10 @@ class Forecaster:
         return result
 
     async def _compute(self, query: ForecastQuery, current: int) -> ForecastResult:
+        # Imported on the first forecast: the model loads numpy (~50 ms of start-up), which a service nobody
+        # asks for forecasts never needs.
+        from paved_alerting import forecast as model
+
         first = current - HOUR * self.hours
         metrics = [query.metric] + (["replicas"] if query.metric in SCALABLE else [])
         means = await self._history.hourly_means([query.service], query.environment, metrics, first, current)
@@ -198,6 +204,9 @@ class Forecaster:
         backtest: model.Backtest,
         settings: model.ForecastSettings,
     ) -> Schedule:
+        from paved_alerting import forecast as model  # numpy, as in _compute
+        from paved_alerting import scaling
+
         capacity, source = query.capacity, "requested"
         if not capacity:
             learned = scaling.learned_capacity(values, replicas)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from paved_kit.errors import FieldViolation, InvalidArgument
 
-from paved_alerting.anomaly import SENSITIVITIES
+from paved_alerting.anomaly_sensitivity import SENSITIVITIES
 from paved_alerting.durations import format_duration
 from paved_alerting.metrics import METRIC_NAMES
 from paved_alerting.templates import template_problems
