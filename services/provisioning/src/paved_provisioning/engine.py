@@ -4,7 +4,6 @@ on failure or cancellation, and the operation's final bookkeeping (quota, deploy
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,7 +70,7 @@ class OperationRunner:
         # A pending operation is marked running in the transaction that starts its first step.
         starting = operation.state == "pending"
         outputs = {s.name: dict(s.output or {}) for s in steps if s.state in DONE_STEP_STATES}
-        finished: list[_Finished] = []
+        finished: list[store.FinishedStep] = []
         try:
             if operation.state in ("compensating", "cancelling"):
                 raise _Resume(operation.state, operation.error_message, operation.error_code)
@@ -107,18 +106,17 @@ class OperationRunner:
 
     # steps ------------------------------------------------------------------------------------------------
 
-    async def _record_finished(self, session: AsyncSession, finished: list[_Finished]) -> None:
+    async def _record_finished(self, session: AsyncSession, finished: list[store.FinishedStep]) -> None:
         recorded = list(finished)
         finished.clear()
-        for done in recorded:
-            await store.update_step(session=session, **done.values)
+        await store.finish_steps(session=session, steps=recorded)
 
     async def _start(
         self,
         operation: Operation,
         steps: list[OperationStep],
         attempts: dict[int, int],
-        finished: list[_Finished],
+        finished: list[store.FinishedStep],
         *,
         starting: bool,
     ) -> bool:
@@ -132,8 +130,7 @@ class OperationRunner:
             step.start_time = step.start_time or now
 
         async def boundary(session: AsyncSession) -> bool:
-            for done in recorded:
-                await store.update_step(session=session, **done.values)
+            await store.finish_steps(session=session, steps=recorded)
             for step in steps:
                 if not await store.start_step(
                     session=session,
@@ -154,7 +151,7 @@ class OperationRunner:
         operation: Operation,
         group: list[OperationStep],
         outputs: dict[str, dict[str, Any]],
-        finished: list[_Finished],
+        finished: list[store.FinishedStep],
         *,
         starting: bool,
     ) -> None:
@@ -217,22 +214,14 @@ class OperationRunner:
         step: OperationStep,
         outcome: StepOutcome,
         outputs: dict[str, dict[str, Any]],
-        finished: list[_Finished],
+        finished: list[store.FinishedStep],
         attempts: int,
         ended: datetime | None = None,
     ) -> None:
         state = "skipped" if outcome.skipped else "succeeded"
         finished.append(
-            _Finished(
-                {
-                    "operation_id": operation.id,
-                    "position": step.position,
-                    "state": state,
-                    "detail": outcome.detail,
-                    "output": outcome.output,
-                    "end_time": ended or store.utcnow(),
-                    "error": "",
-                }
+            store.FinishedStep(
+                operation.id, step.position, state, outcome.detail, outcome.output, ended or store.utcnow()
             )
         )
         outputs[step.name] = dict(outcome.output)
@@ -278,7 +267,7 @@ class OperationRunner:
         operation: Operation,
         step: OperationStep,
         outputs: dict[str, dict[str, Any]],
-        finished: list[_Finished],
+        finished: list[store.FinishedStep],
         *,
         starting: bool = False,
     ) -> None:
@@ -456,7 +445,7 @@ class OperationRunner:
             )
 
     async def _succeed(
-        self, operation: Operation, outputs: dict[str, dict[str, Any]], finished: list[_Finished]
+        self, operation: Operation, outputs: dict[str, dict[str, Any]], finished: list[store.FinishedStep]
     ) -> None:
         result: dict[str, Any] = {}
         now = store.utcnow()
@@ -565,13 +554,6 @@ def _groups(kind: str, steps: list[OperationStep]) -> list[list[OperationStep]]:
         else:
             groups.append([step])
     return groups
-
-
-@dataclass
-class _Finished:
-    """A step's success, waiting to be written with the next step boundary."""
-
-    values: dict[str, Any]
 
 
 class _StepFailed(Exception):

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from paved_kit.db import insert_on_conflict
-from sqlalchemy import Table, case, func, or_, text, update
+from sqlalchemy import Table, bindparam, case, func, or_, text, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -260,21 +261,94 @@ async def update_step(*, session: AsyncSession, operation_id: str, position: int
     )
 
 
+def _param(name: str, column: Any) -> Any:
+    return bindparam(name, type_=column.type)
+
+
+# Built once: a statement made per call spent more CPU in its construction and cache key than in the
+# database (the two run at every step boundary).
+_FINISH_STEP = (
+    update(_STEPS)
+    .where(
+        _STEPS.c.operation_id == _param("p_operation_id", _STEPS.c.operation_id),
+        _STEPS.c.position == _param("p_position", _STEPS.c.position),
+    )
+    .values(
+        state=_param("p_state", _STEPS.c.state),
+        detail=_param("p_detail", _STEPS.c.detail),
+        output=_param("p_output", _STEPS.c.output),
+        end_time=_param("p_end_time", _STEPS.c.end_time),
+        error=_param("p_error", _STEPS.c.error),
+    )
+)
+_START_STEP = (
+    update(_STEPS)
+    .where(
+        _STEPS.c.operation_id == _param("p_operation_id", _STEPS.c.operation_id),
+        _STEPS.c.position == _param("p_position", _STEPS.c.position),
+        ~select(_OPERATIONS.c.id)
+        .where(
+            _OPERATIONS.c.id == _param("p_operation_id", _OPERATIONS.c.id),
+            _OPERATIONS.c.cancel_requested.is_(True),
+        )
+        .exists(),
+    )
+    .values(
+        state="running",
+        attempts=_param("p_attempts", _STEPS.c.attempts),
+        start_time=_param("p_start_time", _STEPS.c.start_time),
+    )
+)
+
+
+@dataclass(frozen=True)
+class FinishedStep:
+    """A step's end, to be written: its state (succeeded or skipped), what it did and when it ended."""
+
+    operation_id: str
+    position: int
+    state: str
+    detail: str
+    output: dict[str, Any]
+    end_time: datetime
+
+
+async def finish_steps(*, session: AsyncSession, steps: Sequence[FinishedStep]) -> None:
+    """Record the ends of ``steps`` (clearing an earlier attempt's error), in one statement."""
+    if not steps:
+        return
+    connection = await session.connection()
+    await connection.execute(
+        _FINISH_STEP,
+        [
+            {
+                "p_operation_id": s.operation_id,
+                "p_position": s.position,
+                "p_state": s.state,
+                "p_detail": s.detail,
+                "p_output": s.output,
+                "p_end_time": s.end_time,
+                "p_error": "",
+            }
+            for s in steps
+        ],
+    )
+
+
 async def start_step(
     *, session: AsyncSession, operation_id: str, position: int, attempts: int, start_time: datetime
 ) -> bool:
     """Mark the step running, unless cancellation of the operation was asked for: one statement for
     both (whether it was is the answer, False when cancelled)."""
-    cancelled = (
-        select(_OPERATIONS.c.id)
-        .where(_OPERATIONS.c.id == operation_id, _OPERATIONS.c.cancel_requested.is_(True))
-        .exists()
-    )
-    result = await _core(
-        session,
-        update(_STEPS)
-        .where(_STEPS.c.operation_id == operation_id, _STEPS.c.position == position, ~cancelled)
-        .values(state="running", attempts=attempts, start_time=start_time),
+    connection = await session.connection()
+    result = await connection.execute(
+        _START_STEP,
+        {
+            "p_operation_id": operation_id,
+            "p_position": position,
+            "p_attempts": attempts,
+            "p_start_time": start_time,
+        },
     )
     return bool(result.rowcount)
 
