@@ -110,6 +110,9 @@ class GitOpsRepository:
         self.remote_url = remote_url
         self._reader: Repo | None = None
         self._reader_lock = threading.Lock()
+        # Opened once: opening a repository reads its config and lists its packs, which cost more
+        # system time than writing a commit's objects. Used only while holding the writer lock.
+        self._writer: Repo | None = None
 
     def ensure(self) -> None:
         """Create the bare repository when it does not exist yet."""
@@ -164,8 +167,15 @@ class GitOpsRepository:
         with Repo(str(self.path)) as repo:
             return self._find(repo, operation_id, step, since)
 
+    def _branch_head(self, repo: Repo) -> ObjectID | None:
+        """The branch's commit, reading just its ref (``as_dict`` lists every ref of the repository)."""
+        try:
+            return repo.refs[self.ref]
+        except KeyError:
+            return None
+
     def _find(self, repo: Repo, operation_id: str, step: str, since: float | None) -> str | None:
-        head = repo.refs.as_dict().get(self.ref)
+        head = self._branch_head(repo)
         if head is None:
             return None
         wanted = {f"{OPERATION_TRAILER}: {operation_id}", f"{STEP_TRAILER}: {step}"}
@@ -210,7 +220,8 @@ class GitOpsRepository:
                     raise ValueError(f"{path} is outside {change.directory}")
         self.ensure()
         results: list[CommitResult | None] = [None] * len(changes)
-        with self._locked(), Repo(str(self.path)) as repo:
+        with self._locked():
+            repo = self._writer = self._writer or Repo(str(self.path))
             for index, change in enumerate(changes):
                 if change.check_existing_since is not None:
                     found = self._find(repo, change.operation_id, change.step, change.check_existing_since)
@@ -226,7 +237,7 @@ class GitOpsRepository:
 
     def _commit_with_cas(self, repo: Repo, changes: Sequence[DirectoryChange]) -> str:
         for _ in range(CAS_ATTEMPTS):
-            old = repo.refs.as_dict().get(self.ref)
+            old = self._branch_head(repo)
             commit = Commit()
             commit.tree = self._tree_with(repo, old, changes)
             commit.parents = [old] if old else []
