@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
-import httpx
 from paved.alerting.v1 import alerting_pb2_grpc
 from paved_kit.cancellation import raise_if_cancelling
 from paved_kit.db import session_factory
@@ -23,6 +22,7 @@ from paved_alerting.delivery import Dispatcher, RetryPolicy
 from paved_alerting.engine import AlertingEngine
 from paved_alerting.forecasting import Forecaster
 from paved_alerting.history import Retention
+from paved_alerting.http_client import OnDemandClient
 from paved_alerting.metric_history import MetricHistory
 from paved_alerting.migrations import MIGRATIONS
 from paved_alerting.outbox import NotificationQueue, Notifier
@@ -48,7 +48,7 @@ class AlertingApp:
     engine: AlertingEngine
     servicer: AlertingServicer
     dispatcher: Dispatcher
-    http: httpx.AsyncClient
+    http: OnDemandClient
     facts: CatalogFacts | None = None
     history: MetricHistory | None = None
     changes: ChangeLog | None = None
@@ -104,7 +104,7 @@ async def build_app(settings: AlertingSettings, database: AsyncEngine, clock: Cl
     """Prepare the schema, load rules and alert states, and assemble the service."""
     await prepare_schema(database, MIGRATIONS, migrate=settings.migrate_on_start)
     sessions = session_factory(database)
-    http = httpx.AsyncClient(timeout=settings.notification_timeout_seconds, follow_redirects=False)
+    http = OnDemandClient(timeout=settings.notification_timeout_seconds, follow_redirects=False)
     dispatcher = Dispatcher(
         sessions,
         http,

@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
 from paved_kit.cancellation import raise_if_cancelling, wait_event
 from paved_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_alerting import store
+from paved_alerting.http_client import HttpClient
 from paved_alerting.models import OutboxRow
 
 _log = get_logger(__name__)
@@ -44,7 +44,7 @@ class Dispatcher:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        client: httpx.AsyncClient,
+        client: HttpClient,
         policy: RetryPolicy,
         *,
         poll_seconds: float = 1.0,
@@ -132,6 +132,8 @@ class Dispatcher:
         return delivered
 
     async def _send(self, row: OutboxRow) -> str | None:
+        import httpx  # loaded by the client's first request (see paved_alerting.http_client)
+
         try:
             response = await self._client.post(
                 row.url, content=row.payload, headers={"Content-Type": "application/json"}

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 
-import httpx
 from paved_kit.errors import Unavailable
 
 from paved_alerting.history import Point, points_from_instants
+from paved_alerting.http_client import HttpClient
 from paved_alerting.metrics import METRICS
 
 MAX_POINTS = 10_000  # Prometheus refuses more than 11,000 points per series and query
@@ -21,7 +21,7 @@ RAW_STEP = 300  # samples are read every 5 minutes and merged into the query's s
 class PrometheusHistory:
     """Range queries of the per-instance PromQL of a metric, merged into points of the query's step."""
 
-    def __init__(self, base_url: str, client: httpx.AsyncClient) -> None:
+    def __init__(self, base_url: str, client: HttpClient) -> None:
         self._url = f"{base_url.rstrip('/')}/api/v1/query_range"
         self._client = client
 
@@ -42,6 +42,8 @@ class PrometheusHistory:
 
     async def _range(self, query: str, start: float, end: float, step: int) -> list[tuple[float, float]]:
         params = {"query": query, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": str(step)}
+        import httpx  # loaded by the client's first request (see paved_alerting.http_client)
+
         try:
             response = await self._client.get(self._url, params=params)
             response.raise_for_status()

@@ -6,9 +6,9 @@ import asyncio
 import math
 from collections.abc import Iterable
 
-import httpx
 from paved_kit.logging import get_logger
 
+from paved_alerting.http_client import HttpClient
 from paved_alerting.metrics import METRICS
 
 _log = get_logger(__name__)
@@ -17,7 +17,7 @@ _log = get_logger(__name__)
 class PrometheusSource:
     """Queries each metric for every service at an evaluation time; results become samples."""
 
-    def __init__(self, base_url: str, client: httpx.AsyncClient) -> None:
+    def __init__(self, base_url: str, client: HttpClient) -> None:
         self._url = f"{base_url.rstrip('/')}/api/v1/query"
         self._client = client
 
@@ -29,6 +29,8 @@ class PrometheusSource:
 
     async def _query(self, metric: str, at: float) -> list[tuple[str, str, float, float]]:
         query = METRICS[metric].query()
+        import httpx  # loaded by the client's first request (see paved_alerting.http_client)
+
         try:
             response = await self._client.get(self._url, params={"query": query, "time": f"{at:.3f}"})
             response.raise_for_status()

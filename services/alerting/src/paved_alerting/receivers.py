@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import httpx
 from paved_kit.errors import FieldViolation, InvalidArgument
 
 from paved_alerting.rules import TEAM_NAME
@@ -54,6 +53,10 @@ def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a webhook URL, or None."""
     if not url:
         return "required"
+    # Imported here, as by the HTTP client (see paved_alerting.http_client): the settings use this module,
+    # and most configurations name no URL.
+    import httpx
+
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
@@ -65,6 +68,8 @@ def url_problem(url: str) -> str | None:
 
 def masked_url(url: str) -> str:
     """``url`` without secrets: the password and the query values, which often hold tokens, are masked."""
+    import httpx  # as in url_problem
+
     parsed = httpx.URL(url)
     if parsed.password:
         parsed = parsed.copy_with(username=parsed.username, password=MASK)
