@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from dulwich import porcelain
 from dulwich.object_store import commit_tree_changes, tree_lookup_path
 from dulwich.objects import Blob, Commit, ObjectID, Tree
 from dulwich.refs import Ref
@@ -323,6 +322,10 @@ class GitOpsRepository:
     def _push(self) -> None:
         if not self.remote_url:
             return
+        # Imported here: porcelain loads most of dulwich (~25 ms of start-up) for the push alone, and only a
+        # repository with a remote pushes.
+        from dulwich import porcelain
+
         try:
             with self._locked():
                 porcelain.push(
