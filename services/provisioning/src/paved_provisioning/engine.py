@@ -447,11 +447,15 @@ class OperationRunner:
     async def _succeed(
         self, operation: Operation, outputs: dict[str, dict[str, Any]], finished: list[store.FinishedStep]
     ) -> None:
-        result: dict[str, Any] = {}
         now = store.utcnow()
         payload = operation.payload
-        async with self.sessions() as session, session.begin():
-            await self._record_finished(session, finished)
+        recorded = list(finished)
+        finished.clear()
+
+        # The operation's end, in a transaction shared with other boundaries waiting at the same time.
+        async def ending(session: AsyncSession) -> None:
+            result: dict[str, Any] = {}
+            await store.finish_steps(session=session, steps=recorded)
             deployment = payload.get("deployment_id")
             if operation.kind == PROVISION:
                 commit = outputs.get("gitops_commit", {})
@@ -527,6 +531,8 @@ class OperationRunner:
                 lease_owner=None,
                 lease_expires_at=None,
             )
+
+        await self.boundaries.run(ending)
         _log.info("operation ended", operation=operation.id, kind=operation.kind, state="succeeded")
         await self._report_facts(operation, "succeeded", outputs, now)
 
