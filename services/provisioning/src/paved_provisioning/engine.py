@@ -62,9 +62,15 @@ class OperationRunner:
 
     async def run(self, operation_id: str) -> None:
         """Run (or resume) the operation; returns when it is done."""
-        async with self.sessions() as session:
-            operation = await store.get_operation(session=session, operation_id=operation_id)
-            steps = await store.steps_of(session=session, operation_id=operation_id)
+
+        async def load(session: AsyncSession) -> tuple[Operation | None, list[OperationStep]]:
+            return (
+                await store.get_operation(session=session, operation_id=operation_id),
+                await store.steps_of(session=session, operation_id=operation_id),
+            )
+
+        # Read with the step boundaries waiting now: a burst claims many operations at once.
+        operation, steps = await self.boundaries.run(load)
         if operation is None or operation.done:
             return
         # A pending operation is marked running in the transaction that starts its first step.
