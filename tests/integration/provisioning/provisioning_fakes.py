@@ -1,7 +1,7 @@
 """Small real gRPC servers of the catalog, alerting and cost contracts, just the RPCs provisioning calls.
 
-They record every call and can be told to fail or stall, so tests can check exactly-once effects. Used
-where the real services do not implement these RPCs yet; ``peers.py`` picks real servers when they do.
+They record every call and can be told to fail or stall, so tests can check exactly-once effects and
+recovery from a peer's failure; the end-to-end tests run provisioning against the real services.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class FakeCatalog(catalog_pb2_grpc.CatalogServiceServicer):
         self.faults = faults
         self.services: dict[str, catalog_pb2.Service] = {}
         self.requests: dict[str, str] = {}
+        self.facts: dict[str, dict[str, object]] = {}
         self.calls: Counter[str] = Counter()
 
     async def CreateService(self, request, context):  # type: ignore[no-untyped-def]
@@ -94,6 +95,11 @@ class FakeCatalog(catalog_pb2_grpc.CatalogServiceServicer):
     async def DeleteService(self, request, context):  # type: ignore[no-untyped-def]
         self.services.pop(request.name, None)
         return catalog_pb2.DeleteServiceResponse()
+
+    async def ReportServiceFacts(self, request, context):  # type: ignore[no-untyped-def]
+        self.calls["ReportServiceFacts"] += 1
+        self.facts[request.service] = dict(request.facts)
+        return catalog_pb2.ReportServiceFactsResponse()
 
 
 class FakeAlerting(alerting_pb2_grpc.AlertingServiceServicer):
