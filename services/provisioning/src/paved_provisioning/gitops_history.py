@@ -115,6 +115,6 @@ def directory_histories(gitops: GitOpsRepository, directories: Iterable[str]) ->
                 continue
             history.head_files = _files_under(repo, head, history.directory)
             if history.paved_commit:
-                paved = ObjectID(history.paved_commit.encode())
-                history.paved_files = _files_under(repo, paved, history.directory)
+                paved_sha = ObjectID(history.paved_commit.encode())
+                history.paved_files = _files_under(repo, paved_sha, history.directory)
     return wanted
