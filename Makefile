@@ -55,7 +55,7 @@ test-backstage: backstage-install ## build (tsc: typecheck) and unit-test the Ba
 lint: install buf-lint ## ruff, mypy, import-linter, buf lint and format
 	$(UV) run ruff check --no-cache .
 	$(UV) run ruff format --check --no-cache .
-	$(UV) run mypy libs/kit/src libs/client/src
+	$(UV) run mypy libs/kit/src libs/client/src services/*/src
 	$(UV) run lint-imports
 
 proto-deps: install ## copy the googleapis protos the contracts import into third_party/
