@@ -21,6 +21,7 @@ from paved_provisioning.app import build_components, prepare_schema, register
 from paved_provisioning.settings import ProvisioningSettings
 from provisioning_fakes import FakePeers
 from provisioning_harness import FAST, Harness, HarnessFactory
+from provisioning_peers import RealPeers, start_real_peers
 
 
 @pytest_asyncio.fixture
@@ -72,3 +73,12 @@ async def harness_factory(
         await asyncio.gather(*harness.tasks, return_exceptions=True)
         await harness.parts.peers.close()
         await harness.engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def real_peers(tmp_path: Path) -> AsyncIterator[RealPeers]:
+    """The real catalog, alerting and cost services, each on its own SQLite file."""
+    (tmp_path / "peers").mkdir()
+    peers = await start_real_peers(tmp_path / "peers")
+    yield peers
+    await peers.stop()

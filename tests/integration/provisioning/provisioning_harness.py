@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+import yaml
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import duration_pb2
 from google.type import money_pb2
@@ -77,6 +78,21 @@ class Harness:
 
     def start_worker(self) -> None:
         self.tasks.append(asyncio.create_task(self.parts.worker.run()))
+
+
+def committed_document(h: Harness, directory: str, kind: str, name: str | None = None) -> dict[str, Any]:
+    """The manifest of ``kind`` (and ``name``, when given) committed under ``directory``."""
+    for path in h.repo.list_files(directory):
+        if not path.endswith((".yaml", ".yml")):
+            continue
+        for document in yaml.safe_load_all(h.repo.read_file(path) or b""):
+            if (
+                isinstance(document, dict)
+                and document.get("kind") == kind
+                and (name is None or document["metadata"]["name"] == name)
+            ):
+                return document
+    raise AssertionError(f"no {kind} {name or ''} committed under {directory}")
 
 
 def metadata(op: operations_pb2.Operation) -> pb.OperationMetadata:

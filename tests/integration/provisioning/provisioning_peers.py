@@ -9,6 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from google.longrunning import operations_pb2
+from google.protobuf import struct_pb2
+from google.type import money_pb2
+from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from paved.provisioning.v1 import provisioning_pb2 as pb
 from paved_kit.db import create_engine
 from paved_kit.server import GrpcServer
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,28 +25,6 @@ SERVICES = {
 }
 # Started only for the tests that need them (automatic rightsizing's guardrails).
 OPTIONAL = {"policy": ("paved_policy.settings", "PolicySettings")}
-
-
-def available() -> bool:
-    """Whether the three services implement the RPCs provisioning calls."""
-    try:
-        catalog = importlib.import_module("paved_catalog.servicer")
-        alerting = importlib.import_module("paved_alerting.servicer")
-        cost = importlib.import_module("paved_cost.servicer")
-    except ImportError:
-        return False
-    wanted = {
-        catalog: ("CreateService", "UpdateService", "GetService"),
-        alerting: ("CreateDefaultAlerts", "DeleteServiceAlerts", "GetServiceHealth"),
-        cost: ("RegisterResources", "UnregisterResources"),
-    }
-    for module, methods in wanted.items():
-        classes = [
-            v for v in vars(module).values() if isinstance(v, type) and v.__module__ == module.__name__
-        ]
-        if not any(all(m in vars(c) for m in methods) for c in classes):
-            return False
-    return True
 
 
 @dataclass
@@ -95,3 +78,30 @@ async def start_real_peers(
         peers.servers[name] = server
         peers.engines.append(engine)
     return peers
+
+
+async def provision_checkout(
+    h: Any, catalog: catalog_pb2_grpc.CatalogServiceStub, request_id: str
+) -> operations_pb2.Operation:
+    """Render the web-service golden path for payments' ``checkout`` in staging with the real catalog and
+    provision it through ``h``; the finished operation."""
+    parameters = struct_pb2.Struct()
+    parameters.update({"service_name": "checkout", "team": "payments", "language": "python"})
+    rendered = await catalog.RenderTemplate(
+        catalog_pb2.RenderTemplateRequest(
+            template="templates/web-service",
+            parameters=parameters,
+            context=catalog_pb2.RenderContext(
+                service_name="checkout", team="payments", environment="staging"
+            ),
+        )
+    )
+    operation = await h.stub.ProvisionService(
+        pb.ProvisionServiceRequest(
+            plan=rendered.plan,
+            estimated_monthly_cost=money_pb2.Money(currency_code="USD", units=420),
+            request_id=request_id,
+            requester="alice",
+        )
+    )
+    return await h.wait(operation.name)

@@ -16,21 +16,18 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-import yaml
 from google.longrunning import operations_pb2
-from google.protobuf import struct_pb2, timestamp_pb2
-from google.type import money_pb2
+from google.protobuf import timestamp_pb2
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
-from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from paved.catalog.v1 import catalog_pb2_grpc
 from paved.policy.v1 import policy_pb2, policy_pb2_grpc
 from paved.provisioning.v1 import provisioning_pb2 as pb
 from paved_provisioning import steps as operation_kinds
-from provisioning_harness import HarnessFactory, metadata, steps
-from provisioning_peers import RealPeers, available, start_real_peers
+from provisioning_harness import HarnessFactory, committed_document, metadata, steps
+from provisioning_peers import RealPeers, provision_checkout, start_real_peers
 
 pytestmark = [
     pytest.mark.timeout(300),
-    pytest.mark.skipif(not available(), reason="catalog, alerting or cost do not implement the RPCs yet"),
 ]
 MIB = 1024**2
 BASE = "services/payments/checkout/staging"
@@ -78,17 +75,8 @@ def usage(days: float, cpu: float, memory: float) -> Iterator[alerting_pb2.Inges
 
 
 def container_resources(h: Any) -> dict[str, Any]:
-    for path in h.repo.list_files(BASE):
-        if not path.endswith((".yaml", ".yml")):
-            continue
-        for document in yaml.safe_load_all(h.repo.read_file(path) or b""):
-            if (
-                isinstance(document, dict)
-                and document.get("kind") == "Deployment"
-                and document["metadata"]["name"] == "checkout"
-            ):
-                return dict(document["spec"]["template"]["spec"]["containers"][0]["resources"])
-    raise AssertionError(f"no Deployment checkout under {BASE}")
+    deployment = committed_document(h, BASE, "Deployment", "checkout")
+    return dict(deployment["spec"]["template"]["spec"]["containers"][0]["resources"])
 
 
 async def optimizations(h: Any) -> list[operations_pb2.Operation]:
@@ -111,29 +99,7 @@ async def test_an_opted_in_service_is_rightsized_by_the_loop_once_per_period(
     )
     catalog = catalog_pb2_grpc.CatalogServiceStub(grpc_channel_factory(real_peers.address("catalog")))
     alerting = alerting_pb2_grpc.AlertingServiceStub(grpc_channel_factory(real_peers.address("alerting")))
-    parameters = struct_pb2.Struct()
-    parameters.update({"service_name": "checkout", "team": "payments", "language": "python"})
-    rendered = await catalog.RenderTemplate(
-        catalog_pb2.RenderTemplateRequest(
-            template="templates/web-service",
-            parameters=parameters,
-            context=catalog_pb2.RenderContext(
-                service_name="checkout", team="payments", environment="staging"
-            ),
-        )
-    )
-    provisioned = await h.wait(
-        (
-            await h.stub.ProvisionService(
-                pb.ProvisionServiceRequest(
-                    plan=rendered.plan,
-                    estimated_monthly_cost=money_pb2.Money(currency_code="USD", units=420),
-                    request_id="auto-provision",
-                    requester="alice",
-                )
-            )
-        ).name
-    )
+    provisioned = await provision_checkout(h, catalog, "auto-provision")
     assert not provisioned.HasField("error"), provisioned.error
     assert container_resources(h)["requests"] == {"cpu": "250m", "memory": "256Mi"}
 

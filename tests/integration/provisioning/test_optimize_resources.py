@@ -7,33 +7,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
-import yaml
-from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
-from google.type import money_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
 from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved.provisioning.v1 import provisioning_pb2 as pb
-from provisioning_harness import HarnessFactory, steps
-from provisioning_peers import RealPeers, available, start_real_peers
+from provisioning_harness import HarnessFactory, committed_document, steps
+from provisioning_peers import RealPeers, provision_checkout
 
 pytestmark = [
     pytest.mark.timeout(180),
-    pytest.mark.skipif(not available(), reason="catalog, alerting or cost do not implement the RPCs yet"),
 ]
 BASE = "services/payments/checkout/staging"
-
-
-@pytest_asyncio.fixture
-async def real_peers(tmp_path: Path) -> AsyncIterator[RealPeers]:
-    (tmp_path / "peers").mkdir()
-    peers = await start_real_peers(tmp_path / "peers")
-    yield peers
-    await peers.stop()
 
 
 async def signals(alerting: Any, error_rate: float, latency: float = 120.0) -> None:
@@ -53,17 +40,7 @@ async def signals(alerting: Any, error_rate: float, latency: float = 120.0) -> N
 
 
 def deployment(h: Any, name: str = "checkout") -> dict[str, Any]:
-    for path in h.repo.list_files(BASE):
-        if not path.endswith((".yaml", ".yml")):
-            continue
-        for document in yaml.safe_load_all(h.repo.read_file(path) or b""):
-            if (
-                isinstance(document, dict)
-                and document.get("kind") == "Deployment"
-                and document["metadata"]["name"] == name
-            ):
-                return document
-    raise AssertionError(f"no Deployment {name} under {BASE}")
+    return committed_document(h, BASE, "Deployment", name)
 
 
 def container_resources(h: Any, name: str = "checkout") -> dict[str, Any]:
@@ -81,29 +58,7 @@ async def test_canary_bakes_then_promotes_and_a_regression_rolls_back(
     )
     catalog = catalog_pb2_grpc.CatalogServiceStub(grpc_channel_factory(real_peers.address("catalog")))
     alerting = alerting_pb2_grpc.AlertingServiceStub(grpc_channel_factory(real_peers.address("alerting")))
-    parameters = struct_pb2.Struct()
-    parameters.update({"service_name": "checkout", "team": "payments", "language": "python"})
-    rendered = await catalog.RenderTemplate(
-        catalog_pb2.RenderTemplateRequest(
-            template="templates/web-service",
-            parameters=parameters,
-            context=catalog_pb2.RenderContext(
-                service_name="checkout", team="payments", environment="staging"
-            ),
-        )
-    )
-    provisioned = await h.wait(
-        (
-            await h.stub.ProvisionService(
-                pb.ProvisionServiceRequest(
-                    plan=rendered.plan,
-                    estimated_monthly_cost=money_pb2.Money(currency_code="USD", units=420),
-                    request_id="opt-provision",
-                    requester="alice",
-                )
-            )
-        ).name
-    )
+    provisioned = await provision_checkout(h, catalog, "opt-provision")
     assert not provisioned.HasField("error"), provisioned.error
     assert container_resources(h)["requests"] == {"cpu": "250m", "memory": "256Mi"}
     await signals(alerting, error_rate=0.001)

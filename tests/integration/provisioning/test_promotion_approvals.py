@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-import pytest_asyncio
 from google.longrunning import operations_pb2
 from google.protobuf import duration_pb2, field_mask_pb2, struct_pb2
 from google.type import money_pb2
@@ -25,21 +23,12 @@ from paved.provisioning.v1 import provisioning_pb2 as pb
 from paved_kit.grpc_errors import error_details
 from paved_provisioning.models import Operation
 from provisioning_harness import Harness, HarnessFactory, metadata, steps
-from provisioning_peers import RealPeers, available, start_real_peers
+from provisioning_peers import RealPeers
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 pytestmark = [
     pytest.mark.timeout(180),
-    pytest.mark.skipif(not available(), reason="catalog, alerting or cost do not implement the RPCs yet"),
 ]
-
-
-@pytest_asyncio.fixture
-async def real_peers(tmp_path: Path) -> AsyncIterator[RealPeers]:
-    (tmp_path / "peers").mkdir()
-    peers = await start_real_peers(tmp_path / "peers")
-    yield peers
-    await peers.stop()
 
 
 @pytest.fixture

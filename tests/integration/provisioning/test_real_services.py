@@ -4,11 +4,9 @@ golden path is provisioned, deployed and deprovisioned, and each service shows t
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from google.protobuf import struct_pb2
 from google.type import money_pb2
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
@@ -16,20 +14,11 @@ from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from paved.cost.v1 import cost_pb2, cost_pb2_grpc
 from paved.provisioning.v1 import provisioning_pb2 as pb
 from provisioning_harness import HarnessFactory, steps
-from provisioning_peers import RealPeers, available, start_real_peers
+from provisioning_peers import RealPeers
 
 pytestmark = [
     pytest.mark.timeout(120),
-    pytest.mark.skipif(not available(), reason="catalog, alerting or cost do not implement the RPCs yet"),
 ]
-
-
-@pytest_asyncio.fixture
-async def real_peers(tmp_path: Path) -> AsyncIterator[RealPeers]:
-    (tmp_path / "peers").mkdir()
-    peers = await start_real_peers(tmp_path / "peers")
-    yield peers
-    await peers.stop()
 
 
 async def test_golden_path_rendered_provisioned_deployed_and_removed(

@@ -5,47 +5,28 @@ that would not raise it (or that changes anything else) is refused and changes n
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-import pytest_asyncio
-import yaml
-from google.protobuf import duration_pb2, struct_pb2
-from google.type import money_pb2
-from paved.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from google.protobuf import duration_pb2
+from paved.catalog.v1 import catalog_pb2_grpc
 from paved.provisioning.v1 import provisioning_pb2 as pb
 from paved_alerting.clock import SystemClock
 from paved_alerting.forecasting import Schedule
 from paved_alerting.scaling_actuator import ScalingActuator
 from paved_alerting.settings import AlertingSettings
-from provisioning_harness import Harness, HarnessFactory
-from provisioning_peers import RealPeers, available, start_real_peers
+from provisioning_harness import Harness, HarnessFactory, committed_document
+from provisioning_peers import RealPeers, provision_checkout
 
 pytestmark = [
     pytest.mark.timeout(180),
-    pytest.mark.skipif(not available(), reason="catalog, alerting or cost do not implement the RPCs yet"),
 ]
 BASE = "services/payments/checkout/staging"
 
 
-@pytest_asyncio.fixture
-async def real_peers(tmp_path: Path) -> AsyncIterator[RealPeers]:
-    (tmp_path / "peers").mkdir()
-    peers = await start_real_peers(tmp_path / "peers")
-    yield peers
-    await peers.stop()
-
-
 def autoscaler(h: Harness) -> dict[str, Any]:
-    for path in h.repo.list_files(BASE):
-        if path.endswith((".yaml", ".yml")):
-            for document in yaml.safe_load_all(h.repo.read_file(path) or b""):
-                if isinstance(document, dict) and document.get("kind") == "HorizontalPodAutoscaler":
-                    return dict(document["spec"])
-    raise AssertionError("no HorizontalPodAutoscaler committed")
+    return dict(committed_document(h, BASE, "HorizontalPodAutoscaler")["spec"])
 
 
 def scale_out(min_replicas: int, request_id: str, **extra: Any) -> pb.OptimizeResourcesRequest:
@@ -81,29 +62,7 @@ async def test_scale_out_only_raises_the_minimum_within_the_maximum_and_never_lo
         optimization_bake_poll_seconds=0.2,
     )
     catalog = catalog_pb2_grpc.CatalogServiceStub(grpc_channel_factory(real_peers.address("catalog")))
-    parameters = struct_pb2.Struct()
-    parameters.update({"service_name": "checkout", "team": "payments", "language": "python"})
-    rendered = await catalog.RenderTemplate(
-        catalog_pb2.RenderTemplateRequest(
-            template="templates/web-service",
-            parameters=parameters,
-            context=catalog_pb2.RenderContext(
-                service_name="checkout", team="payments", environment="staging"
-            ),
-        )
-    )
-    provisioned = await h.wait(
-        (
-            await h.stub.ProvisionService(
-                pb.ProvisionServiceRequest(
-                    plan=rendered.plan,
-                    estimated_monthly_cost=money_pb2.Money(currency_code="USD", units=420),
-                    request_id="scale-provision",
-                    requester="alice",
-                )
-            )
-        ).name
-    )
+    provisioned = await provision_checkout(h, catalog, "scale-provision")
     assert not provisioned.HasField("error"), provisioned.error
     before = autoscaler(h)
     low, high = int(before["minReplicas"]), int(before["maxReplicas"])
