@@ -9,74 +9,42 @@ same step, each in its own directory, so every operation's trailers still find i
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 
 from paved_provisioning.gitops import CommitResult, DirectoryChange, GitOpsRepository
+from paved_provisioning.group_commit import GroupCommit
 
 #: At most this many changes in one commit (a bounded message and a bounded loss on a failed write).
 MAX_GROUP = 32
 
 
-@dataclass(eq=False)
-class _Waiting:
-    change: DirectoryChange
-    result: asyncio.Future[CommitResult]
-
-
-@dataclass
 class GroupedCommits:
     """Commits changes of one process's operations, grouping those that wait at the same time."""
 
-    repo: GitOpsRepository
-    max_group: int = MAX_GROUP
-    _waiting: list[_Waiting] = field(default_factory=list)
-    _writer: asyncio.Task[None] | None = None
+    def __init__(self, repo: GitOpsRepository, max_group: int = MAX_GROUP) -> None:
+        self.repo = repo
+        self.max_group = max_group
+        self._group: GroupCommit[DirectoryChange, CommitResult] = GroupCommit(
+            self._write, choose=self._shareable, name="gitops-group-commit"
+        )
 
     async def commit(self, change: DirectoryChange) -> CommitResult:
         """Commit ``change`` (alone, or with others waiting now) and return its commit."""
-        waiting = _Waiting(change, asyncio.get_running_loop().create_future())
-        self._waiting.append(waiting)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write(), name="gitops-group-commit")
-        return await waiting.result
+        return await self._group.submit(change)
 
-    async def _write(self) -> None:
-        while self._waiting:
-            group = self._next_group()
-            if not group:
-                continue
-            try:
-                results = await asyncio.to_thread(self.repo.commit_changes, [w.change for w in group])
-            except asyncio.CancelledError:
-                for waiting in group:
-                    waiting.result.cancel()
-                raise
-            except Exception as error:
-                for waiting in group:
-                    if not waiting.result.done():
-                        waiting.result.set_exception(error)
-                continue
-            for waiting, result in zip(group, results, strict=True):
-                if not waiting.result.done():
-                    waiting.result.set_result(result)
+    async def _write(self, changes: list[DirectoryChange]) -> list[CommitResult]:
+        return await asyncio.to_thread(self.repo.commit_changes, changes)
 
-    def _next_group(self) -> list[_Waiting]:
+    def _shareable(self, waiting: list[DirectoryChange]) -> list[int]:
         """The oldest waiting change and those that may share its commit: the same step, other
-        directories; changes whose step stopped waiting (cancelled) are dropped."""
-        self._waiting = [w for w in self._waiting if not w.result.done()]
-        if not self._waiting:
-            return []
-        first = self._waiting[0].change
-        group: list[_Waiting] = []
+        directories."""
+        first = waiting[0]
+        chosen: list[int] = []
         directories: set[str] = set()
-        for waiting in self._waiting:
-            change = waiting.change
-            if len(group) == self.max_group:
+        for index, change in enumerate(waiting):
+            if len(chosen) == self.max_group:
                 break
             if change.step != first.step or change.prefix in directories:
                 continue
-            group.append(waiting)
+            chosen.append(index)
             directories.add(change.prefix)
-        chosen = set(map(id, group))
-        self._waiting = [w for w in self._waiting if id(w) not in chosen]
-        return group
+        return chosen
