@@ -70,3 +70,35 @@ async def test_changes_waiting_at_the_same_time_are_committed_together(tmp_path:
     # Alone, a change is written at once.
     alone = await commits.commit(_change("s12", "o12"))
     assert alone.created and repo.head() == alone.sha
+
+
+def test_a_commit_that_may_not_wait_gives_way_to_another_writer(tmp_path: Path) -> None:
+    repo = GitOpsRepository(tmp_path / "g.git")
+    repo.ensure()
+    other_process = GitOpsRepository(tmp_path / "g.git")
+    with other_process._locked():
+        assert repo.try_commit_changes([_change("s1", "o1")]) is None
+    assert repo.log() == []
+    (result,) = repo.try_commit_changes([_change("s1", "o1")]) or []
+    assert result.created and repo.head() == result.sha
+
+
+async def test_grouped_commits_wait_for_a_lock_another_writer_holds(tmp_path: Path) -> None:
+    repo = GitOpsRepository(tmp_path / "g.git")
+    repo.ensure()
+    commits = GroupedCommits(repo)
+    release = asyncio.Event()
+
+    async def hold_lock() -> None:
+        with GitOpsRepository(tmp_path / "g.git")._locked():
+            await release.wait()
+
+    holder = asyncio.create_task(hold_lock())
+    await asyncio.sleep(0)
+    pending = asyncio.create_task(commits.commit(_change("s1", "o1")))
+    await asyncio.sleep(0.05)
+    assert not pending.done() and repo.log() == []
+    release.set()
+    await holder
+    result = await asyncio.wait_for(pending, 5)
+    assert result.created and repo.head() == result.sha

@@ -125,8 +125,9 @@ class GitOpsRepository:
                 repo.close()
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, *, wait: bool = True) -> Iterator[bool]:
         """Hold the repository's writer lock; first clear what a writer killed while holding it left.
+        Yields whether it is held: with ``wait=False``, False at once when another writer holds it.
 
         The kernel releases a dead process's ``flock``, but not git's ``*.lock`` files: dulwich writes
         every object and ref to ``<file>.lock`` and renames it into place, so ``kill -9`` mid-write leaves
@@ -137,7 +138,11 @@ class GitOpsRepository:
         """
         with open(self.path / "paved.lock", "a+b") as handle:
             fd = handle.fileno()
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
             try:
                 os.lseek(fd, 0, os.SEEK_SET)
                 previous = os.read(fd, 64)
@@ -150,7 +155,7 @@ class GitOpsRepository:
                     )
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()}\n".encode())
-                yield
+                yield True
                 os.ftruncate(fd, 0)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
@@ -208,7 +213,19 @@ class GitOpsRepository:
     def commit_changes(self, changes: Sequence[DirectoryChange]) -> list[CommitResult]:
         """Commit the changes of several operations' steps in one commit, a result for each in order: the
         earlier commit found for a retried one, else the new commit. All are made by the same step, each
-        in its own directory."""
+        in its own directory. Waits for the writer lock, and pushes when a remote is configured."""
+        results = self._commit_locally(changes, wait=True)
+        assert results is not None  # a waiting writer always gets the lock
+        # Pushed also when the commit was found: the earlier attempt may have died before its push.
+        self.push()
+        return results
+
+    def try_commit_changes(self, changes: Sequence[DirectoryChange]) -> list[CommitResult] | None:
+        """``commit_changes`` without waiting and without pushing: None at once when another writer holds
+        the lock. The caller pushes (``push``) when a remote is configured."""
+        return self._commit_locally(changes, wait=False)
+
+    def _commit_locally(self, changes: Sequence[DirectoryChange], *, wait: bool) -> list[CommitResult] | None:
         if len({c.step for c in changes}) > 1:
             raise ValueError("changes made by different steps cannot share a commit")
         if len({c.prefix for c in changes}) < len(changes):
@@ -219,7 +236,9 @@ class GitOpsRepository:
                     raise ValueError(f"{path} is outside {change.directory}")
         self.ensure()
         results: list[CommitResult | None] = [None] * len(changes)
-        with self._locked():
+        with self._locked(wait=wait) as held:
+            if not held:
+                return None
             repo = self._writer = self._writer or Repo(str(self.path))
             for index, change in enumerate(changes):
                 if change.check_existing_since is not None:
@@ -230,8 +249,6 @@ class GitOpsRepository:
             if new:
                 sha = self._commit_with_cas(repo, new)
                 results = [result or CommitResult(sha, created=True) for result in results]
-        # Pushed also when the commit was found: the earlier attempt may have died before its push.
-        self._push()
         return [result for result in results if result is not None]
 
     def _commit_with_cas(self, repo: Repo, changes: Sequence[DirectoryChange]) -> str:
@@ -319,7 +336,8 @@ class GitOpsRepository:
                 for e in repo.get_walker(include=[head], max_entries=limit)
             ]
 
-    def _push(self) -> None:
+    def push(self) -> None:
+        """Push the branch to the configured remote (nothing without one)."""
         if not self.remote_url:
             return
         # Imported here: porcelain loads most of dulwich (~25 ms of start-up) for the push alone, and only a
