@@ -9,6 +9,7 @@ commit per operation, one catalog entry, the default alert rules.
 
     uv run python tests/benchmarks/bench_provisioning.py            # 200 operations
     uv run python tests/benchmarks/bench_provisioning.py --quick    # 40 operations
+    uv run python tests/benchmarks/bench_provisioning.py --repeat 1 # one run of each kind (default 3)
 
 PostgreSQL comes from --database-url or PAVED_TEST_DATABASE_URL (a server where new databases may be created).
 """
@@ -74,6 +75,12 @@ ALONE_GOAL_MS = 250.0
 SCALE_GOAL = 1.7
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of every CPU since boot (Linux /proc/stat; idle and iowait are not busy)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux /proc): the worker's cost, whatever the machine's load."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -94,6 +101,8 @@ class Result:
     step_seconds: dict[str, float]
     worker_cpu_seconds: float = 0.0
     alone: list[float] = field(default_factory=list)
+    machine_busy: float = 0.0  # share of all CPUs busy during the burst, every process counted
+    alone_cpu_seconds: float = 0.0  # the worker's CPU over the operations run one at a time
 
     @property
     def worker_cpu_ms_per_operation(self) -> float:
@@ -303,6 +312,7 @@ async def run_once(
         try:
             # One operation alone, again and again: the latency a user sees on a quiet platform.
             alone_latencies: list[float] = []
+            alone_cpu = sum(cpu_seconds(p.pid) for p in processes)
             for i in range(alone):
                 name = await submit(i, "alone")
                 while True:
@@ -310,7 +320,9 @@ async def run_once(
                         break
                     await asyncio.sleep(0.005)
                 alone_latencies.append(await activated(name))
+            alone_cpu = sum(cpu_seconds(p.pid) for p in processes) - alone_cpu
             cpu_before = sum(cpu_seconds(p.pid) for p in processes)
+            ticks_before = machine_ticks()
             start = time.time()
             names = await asyncio.gather(*(submit(i) for i in range(operations)))
             while True:
@@ -321,6 +333,8 @@ async def run_once(
                     break
                 await asyncio.sleep(0.05)
             worker_cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
+            ticks_after = machine_ticks()
+            machine_busy = (ticks_after[0] - ticks_before[0]) / max(ticks_after[1] - ticks_before[1], 1)
             latencies: list[float] = []
             step_time: dict[str, list[float]] = {}
             failed = retried = 0
@@ -369,6 +383,8 @@ async def run_once(
                     {name: statistics.fmean(values) for name, values in step_time.items()},
                     worker_cpu,
                     alone_latencies,
+                    machine_busy,
+                    alone_cpu,
                 )
             catalog_channel = create_channel(peers.address("catalog"))
             checks.append(catalog_channel)
@@ -412,6 +428,8 @@ async def run_once(
                 {name: statistics.fmean(values) for name, values in step_time.items()},
                 worker_cpu,
                 alone_latencies,
+                machine_busy,
+                alone_cpu,
             )
         finally:
             for process in processes:
@@ -446,13 +464,15 @@ def report(result: Result) -> None:
     )
     print("  mean step time: " + ", ".join(f"{k}={v * 1000:.0f}ms" for k, v in result.step_seconds.items()))
     print(
-        f"  worker CPU per operation: {result.worker_cpu_ms_per_operation:.1f} ms (CPU time, not wall time)"
+        f"  worker CPU per operation: {result.worker_cpu_ms_per_operation:.1f} ms (CPU time, not wall time); "
+        f"machine busy during the burst: {result.machine_busy:.0%} of {os.cpu_count()} CPUs"
     )
     if result.alone:
         ordered = sorted(result.alone)
         print(
             f"  one operation alone, submit -> ACTIVE: p50 {statistics.median(ordered) * 1000:.0f} ms, "
-            f"max {ordered[-1] * 1000:.0f} ms (n={len(ordered)})"
+            f"max {ordered[-1] * 1000:.0f} ms (n={len(ordered)}); worker CPU per operation "
+            f"{result.alone_cpu_seconds * 1000 / len(ordered):.1f} ms"
         )
 
 
@@ -464,6 +484,9 @@ async def main() -> int:
     parser.add_argument("--operations", type=int, default=None)
     parser.add_argument(
         "--alone", type=int, default=None, help="operations run one at a time first (default 10, quick 5)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each kind; the verdicts take the median (default 3)"
     )
     parser.add_argument("--database-url", default=os.environ.get("PAVED_TEST_DATABASE_URL", ""))
     parser.add_argument(
@@ -484,25 +507,39 @@ async def main() -> int:
         f"load average {os.getloadavg()[0]:.2f}"
     )
     databases = Databases(args.database_url)
+    baselines: list[Result] = []
+    scaled_runs: list[Result] = []
     try:
-        baseline = await run_once(1, operations, databases, fake=args.fake_peers, alone=args.alone)
-        report(baseline)
-        scaled = await run_once(2, operations, databases, fake=args.fake_peers)
-        report(scaled)
+        for run in range(args.repeat):
+            if args.repeat > 1:
+                print(f"run {run + 1} of {args.repeat}")
+            baseline = await run_once(1, operations, databases, fake=args.fake_peers, alone=args.alone)
+            report(baseline)
+            scaled = await run_once(2, operations, databases, fake=args.fake_peers)
+            report(scaled)
+            baselines.append(baseline)
+            scaled_runs.append(scaled)
     finally:
         await databases.drop_all()
-    gain = scaled.ops_per_second / baseline.ops_per_second
+    # CPU time on this machine swings between identical runs (shared cores, no instruction counter):
+    # the verdicts take the median run of each kind.
+    gains = [s.ops_per_second / b.ops_per_second for b, s in zip(baselines, scaled_runs, strict=True)]
+    gain = statistics.median(gains)
     print(
-        f"two workers vs one: throughput x{gain:.2f}, "
-        f"p50 x{scaled.percentile(0.5) / baseline.percentile(0.5):.2f}, "
-        f"p99 x{scaled.percentile(0.99) / baseline.percentile(0.99):.2f}"
+        f"two workers vs one: throughput x{gain:.2f} (median of {len(gains)}: "
+        + ", ".join(f"x{g:.2f}" for g in gains)
+        + ")"
     )
-    cpu = max(baseline.worker_cpu_ms_per_operation, scaled.worker_cpu_ms_per_operation)
-    alone_p50 = statistics.median(baseline.alone) * 1000 if baseline.alone else float("nan")
+    cpu_one = statistics.median(r.worker_cpu_ms_per_operation for r in baselines)
+    cpu_two = statistics.median(r.worker_cpu_ms_per_operation for r in scaled_runs)
+    cpu = max(cpu_one, cpu_two)
+    alone = [latency for r in baselines for latency in r.alone]
+    alone_p50 = statistics.median(alone) * 1000 if alone else float("nan")
+    busy = statistics.median(r.machine_busy for r in baselines)
     load = os.getloadavg()[0]
     print(
-        f"verdict: worker CPU per operation {cpu:.1f} ms (goal <= {CPU_GOAL_MS:.0f} ms): "
-        f"{'met' if cpu <= CPU_GOAL_MS else 'MISSED'}"
+        f"verdict: worker CPU per operation {cpu:.1f} ms, median (one worker {cpu_one:.1f}, two workers "
+        f"{cpu_two:.1f}; goal <= {CPU_GOAL_MS:.0f} ms): {'met' if cpu <= CPU_GOAL_MS else 'MISSED'}"
     )
     print(
         f"verdict: one operation alone p50 {alone_p50:.0f} ms submit -> ACTIVE "
@@ -511,7 +548,8 @@ async def main() -> int:
     )
     print(
         f"verdict: second worker adds x{gain:.2f} (goal >= {SCALE_GOAL}, where the peers are not the "
-        f"bottleneck): {'met' if gain >= SCALE_GOAL else 'MISSED'}"
+        f"bottleneck; with one worker the machine was already {busy:.0%} busy): "
+        f"{'met' if gain >= SCALE_GOAL else 'MISSED'}"
     )
     return 0
 
