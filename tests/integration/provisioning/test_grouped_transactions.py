@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from paved_kit.db import create_engine, create_schema, model_registry, session_factory
-from paved_provisioning.grouped_transactions import GroupedTransactions
+from paved_provisioning import store
+from paved_provisioning.app import prepare_schema
+from paved_provisioning.grouped_transactions import Boundary, GroupedTransactions
+from paved_provisioning.models import Operation
 from sqlalchemy import Column, Integer, Table, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,5 +50,49 @@ async def test_work_waiting_together_shares_a_transaction_and_a_failure_stays_it
         sessions.clear()
         assert await asyncio.gather(*(grouped.run(mark(v)) for v in (10, 11, 12))) == [10, 11, 12]
         assert len({id(s) for s in sessions}) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_step_boundaries_and_loads_of_several_operations_are_written_together(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        await prepare_schema(engine)
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            for name in ("a", "b", "c"):
+                operation = Operation(id=name, kind="provision", service=name)
+                await store.add_operation(session=session, operation=operation, steps=["one", "two", "three"])
+            await store.update_operation(session=session, operation_id="c", cancel_requested=True)
+        grouped = GroupedTransactions(sessions)
+        now = store.utcnow()
+
+        def boundary(operation_id: str, *, first: bool) -> Boundary:
+            if first:
+                return Boundary(
+                    operation_id, [], [store.StepStart(operation_id, 0, 1, now)], mark_running=True
+                )
+            done = store.FinishedStep(operation_id, 0, "succeeded", "did one", {"n": 1}, now)
+            starts = [store.StepStart(operation_id, p, 1, now) for p in (1, 2)]
+            return Boundary(operation_id, [done], starts)
+
+        started = await asyncio.gather(*(grouped.cross(boundary(o, first=True)) for o in "abc"))
+        assert started == [True, True, False]  # c's cancellation was asked for: nothing of it started
+        started = await asyncio.gather(*(grouped.cross(boundary(o, first=False)) for o in "ab"))
+        assert started == [True, True]
+
+        loaded = await asyncio.gather(*(grouped.load(o) for o in ("a", "c", "missing")))
+        (a, a_steps), (c, c_steps), (missing, no_steps) = loaded
+        assert a is not None and a.state == "running"
+        assert [(s.state, s.attempts, s.output) for s in a_steps] == [
+            ("succeeded", 1, {"n": 1}),
+            ("running", 1, {}),
+            ("running", 1, {}),
+        ]
+        assert c is not None and c.state == "pending"
+        assert [s.state for s in c_steps] == ["pending"] * 3
+        assert missing is None and no_steps == []
     finally:
         await engine.dispose()

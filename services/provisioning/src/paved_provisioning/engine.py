@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_provisioning import store
 from paved_provisioning.facts import operation_facts
-from paved_provisioning.grouped_transactions import GroupedTransactions
+from paved_provisioning.grouped_transactions import Boundary, GroupedTransactions
 from paved_provisioning.handlers import StepContext, Toolkit, run_step, undo_step
 from paved_provisioning.manifests import current_image, version_of
 from paved_provisioning.models import Deployment, Operation, OperationStep
@@ -63,14 +63,8 @@ class OperationRunner:
     async def run(self, operation_id: str) -> None:
         """Run (or resume) the operation; returns when it is done."""
 
-        async def load(session: AsyncSession) -> tuple[Operation | None, list[OperationStep]]:
-            return (
-                await store.get_operation(session=session, operation_id=operation_id),
-                await store.steps_of(session=session, operation_id=operation_id),
-            )
-
         # Read with the step boundaries waiting now: a burst claims many operations at once.
-        operation, steps = await self.boundaries.run(load)
+        operation, steps = await self.boundaries.load(operation_id)
         if operation is None or operation.done:
             return
         # A pending operation is marked running in the transaction that starts its first step.
@@ -134,23 +128,11 @@ class OperationRunner:
         now = store.utcnow()
         for step in steps:
             step.start_time = step.start_time or now
-
-        async def boundary(session: AsyncSession) -> bool:
-            await store.finish_steps(session=session, steps=recorded)
-            for step in steps:
-                if not await store.start_step(
-                    session=session,
-                    operation_id=operation.id,
-                    position=step.position,
-                    attempts=attempts[step.position],
-                    start_time=step.start_time or now,
-                ):
-                    return False
-            if starting:
-                await store.update_operation(session=session, operation_id=operation.id, state="running")
-            return True
-
-        return await self.boundaries.run(boundary)
+        starts = [
+            store.StepStart(operation.id, step.position, attempts[step.position], step.start_time or now)
+            for step in steps
+        ]
+        return await self.boundaries.cross(Boundary(operation.id, recorded, starts, mark_running=starting))
 
     async def _run_together(
         self,

@@ -353,6 +353,85 @@ async def start_step(
     return bool(result.rowcount)
 
 
+@dataclass(frozen=True)
+class StepStart:
+    """A step to mark running: its attempt and when it started."""
+
+    operation_id: str
+    position: int
+    attempts: int
+    start_time: datetime
+
+
+# PostgreSQL: the starts of many operations' steps in one statement, each unless cancellation of its
+# operation was asked for; the rows it started come back.
+_START_STEPS_PG = text(
+    """
+    UPDATE operation_steps AS s
+    SET state = 'running', attempts = v.attempts, start_time = v.start_time
+    FROM unnest(
+        CAST(:operation_ids AS VARCHAR[]), CAST(:positions AS INTEGER[]),
+        CAST(:attempts AS INTEGER[]), CAST(:start_times AS TIMESTAMP WITH TIME ZONE[])
+    ) AS v(operation_id, position, attempts, start_time)
+    WHERE s.operation_id = v.operation_id AND s.position = v.position
+      AND NOT EXISTS (SELECT 1 FROM operations AS o WHERE o.id = v.operation_id AND o.cancel_requested)
+    RETURNING s.operation_id
+    """
+)
+
+
+async def start_steps(*, session: AsyncSession, starts: Sequence[StepStart]) -> set[str]:
+    """Mark ``starts`` running, except the steps of operations whose cancellation was asked for; those
+    operations' ids (none of their steps is started). One statement on PostgreSQL."""
+    if not starts:
+        return set()
+    if _is_postgres(session):
+        connection = await session.connection()
+        rows = await connection.execute(
+            _START_STEPS_PG,
+            {
+                "operation_ids": [s.operation_id for s in starts],
+                "positions": [s.position for s in starts],
+                "attempts": [s.attempts for s in starts],
+                "start_times": [s.start_time for s in starts],
+            },
+        )
+        return {s.operation_id for s in starts} - {str(row[0]) for row in rows}
+    refused: set[str] = set()
+    for s in starts:
+        if s.operation_id not in refused and not await start_step(
+            session=session,
+            operation_id=s.operation_id,
+            position=s.position,
+            attempts=s.attempts,
+            start_time=s.start_time,
+        ):
+            refused.add(s.operation_id)
+    return refused
+
+
+async def mark_running(*, session: AsyncSession, operation_ids: Sequence[str]) -> None:
+    """Pending operations whose first step started: running (one statement)."""
+    if operation_ids:
+        await _core(
+            session,
+            update(_OPERATIONS)
+            .where(_OPERATIONS.c.id.in_(operation_ids))
+            .values(state="running", update_time=utcnow()),
+        )
+
+
+async def operations_with_steps(
+    *, session: AsyncSession, operation_ids: Sequence[str]
+) -> dict[str, tuple[Operation, list[OperationStep]]]:
+    """The operations among ``operation_ids`` that exist, each with its steps in order (two statements)."""
+    if not operation_ids:
+        return {}
+    found = (await session.exec(select(Operation).where(col(Operation.id).in_(operation_ids)))).all()
+    steps = await steps_of_many(session=session, operation_ids=[o.id for o in found])
+    return {o.id: (o, steps[o.id]) for o in found}
+
+
 async def update_operation(*, session: AsyncSession, operation_id: str, **values: Any) -> int:
     result = await _core(
         session,
