@@ -51,6 +51,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "provisioning"))
 from paved_kit.testing import EphemeralServerSettings
+from provisioning_fakes import DEFAULT_RULES as FAKE_DEFAULT_RULES
 from provisioning_fakes import FakePeers
 from provisioning_peers import RealPeers
 from provisioning_plans import plan
@@ -103,6 +104,7 @@ class Result:
     alone: list[float] = field(default_factory=list)
     machine_busy: float = 0.0  # share of all CPUs busy during the burst, every process counted
     alone_cpu_seconds: float = 0.0  # the worker's CPU over the operations run one at a time
+    rules_per_service: int = DEFAULT_RULES  # the default alert rules each provisioned service gets
 
     @property
     def worker_cpu_ms_per_operation(self) -> float:
@@ -385,6 +387,7 @@ async def run_once(
                     alone_latencies,
                     machine_busy,
                     alone_cpu,
+                    len(FAKE_DEFAULT_RULES),
                 )
             catalog_channel = create_channel(peers.address("catalog"))
             checks.append(catalog_channel)
@@ -451,7 +454,7 @@ def report(result: Result) -> None:
         result.failed == 0
         and result.commits == result.operations
         and result.services == provisioned
-        and result.alert_rules == DEFAULT_RULES * provisioned
+        and result.alert_rules == result.rules_per_service * provisioned
     )
     print(
         f"workers={result.workers} operations={result.operations} "
