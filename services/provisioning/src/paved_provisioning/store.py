@@ -490,21 +490,24 @@ async def claim_operations(
     """Lease up to ``limit`` unfinished operations nobody holds (or whose lease expired); their ids."""
     free = or_(col(Operation.lease_expires_at).is_(None), col(Operation.lease_expires_at) < now)
     if _is_postgres(session):
-        stmt = (
-            select(col(Operation.id))
-            .where(col(Operation.done).is_(False), free)
-            .order_by(col(Operation.create_time))
+        # One statement; the rows another worker is claiming right now are skipped, not waited for. A CTE,
+        # not IN (subquery): PostgreSQL evaluates it once, so the LIMIT holds.
+        claimable = (
+            select(_OPERATIONS.c.id)
+            .where(_OPERATIONS.c.done.is_(False), free)
+            .order_by(_OPERATIONS.c.create_time)
             .limit(limit)
             .with_for_update(skip_locked=True)
+            .cte("claimable")
         )
-        ids = list((await session.exec(stmt)).all())
-        if ids:
-            await session.exec(
-                update(Operation)
-                .where(col(Operation.id).in_(ids))
-                .values(lease_owner=owner, lease_expires_at=lease_until)
-            )
-        return ids
+        claimed = await _core(
+            session,
+            update(_OPERATIONS)
+            .where(_OPERATIONS.c.id == claimable.c.id)
+            .values(lease_owner=owner, lease_expires_at=lease_until)
+            .returning(_OPERATIONS.c.id, _OPERATIONS.c.create_time),
+        )
+        return [str(row[0]) for row in sorted(claimed.all(), key=lambda row: row[1])]
     # SQLite: one statement, so the write lock is taken before anything is read.
     candidates = (
         select(col(Operation.id))
