@@ -18,12 +18,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
-from dulwich.object_store import commit_tree_changes, tree_lookup_path
+from dulwich.object_store import BaseObjectStore, commit_tree_changes, iter_tree_contents, tree_lookup_path
 from dulwich.objects import Blob, Commit, ObjectID, Tree
+from dulwich.pack import ObjectContainer
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 from paved_kit.logging import get_logger
+
+from paved_provisioning.gitops_objects import LooseFirst
 
 OPERATION_TRAILER = "Paved-Operation"
 STEP_TRAILER = "Paved-Step"
@@ -80,8 +84,8 @@ def clear_stale_locks(path: Path) -> list[Path]:
     return cleared
 
 
-def _tree_of(repo: Repo, commit_id: ObjectID) -> ObjectID:
-    commit = repo.object_store[commit_id]
+def _tree_of(objects: LooseFirst, commit_id: ObjectID) -> ObjectID:
+    commit = objects[commit_id]
     if not isinstance(commit, Commit):
         raise GitOpsError(f"{commit_id.decode()} is not a commit")
     return commit.tree
@@ -270,38 +274,24 @@ class GitOpsRepository:
         raise GitOpsError(f"branch {self.branch} kept moving; gave up after {CAS_ATTEMPTS} attempts")
 
     def _tree_with(self, repo: Repo, head: ObjectID | None, changes: Sequence[DirectoryChange]) -> ObjectID:
-        store = repo.object_store
+        store = LooseFirst(repo.object_store)
         if head is None:
             base_tree = Tree()
             store.add_object(base_tree)
             base_id = base_tree.id
         else:
-            base_id = _tree_of(repo, head)
+            base_id = _tree_of(store, head)
         edits: list[tuple[bytes, int | None, ObjectID | None]] = []
         for change in changes:
-            existing = set(self._paths_under(repo, base_id, change.prefix))
+            existing = set(_paths_under(store, base_id, change.prefix))
             for path in sorted(existing - set(change.files)):
                 edits.append((path.encode(), None, None))
             for path, content in sorted(change.files.items()):
                 blob = Blob.from_string(content)
                 store.add_object(blob)
                 edits.append((path.encode(), stat.S_IFREG | 0o644, blob.id))
-        return commit_tree_changes(store, base_id, edits)
-
-    def _paths_under(self, repo: Repo, tree_id: ObjectID, prefix: str) -> Iterator[str]:
-        tree = repo.object_store[tree_id]
-        for part in prefix.strip("/").split("/"):
-            assert isinstance(tree, Tree)
-            try:
-                mode, sha = tree[part.encode()]
-            except KeyError:
-                return
-            if not stat.S_ISDIR(mode):
-                return
-            tree = repo.object_store[ObjectID(sha)]
-        assert isinstance(tree, Tree)
-        for entry in repo.object_store.iter_tree_contents(tree.id):
-            yield prefix + entry.path.decode()
+        # LooseFirst offers what commit_tree_changes uses of a store: reading and adding objects.
+        return commit_tree_changes(cast(BaseObjectStore, store), base_id, edits)
 
     def read_file(self, path: str, *, commit: str | None = None) -> bytes | None:
         """A file's content at ``commit`` (default: the branch head), or None."""
@@ -322,8 +312,8 @@ class GitOpsRepository:
             sha = ObjectID(commit.encode()) if commit else repo.refs.as_dict().get(self.ref)
             if sha is None:
                 return []
-            tree_id = _tree_of(repo, sha)
-            return sorted(self._paths_under(repo, tree_id, directory.strip("/") + "/"))
+            objects = LooseFirst(repo.object_store)
+            return sorted(_paths_under(objects, _tree_of(objects, sha), directory.strip("/") + "/"))
 
     def log(self, *, limit: int = 1000) -> list[tuple[str, str]]:
         """(sha, message) of the branch's commits, newest first."""
@@ -368,10 +358,27 @@ def _message(changes: Sequence[DirectoryChange]) -> str:
 
 
 def _read_blob(repo: Repo, commit: ObjectID, path: str) -> bytes | None:
-    tree_id = _tree_of(repo, commit)
+    objects = LooseFirst(repo.object_store)
+    tree_id = _tree_of(objects, commit)
     try:
-        _, blob_id = tree_lookup_path(repo.object_store.__getitem__, tree_id, path.encode())
+        _, blob_id = tree_lookup_path(objects.__getitem__, tree_id, path.encode())
     except KeyError:
         return None
-    blob = repo.object_store[blob_id]
+    blob = objects[blob_id]
     return bytes(blob.data) if isinstance(blob, Blob) else None
+
+
+def _paths_under(objects: LooseFirst, tree_id: ObjectID, prefix: str) -> Iterator[str]:
+    tree = objects[tree_id]
+    for part in prefix.strip("/").split("/"):
+        assert isinstance(tree, Tree)
+        try:
+            mode, sha = tree[part.encode()]
+        except KeyError:
+            return
+        if not stat.S_ISDIR(mode):
+            return
+        tree = objects[ObjectID(sha)]
+    assert isinstance(tree, Tree)
+    for entry in iter_tree_contents(cast(ObjectContainer, objects), tree.id):
+        yield prefix + entry.path.decode()
