@@ -82,10 +82,12 @@ def machine_ticks() -> tuple[int, int]:
     return sum(values) - values[3] - values[4], sum(values)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc): the worker's cost, whatever the machine's load."""
+def cpu_seconds(pid: int, *, system_only: bool = False) -> float:
+    """User + system CPU time of a process (Linux /proc): the worker's cost, whatever the machine's load.
+    With ``system_only``, the kernel's part alone (system calls: sockets, files)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[12]) if system_only else int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -105,6 +107,7 @@ class Result:
     machine_busy: float = 0.0  # share of all CPUs busy during the burst, every process counted
     alone_cpu_seconds: float = 0.0  # the worker's CPU over the operations run one at a time
     rules_per_service: int = DEFAULT_RULES  # the default alert rules each provisioned service gets
+    worker_system_seconds: float = 0.0  # the kernel's part of worker_cpu_seconds
 
     @property
     def worker_cpu_ms_per_operation(self) -> float:
@@ -324,6 +327,7 @@ async def run_once(
                 alone_latencies.append(await activated(name))
             alone_cpu = sum(cpu_seconds(p.pid) for p in processes) - alone_cpu
             cpu_before = sum(cpu_seconds(p.pid) for p in processes)
+            system_before = sum(cpu_seconds(p.pid, system_only=True) for p in processes)
             ticks_before = machine_ticks()
             start = time.time()
             names = await asyncio.gather(*(submit(i) for i in range(operations)))
@@ -335,6 +339,7 @@ async def run_once(
                     break
                 await asyncio.sleep(0.05)
             worker_cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
+            worker_system = sum(cpu_seconds(p.pid, system_only=True) for p in processes) - system_before
             ticks_after = machine_ticks()
             machine_busy = (ticks_after[0] - ticks_before[0]) / max(ticks_after[1] - ticks_before[1], 1)
             latencies: list[float] = []
@@ -388,6 +393,7 @@ async def run_once(
                     machine_busy,
                     alone_cpu,
                     len(FAKE_DEFAULT_RULES),
+                    worker_system,
                 )
             catalog_channel = create_channel(peers.address("catalog"))
             checks.append(catalog_channel)
@@ -433,6 +439,8 @@ async def run_once(
                 alone_latencies,
                 machine_busy,
                 alone_cpu,
+                DEFAULT_RULES,
+                worker_system,
             )
         finally:
             for process in processes:
@@ -467,7 +475,8 @@ def report(result: Result) -> None:
     )
     print("  mean step time: " + ", ".join(f"{k}={v * 1000:.0f}ms" for k, v in result.step_seconds.items()))
     print(
-        f"  worker CPU per operation: {result.worker_cpu_ms_per_operation:.1f} ms (CPU time, not wall time); "
+        f"  worker CPU per operation: {result.worker_cpu_ms_per_operation:.1f} ms (CPU time, not wall time; "
+        f"{result.worker_system_seconds * 1000 / result.operations:.1f} ms of it in the kernel); "
         f"machine busy during the burst: {result.machine_busy:.0%} of {os.cpu_count()} CPUs"
     )
     if result.alone:
