@@ -235,195 +235,154 @@ async def start_process_peers(directory: Path, urls: dict[str, str]) -> ProcessP
 
 
 async def run_once(
-    workers: int, operations: int, databases: Databases, *, fake: bool = False, alone: int = 0
+    workers: int,
+    operations: int,
+    databases: Databases,
+    directory: Path,
+    *,
+    fake: bool = False,
+    alone: int = 0,
 ) -> Result:
-    with tempfile.TemporaryDirectory(prefix="paved-bench-") as tmp:
-        directory = Path(tmp)
-        if fake:
-            peers = await start_fake_peers()
-        else:
-            peer_urls = {name: await databases.create(name) for name in ("catalog", "alerting", "cost")}
-            peers = await start_process_peers(directory, peer_urls)
-        database_url = await databases.create("provisioning")
-        settings = ProvisioningSettings(
-            port=0,
-            database_url=database_url,
-            gitops_repository=directory / "gitops.git",
-            catalog_address=peers.address("catalog"),
-            alerting_address=peers.address("alerting"),
-            cost_address=peers.address("cost"),
-            run_worker=False,
-            default_max_services=100_000,
-            default_max_instances=10_000_000,
-            default_max_monthly_cost=1e12,
-            log_level="WARNING",
+    """One burst. ``directory`` (the GitOps repository, the logs) is left for the caller to delete once
+    every run is over: deleting thousands of files just before the next run would be charged to that
+    run's worker (ext4 without a journal skips inodes freed in the last minute, one by one, on every
+    file it creates)."""
+    directory.mkdir()  # noqa: ASYNC240 - one directory, before the run starts
+    if fake:
+        peers = await start_fake_peers()
+    else:
+        peer_urls = {name: await databases.create(name) for name in ("catalog", "alerting", "cost")}
+        peers = await start_process_peers(directory, peer_urls)
+    database_url = await databases.create("provisioning")
+    settings = ProvisioningSettings(
+        port=0,
+        database_url=database_url,
+        gitops_repository=directory / "gitops.git",
+        catalog_address=peers.address("catalog"),
+        alerting_address=peers.address("alerting"),
+        cost_address=peers.address("cost"),
+        run_worker=False,
+        default_max_services=100_000,
+        default_max_instances=10_000_000,
+        default_max_monthly_cost=1e12,
+        log_level="WARNING",
+    )
+    engine = create_engine(database_url)
+    await prepare_schema(engine)
+    parts = build_components(settings, engine)
+    server = GrpcServer(settings, "provisioning")
+    register(server, parts.provisioner)
+    await server.start()
+    env = {
+        **os.environ,
+        "PAVED_PROVISIONING_DATABASE_URL": database_url,
+        "PAVED_PROVISIONING_GITOPS_REPOSITORY": str(settings.gitops_repository),
+        "PAVED_PROVISIONING_CATALOG_ADDRESS": settings.catalog_address,
+        "PAVED_PROVISIONING_ALERTING_ADDRESS": settings.alerting_address,
+        "PAVED_PROVISIONING_COST_ADDRESS": settings.cost_address,
+        "PAVED_PROVISIONING_WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
+        "PAVED_PROVISIONING_LOG_FORMAT": "json",
+        "PAVED_PROVISIONING_LOG_LEVEL": "INFO",
+    }
+    processes = [await start_worker(env, directory / f"worker-{i}.log") for i in range(workers)]
+    channel = create_channel(server.address, default_timeout=60)
+    stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
+    ops = operations_pb2_grpc.OperationsStub(channel)
+    submitted: dict[str, float] = {}
+    checks: list[Any] = []
+    resubmitted: list[str] = []
+
+    async def submit(i: int, prefix: str = "svc") -> str:
+        service = f"{prefix}-{i:04d}"
+        request = pb.ProvisionServiceRequest(
+            plan=plan(service, f"team-{i % 10}"),
+            estimated_monthly_cost=money_pb2.Money(currency_code="USD", units=100),
+            request_id=f"bench-{prefix}-{i}",
         )
-        engine = create_engine(database_url)
-        await prepare_schema(engine)
-        parts = build_components(settings, engine)
-        server = GrpcServer(settings, "provisioning")
-        register(server, parts.provisioner)
-        await server.start()
-        env = {
-            **os.environ,
-            "PAVED_PROVISIONING_DATABASE_URL": database_url,
-            "PAVED_PROVISIONING_GITOPS_REPOSITORY": str(settings.gitops_repository),
-            "PAVED_PROVISIONING_CATALOG_ADDRESS": settings.catalog_address,
-            "PAVED_PROVISIONING_ALERTING_ADDRESS": settings.alerting_address,
-            "PAVED_PROVISIONING_COST_ADDRESS": settings.cost_address,
-            "PAVED_PROVISIONING_WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
-            "PAVED_PROVISIONING_LOG_FORMAT": "json",
-            "PAVED_PROVISIONING_LOG_LEVEL": "INFO",
-        }
-        processes = [await start_worker(env, directory / f"worker-{i}.log") for i in range(workers)]
-        channel = create_channel(server.address, default_timeout=60)
-        stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
-        ops = operations_pb2_grpc.OperationsStub(channel)
-        submitted: dict[str, float] = {}
-        checks: list[Any] = []
-        resubmitted: list[str] = []
+        started = time.time()
+        for attempt in range(3):
+            try:
+                op = await stub.ProvisionService(request)
+                break
+            except grpc.aio.AioRpcError as exc:
+                # A client retries with the same request id, which returns the same operation.
+                if exc.code() not in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE) or attempt == 2:
+                    raise
+                resubmitted.append(exc.code().name)
+        submitted[op.name] = started
+        return str(op.name)
 
-        async def submit(i: int, prefix: str = "svc") -> str:
-            service = f"{prefix}-{i:04d}"
-            request = pb.ProvisionServiceRequest(
-                plan=plan(service, f"team-{i % 10}"),
-                estimated_monthly_cost=money_pb2.Money(currency_code="USD", units=100),
-                request_id=f"bench-{prefix}-{i}",
-            )
-            started = time.time()
-            for attempt in range(3):
-                try:
-                    op = await stub.ProvisionService(request)
+    async def activated(name: str) -> float:
+        """Seconds from submit to the end of the ``activate`` step."""
+        op = await ops.GetOperation(operations_pb2.GetOperationRequest(name=name))
+        meta = pb.OperationMetadata()
+        op.metadata.Unpack(meta)
+        activate = next(s for s in meta.steps if s.name == "activate")
+        return activate.end_time.seconds + activate.end_time.nanos / 1e9 - submitted[name]
+
+    try:
+        # One operation alone, again and again: the latency a user sees on a quiet platform.
+        alone_latencies: list[float] = []
+        alone_cpu = sum(cpu_seconds(p.pid) for p in processes)
+        for i in range(alone):
+            name = await submit(i, "alone")
+            while True:
+                if (await ops.GetOperation(operations_pb2.GetOperationRequest(name=name))).done:
                     break
-                except grpc.aio.AioRpcError as exc:
-                    # A client retries with the same request id, which returns the same operation.
-                    if (
-                        exc.code() not in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE)
-                        or attempt == 2
-                    ):
-                        raise
-                    resubmitted.append(exc.code().name)
-            submitted[op.name] = started
-            return str(op.name)
-
-        async def activated(name: str) -> float:
-            """Seconds from submit to the end of the ``activate`` step."""
+                await asyncio.sleep(0.005)
+            alone_latencies.append(await activated(name))
+        alone_cpu = sum(cpu_seconds(p.pid) for p in processes) - alone_cpu
+        cpu_before = sum(cpu_seconds(p.pid) for p in processes)
+        system_before = sum(cpu_seconds(p.pid, system_only=True) for p in processes)
+        ticks_before = machine_ticks()
+        start = time.time()
+        names = await asyncio.gather(*(submit(i) for i in range(operations)))
+        while True:
+            pending = await ops.ListOperations(
+                operations_pb2.ListOperationsRequest(filter="done = false", page_size=1)
+            )
+            if not pending.operations:
+                break
+            await asyncio.sleep(0.05)
+        worker_cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
+        worker_system = sum(cpu_seconds(p.pid, system_only=True) for p in processes) - system_before
+        ticks_after = machine_ticks()
+        machine_busy = (ticks_after[0] - ticks_before[0]) / max(ticks_after[1] - ticks_before[1], 1)
+        latencies: list[float] = []
+        step_time: dict[str, list[float]] = {}
+        failed = retried = 0
+        last_active = start
+        for name in names:
             op = await ops.GetOperation(operations_pb2.GetOperationRequest(name=name))
             meta = pb.OperationMetadata()
             op.metadata.Unpack(meta)
+            if op.HasField("error"):
+                failed += 1
+                continue
+            retried += sum(1 for s in meta.steps if s.attempts > 1)
+            for s in meta.steps:
+                step_time.setdefault(s.name, []).append(
+                    (s.end_time.seconds - s.start_time.seconds)
+                    + (s.end_time.nanos - s.start_time.nanos) / 1e9
+                )
             activate = next(s for s in meta.steps if s.name == "activate")
-            return activate.end_time.seconds + activate.end_time.nanos / 1e9 - submitted[name]
-
-        try:
-            # One operation alone, again and again: the latency a user sees on a quiet platform.
-            alone_latencies: list[float] = []
-            alone_cpu = sum(cpu_seconds(p.pid) for p in processes)
-            for i in range(alone):
-                name = await submit(i, "alone")
-                while True:
-                    if (await ops.GetOperation(operations_pb2.GetOperationRequest(name=name))).done:
-                        break
-                    await asyncio.sleep(0.005)
-                alone_latencies.append(await activated(name))
-            alone_cpu = sum(cpu_seconds(p.pid) for p in processes) - alone_cpu
-            cpu_before = sum(cpu_seconds(p.pid) for p in processes)
-            system_before = sum(cpu_seconds(p.pid, system_only=True) for p in processes)
-            ticks_before = machine_ticks()
-            start = time.time()
-            names = await asyncio.gather(*(submit(i) for i in range(operations)))
-            while True:
-                pending = await ops.ListOperations(
-                    operations_pb2.ListOperationsRequest(filter="done = false", page_size=1)
-                )
-                if not pending.operations:
-                    break
-                await asyncio.sleep(0.05)
-            worker_cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
-            worker_system = sum(cpu_seconds(p.pid, system_only=True) for p in processes) - system_before
-            ticks_after = machine_ticks()
-            machine_busy = (ticks_after[0] - ticks_before[0]) / max(ticks_after[1] - ticks_before[1], 1)
-            latencies: list[float] = []
-            step_time: dict[str, list[float]] = {}
-            failed = retried = 0
-            last_active = start
-            for name in names:
-                op = await ops.GetOperation(operations_pb2.GetOperationRequest(name=name))
-                meta = pb.OperationMetadata()
-                op.metadata.Unpack(meta)
-                if op.HasField("error"):
-                    failed += 1
-                    continue
-                retried += sum(1 for s in meta.steps if s.attempts > 1)
-                for s in meta.steps:
-                    step_time.setdefault(s.name, []).append(
-                        (s.end_time.seconds - s.start_time.seconds)
-                        + (s.end_time.nanos - s.start_time.nanos) / 1e9
-                    )
-                activate = next(s for s in meta.steps if s.name == "activate")
-                done_at = activate.end_time.seconds + activate.end_time.nanos / 1e9
-                latencies.append(done_at - submitted[name])
-                last_active = max(last_active, done_at)
-            log = parts.repo.log(limit=operations * 3)
-            ids = {name.split("/")[1] for name in names}
-            per_op: dict[str, int] = {}
-            for _, message in log:
-                for line in message.splitlines():
-                    if line.startswith(f"{OPERATION_TRAILER}: "):
-                        op_id = line.split(": ", 1)[1]
-                        per_op[op_id] = per_op.get(op_id, 0) + 1
-            commits_ok = sum(1 for op_id in ids if per_op.get(op_id) == 1)
-            if fake:
-                fakes = peers.fakes  # type: ignore[attr-defined]
-                active = catalog_pb2.Service.STATE_ACTIVE
-                services = sum(1 for svc in fakes.catalog.services.values() if svc.state == active)
-                rules = sum(len(r) for r in fakes.alerting.rules.values())
-                return Result(
-                    workers,
-                    operations,
-                    max(last_active - start, 1e-9),
-                    latencies,
-                    failed,
-                    commits_ok,
-                    services,
-                    rules,
-                    retried,
-                    {name: statistics.fmean(values) for name, values in step_time.items()},
-                    worker_cpu,
-                    alone_latencies,
-                    machine_busy,
-                    alone_cpu,
-                    len(FAKE_DEFAULT_RULES),
-                    worker_system,
-                )
-            catalog_channel = create_channel(peers.address("catalog"))
-            checks.append(catalog_channel)
-            catalog = catalog_pb2_grpc.CatalogServiceStub(catalog_channel)
-            services = 0
-            token = ""
-            while True:
-                page = await catalog.ListServices(
-                    catalog_pb2.ListServicesRequest(page_size=1000, page_token=token, filter="state = ACTIVE")
-                )
-                services += len(page.services)
-                token = page.next_page_token
-                if not token:
-                    break
-            alerting_channel = create_channel(peers.address("alerting"))
-            checks.append(alerting_channel)
-            alerting = alerting_pb2_grpc.AlertingServiceStub(alerting_channel)
-            rules = 0
-            token = ""
-            while True:
-                rule_page = await alerting.ListAlertRules(
-                    alerting_pb2.ListAlertRulesRequest(page_size=1000, page_token=token)
-                )
-                rules += len(rule_page.alert_rules)
-                token = rule_page.next_page_token
-                if not token:
-                    break
-            if resubmitted:
-                counts = ", ".join(f"{code} x{n}" for code, n in sorted(Counter(resubmitted).items()))
-                print(f"  resubmitted with the same request id after: {counts}")
+            done_at = activate.end_time.seconds + activate.end_time.nanos / 1e9
+            latencies.append(done_at - submitted[name])
+            last_active = max(last_active, done_at)
+        log = parts.repo.log(limit=operations * 3)
+        ids = {name.split("/")[1] for name in names}
+        per_op: dict[str, int] = {}
+        for _, message in log:
+            for line in message.splitlines():
+                if line.startswith(f"{OPERATION_TRAILER}: "):
+                    op_id = line.split(": ", 1)[1]
+                    per_op[op_id] = per_op.get(op_id, 0) + 1
+        commits_ok = sum(1 for op_id in ids if per_op.get(op_id) == 1)
+        if fake:
+            fakes = peers.fakes  # type: ignore[attr-defined]
+            active = catalog_pb2.Service.STATE_ACTIVE
+            services = sum(1 for svc in fakes.catalog.services.values() if svc.state == active)
+            rules = sum(len(r) for r in fakes.alerting.rules.values())
             return Result(
                 workers,
                 operations,
@@ -439,21 +398,68 @@ async def run_once(
                 alone_latencies,
                 machine_busy,
                 alone_cpu,
-                DEFAULT_RULES,
+                len(FAKE_DEFAULT_RULES),
                 worker_system,
             )
-        finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                await process.wait()
-            for extra in checks:
-                await extra.close()
-            await channel.close()
-            await server.stop(grace=0)
-            await parts.peers.close()
-            await engine.dispose()
-            await peers.stop()
+        catalog_channel = create_channel(peers.address("catalog"))
+        checks.append(catalog_channel)
+        catalog = catalog_pb2_grpc.CatalogServiceStub(catalog_channel)
+        services = 0
+        token = ""
+        while True:
+            page = await catalog.ListServices(
+                catalog_pb2.ListServicesRequest(page_size=1000, page_token=token, filter="state = ACTIVE")
+            )
+            services += len(page.services)
+            token = page.next_page_token
+            if not token:
+                break
+        alerting_channel = create_channel(peers.address("alerting"))
+        checks.append(alerting_channel)
+        alerting = alerting_pb2_grpc.AlertingServiceStub(alerting_channel)
+        rules = 0
+        token = ""
+        while True:
+            rule_page = await alerting.ListAlertRules(
+                alerting_pb2.ListAlertRulesRequest(page_size=1000, page_token=token)
+            )
+            rules += len(rule_page.alert_rules)
+            token = rule_page.next_page_token
+            if not token:
+                break
+        if resubmitted:
+            counts = ", ".join(f"{code} x{n}" for code, n in sorted(Counter(resubmitted).items()))
+            print(f"  resubmitted with the same request id after: {counts}")
+        return Result(
+            workers,
+            operations,
+            max(last_active - start, 1e-9),
+            latencies,
+            failed,
+            commits_ok,
+            services,
+            rules,
+            retried,
+            {name: statistics.fmean(values) for name, values in step_time.items()},
+            worker_cpu,
+            alone_latencies,
+            machine_busy,
+            alone_cpu,
+            DEFAULT_RULES,
+            worker_system,
+        )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            await process.wait()
+        for extra in checks:
+            await extra.close()
+        await channel.close()
+        await server.stop(grace=0)
+        await parts.peers.close()
+        await engine.dispose()
+        await peers.stop()
 
 
 def report(result: Result) -> None:
@@ -522,15 +528,20 @@ async def main() -> int:
     baselines: list[Result] = []
     scaled_runs: list[Result] = []
     try:
-        for run in range(args.repeat):
-            if args.repeat > 1:
-                print(f"run {run + 1} of {args.repeat}")
-            baseline = await run_once(1, operations, databases, fake=args.fake_peers, alone=args.alone)
-            report(baseline)
-            scaled = await run_once(2, operations, databases, fake=args.fake_peers)
-            report(scaled)
-            baselines.append(baseline)
-            scaled_runs.append(scaled)
+        with tempfile.TemporaryDirectory(prefix="paved-bench-") as tmp:
+            for run in range(args.repeat):
+                if args.repeat > 1:
+                    print(f"run {run + 1} of {args.repeat}")
+                baseline = await run_once(
+                    1, operations, databases, Path(tmp) / f"{run}-one", fake=args.fake_peers, alone=args.alone
+                )
+                report(baseline)
+                scaled = await run_once(
+                    2, operations, databases, Path(tmp) / f"{run}-two", fake=args.fake_peers
+                )
+                report(scaled)
+                baselines.append(baseline)
+                scaled_runs.append(scaled)
     finally:
         await databases.drop_all()
     # CPU time on this machine swings between identical runs (shared cores, no instruction counter):
