@@ -422,51 +422,35 @@ async def run_once(
             active = catalog_pb2.Service.STATE_ACTIVE
             services = sum(1 for svc in fakes.catalog.services.values() if svc.state == active)
             rules = sum(len(r) for r in fakes.alerting.rules.values())
-            return Result(
-                workers,
-                operations,
-                max(last_active - start, 1e-9),
-                latencies,
-                failed,
-                commits_ok,
-                services,
-                rules,
-                retried,
-                {name: statistics.fmean(values) for name, values in step_time.items()},
-                worker_cpu,
-                alone_latencies,
-                machine_busy,
-                alone_cpu,
-                len(FAKE_DEFAULT_RULES),
-                worker_system,
-                create_cost,
-            )
-        catalog_channel = create_channel(peers.address("catalog"))
-        checks.append(catalog_channel)
-        catalog = catalog_pb2_grpc.CatalogServiceStub(catalog_channel)
-        services = 0
-        token = ""
-        while True:
-            page = await catalog.ListServices(
-                catalog_pb2.ListServicesRequest(page_size=1000, page_token=token, filter="state = ACTIVE")
-            )
-            services += len(page.services)
-            token = page.next_page_token
-            if not token:
-                break
-        alerting_channel = create_channel(peers.address("alerting"))
-        checks.append(alerting_channel)
-        alerting = alerting_pb2_grpc.AlertingServiceStub(alerting_channel)
-        rules = 0
-        token = ""
-        while True:
-            rule_page = await alerting.ListAlertRules(
-                alerting_pb2.ListAlertRulesRequest(page_size=1000, page_token=token)
-            )
-            rules += len(rule_page.alert_rules)
-            token = rule_page.next_page_token
-            if not token:
-                break
+            rules_per_service = len(FAKE_DEFAULT_RULES)
+        else:
+            catalog_channel = create_channel(peers.address("catalog"))
+            checks.append(catalog_channel)
+            catalog = catalog_pb2_grpc.CatalogServiceStub(catalog_channel)
+            services = 0
+            token = ""
+            while True:
+                page = await catalog.ListServices(
+                    catalog_pb2.ListServicesRequest(page_size=1000, page_token=token, filter="state = ACTIVE")
+                )
+                services += len(page.services)
+                token = page.next_page_token
+                if not token:
+                    break
+            alerting_channel = create_channel(peers.address("alerting"))
+            checks.append(alerting_channel)
+            alerting = alerting_pb2_grpc.AlertingServiceStub(alerting_channel)
+            rules = 0
+            token = ""
+            while True:
+                rule_page = await alerting.ListAlertRules(
+                    alerting_pb2.ListAlertRulesRequest(page_size=1000, page_token=token)
+                )
+                rules += len(rule_page.alert_rules)
+                token = rule_page.next_page_token
+                if not token:
+                    break
+            rules_per_service = DEFAULT_RULES
         if resubmitted:
             counts = ", ".join(f"{code} x{n}" for code, n in sorted(Counter(resubmitted).items()))
             print(f"  resubmitted with the same request id after: {counts}")
@@ -485,7 +469,7 @@ async def run_once(
             alone_latencies,
             machine_busy,
             alone_cpu,
-            DEFAULT_RULES,
+            rules_per_service,
             worker_system,
             create_cost,
         )
