@@ -31,15 +31,6 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def claim_now(*, free: int, running: int, batch: int, waited: float, patience: float) -> bool:
-    """Whether a worker with ``free`` slots and ``running`` operations claims now: at once when it runs
-    nothing or has ``batch`` free slots; with fewer, once a slot has been free for ``patience`` seconds.
-    Under a burst, a claim then takes several operations instead of one per operation that ends."""
-    if free <= 0:
-        return False
-    return running == 0 or free >= batch or waited >= patience
-
-
 class Worker:
     """Claims and runs operations until stopped; at most ``concurrency`` at a time."""
 
@@ -64,11 +55,8 @@ class Worker:
         self.name = name or worker_id()
         # Wakes this worker when another process submits (PostgreSQL LISTEN); polling covers the rest.
         self.listen = listen
-        # A claim waits for a quarter of the slots to be free, or half a poll interval at most.
-        self.claim_batch = max(1, concurrency // 4)
         self._wakeup = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._free_since: float | None = None  # when a slot was freed since the last claim
 
     def wake(self) -> None:
         """Look for work now (called when an operation is submitted in this process)."""
@@ -110,17 +98,8 @@ class Worker:
     async def poll_once(self) -> int:
         """Claim what fits in the free slots and start it; returns how many were claimed."""
         free = self.concurrency - len(self._running)
-        clock = asyncio.get_running_loop().time()
-        waited = 0.0 if self._free_since is None else clock - self._free_since
-        if not claim_now(
-            free=free,
-            running=len(self._running),
-            batch=self.claim_batch,
-            waited=waited,
-            patience=self.poll_interval / 2,
-        ):
+        if free <= 0:
             return 0
-        self._free_since = None
         now = store.utcnow()
         try:
             async with self.sessions() as session, session.begin():
@@ -157,8 +136,6 @@ class Worker:
             _log.exception("operation run crashed", operation=operation_id, worker=self.name)
         finally:
             self._running.pop(operation_id, None)
-            if self._free_since is None:
-                self._free_since = asyncio.get_running_loop().time()
             self._wakeup.set()
 
     async def _ended(self, operation_id: str) -> bool:
