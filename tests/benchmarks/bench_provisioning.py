@@ -96,28 +96,27 @@ def cpu_seconds(pid: int, *, system_only: bool = False) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def file_create_seconds(directory: Path, files: int = 300) -> float:
-    """CPU time to create one empty file in ``directory`` (in a new subdirectory, kept): a GitOps commit
-    writes about ten. On ext4 without a journal it grows with the inodes freed nearby in the last one to
-    five minutes (each is skipped, one by one, on every file created): a run just after deleting many files
-    (an earlier benchmark's, a test suite's) shows it in the worker's kernel time."""
+def file_create_seconds(directory: Path, subdirectories: int = 64, files: int = 8) -> float:
+    """CPU time to create one empty file in ``directory`` (in new subdirectories, kept), spread over
+    subdirectories as git spreads its objects: new directories land in different block groups. A GitOps
+    commit writes about ten files. On ext4 without a journal the cost grows with the inodes freed nearby in
+    the last one to five minutes (each is skipped, one by one, on every file created): a run just after
+    deleting many files (an earlier benchmark's, a test suite's) shows it in the worker's kernel time."""
     probe = Path(tempfile.mkdtemp(prefix="file-create-probe-", dir=directory))
     started = time.thread_time()
-    for i in range(files):
-        (probe / str(i)).touch()
-    return (time.thread_time() - started) / files
+    for d in range(subdirectories):
+        subdirectory = probe / f"{d:02x}"
+        subdirectory.mkdir()
+        for i in range(files):
+            (subdirectory / str(i)).touch()
+    return (time.thread_time() - started) / (subdirectories * files)
 
 
 async def settle_file_creation(directory: Path) -> None:
     """Wait (up to SETTLE_SECONDS) until creating a file costs what it normally does, so that the first
     run is not charged for files something else deleted just before."""
-
-    def probe() -> float:
-        # New directories land in different block groups: the worst of a few stands for all of them.
-        return max(file_create_seconds(directory) for _ in range(4))
-
     waited = 0.0
-    cost = probe()
+    cost = file_create_seconds(directory)
     if cost > SETTLED_CREATE_SECONDS:
         print(
             f"creating a file here costs {cost * 1e6:.0f} us of CPU (many files were deleted nearby in the "
@@ -127,7 +126,7 @@ async def settle_file_creation(directory: Path) -> None:
     while cost > SETTLED_CREATE_SECONDS and waited < SETTLE_SECONDS:
         await asyncio.sleep(15)
         waited += 15
-        cost = probe()
+        cost = file_create_seconds(directory)
     if waited:
         print(f"  after {waited:.0f} s: {cost * 1e6:.0f} us")
 
