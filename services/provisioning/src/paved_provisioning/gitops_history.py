@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from dulwich.diff_tree import tree_changes
-from dulwich.object_store import tree_lookup_path
+from dulwich.object_store import BaseObjectStore, iter_tree_contents, tree_lookup_path
 from dulwich.objects import Blob, Commit, ObjectID, Tree
+from dulwich.pack import ObjectContainer
 from dulwich.repo import Repo
 
 from paved_provisioning.gitops import OPERATION_TRAILER, GitOpsRepository
+from paved_provisioning.gitops_objects import LooseFirst
 
 
 @dataclass
@@ -53,19 +56,19 @@ def _directory_of(path: bytes, depth: int) -> str | None:
     return b"/".join(parts[:depth]).decode(errors="replace")
 
 
-def _files_under(repo: Repo, commit_id: ObjectID, directory: str) -> dict[str, bytes]:
-    commit = repo.object_store[commit_id]
+def _files_under(objects: LooseFirst, commit_id: ObjectID, directory: str) -> dict[str, bytes]:
+    commit = objects[commit_id]
     assert isinstance(commit, Commit)
     try:
-        _, tree_id = tree_lookup_path(repo.object_store.__getitem__, commit.tree, directory.encode())
+        _, tree_id = tree_lookup_path(objects.__getitem__, commit.tree, directory.encode())
     except KeyError:
         return {}
-    tree = repo.object_store[tree_id]
+    tree = objects[tree_id]
     if not isinstance(tree, Tree):
         return {}
     files: dict[str, bytes] = {}
-    for entry in repo.object_store.iter_tree_contents(tree.id):
-        blob = repo.object_store[entry.sha]
+    for entry in iter_tree_contents(cast(ObjectContainer, objects), tree.id):
+        blob = objects[entry.sha]
         if isinstance(blob, Blob):
             files[entry.path.decode(errors="replace")] = bytes(blob.data)
     return files
@@ -78,20 +81,22 @@ def directory_histories(gitops: GitOpsRepository, directories: Iterable[str]) ->
         return {}
     depths = {d.count("/") + 1 for d in wanted}
     with Repo(str(gitops.path)) as repo:
+        objects = LooseFirst(repo.object_store)
         head = repo.refs.as_dict().get(gitops.ref)
         open_ = set(wanted)
         sha = head
         while sha is not None and open_:
-            commit = repo.object_store[sha]
+            commit = objects[sha]
             assert isinstance(commit, Commit)
             parent = commit.parents[0] if commit.parents else None
             parent_tree = None
             if parent is not None:
-                parent_commit = repo.object_store[parent]
+                parent_commit = objects[parent]
                 assert isinstance(parent_commit, Commit)
                 parent_tree = parent_commit.tree
             touched: set[str] = set()
-            for change in tree_changes(repo.object_store, parent_tree, commit.tree):
+            # LooseFirst offers what tree_changes uses of a store: reading objects.
+            for change in tree_changes(cast(BaseObjectStore, objects), parent_tree, commit.tree):
                 for side in (change.old, change.new):
                     path = side.path if side is not None else None
                     if path is None:
@@ -113,8 +118,8 @@ def directory_histories(gitops: GitOpsRepository, directories: Iterable[str]) ->
         for history in wanted.values():
             if head is None or not history.last_commit or history.last_commit == history.paved_commit:
                 continue
-            history.head_files = _files_under(repo, head, history.directory)
+            history.head_files = _files_under(objects, head, history.directory)
             if history.paved_commit:
                 paved_sha = ObjectID(history.paved_commit.encode())
-                history.paved_files = _files_under(repo, paved_sha, history.directory)
+                history.paved_files = _files_under(objects, paved_sha, history.directory)
     return wanted
