@@ -287,7 +287,7 @@ async def run_once(
 ) -> Result:
     """One burst. ``directory`` (the GitOps repository, the logs) is left for the caller to delete once
     every run is over: deleting thousands of files just before the next run would be charged to that
-    run's worker (ext4 without a journal skips inodes freed in the last minute, one by one, on every
+    run's worker (ext4 without a journal skips inodes freed in the last minutes, one by one, on every
     file it creates)."""
     directory.mkdir()  # noqa: ASYNC240 - one directory, before the run starts
     create_cost = file_create_seconds(directory)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from dulwich.object_store import DiskObjectStore
-from dulwich.objects import ObjectID, RawObjectID, ShaFile, sha_to_hex
+from dulwich.objects import ObjectID, RawObjectID, ShaFile, hex_to_filename, sha_to_hex
 
 
 class LooseFirst:
@@ -29,9 +29,8 @@ class LooseFirst:
         if written is not None:
             # A copy: the caller may change what it reads (commit_tree_changes edits trees in place).
             return written.copy()
-        name = hexsha.decode("ascii")
         try:
-            return ShaFile.from_path(os.path.join(self.store.path, name[:2], name[2:]))
+            return ShaFile.from_path(hex_to_filename(os.fspath(self.store.path), hexsha))
         except FileNotFoundError:
             return self.store[hexsha]
 
