@@ -75,10 +75,10 @@ async def start_fake_peers() -> RealPeers:
     fakes = FakePeers()
     server = GrpcServer(EphemeralServerSettings(host="127.0.0.1", port=0), "peers")
     for registration in fakes.registrations():
-        server.add_servicer(*registration)  # type: ignore[arg-type]
+        server.add_servicer(*registration)
     await server.start()
     peers = RealPeers(servers={"catalog": server, "alerting": server, "cost": server})
-    peers.fakes = fakes  # type: ignore[attr-defined]
+    peers.fakes = fakes
     return peers
 
 
@@ -452,7 +452,7 @@ async def run_once(
                     per_op[op_id] = per_op.get(op_id, 0) + 1
         commits_ok = sum(1 for op_id in ids if per_op.get(op_id) == 1)
         if fake:
-            fakes = peers.fakes  # type: ignore[attr-defined]
+            fakes = peers.fakes
             active = catalog_pb2.Service.STATE_ACTIVE
             services = sum(1 for svc in fakes.catalog.services.values() if svc.state == active)
             rules = sum(len(r) for r in fakes.alerting.rules.values())
