@@ -1,11 +1,12 @@
 """GitOps commits survive ``kill -9`` at any instant.
 
 A real worker process (``python -m paved_provisioning worker``) commits for a queue of operations and is
-killed with SIGKILL while it writes a git file (object or ref, each written to ``<file>.lock`` and then
-renamed): the k-th write of each run, k spread evenly over every write of a commit and beyond, so the
-kills cover a commit's whole duration. Another worker resumes after the lease expires. In the end every
-accepted operation succeeded, its service is ACTIVE, each has exactly one commit, no lock file is left
-and ``git fsck --strict`` is clean.
+killed with SIGKILL while it writes a git file (a commit's pack, written to ``tmp_pack_*`` and then
+renamed; its index and the ref, each written to ``<file>.lock`` and then renamed): the k-th write of each
+run, k spread evenly over every write of a commit and beyond, so the kills cover a commit's whole
+duration. Another worker resumes after the lease expires. In the end every accepted operation succeeded,
+its service is ACTIVE, each has exactly one commit, no lock file or temporary pack is left and
+``git fsck --strict`` is clean.
 
 ``PAVED_GITOPS_KILLS`` sets the kills per database (default 12).
 """
@@ -27,11 +28,12 @@ from paved_provisioning.gitops import OPERATION_TRAILER, GitOpsRepository
 from provisioning_harness import Harness, HarnessFactory, steps
 
 KILLS = int(os.environ.get("PAVED_GITOPS_KILLS", "12"))
-# A commit of one service writes about 20 files (blobs, trees, the commit, the ref); k goes a little
-# beyond, so some kills also land between commits and in the steps after them.
-MAX_WRITE_INDEX = 24
+# A commit writes three files (its pack, the pack's index, the ref); k goes to a second commit, so some
+# kills also land between commits and in the steps after them.
+MAX_WRITE_INDEX = 7
 LEASE_SECONDS = 1.0
-# Every git file the worker writes pauses while it is still a lock file, and reports itself on stderr.
+# Every git file the worker writes pauses before it takes its name (a lock file, a temporary pack) and
+# reports itself on stderr.
 WORKER = textwrap.dedent(
     """
     import os, runpy, sys, time
@@ -50,6 +52,17 @@ WORKER = textwrap.dedent(
         close(self)
 
     dulwich.file._GitFile.close = slow_close
+    replace = os.replace
+
+    def slow_replace(source, target, *args, **kwargs):
+        global count
+        if os.path.basename(os.fsdecode(source)).startswith("tmp_pack_"):
+            count += 1
+            print(f"write {count} pack", file=sys.stderr, flush=True)
+            time.sleep(0.01)
+        return replace(source, target, *args, **kwargs)
+
+    os.replace = slow_replace
     sys.argv = ["paved_provisioning", "worker"]
     runpy.run_module("paved_provisioning", run_name="__main__", alter_sys=True)
     """
@@ -159,6 +172,7 @@ async def test_every_operation_ends_active_exactly_once_whenever_the_writer_is_k
     for name, service in services.items():
         assert service.state == catalog_pb2.Service.STATE_ACTIVE, (name, service.state)
     leftovers = [p for p in h.repo.path.rglob("*.lock") if p.name != "paved.lock"]
+    leftovers += h.repo.path.glob("objects/pack/tmp_pack_*")
     assert leftovers == [], leftovers
     checked = fsck(h.repo)
     assert checked.returncode == 0 and not checked.stdout.strip(), checked.stdout + checked.stderr

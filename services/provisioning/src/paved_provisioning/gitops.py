@@ -28,6 +28,7 @@ from dulwich.repo import Repo
 from paved_kit.logging import get_logger
 
 from paved_provisioning.gitops_objects import LooseFirst
+from paved_provisioning.gitops_packs import consolidate
 
 OPERATION_TRAILER = "Paved-Operation"
 STEP_TRAILER = "Paved-Step"
@@ -70,10 +71,14 @@ class CommitResult:
 
 def clear_stale_locks(path: Path) -> list[Path]:
     """Remove git lock files (objects, refs, packed-refs, HEAD, config) under the bare repository
-    ``path``; only safe while holding the writer lock after its previous holder died."""
+    ``path``, and a pack a writer had not finished (its temporary file, or a pack still without its
+    index); only safe while holding the writer lock after its previous holder died."""
     candidates = [path / name for name in ("HEAD.lock", "packed-refs.lock", "config.lock", "index.lock")]
     for directory in ("objects", "refs"):
         candidates += (path / directory).rglob("*.lock")
+    packs = path / "objects" / "pack"
+    candidates += packs.glob("tmp_pack_*")
+    candidates += [pack for pack in packs.glob("pack-*.pack") if not pack.with_suffix(".idx").exists()]
     cleared = []
     for candidate in candidates:
         try:
@@ -258,23 +263,27 @@ class GitOpsRepository:
     def _commit_with_cas(self, repo: Repo, changes: Sequence[DirectoryChange]) -> str:
         for _ in range(CAS_ATTEMPTS):
             old = self._branch_head(repo)
+            objects = LooseFirst(repo.object_store)
             commit = Commit()
-            commit.tree = self._tree_with(repo, old, changes)
+            commit.tree = self._tree_with(objects, old, changes)
             commit.parents = [old] if old else []
             commit.author = commit.committer = _author_bytes(self.author)
             commit.commit_time = commit.author_time = int(time.time())
             commit.commit_timezone = commit.author_timezone = 0
             commit.encoding = b"UTF-8"
             commit.message = _message(changes).encode()
-            repo.object_store.add_object(commit)
+            objects.add_object(commit)
+            objects.write_pack()
             # The file lock serializes Paved writers; the compare-and-swap also protects against any other
             # process updating the branch behind our back (then the commit is rebuilt on the new head).
             if repo.refs.set_if_equals(self.ref, old, commit.id):
+                consolidate(repo.object_store)
                 return commit.id.decode()
         raise GitOpsError(f"branch {self.branch} kept moving; gave up after {CAS_ATTEMPTS} attempts")
 
-    def _tree_with(self, repo: Repo, head: ObjectID | None, changes: Sequence[DirectoryChange]) -> ObjectID:
-        store = LooseFirst(repo.object_store)
+    def _tree_with(
+        self, store: LooseFirst, head: ObjectID | None, changes: Sequence[DirectoryChange]
+    ) -> ObjectID:
         if head is None:
             base_tree = Tree()
             store.add_object(base_tree)

@@ -1,11 +1,11 @@
-"""Object reads that do not list the pack directory each time.
+"""Object reads that do not list the pack directory each time, and writes gathered into one pack.
 
 Dulwich looks for an object in the repository's packs first and, when no pack has it, lists the pack
 directory again (another process may just have written a pack) before it reads the loose file. In a
-repository of loose objects, as Paved's commits make, that is a directory listing for every object read:
-about twenty per commit, most of a commit's system calls. ``LooseFirst`` reads the loose file first and
-falls back to dulwich (the packs) only when there is none; the objects a commit has just written are read
-back from memory.
+repository of loose objects (as Paved's commits made before they wrote packs, and as git leaves between
+repacks) that is a directory listing for every object read. ``LooseFirst`` reads the loose file first and
+falls back to dulwich (the packs) only when there is none. What a commit adds is kept in memory, read back
+from there, and written as one pack by ``write_pack`` (see ``gitops_packs``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import os
 
 from dulwich.object_store import DiskObjectStore
 from dulwich.objects import ObjectID, RawObjectID, ShaFile, hex_to_filename, sha_to_hex
+
+from paved_provisioning.gitops_packs import write_objects
 
 
 class LooseFirst:
@@ -35,5 +37,9 @@ class LooseFirst:
             return self.store[hexsha]
 
     def add_object(self, obj: ShaFile) -> None:
-        self.store.add_object(obj)
+        """Keep ``obj`` for ``write_pack`` (a copy: the caller may go on changing it)."""
         self._written[obj.id] = obj.copy()
+
+    def write_pack(self) -> None:
+        """Write what was added as one pack: before anything (a ref) points at it."""
+        write_objects(self.store, list(self._written.values()))

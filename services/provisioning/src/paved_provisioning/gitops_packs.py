@@ -1,0 +1,145 @@
+"""One pack per GitOps commit, and the geometric roll-up that keeps the number of packs small.
+
+A commit writes its new objects (a service's files, the trees above them, the commit: about fifteen per
+service) as one pack and its index rather than one loose file each. Creating files is most of what a loose
+object costs, and on some filesystems (ext4 without a journal, after many deletions) far more than
+writing the bytes. The pack is written with what dulwich's own ``add_objects`` uses, minus its second pass
+that reads the pack back to index it: the writer already knows each object's offset and checksum.
+
+Every pack is one more index for a reader to look in, so once there are more than ``PACK_LIMIT`` the
+smallest are rolled up into one, as ``git repack --geometric=2`` does: afterwards each pack holds at least
+twice the objects of all smaller ones together, so a repository of n objects keeps O(log n) packs and
+every object is rewritten O(log n) times in all. Readers in other processes are safe: a pack appears only
+once its index is complete (dulwich, like git, ignores a pack without one), and a reader that finds a
+rolled-up pack gone rescans the pack directory and looks again (dulwich's ``PackFileDisappeared``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+
+from dulwich.file import GitFile
+from dulwich.object_store import PACK_MODE, DiskObjectStore
+from dulwich.objects import ShaFile
+from dulwich.pack import (
+    Pack,
+    PackFileDisappeared,
+    UnpackedObject,
+    full_unpacked_object,
+    iter_sha1,
+    write_pack_data,
+    write_pack_index,
+)
+
+PACK_LIMIT = 16  # packs before the smallest are rolled up
+GEOMETRIC_FACTOR = 2
+
+
+def write_objects(store: DiskObjectStore, objects: Sequence[ShaFile]) -> str | None:
+    """Write ``objects`` into the store as one new pack; returns its base path (None when empty)."""
+    if not objects:
+        return None
+    return _write_pack(store, (full_unpacked_object(o) for o in objects), len(objects))
+
+
+def _write_pack(store: DiskObjectStore, records: Iterator[UnpackedObject], count: int) -> str:
+    """The pack under a temporary name first, then under its own (``pack-<sha of its object ids>``), then
+    its index: readers only use a pack whose index is there."""
+    pack_dir = os.fspath(store.pack_dir)
+    fd, temporary = tempfile.mkstemp(dir=pack_dir, prefix="tmp_pack_")  # the prefix `git gc` cleans up
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            entries, checksum = write_pack_data(
+                handle.write,
+                records,
+                num_records=count,
+                compression_level=store.pack_compression_level,
+                object_format=store.object_format,
+            )
+            if store.fsync_object_files:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.chmod(temporary, PACK_MODE)
+        ordered = sorted((sha, offset, crc) for sha, (offset, crc) in entries.items())
+        base = os.path.join(pack_dir, "pack-" + iter_sha1(sha for sha, _, _ in ordered).decode("ascii"))
+        os.replace(temporary, base + ".pack")
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        raise
+    with GitFile(base + ".idx", "wb", mask=PACK_MODE, fsync=store.fsync_object_files) as index:
+        write_pack_index(index, ordered, checksum, version=store.pack_index_version)
+    return base
+
+
+def roll_up_sizes(sizes: Sequence[int], factor: int = GEOMETRIC_FACTOR) -> int:
+    """How many of the smallest packs (``sizes`` ascending, in objects) to roll into one so that every pack
+    left, the new one included, holds at least ``factor`` times the objects of all smaller ones."""
+    split = len(sizes) - 1
+    while split > 0 and sizes[split] >= factor * sizes[split - 1]:
+        split -= 1
+    split += 1  # sizes[:split] break the progression
+    total = sum(sizes[:split])
+    while split < len(sizes) and sizes[split] < factor * total:
+        total += sizes[split]
+        split += 1
+    return split if split >= 2 else 0
+
+
+def consolidate(store: DiskObjectStore, *, limit: int = PACK_LIMIT) -> int:
+    """Roll the smallest packs into one when there are more than ``limit``; returns how many packs were
+    rolled up (0 when none). Only under the repository's writer lock: it deletes packs. Packs kept with a
+    ``.keep`` file are left alone, as git leaves them."""
+    packs = _packs(store)
+    try:
+        if len(packs) <= limit:
+            return 0
+        by_size = sorted(packs, key=lambda base: len(packs[base]))
+        roll = by_size[: roll_up_sizes([len(packs[base]) for base in by_size])]
+        if len(roll) < 2:
+            return 0
+        unique = {sha for base in roll for sha in packs[base]}
+
+        def records() -> Iterator[UnpackedObject]:
+            written: set[bytes] = set()
+            for base in roll:
+                for obj in packs[base].iterobjects():
+                    if obj.id not in written:
+                        written.add(obj.id)
+                        yield full_unpacked_object(obj)
+
+        kept = _write_pack(store, records(), len(unique))
+    except PackFileDisappeared:
+        return 0  # something else (git gc) is repacking: leave it to that
+    finally:
+        for pack in packs.values():
+            pack.close()
+    for base in roll:
+        if base == kept:  # the roll-up came out as a pack already there
+            continue
+        # The index first: a reader listing the directory meanwhile does not take the pack up again.
+        for suffix in (".idx", ".pack"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(base + suffix)
+    return len(roll)
+
+
+def _packs(store: DiskObjectStore) -> dict[str, Pack]:
+    """The store's complete packs (with an index) but kept ones, by base path, opened apart from the
+    store's own cache: closing them after a roll-up leaves the store's readers as they were."""
+    pack_dir = os.fspath(store.pack_dir)
+    names = set(os.listdir(pack_dir))
+    bases = [
+        name.removesuffix(".pack")
+        for name in sorted(names)
+        if name.endswith(".pack")
+        and name.removesuffix(".pack") + ".idx" in names
+        and name.removesuffix(".pack") + ".keep" not in names
+    ]
+    return {
+        os.path.join(pack_dir, base): Pack(os.path.join(pack_dir, base), object_format=store.object_format)
+        for base in bases
+    }
