@@ -520,7 +520,7 @@ async def run_once(
             await extra.close()
         await channel.close()
         await server.stop(grace=0)
-        await parts.peers.close()
+        await parts.close()
         await engine.dispose()
         await peers.stop()
 

@@ -71,7 +71,7 @@ async def harness_factory(
         for task in harness.tasks:
             task.cancel()
         await asyncio.gather(*harness.tasks, return_exceptions=True)
-        await harness.parts.peers.close()
+        await harness.parts.close()
         await harness.engine.dispose()
 
 

@@ -51,6 +51,11 @@ class Components:
     repo: GitOpsRepository
     auto_optimizer: AutoOptimizer
 
+    async def close(self) -> None:
+        """Close the peer channels and the GitOps repository."""
+        await self.peers.close()
+        self.repo.close()
+
 
 def build_components(
     settings: ProvisioningSettings, engine: AsyncEngine, *, worker_name: str | None = None
@@ -113,7 +118,7 @@ async def build(settings: ProvisioningSettings, engine: AsyncEngine, server: Grp
     await prepare_schema(engine, migrate=settings.migrate_on_start)
     parts = build_components(settings, engine)
     register(server, parts.provisioner)
-    result: list[BuildPart] = [parts.peers.close]
+    result: list[BuildPart] = [parts.close]
     if settings.run_worker:
         result.append(asyncio.create_task(parts.worker.run(), name="provisioning-worker"))
     if settings.auto_optimize_services:
@@ -137,7 +142,7 @@ async def run_worker_process(settings: ProvisioningSettings) -> int:
                 loop.add_signal_handler(sig, task.cancel)
         with suppress(asyncio.CancelledError):
             await task
-        await parts.peers.close()
+        await parts.close()
     finally:
         await engine.dispose()
     return 0

@@ -302,6 +302,14 @@ class GitOpsRepository:
         # LooseFirst offers what commit_tree_changes uses of a store: reading and adding objects.
         return commit_tree_changes(cast(BaseObjectStore, store), base_id, edits)
 
+    def close(self) -> None:
+        """Close the repositories kept open for reading and writing (their open packs)."""
+        with self._reader_lock:
+            for repo in (self._reader, self._writer):
+                if repo is not None:
+                    repo.close()
+            self._reader = self._writer = None
+
     def read_file(self, path: str, *, commit: str | None = None) -> bytes | None:
         """A file's content at ``commit`` (default: the branch head), or None."""
         if commit:
