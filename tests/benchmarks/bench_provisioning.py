@@ -21,7 +21,8 @@ PostgreSQL comes from --database-url or PAVED_TEST_DATABASE_URL (a server where 
 
 Before the first run it waits (up to six minutes) until creating a file costs what it normally does: on ext4
 without a journal, files deleted nearby in the last minutes (an earlier run's, a test suite's) make every
-file created afterwards slower, and the worker creates about ten per GitOps commit.
+file created afterwards slower. The worker creates three per GitOps commit (a pack, its index, the ref;
+about fifteen per service before commits were packs), the peers and PostgreSQL more.
 """
 
 from __future__ import annotations
@@ -118,8 +119,8 @@ def reference_cpu_seconds() -> float:
 
 def file_create_seconds(directory: Path, subdirectories: int = 64, files: int = 8) -> float:
     """CPU time to create one empty file in ``directory`` (in new subdirectories, kept), spread over
-    subdirectories as git spreads its objects: new directories land in different block groups. A GitOps
-    commit writes about ten files. On ext4 without a journal the cost grows with the inodes freed nearby in
+    subdirectories as git spreads loose objects: new directories land in different block groups. A GitOps
+    commit writes three files. On ext4 without a journal the cost grows with the inodes freed nearby in
     the last one to five minutes (each is skipped, one by one, on every file created): a run just after
     deleting many files (an earlier benchmark's, a test suite's) shows it in the worker's kernel time."""
     probe = Path(tempfile.mkdtemp(prefix="file-create-probe-", dir=directory))
