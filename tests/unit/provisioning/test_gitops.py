@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from paved_provisioning.gitops import OPERATION_TRAILER, GitOpsRepository
+from paved_provisioning.gitops_packs import PACK_LIMIT
 
 CHILD = """
 import sys
@@ -80,6 +81,10 @@ def test_concurrent_threads_and_processes_lose_no_commit(tmp_path: Path) -> None
     repo = GitOpsRepository(path)
     assert len(repo.log()) == 60
     assert len(repo.list_files("services/t")) == 60
+    # Sixty commits from six writers in two processes: packs were rolled up while the others read them.
+    assert len(list((tmp_path / "g.git" / "objects" / "pack").glob("*.pack"))) <= PACK_LIMIT + 1
+    fsck = ["git", "--git-dir", path, "fsck", "--full", "--strict", "--no-dangling"]
+    assert subprocess.run(fsck, capture_output=True, text=True, check=False).returncode == 0
 
 
 def test_every_commit_is_pushed_to_the_configured_remote(tmp_path: Path) -> None:
