@@ -7,8 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from dulwich.pack import Pack
+from dulwich.repo import Repo
 from paved_provisioning.gitops import GitOpsRepository
-from paved_provisioning.gitops_packs import PACK_LIMIT, roll_up_sizes
+from paved_provisioning.gitops_packs import PACK_LIMIT, _object_count, roll_up_sizes
 
 
 def _commit(repo: GitOpsRepository, i: int) -> None:
@@ -58,6 +60,11 @@ def test_commits_are_packs_git_reads(tmp_path: Path) -> None:
     _git(tmp_path / "g.git", "fsck", "--full", "--strict", "--no-dangling")
     assert _git(tmp_path / "g.git", "show", "main:services/t/s-2/dev/k8s/b.yaml") == "b: 2\n"
     assert len(_git(tmp_path / "g.git", "rev-list", "main").split()) == 3
+    format_ = Repo(str(tmp_path / "g.git")).object_store.object_format
+    for index in _files(tmp_path / "g.git", ".idx"):
+        base = str(index.with_suffix(""))
+        with Pack(base, object_format=format_) as pack:
+            assert _object_count(base) == len(pack)  # the size estimate the roll-up orders packs by
 
 
 def test_packs_are_rolled_up_and_a_reader_opened_before_still_reads_everything(tmp_path: Path) -> None:
