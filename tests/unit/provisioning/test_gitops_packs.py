@@ -10,7 +10,7 @@ import pytest
 from dulwich.pack import Pack
 from dulwich.repo import Repo
 from paved_provisioning.gitops import GitOpsRepository
-from paved_provisioning.gitops_packs import PACK_LIMIT, _object_count, roll_up_sizes
+from paved_provisioning.gitops_packs import PACK_LIMIT, _object_count, consolidate, roll_up_sizes
 
 
 def _commit(repo: GitOpsRepository, i: int) -> None:
@@ -60,7 +60,8 @@ def test_commits_are_packs_git_reads(tmp_path: Path) -> None:
     _git(tmp_path / "g.git", "fsck", "--full", "--strict", "--no-dangling")
     assert _git(tmp_path / "g.git", "show", "main:services/t/s-2/dev/k8s/b.yaml") == "b: 2\n"
     assert len(_git(tmp_path / "g.git", "rev-list", "main").split()) == 3
-    format_ = Repo(str(tmp_path / "g.git")).object_store.object_format
+    with Repo(str(tmp_path / "g.git")) as opened:
+        format_ = opened.object_store.object_format
     for index in _files(tmp_path / "g.git", ".idx"):
         base = str(index.with_suffix(""))
         with Pack(base, object_format=format_) as pack:
@@ -101,3 +102,29 @@ def test_a_repository_of_loose_objects_goes_on_with_packs(tmp_path: Path) -> Non
     assert repo.read_file("README.md") == b"by hand\n"
     assert repo.read_file("services/t/s-0/dev/a.yaml") == b"a: 0\n"
     _git(path, "fsck", "--full", "--strict", "--no-dangling")
+
+
+def test_a_roll_up_of_packs_with_deltas_resolves_them(tmp_path: Path) -> None:
+    """git's own packs store similar objects as deltas, naming their base by its distance back in the pack;
+    the roll-up takes such packs in as whole objects rather than copying their records."""
+    path = tmp_path / "g.git"
+    subprocess.run(["git", "init", "--bare", "-q", "-b", "main", str(path)], check=True)
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(path), str(work)], check=True, capture_output=True)
+    text = "".join(f"line {n}\n" for n in range(400))
+    for version in range(3):
+        (work / "big.txt").write_text(text + f"version {version}\n")
+        for args in (["add", "big.txt"], ["commit", "-qm", f"v{version}"]):
+            subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=work, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "main"], cwd=work, check=True, capture_output=True)
+    _git(path, "repack", "-a", "-d", "-q")
+    assert "chain length" in _git(path, "verify-pack", "-v", str(_files(path, ".idx")[0]))  # it has deltas
+    repo = GitOpsRepository(path)
+    _commit(repo, 0)
+    _commit(repo, 1)
+    with Repo(str(path)) as opened:
+        assert consolidate(opened.object_store, limit=1) == 3
+    assert len(_files(path, ".pack")) == 1
+    _git(path, "fsck", "--full", "--strict", "--no-dangling")
+    assert _git(path, "show", "main~4:big.txt").endswith("version 0\n")
+    assert repo.read_file("services/t/s-1/dev/a.yaml") == b"a: 1\n"

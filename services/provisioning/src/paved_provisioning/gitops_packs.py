@@ -9,27 +9,34 @@ that reads the pack back to index it: the writer already knows each object's off
 Every pack is one more index for a reader to look in, so once there are more than ``PACK_LIMIT`` the
 smallest are rolled up into one, as ``git repack --geometric=2`` does: afterwards each pack holds at least
 twice the objects of all smaller ones together, so a repository of n objects keeps O(log n) packs and
-every object is rewritten O(log n) times in all. Readers in other processes are safe: a pack appears only
+every object is rewritten O(log n) times in all. A roll-up copies the packs' records as they are stored
+(no inflating and compressing again), except from packs holding deltas (git's, not Paved's). Readers in other processes are safe: a pack appears only
 once its index is complete (dulwich, like git, ignores a pack without one), and a reader that finds a
 rolled-up pack gone rescans the pack directory and looks again (dulwich's ``PackFileDisappeared``).
 """
 
 from __future__ import annotations
 
+import binascii
 import contextlib
+import mmap
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import BinaryIO
 
 from dulwich.file import GitFile
 from dulwich.object_store import PACK_MODE, DiskObjectStore
 from dulwich.objects import ShaFile
 from dulwich.pack import (
+    OFS_DELTA,
+    REF_DELTA,
     Pack,
     PackFileDisappeared,
     UnpackedObject,
     full_unpacked_object,
     iter_sha1,
+    pack_header_chunks,
     write_pack_data,
     write_pack_index,
 )
@@ -42,28 +49,40 @@ def write_objects(store: DiskObjectStore, objects: Sequence[ShaFile]) -> str | N
     """Write ``objects`` into the store as one new pack; returns its base path (None when empty)."""
     if not objects:
         return None
-    return _write_pack(store, (full_unpacked_object(o) for o in objects), len(objects))
+    records = (full_unpacked_object(o) for o in objects)
+    return _new_pack(store, lambda handle: _encode(store, handle, records, len(objects)))
 
 
-def _write_pack(store: DiskObjectStore, records: Iterator[UnpackedObject], count: int) -> str:
-    """The pack under a temporary name first, then under its own (``pack-<sha of its object ids>``), then
-    its index: readers only use a pack whose index is there."""
+Entries = list[tuple[bytes, int, int]]  # (binary object id, offset in the pack, CRC-32 of its record)
+
+
+def _encode(
+    store: DiskObjectStore, handle: BinaryIO, records: Iterator[UnpackedObject], count: int
+) -> tuple[Entries, bytes]:
+    """Compress ``records`` into a pack: dulwich's writer, which hands back each object's offset and CRC."""
+    entries, checksum = write_pack_data(
+        handle.write,
+        records,
+        num_records=count,
+        compression_level=store.pack_compression_level,
+        object_format=store.object_format,
+    )
+    return [(sha, offset, crc) for sha, (offset, crc) in entries.items()], checksum
+
+
+def _new_pack(store: DiskObjectStore, fill: Callable[[BinaryIO], tuple[Entries, bytes]]) -> str:
+    """A pack ``fill`` writes, under a temporary name first, then under its own (``pack-<sha of its object
+    ids>``), then its index: readers only use a pack whose index is there. Returns its base path."""
     pack_dir = os.fspath(store.pack_dir)
     fd, temporary = tempfile.mkstemp(dir=pack_dir, prefix="tmp_pack_")  # the prefix `git gc` cleans up
     try:
         with os.fdopen(fd, "wb") as handle:
-            entries, checksum = write_pack_data(
-                handle.write,
-                records,
-                num_records=count,
-                compression_level=store.pack_compression_level,
-                object_format=store.object_format,
-            )
+            entries, checksum = fill(handle)
             if store.fsync_object_files:
                 handle.flush()
                 os.fsync(handle.fileno())
         os.chmod(temporary, PACK_MODE)
-        ordered = sorted((sha, offset, crc) for sha, (offset, crc) in entries.items())
+        ordered = sorted(entries)
         base = os.path.join(pack_dir, "pack-" + iter_sha1(sha for sha, _, _ in ordered).decode("ascii"))
         os.replace(temporary, base + ".pack")
     except BaseException:
@@ -73,6 +92,44 @@ def _write_pack(store: DiskObjectStore, records: Iterator[UnpackedObject], count
     with GitFile(base + ".idx", "wb", mask=PACK_MODE, fsync=store.fsync_object_files) as index:
         write_pack_index(index, ordered, checksum, version=store.pack_index_version)
     return base
+
+
+Span = tuple[mmap.mmap, int, int]  # a record's place in a mapped pack file: (file, start, end)
+
+
+def _copy(store: DiskObjectStore, handle: BinaryIO, spans: list[tuple[bytes, Span]]) -> tuple[Entries, bytes]:
+    """A pack of records copied as they are stored (compressed, whole objects): no inflating, hashing or
+    deflating again, as ``git repack`` reuses what it can."""
+    checksum = store.object_format.hash_func()
+    entries: Entries = []
+    offset = 0
+    for chunk in pack_header_chunks(len(spans)):
+        handle.write(chunk)
+        checksum.update(chunk)
+        offset += len(chunk)
+    for sha, (data, start, end) in spans:
+        record = data[start:end]
+        handle.write(record)
+        checksum.update(record)
+        entries.append((sha, offset, binascii.crc32(record)))
+        offset += len(record)
+    digest = checksum.digest()
+    handle.write(digest)
+    return entries, digest
+
+
+def _records(pack: Pack, data: mmap.mmap, trailer: int) -> list[tuple[bytes, Span]] | None:
+    """Where each object's record is in a pack file, by the offsets its index gives; None when the pack
+    holds deltas: a delta names its base by its distance back in the pack, which changes when a duplicate
+    between them is dropped (Paved writes whole objects; git's own packs have deltas)."""
+    by_offset = sorted((offset, sha) for sha, offset, _ in pack.index.iterentries())
+    ends = [offset for offset, _ in by_offset[1:]] + [len(data) - trailer]
+    records: list[tuple[bytes, Span]] = []
+    for (offset, sha), end in zip(by_offset, ends, strict=True):
+        if (data[offset] >> 4) & 7 in (OFS_DELTA, REF_DELTA):
+            return None
+        records.append((sha, (data, offset, end)))
+    return records
 
 
 def roll_up_sizes(sizes: Sequence[int], factor: int = GEOMETRIC_FACTOR) -> int:
@@ -104,23 +161,28 @@ def consolidate(store: DiskObjectStore, *, limit: int = PACK_LIMIT) -> int:
     if len(roll) < 2:
         return 0
     # Opened apart from the store's own cache: closing them leaves the store's readers as they were.
-    packs = [Pack(base, object_format=store.object_format) for base in roll]
+    packs = {base: Pack(base, object_format=store.object_format) for base in roll}
     try:
-        unique = {sha for pack in packs for sha in pack}
-
-        def records() -> Iterator[UnpackedObject]:
-            written: set[bytes] = set()
-            for pack in packs:
-                for obj in pack.iterobjects():
-                    if obj.id not in written:
-                        written.add(obj.id)
-                        yield full_unpacked_object(obj)
-
-        kept = _write_pack(store, records(), len(unique))
-    except PackFileDisappeared:
+        with contextlib.ExitStack() as files:
+            spans: dict[bytes, Span] = {}
+            copyable = True
+            for base, pack in packs.items():
+                with open(base + ".pack", "rb") as handle:
+                    data = files.enter_context(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+                records = _records(pack, data, store.object_format.oid_length)
+                if records is None:
+                    copyable = False
+                    break
+                for sha, record in records:
+                    spans.setdefault(sha, record)
+            if copyable:
+                kept = _new_pack(store, lambda handle: _copy(store, handle, list(spans.items())))
+            else:
+                kept = _new_pack(store, lambda handle: _encode(store, handle, *_inflated(packs.values())))
+    except (FileNotFoundError, PackFileDisappeared):
         return 0  # something else (git gc) is repacking: leave it to that
     finally:
-        for pack in packs:
+        for pack in packs.values():
             pack.close()
     for base in roll:
         if base == kept:  # the roll-up came out as a pack already there
@@ -130,6 +192,22 @@ def consolidate(store: DiskObjectStore, *, limit: int = PACK_LIMIT) -> int:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(base + suffix)
     return len(roll)
+
+
+def _inflated(packs: Iterable[Pack]) -> tuple[Iterator[UnpackedObject], int]:
+    """Every object of ``packs`` once, whole (deltas resolved), and how many: for packs holding deltas."""
+    packs = list(packs)
+    count = len({sha for pack in packs for sha in pack})
+
+    def records() -> Iterator[UnpackedObject]:
+        written: set[bytes] = set()
+        for pack in packs:
+            for obj in pack.iterobjects():
+                if obj.id not in written:
+                    written.add(obj.id)
+                    yield full_unpacked_object(obj)
+
+    return records(), count
 
 
 def _pack_bases(store: DiskObjectStore) -> list[str]:
