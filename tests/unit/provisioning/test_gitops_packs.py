@@ -128,3 +128,17 @@ def test_a_roll_up_of_packs_with_deltas_resolves_them(tmp_path: Path) -> None:
     _git(path, "fsck", "--full", "--strict", "--no-dangling")
     assert _git(path, "show", "main~4:big.txt").endswith("version 0\n")
     assert repo.read_file("services/t/s-1/dev/a.yaml") == b"a: 1\n"
+
+
+def test_a_reader_kept_open_sees_what_another_writer_commits_later(tmp_path: Path) -> None:
+    path = tmp_path / "g.git"
+    reader = GitOpsRepository(path)
+    writer = GitOpsRepository(path)
+    _commit(writer, 0)
+    assert reader.list_files("services/t") == ["services/t/s-0/dev/a.yaml", "services/t/s-0/dev/k8s/b.yaml"]
+    for i in range(1, PACK_LIMIT + 3):  # new packs, and a roll-up of the ones the reader has open
+        _commit(writer, i)
+        assert reader.read_file(f"services/t/s-{i}/dev/a.yaml") == f"a: {i}\n".encode()
+        assert len(reader.list_files("services/t")) == 2 * (i + 1)
+    reader.close()
+    writer.close()

@@ -312,25 +312,28 @@ class GitOpsRepository:
 
     def read_file(self, path: str, *, commit: str | None = None) -> bytes | None:
         """A file's content at ``commit`` (default: the branch head), or None."""
-        if commit:
-            # Objects are immutable and named by their content: a reader opened once never reads a stale
-            # one (opening a Repo per read was most of the CPU of a step that reads one file back).
-            with self._reader_lock:
-                if self._reader is None:
-                    self._reader = Repo(str(self.path))
-                return _read_blob(self._reader, ObjectID(commit.encode()), path)
-        with Repo(str(self.path)) as repo:
-            sha = repo.refs.as_dict().get(self.ref)
+        with self._reading() as repo:
+            sha = ObjectID(commit.encode()) if commit else self._branch_head(repo)
             return None if sha is None else _read_blob(repo, sha, path)
 
     def list_files(self, directory: str, *, commit: str | None = None) -> list[str]:
         """Paths of the files under ``directory`` at ``commit`` (default: the branch head)."""
-        with Repo(str(self.path)) as repo:
-            sha = ObjectID(commit.encode()) if commit else repo.refs.as_dict().get(self.ref)
+        with self._reading() as repo:
+            sha = ObjectID(commit.encode()) if commit else self._branch_head(repo)
             if sha is None:
                 return []
             objects = LooseFirst(repo.object_store)
             return sorted(_paths_under(objects, _tree_of(objects, sha), directory.strip("/") + "/"))
+
+    @contextmanager
+    def _reading(self) -> Iterator[Repo]:
+        """The repository opened once for reading. Objects are immutable and named by their content, so it
+        never reads a stale one, and the branch's ref is read from its file each time; opening a Repo per
+        read was most of the CPU of a step that reads one file back (it loads every pack's index again)."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = Repo(str(self.path))
+            yield self._reader
 
     def log(self, *, limit: int = 1000) -> list[tuple[str, str]]:
         """(sha, message) of the branch's commits, newest first."""

@@ -1,11 +1,11 @@
 """Object reads that do not list the pack directory each time, and writes gathered into one pack.
 
-Dulwich looks for an object in the repository's packs first and, when no pack has it, lists the pack
-directory again (another process may just have written a pack) before it reads the loose file. In a
-repository of loose objects (as Paved's commits made before they wrote packs, and as git leaves between
-repacks) that is a directory listing for every object read. ``LooseFirst`` reads the loose file first and
-falls back to dulwich (the packs) only when there is none. What a commit adds is kept in memory, read back
-from there, and written as one pack by ``write_pack`` (see ``gitops_packs``).
+Dulwich looks for an object in the repository's packs and, when none has it, lists the pack directory
+again (another process may just have written a pack) before it reads the loose file: a directory listing
+for every loose object read. ``LooseFirst`` looks in the packs the store had when it was first asked (one
+listing), then for the loose file, and only then asks dulwich (which rescans, and copes with packs rolled
+up meanwhile). What a commit adds is kept in memory, read back from there, and written as one pack by
+``write_pack`` (see ``gitops_packs``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 
 from dulwich.object_store import DiskObjectStore
 from dulwich.objects import ObjectID, RawObjectID, ShaFile, hex_to_filename, sha_to_hex
+from dulwich.pack import Pack, PackFileDisappeared
 
 from paved_provisioning.gitops_packs import write_objects
 
@@ -24,6 +25,7 @@ class LooseFirst:
     def __init__(self, store: DiskObjectStore) -> None:
         self.store = store
         self._written: dict[ObjectID, ShaFile] = {}
+        self._packs: list[Pack] | None = None  # the store's packs when first needed
 
     def __getitem__(self, sha: ObjectID | RawObjectID) -> ShaFile:
         hexsha = ObjectID(sha) if len(sha) == 40 else sha_to_hex(RawObjectID(sha))
@@ -31,6 +33,14 @@ class LooseFirst:
         if written is not None:
             # A copy: the caller may change what it reads (commit_tree_changes edits trees in place).
             return written.copy()
+        if self._packs is None:
+            self._packs = self.store.packs
+        for pack in self._packs:
+            try:
+                if hexsha in pack:
+                    return pack[hexsha]
+            except (FileNotFoundError, PackFileDisappeared):
+                break  # rolled up by another writer since: dulwich rescans below
         try:
             return ShaFile.from_path(hex_to_filename(os.fspath(self.store.path), hexsha))
         except FileNotFoundError:

@@ -10,9 +10,10 @@ Every pack is one more index for a reader to look in, so once there are more tha
 smallest are rolled up into one, as ``git repack --geometric=2`` does: afterwards each pack holds at least
 twice the objects of all smaller ones together, so a repository of n objects keeps O(log n) packs and
 every object is rewritten O(log n) times in all. A roll-up copies the packs' records as they are stored
-(no inflating and compressing again), except from packs holding deltas (git's, not Paved's). Readers in other processes are safe: a pack appears only
-once its index is complete (dulwich, like git, ignores a pack without one), and a reader that finds a
-rolled-up pack gone rescans the pack directory and looks again (dulwich's ``PackFileDisappeared``).
+(no inflating and compressing again), except from packs holding deltas (git's, not Paved's). Readers in
+other processes are safe: a pack appears only once its index is complete (dulwich, like git, ignores a
+pack without one), and a reader that finds a rolled-up pack gone rescans the pack directory and looks
+again (dulwich's ``PackFileDisappeared``).
 """
 
 from __future__ import annotations
