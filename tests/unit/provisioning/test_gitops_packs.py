@@ -142,3 +142,14 @@ def test_a_reader_kept_open_sees_what_another_writer_commits_later(tmp_path: Pat
         assert len(reader.list_files("services/t")) == 2 * (i + 1)
     reader.close()
     writer.close()
+
+
+def test_a_failed_roll_up_leaves_the_commit_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("paved_provisioning.gitops.consolidate", broken)
+    repo = GitOpsRepository(tmp_path / "g.git")
+    _commit(repo, 0)
+    assert repo.read_file("services/t/s-0/dev/a.yaml") == b"a: 0\n"
+    assert len(repo.log()) == 1

@@ -277,9 +277,20 @@ class GitOpsRepository:
             # The file lock serializes Paved writers; the compare-and-swap also protects against any other
             # process updating the branch behind our back (then the commit is rebuilt on the new head).
             if repo.refs.set_if_equals(self.ref, old, commit.id):
-                consolidate(repo.object_store)
+                self._roll_up(repo)
                 return commit.id.decode()
         raise GitOpsError(f"branch {self.branch} kept moving; gave up after {CAS_ATTEMPTS} attempts")
+
+    def _roll_up(self, repo: Repo) -> None:
+        """Roll small packs up (``gitops_packs.consolidate``): upkeep, so a failure is logged and the commit,
+        made already, stands; the next commit tries again."""
+        try:
+            rolled = consolidate(repo.object_store)
+        except Exception:
+            _log.exception("gitops pack roll-up failed; the next commit tries again")
+            return
+        if rolled:
+            _log.debug("gitops packs rolled up", packs=rolled)
 
     def _tree_with(
         self, store: LooseFirst, head: ObjectID | None, changes: Sequence[DirectoryChange]
