@@ -37,6 +37,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,17 @@ def file_create_seconds(directory: Path, subdirectories: int = 64, files: int = 
         for i in range(files):
             (subdirectory / str(i)).touch()
     return (time.thread_time() - started) / (subdirectories * files)
+
+
+async def count_all(list_page: Callable[[str], Awaitable[Any]], field: str) -> int:
+    """How many items a paged List RPC returns over all its pages (``list_page(token)`` asks for one)."""
+    total, token = 0, ""
+    while True:
+        page = await list_page(token)
+        total += len(getattr(page, field))
+        token = page.next_page_token
+        if not token:
+            return total
 
 
 async def settle_file_creation(directory: Path) -> None:
@@ -462,29 +474,21 @@ async def run_once(
             catalog_channel = create_channel(peers.address("catalog"))
             checks.append(catalog_channel)
             catalog = catalog_pb2_grpc.CatalogServiceStub(catalog_channel)
-            services = 0
-            token = ""
-            while True:
-                page = await catalog.ListServices(
+            services = await count_all(
+                lambda token: catalog.ListServices(
                     catalog_pb2.ListServicesRequest(page_size=1000, page_token=token, filter="state = ACTIVE")
-                )
-                services += len(page.services)
-                token = page.next_page_token
-                if not token:
-                    break
+                ),
+                "services",
+            )
             alerting_channel = create_channel(peers.address("alerting"))
             checks.append(alerting_channel)
             alerting = alerting_pb2_grpc.AlertingServiceStub(alerting_channel)
-            rules = 0
-            token = ""
-            while True:
-                rule_page = await alerting.ListAlertRules(
+            rules = await count_all(
+                lambda token: alerting.ListAlertRules(
                     alerting_pb2.ListAlertRulesRequest(page_size=1000, page_token=token)
-                )
-                rules += len(rule_page.alert_rules)
-                token = rule_page.next_page_token
-                if not token:
-                    break
+                ),
+                "alert_rules",
+            )
             rules_per_service = DEFAULT_RULES
         if resubmitted:
             counts = ", ".join(f"{code} x{n}" for code, n in sorted(Counter(resubmitted).items()))
