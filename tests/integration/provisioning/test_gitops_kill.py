@@ -4,7 +4,8 @@ A real worker process (``python -m paved_provisioning worker``) commits for a qu
 killed with SIGKILL while it writes a git file (a commit's pack, written to ``tmp_pack_*`` and then
 renamed; its index and the ref, each written to ``<file>.lock`` and then renamed): the k-th write of each
 run, k spread evenly over every write of a commit and beyond, so the kills cover a commit's whole
-duration. Another worker resumes after the lease expires. In the end every accepted operation succeeded,
+duration. Before each run the queue is topped up so the worker cannot run out of operations before its
+kill point. Another worker resumes after the lease expires. In the end every accepted operation succeeded,
 its service is ACTIVE, each has exactly one commit, no lock file or temporary pack is left and
 ``git fsck --strict`` is clean.
 
@@ -22,14 +23,16 @@ import sys
 import textwrap
 
 import pytest
+from google.longrunning import operations_pb2
 from paved.catalog.v1 import catalog_pb2
 from paved.provisioning.v1 import provisioning_pb2 as pb
 from paved_provisioning.gitops import OPERATION_TRAILER, GitOpsRepository
 from provisioning_harness import Harness, HarnessFactory, steps
 
 KILLS = int(os.environ.get("PAVED_GITOPS_KILLS", "12"))
-# A commit writes three files (its pack, the pack's index, the ref); k goes to a second commit, so some
+# A commit writes three files (its pack, the pack's index, the ref); k goes to a third commit, so some
 # kills also land between commits and in the steps after them.
+WRITES_PER_COMMIT = 3
 MAX_WRITE_INDEX = 7
 LEASE_SECONDS = 1.0
 # Every git file the worker writes pauses before it takes its name (a lock file, a temporary pack) and
@@ -80,6 +83,7 @@ def worker_env(h: Harness) -> dict[str, str]:
         "PAVED_PROVISIONING_CATALOG_ADDRESS": s.catalog_address,
         "PAVED_PROVISIONING_ALERTING_ADDRESS": s.alerting_address,
         "PAVED_PROVISIONING_COST_ADDRESS": s.cost_address,
+        "PAVED_PROVISIONING_WORKER_CONCURRENCY": str(s.worker_concurrency),
         "PAVED_PROVISIONING_LEASE_SECONDS": str(LEASE_SECONDS),
         "PAVED_PROVISIONING_HEARTBEAT_SECONDS": "0.3",
         "PAVED_PROVISIONING_POLL_INTERVAL_SECONDS": "0.05",
@@ -95,18 +99,22 @@ async def spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
         "-c",
         WORKER,
         env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
 
 
-async def kill_at_write(worker: asyncio.subprocess.Process, index: int, within: float) -> str | None:
+async def kill_at_write(
+    worker: asyncio.subprocess.Process, index: int, within: float, output: collections.deque[str]
+) -> str | None:
     """SIGKILL the worker while its ``index``-th git file is still a lock; what it was writing, or None
-    when it did not get that far in time (its queue ran dry)."""
-    assert worker.stderr is not None
+    when it did not get that far in time (``index`` 0: never). The worker's last lines of output (its
+    log and the writes it reported) are kept in ``output``."""
+    assert worker.stdout is not None
     try:
         async with asyncio.timeout(within):
-            while line := (await worker.stderr.readline()).decode():
+            while line := (await worker.stdout.readline()).decode():
+                output.append(line.rstrip())
                 parts = line.split()
                 if parts[:1] == ["write"] and int(parts[1]) == index:
                     os.kill(worker.pid, signal.SIGKILL)
@@ -118,6 +126,20 @@ async def kill_at_write(worker: asyncio.subprocess.Process, index: int, within: 
             worker.kill()
         await worker.wait()
     return None
+
+
+async def top_up(h: Harness, operations: list[operations_pb2.Operation]) -> None:
+    """Submit operations until enough are unfinished that a worker cannot run out before its last kill
+    point: it finishes at most the commits its first ``MAX_WRITE_INDEX`` writes complete, each of at
+    most ``worker_concurrency`` operations (a worker groups the commits of the operations it runs)."""
+    unfinished = 0
+    for op in operations:
+        current = await h.ops.GetOperation(operations_pb2.GetOperationRequest(name=op.name))
+        unfinished += not current.done
+    wanted = (MAX_WRITE_INDEX // WRITES_PER_COMMIT + 1) * h.settings.worker_concurrency + 1
+    for _ in range(wanted - unfinished):
+        i = len(operations)
+        operations.append(await h.provision(service=f"svc{i}", request_id=f"kill-{i}"))
 
 
 def fsck(repo: GitOpsRepository) -> subprocess.CompletedProcess[str]:
@@ -134,12 +156,15 @@ async def test_every_operation_ends_active_exactly_once_whenever_the_writer_is_k
 ) -> None:
     h = await harness_factory(worker=False, lease_seconds=LEASE_SECONDS, heartbeat_seconds=0.3)
     env = worker_env(h)
-    operations = [await h.provision(service=f"svc{i}", request_id=f"kill-{i}") for i in range(2 * KILLS)]
+    operations: list[operations_pb2.Operation] = []
     outcomes: collections.Counter[str] = collections.Counter()
+    stuck: collections.deque[str] = collections.deque(maxlen=60)
     # Kill points spread evenly over 1..MAX_WRITE_INDEX, so they cover a whole commit and beyond.
     for kill in range(KILLS):
         index = 1 + round(kill * (MAX_WRITE_INDEX - 1) / max(KILLS - 1, 1))
-        killed_in = await kill_at_write(await spawn(env), index, within=60)
+        await top_up(h, operations)
+        stuck.clear()
+        killed_in = await kill_at_write(await spawn(env), index, within=60, output=stuck)
         outcomes[f"killed writing {killed_in}" if killed_in else "not reached"] += 1
         if killed_in is None:
             break
@@ -147,14 +172,18 @@ async def test_every_operation_ends_active_exactly_once_whenever_the_writer_is_k
         await asyncio.sleep(LEASE_SECONDS)
 
     final = await spawn(env)
+    # Its output is read (a pipe nobody reads would stop it once full) and shown when the test fails.
+    output: collections.deque[str] = collections.deque(maxlen=200)
+    reading = asyncio.create_task(kill_at_write(final, 0, within=600, output=output))
     try:
         done = [await h.wait(op.name, within=120) for op in operations]
     finally:
         final.kill()
-        await final.wait()
-    print(f"\nkills: {sum(outcomes.values())} {dict(outcomes)}; operations: {len(operations)}")
+        await reading
+        print(f"\nkills: {sum(outcomes.values())} {dict(outcomes)}; operations: {len(operations)}")
+        print("the last worker's output:", *output, sep="\n")
 
-    assert outcomes["not reached"] == 0, outcomes
+    assert outcomes["not reached"] == 0, (outcomes, "output of the worker that did not get there:", *stuck)
     for op in done:
         assert op.done and not op.HasField("error"), (op.name, op.error)
         unfinished = {
