@@ -12,6 +12,7 @@ import re2
 from celpy.celparser import CELParseError, CELParser
 from lark import Token, Tree
 
+from paved_policy.cel_grammar import cel_parser
 from paved_policy.fastpath_runtime import Defer, int64
 
 _MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
@@ -45,7 +46,7 @@ class Unsupported(Exception):
 def _parser() -> CELParser:
     global _PARSER
     if _PARSER is None:
-        _PARSER = CELParser()
+        _PARSER = cel_parser()
     return _PARSER
 
 

@@ -1,0 +1,81 @@
+"""celpy's CEL parser with its parse tables cached on disk.
+
+Building the LALR tables from celpy's grammar costs about 130 ms of CPU, the largest single part of a
+policy service's start-up after its imports; loading them from the cache (``Lark.load``) costs about
+8 ms. The cache is a file in the user's cache directory (``$XDG_CACHE_HOME/paved``, else
+``~/.cache/paved``, made private to the user) named by a digest of the grammar and the versions of lark
+and Python, so an upgrade writes a new one. It is written with ``Lark.save`` under a temporary name and
+renamed, so a service starting at the same time never reads half of it; one that cannot be read is built
+and written again. Where that directory cannot be written the tables are built as before, every time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import sys
+from pathlib import Path
+
+import lark
+from celpy.celparser import CELParser
+from paved_kit.logging import get_logger
+
+_log = get_logger(__name__)
+
+#: Part of the cache's name: change it when ``build``'s options change.
+_OPTIONS_VERSION = 1
+_GRAMMAR = Path(sys.modules[CELParser.__module__].__file__ or "").with_name("cel.lark")
+
+
+def cache_directory() -> Path:
+    """Where Paved keeps files it can rebuild."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "paved"
+
+
+def cel_parser() -> CELParser:
+    """celpy's parser; the first call in a process loads (or builds and caches) the shared tables."""
+    if CELParser.CEL_PARSER is None:
+        CELParser.CEL_PARSER = _cached(_GRAMMAR.read_text(), cache_directory())
+    return CELParser()
+
+
+def build(grammar: str) -> lark.Lark:
+    """The parser with celpy's options (``celpy.celparser.CELParser.__init__``)."""
+    return lark.Lark(
+        grammar,
+        parser="lalr",
+        start="expr",
+        debug=True,
+        g_regex_flags=re.M,
+        lexer_callbacks={"IDENT": CELParser.ambiguous_literals},
+        propagate_positions=True,
+        maybe_placeholders=False,
+        priority="invert",
+    )
+
+
+def _cached(grammar: str, directory: Path) -> lark.Lark:
+    versions = f"{_OPTIONS_VERSION} {lark.__version__} {sys.version_info[:2]}"
+    key = hashlib.sha256(f"{versions}\0{grammar}".encode()).hexdigest()[:24]
+    path = directory / f"cel-{key}.lark"
+    try:
+        with path.open("rb") as cached:
+            return lark.Lark.load(cached)
+    except OSError:
+        pass  # not written yet, or its directory cannot be read: built below
+    except Exception:  # what unpickling half a file raises varies; the file is rebuilt either way
+        _log.warning("CEL parser cache unreadable; rebuilding it", path=str(path))
+    parser = build(grammar)
+    temporary = directory / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with temporary.open("wb") as file:
+            parser.save(file)
+        temporary.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+    return parser
