@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -64,6 +66,45 @@ async def test_a_failing_webhook_is_retried_with_backoff(
 
     async def outbox_empty() -> bool:
         return await outbox(alerting) == []
+
+    await eventually(outbox_empty)
+
+
+async def test_a_stop_while_sending_gives_the_notification_back(
+    start_alerting: StartAlerting, http_recorder: Recorders
+) -> None:
+    """Stopped while the receiver is still answering, the service gives its claim back: the next start
+    sends at once, not when the claim's lease (25 s with the default timeout) runs out."""
+    hook = http_recorder()
+    answering, answer = threading.Event(), threading.Event()
+
+    def respond(method: str, path: str, body: Any) -> tuple[int, Any]:
+        if answering.is_set():
+            return 200, {}
+        answering.set()
+        answer.wait(10)
+        return 500, {}
+
+    hook.responder = respond
+    first = await start_alerting(default_webhook_url=hook.url)
+    await first.stub.CreateDefaultAlerts(pb.CreateDefaultAlertsRequest(service="checkout", team="payments"))
+    await service_down(first.stub, T0)
+
+    async def sending() -> bool:
+        return answering.is_set()
+
+    await eventually(sending)
+    await first.stop()
+    answer.set()
+    [queued] = await outbox(first)
+    assert queued.next_attempt_at < time.time() + 1, "the claim was not given back"
+
+    second = await start_alerting(default_webhook_url=hook.url)
+    [delivered] = await hook.wait_for(1, within=5.0)
+    assert delivered.body["alerts"][0]["labels"]["alertname"] == "ServiceDown"
+
+    async def outbox_empty() -> bool:
+        return await outbox(second) == []
 
     await eventually(outbox_empty)
 

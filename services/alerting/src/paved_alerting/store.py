@@ -210,6 +210,16 @@ async def claim_due_notifications(
     return claimed
 
 
+async def release_claims(*, session: AsyncSession, ids: list[int], lease_until: float, due: float) -> None:
+    """Give claimed notifications back, due at ``due``, where the claim (until ``lease_until``) is still
+    the one that took them."""
+    await session.exec(
+        update(OutboxRow)
+        .where(col(OutboxRow.id).in_(ids), col(OutboxRow.next_attempt_at) == lease_until)
+        .values(next_attempt_at=due)
+    )
+
+
 async def next_due_time(*, session: AsyncSession) -> float | None:
     """When the earliest undelivered notification is due."""
     result = await session.exec(
