@@ -70,6 +70,23 @@ def test_an_unwritable_cache_directory_still_gives_the_parser(tmp_path: Path, st
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
+def test_a_cache_others_may_write_is_neither_read_nor_written(tmp_path: Path, stock: Lark) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    same_trees(cel_grammar._cached(grammar(), shared), stock)
+    assert list(shared.iterdir()) == []
+    # A cache file others may write (say, planted there) is not loaded, and is replaced by this user's.
+    shared.chmod(0o700)
+    cel_grammar._cached(grammar(), shared)
+    (written,) = shared.iterdir()
+    assert written.stat().st_mode & 0o777 == 0o600
+    written.write_bytes(b"planted")
+    written.chmod(0o666)
+    same_trees(cel_grammar._cached(grammar(), shared), stock)
+    assert written.stat().st_mode & 0o777 == 0o600 and written.stat().st_size > 10_000
+
+
 def test_the_cache_directory_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert cel_grammar.cache_directory() == tmp_path / "paved"

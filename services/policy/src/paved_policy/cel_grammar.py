@@ -4,9 +4,10 @@ Building the LALR tables from celpy's grammar costs about 130 ms of CPU, the lar
 policy service's start-up after its imports; loading them from the cache (``Lark.load``) costs about
 8 ms. The cache is a file in the user's cache directory (``$XDG_CACHE_HOME/paved``, else
 ``~/.cache/paved``, made private to the user) named by a digest of the grammar and the versions of lark
-and Python, so an upgrade writes a new one. It is written with ``Lark.save`` under a temporary name and
-renamed, so a service starting at the same time never reads half of it; one that cannot be read is built
-and written again. Where that directory cannot be written the tables are built as before, every time.
+and Python, so an upgrade writes a new one. It is a pickle, so it is read and written only while nobody
+else may write it or its directory. It is written with ``Lark.save`` under a temporary name and renamed,
+so a service starting at the same time never reads half of it; one that cannot be read is built and
+written again. Where that directory cannot be written the tables are built as before, every time.
 """
 
 from __future__ import annotations
@@ -57,24 +58,36 @@ def build(grammar: str) -> lark.Lark:
     )
 
 
+def _private(path: Path) -> bool:
+    """Whether ``path`` is this user's and nobody else may write it: the cache is a pickle, and one that
+    someone else could put there would run their code here."""
+    try:
+        status = path.stat()
+    except OSError:
+        return False
+    return status.st_uid == os.getuid() and not status.st_mode & 0o022
+
+
 def _cached(grammar: str, directory: Path) -> lark.Lark:
     versions = f"{_OPTIONS_VERSION} {lark.__version__} {sys.version_info[:2]}"
     key = hashlib.sha256(f"{versions}\0{grammar}".encode()).hexdigest()[:24]
     path = directory / f"cel-{key}.lark"
-    try:
-        with path.open("rb") as cached:
-            return lark.Lark.load(cached)
-    except OSError:
-        pass  # not written yet, or its directory cannot be read: built below
-    except Exception:  # what unpickling half a file raises varies; the file is rebuilt either way
-        _log.warning("CEL parser cache unreadable; rebuilding it", path=str(path))
+    if _private(directory) and _private(path):
+        try:
+            with path.open("rb") as cached:
+                return lark.Lark.load(cached)
+        except OSError:
+            pass  # gone meanwhile: built below
+        except Exception:  # what unpickling half a file raises varies; the file is rebuilt either way
+            _log.warning("CEL parser cache unreadable; rebuilding it", path=str(path))
     parser = build(grammar)
     temporary = directory / f".{path.name}.{os.getpid()}.tmp"
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with temporary.open("wb") as file:
-            parser.save(file)
-        temporary.replace(path)
+        if _private(directory):
+            with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
+                parser.save(file)
+            temporary.replace(path)
     except OSError:
         with contextlib.suppress(OSError):
             temporary.unlink()
