@@ -92,3 +92,6 @@ def test_the_cache_directory_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert cel_grammar.cache_directory() == tmp_path / "paved"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert cel_grammar.cache_directory() == Path.home() / ".cache" / "paved"
+    # No home to expand (HOME unset, no passwd entry): no cache rather than a "~" directory here.
+    monkeypatch.setattr(cel_grammar.os.path, "expanduser", lambda path: path)
+    assert cel_grammar.cache_directory() is None

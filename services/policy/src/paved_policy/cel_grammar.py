@@ -30,16 +30,18 @@ _OPTIONS_VERSION = 1
 _GRAMMAR = Path(sys.modules[CELParser.__module__].__file__ or "").with_name("cel.lark")
 
 
-def cache_directory() -> Path:
-    """Where Paved keeps files it can rebuild."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "paved"
+def cache_directory() -> Path | None:
+    """Where Paved keeps files it can rebuild; None when there is no home to keep them in."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"))
+    return base / "paved" if base.is_absolute() else None
 
 
 def cel_parser() -> CELParser:
     """celpy's parser; the first call in a process loads (or builds and caches) the shared tables."""
     if CELParser.CEL_PARSER is None:
-        CELParser.CEL_PARSER = _cached(_GRAMMAR.read_text(), cache_directory())
+        directory = cache_directory()
+        grammar = _GRAMMAR.read_text()
+        CELParser.CEL_PARSER = _cached(grammar, directory) if directory else build(grammar)
     return CELParser()
 
 
