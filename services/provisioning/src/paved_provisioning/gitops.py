@@ -171,13 +171,13 @@ class GitOpsRepository:
 
     def head(self) -> str | None:
         """The branch's current commit, or None while the repository is empty."""
-        with Repo(str(self.path)) as repo:
-            sha = repo.refs.as_dict().get(self.ref)
+        with self._reading() as repo:
+            sha = self._branch_head(repo)
             return sha.decode() if sha else None
 
     def find_commit(self, operation_id: str, step: str, *, since: float | None = None) -> str | None:
         """The commit a step of an operation made on the branch, if any (walks back to ``since``)."""
-        with Repo(str(self.path)) as repo:
+        with self._reading() as repo:
             return self._find(repo, operation_id, step, since)
 
     def _branch_head(self, repo: Repo) -> ObjectID | None:
@@ -348,8 +348,8 @@ class GitOpsRepository:
 
     def log(self, *, limit: int = 1000) -> list[tuple[str, str]]:
         """(sha, message) of the branch's commits, newest first."""
-        with Repo(str(self.path)) as repo:
-            head = repo.refs.as_dict().get(self.ref)
+        with self._reading() as repo:
+            head = self._branch_head(repo)
             if head is None:
                 return []
             return [

@@ -215,13 +215,9 @@ def _pack_bases(store: DiskObjectStore) -> list[str]:
     """Paths (without ``.pack``) of the store's complete packs (with an index), but kept ones."""
     pack_dir = os.fspath(store.pack_dir)
     names = set(os.listdir(pack_dir))
-    return [
-        os.path.join(pack_dir, name.removesuffix(".pack"))
-        for name in sorted(names)
-        if name.endswith(".pack")
-        and name.removesuffix(".pack") + ".idx" in names
-        and name.removesuffix(".pack") + ".keep" not in names
-    ]
+    bases = sorted(name.removesuffix(".pack") for name in names if name.endswith(".pack"))
+    complete = [base for base in bases if base + ".idx" in names and base + ".keep" not in names]
+    return [os.path.join(pack_dir, base) for base in complete]
 
 
 def _object_count(base: str) -> int:
