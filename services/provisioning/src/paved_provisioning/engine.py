@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paved_provisioning import store
 from paved_provisioning.facts import operation_facts
-from paved_provisioning.grouped_transactions import Boundary, GroupedTransactions
+from paved_provisioning.grouped_transactions import Boundary, Ending, GroupedTransactions
 from paved_provisioning.handlers import StepContext, Toolkit, run_step, undo_step
 from paved_provisioning.manifests import current_image, version_of
 from paved_provisioning.models import Deployment, Operation, OperationStep
@@ -441,9 +441,9 @@ class OperationRunner:
         finished.clear()
 
         # The operation's end, in a transaction shared with other boundaries waiting at the same time.
-        async def ending(session: AsyncSession) -> None:
+        async def ending(session: AsyncSession) -> list[store.RowUpdate]:
             result: dict[str, Any] = {}
-            await store.finish_steps(session=session, steps=recorded)
+            writes: list[store.RowUpdate] = []
             deployment = payload.get("deployment_id")
             if operation.kind == PROVISION:
                 commit = outputs.get("gitops_commit", {})
@@ -456,16 +456,12 @@ class OperationRunner:
                     "commit": commit.get("commit", ""),
                     "path": commit.get("path", ""),
                 }
-                await store.set_service_fields(
-                    session=session, name=operation.service, environment=operation.environment, state="active"
-                )
+                writes.append(store.service_update(operation.service, operation.environment, state="active"))
                 if deployment:
-                    await store.update_deployment(
-                        session=session,
-                        deployment_id=deployment,
-                        status="succeeded",
-                        commit=commit.get("commit", ""),
-                        end_time=now,
+                    writes.append(
+                        store.deployment_update(
+                            deployment, status="succeeded", commit=commit.get("commit", ""), end_time=now
+                        )
                     )
             elif operation.kind in (DEPLOY, ROLLBACK, UPDATE_INSTANCE_TYPE, OPTIMIZE_RESOURCES):
                 commits = [o for o in outputs.values() if o.get("commit")]
@@ -477,50 +473,47 @@ class OperationRunner:
                     target = outputs.get("identify_previous_version", {})
                     values.update(version=target.get("version", ""), image=target.get("image", ""))
                     if target.get("current_deployment"):
-                        await store.update_deployment(
-                            session=session, deployment_id=target["current_deployment"], status="rolled_back"
-                        )
+                        current = target["current_deployment"]
+                        writes.append(store.deployment_update(current, status="rolled_back"))
                 changes_plan = operation.kind in (UPDATE_INSTANCE_TYPE, OPTIMIZE_RESOURCES)
                 new_plan = payload.get("new_plan") if changes_plan else None
                 new_plan = new_plan or (plans[-1] if plans else None)
                 if new_plan is not None and commits:
                     values["plan"] = new_plan
                     image = current_image(new_plan)
-                    await store.set_service_fields(
-                        session=session,
-                        name=operation.service,
-                        environment=operation.environment,
-                        plan=new_plan,
-                        image=image,
-                        version=values.get("version") or payload.get("version") or version_of(image),
+                    writes.append(
+                        store.service_update(
+                            operation.service,
+                            operation.environment,
+                            plan=new_plan,
+                            image=image,
+                            version=values.get("version") or payload.get("version") or version_of(image),
+                        )
                     )
                 if deployment:
-                    await store.update_deployment(session=session, deployment_id=deployment, **values)
+                    writes.append(store.deployment_update(deployment, **values))
                     result = {"deployment_id": deployment}
             elif operation.kind == PROMOTE:
                 result = await record_promotion(session, operation, outputs, now)
             elif operation.kind in (TEMPLATE_UPGRADE, UPGRADE_ROLLBACK):
                 result = upgrade_report(operation.kind, payload, outputs)
             elif operation.kind == DEPROVISION:
-                await store.set_service_fields(
-                    session=session,
-                    name=operation.service,
-                    environment=operation.environment,
-                    state="deleted",
-                )
+                writes.append(store.service_update(operation.service, operation.environment, state="deleted"))
                 result = {"service": f"services/{operation.service}"}
-            await store.update_operation(
-                session=session,
-                operation_id=operation.id,
-                done=True,
-                state="succeeded",
-                result=result,
-                end_time=now,
-                lease_owner=None,
-                lease_expires_at=None,
+            writes.append(
+                store.operation_update(
+                    operation.id,
+                    done=True,
+                    state="succeeded",
+                    result=result,
+                    end_time=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
             )
+            return writes
 
-        await self.boundaries.run(ending)
+        await self.boundaries.end(Ending(operation.id, recorded, ending))
         _log.info("operation ended", operation=operation.id, kind=operation.kind, state="succeeded")
         await self._report_facts(operation, "succeeded", outputs, now)
 

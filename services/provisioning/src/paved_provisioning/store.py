@@ -4,6 +4,7 @@ write lock at once instead of failing to upgrade a read."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -250,6 +251,61 @@ async def steps_of_many(
 # each UPDATE's values was a tenth of a worker's CPU per operation.
 _STEPS: Table = OperationStep.__table__  # type: ignore[attr-defined]
 _OPERATIONS: Table = Operation.__table__  # type: ignore[attr-defined]
+_SERVICES: Table = ProvisionedService.__table__  # type: ignore[attr-defined]
+_DEPLOYMENTS: Table = Deployment.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class RowUpdate:
+    """Values to set on the row of ``table`` whose key columns hold ``key``: a write given as data, so the
+    writes of several operations' ends can share a statement (:func:`update_rows`)."""
+
+    table: Table
+    key: dict[str, Any]
+    values: dict[str, Any]
+
+
+def operation_update(operation_id: str, **values: Any) -> RowUpdate:
+    return RowUpdate(_OPERATIONS, {"id": operation_id}, {"update_time": utcnow(), **values})
+
+
+def service_update(name: str, environment: str, **values: Any) -> RowUpdate:
+    key = {"name": name, "environment": environment}
+    return RowUpdate(_SERVICES, key, {"update_time": utcnow(), **values})
+
+
+def deployment_update(deployment_id: str, **values: Any) -> RowUpdate:
+    return RowUpdate(_DEPLOYMENTS, {"id": deployment_id}, values)
+
+
+@functools.lru_cache(maxsize=64)
+def _row_update(table: Table, key: tuple[str, ...], names: tuple[str, ...]) -> Any:
+    return (
+        update(table)
+        .where(*(table.c[k] == _param(f"k_{k}", table.c[k]) for k in key))
+        .values({n: _param(f"v_{n}", table.c[n]) for n in names})
+    )
+
+
+async def update_rows(*, session: AsyncSession, updates: Sequence[RowUpdate]) -> None:
+    """Write ``updates`` in their order's effect: one statement (executemany) per table and set of columns.
+    When a row is set more than once, the updates are written one by one, in order."""
+    if not updates:
+        return
+    connection = await session.connection()
+    rows = [(u.table.name, *sorted(u.key.items())) for u in updates]
+    batches: dict[tuple[Table, tuple[str, ...], tuple[str, ...]], list[RowUpdate]] = {}
+    if len(set(rows)) == len(rows):
+        for u in updates:
+            batches.setdefault((u.table, tuple(u.key), tuple(u.values)), []).append(u)
+        pieces = list(batches.items())
+    else:
+        pieces = [((u.table, tuple(u.key), tuple(u.values)), [u]) for u in updates]
+    for (table, key, names), batch in pieces:
+        await connection.execute(
+            _row_update(table, key, names),
+            [{**{f"k_{k}": u.key[k] for k in key}, **{f"v_{n}": u.values[n] for n in names}} for u in batch],
+        )
 
 
 async def update_step(*, session: AsyncSession, operation_id: str, position: int, **values: Any) -> None:
