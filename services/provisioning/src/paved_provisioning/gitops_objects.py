@@ -6,17 +6,57 @@ for every loose object read. ``LooseFirst`` looks in the packs the store had whe
 listing), then for the loose file, and only then asks dulwich (which rescans, and copes with packs rolled
 up meanwhile). What a commit adds is kept in memory, read back from there, and written as one pack by
 ``write_pack`` (see ``gitops_packs``).
+
+Objects read or written lately are also kept, raw, per repository (``RecentObjects``): a commit reads the
+same few trees the last one wrote (the root, ``services``, the team's), and a lookup in the packs (an index
+search per pack, then inflating) cost more than parsing the object again. An object's name is the digest
+of its content, so a kept object can never be out of date.
 """
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 
 from dulwich.object_store import DiskObjectStore
 from dulwich.objects import ObjectID, RawObjectID, ShaFile, hex_to_filename, sha_to_hex
 from dulwich.pack import Pack, PackFileDisappeared
 
 from paved_provisioning.gitops_packs import write_objects
+
+
+class RecentObjects:
+    """The raw form of the objects of one repository read or written lately, by name (least recently used
+    dropped first)."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._raw: OrderedDict[ObjectID, tuple[int, bytes]] = OrderedDict()
+
+    def get(self, sha: ObjectID) -> ShaFile | None:
+        raw = self._raw.get(sha)
+        if raw is None:
+            return None
+        self._raw.move_to_end(sha)
+        return ShaFile.from_raw_string(raw[0], raw[1], sha)  # a new object: the caller may change it
+
+    def keep(self, obj: ShaFile) -> None:
+        self._raw[obj.id] = (obj.type_num, obj.as_raw_string())
+        self._raw.move_to_end(obj.id)
+        while len(self._raw) > self.capacity:
+            self._raw.popitem(last=False)
+
+
+_RECENT: dict[str, RecentObjects] = {}
+
+
+def recent_objects(store: DiskObjectStore) -> RecentObjects:
+    """The kept objects of the repository whose object store is ``store`` (one per path in a process)."""
+    path = os.fspath(store.path)
+    recent = _RECENT.get(path)
+    if recent is None:
+        recent = _RECENT[path] = RecentObjects()
+    return recent
 
 
 class LooseFirst:
@@ -26,6 +66,7 @@ class LooseFirst:
         self.store = store
         self._written: dict[ObjectID, ShaFile] = {}
         self._packs: list[Pack] | None = None  # the store's packs when first needed
+        self._recent = recent_objects(store)
 
     def __getitem__(self, sha: ObjectID | RawObjectID) -> ShaFile:
         hexsha = ObjectID(sha) if len(sha) == 40 else sha_to_hex(RawObjectID(sha))
@@ -33,6 +74,13 @@ class LooseFirst:
         if written is not None:
             # A copy: the caller may change what it reads (commit_tree_changes edits trees in place).
             return written.copy()
+        found = self._recent.get(hexsha)
+        if found is None:
+            found = self._read(hexsha)
+            self._recent.keep(found)
+        return found
+
+    def _read(self, hexsha: ObjectID) -> ShaFile:
         if self._packs is None:
             self._packs = self.store.packs
         for pack in self._packs:
@@ -53,3 +101,5 @@ class LooseFirst:
     def write_pack(self) -> None:
         """Write what was added as one pack: before anything (a ref) points at it."""
         write_objects(self.store, list(self._written.values()))
+        for obj in self._written.values():
+            self._recent.keep(obj)
