@@ -66,6 +66,7 @@ async def test_provision_commits_manifests_and_activates_the_service(harness_fac
     assert "https://orders.example.com" in service.endpoints
     assert service.documentation_url.endswith("/payments/orders/production/")
     assert service.annotations["paved.dev/gitops-commit"] == sha
+    assert service.plan == plan()  # as submitted (sent from the wire form the submission kept)
     assert h.peers.alerting.rules_created == 3
     assert h.peers.cost.tracked["orders"] == ["compute", "networking", "database", "observability"]
 

@@ -121,7 +121,9 @@ def _describe_commit(out: dict[str, Any]) -> str:
 async def _provision_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
     plan = ctx.plan
     if ctx.step == "register_catalog":
-        uid = await tools.peers.register_in_catalog(plan, request_id=ctx.operation_id)
+        uid = await tools.peers.register_in_catalog(
+            plan, request_id=ctx.operation_id, wire=ctx.payload.get("plan_wire")
+        )
         return StepOutcome(f"services/{ctx.service} registered (PROVISIONING)", {"uid": uid})
     if ctx.step == "gitops_commit":
         out = await _commit(
@@ -133,7 +135,10 @@ async def _provision_step(ctx: StepContext, tools: Toolkit) -> StepOutcome:
         return StepOutcome(f"{total} default alert rule(s) in place, {created} new", {"rules": total})
     if ctx.step == "register_cost":
         tracked = await tools.peers.register_resources(
-            plan, float(ctx.payload.get("monthly_cost", 0.0)), ctx.payload.get("currency", "USD")
+            plan,
+            float(ctx.payload.get("monthly_cost", 0.0)),
+            ctx.payload.get("currency", "USD"),
+            wire=ctx.payload.get("plan_wire"),
         )
         return StepOutcome(f"{tracked} resource(s) tracked by cost", {"tracked": tracked})
     if ctx.step == "publish_docs":

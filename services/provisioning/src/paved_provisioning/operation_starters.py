@@ -48,7 +48,10 @@ class OperationStarters(Submitter):
         policy: dict[str, str],
         request_id: str,
         requester: str,
+        plan_wire: dict[str, str] | None = None,
     ) -> OperationView:
+        """``plan_wire``: the plan's wire form (``plan_wire.plan_wire``), kept so the worker need not parse
+        the plan again."""
         v = Violations()
         check_plan(v, "plan", plan)
         v.check(monthly_cost >= 0, "estimated_monthly_cost", "must not be negative")
@@ -124,6 +127,7 @@ class OperationStarters(Submitter):
                 "deployment_id": deployment_id,
                 # Whether the catalog's service row describes this environment (its first one).
                 "home": not others,
+                **({"plan_wire": plan_wire} if plan_wire else {}),
             }
             await store.add_operation(
                 session=session,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-import json
+from collections.abc import Mapping
 from typing import Any
 
 import grpc
-from google.protobuf import field_mask_pb2, json_format, struct_pb2, timestamp_pb2
+from google.protobuf import field_mask_pb2, struct_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from google.type import money_pb2
 from paved.alerting.v1 import alerting_pb2, alerting_pb2_grpc
@@ -22,6 +21,7 @@ from paved_kit.grpc_errors import error_details
 from paved_kit.logging import get_logger
 
 from paved_provisioning.auto_optimization import Advice, Recommendation
+from paved_provisioning.plan_wire import plan_message
 from paved_provisioning.promotions import EnvironmentRule
 from paved_provisioning.settings import ProvisioningSettings
 from paved_provisioning.steps import StepError, rpc_failure
@@ -30,20 +30,6 @@ State = catalog_pb2.Service.State
 _log = get_logger(__name__)
 # Facts are a side channel for scorecards: a slow or absent catalog must never hold up an operation.
 FACTS_TIMEOUT_SECONDS = 2.0
-
-
-def plan_message(plan: dict[str, Any]) -> common_pb2.Plan:
-    """The plan dict back as a proto message: a new one on each call, so the caller may change it.
-
-    An operation's steps send the same plan to more than one peer (the catalog, cost), and json_format's
-    pure-Python parse of a typical plan costs about 40 times what keying it by its JSON text and parsing
-    the cached wire bytes does."""
-    return common_pb2.Plan.FromString(_plan_bytes(json.dumps(plan, sort_keys=True, separators=(",", ":"))))
-
-
-@functools.lru_cache(maxsize=256)
-def _plan_bytes(plan_json: str) -> bytes:
-    return json_format.Parse(plan_json, common_pb2.Plan(), ignore_unknown_fields=True).SerializeToString()
 
 
 def money(amount: float, currency: str) -> money_pb2.Money:
@@ -105,7 +91,9 @@ class Peers:
 
     # catalog ----------------------------------------------------------------------------------------------
 
-    async def register_in_catalog(self, plan: dict[str, Any], *, request_id: str) -> str:
+    async def register_in_catalog(
+        self, plan: dict[str, Any], *, request_id: str, wire: Mapping[str, str] | None = None
+    ) -> str:
         """Create the catalog entry in state PROVISIONING (idempotent by ``request_id``); returns its uid.
 
         A service left FAILED by an earlier attempt is taken back to PROVISIONING with the new plan.
@@ -118,7 +106,7 @@ class Peers:
             template_revision=int(plan.get("template_revision", 0) or 0),
             environment=plan["environment"],
             state=State.STATE_PROVISIONING,
-            plan=plan_message(plan),
+            plan=plan_message(plan, wire),
         )
         service.parameters.update(plan.get("parameters") or {})
         try:
@@ -430,11 +418,17 @@ class Peers:
         return f"{outcome} by policy ({evaluation.decision}): " + ("; ".join(why) or evaluation.summary)
 
     async def register_resources(
-        self, plan: dict[str, Any], monthly_cost: float, currency: str, optimization_operation: str = ""
+        self,
+        plan: dict[str, Any],
+        monthly_cost: float,
+        currency: str,
+        optimization_operation: str = "",
+        *,
+        wire: Mapping[str, str] | None = None,
     ) -> int:
         """Register the plan's resources with cost; ``optimization_operation`` names the optimization that
         changed them, so cost records the change and measures its realised saving."""
-        message = plan_message(plan)
+        message = plan_message(plan, wire)
         try:
             response = await self.cost.RegisterResources(
                 cost_pb2.RegisterResourcesRequest(

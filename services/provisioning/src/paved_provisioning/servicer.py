@@ -14,6 +14,7 @@ from paved_kit.validation import time_violation
 
 from paved_provisioning import convert
 from paved_provisioning.fleet_upgrades import TargetRequest
+from paved_provisioning.plan_wire import plan_wire
 from paved_provisioning.provisioner import Provisioner
 from paved_provisioning.resource_change import ResourceChange
 
@@ -59,13 +60,15 @@ class ProvisioningServicer(provisioning_pb2_grpc.ProvisioningServiceServicer):
     async def ProvisionService(
         self, request: pb.ProvisionServiceRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.Operation:
+        plan = convert.plan_dict(request.plan) if request.HasField("plan") else None
         view = await self.provisioner.provision(
-            convert.plan_dict(request.plan) if request.HasField("plan") else None,
+            plan,
             convert.money_amount(request.estimated_monthly_cost),
             request.estimated_monthly_cost.currency_code,
             _policy(request.policy_decision),
             request.request_id,
             _requester(request.requester),
+            plan_wire=None if plan is None else plan_wire(plan, request.plan),
         )
         return convert.operation(view)
 
