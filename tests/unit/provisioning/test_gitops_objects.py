@@ -58,10 +58,10 @@ def test_the_commit_written_last_is_kept_for_the_next(tmp_path: Path) -> None:
 def test_the_least_recently_used_objects_go_first() -> None:
     recent = RecentObjects(capacity=2)
     blobs = [Blob.from_string(f"{i}".encode()) for i in range(3)]
-    recent.keep(blobs[0])
-    recent.keep(blobs[1])
+    recent.keep(blobs[0].id, (blobs[0].type_num, blobs[0].as_raw_string()))
+    recent.keep(blobs[1].id, (blobs[1].type_num, blobs[1].as_raw_string()))
     assert recent.get(blobs[0].id) is not None  # now the most recently used
-    recent.keep(blobs[2])
+    recent.keep(blobs[2].id, (blobs[2].type_num, blobs[2].as_raw_string()))
     assert recent.get(blobs[1].id) is None
     for blob in (blobs[0], blobs[2]):
         found = recent.get(blob.id)

@@ -22,7 +22,7 @@ from dulwich.object_store import DiskObjectStore
 from dulwich.objects import ObjectID, RawObjectID, ShaFile, hex_to_filename, sha_to_hex
 from dulwich.pack import Pack, PackFileDisappeared
 
-from paved_provisioning.gitops_packs import write_objects
+from paved_provisioning.gitops_packs import RawObject, write_objects
 
 
 class RecentObjects:
@@ -31,7 +31,7 @@ class RecentObjects:
 
     def __init__(self, capacity: int = 4096) -> None:
         self.capacity = capacity
-        self._raw: OrderedDict[ObjectID, tuple[int, bytes]] = OrderedDict()
+        self._raw: OrderedDict[ObjectID, RawObject] = OrderedDict()
 
     def get(self, sha: ObjectID) -> ShaFile | None:
         raw = self._raw.get(sha)
@@ -40,9 +40,9 @@ class RecentObjects:
         self._raw.move_to_end(sha)
         return ShaFile.from_raw_string(raw[0], raw[1], sha)  # a new object: the caller may change it
 
-    def keep(self, obj: ShaFile) -> None:
-        self._raw[obj.id] = (obj.type_num, obj.as_raw_string())
-        self._raw.move_to_end(obj.id)
+    def keep(self, sha: ObjectID, raw: RawObject) -> None:
+        self._raw[sha] = raw
+        self._raw.move_to_end(sha)
         while len(self._raw) > self.capacity:
             self._raw.popitem(last=False)
 
@@ -64,7 +64,7 @@ class LooseFirst:
 
     def __init__(self, store: DiskObjectStore) -> None:
         self.store = store
-        self._written: dict[ObjectID, ShaFile] = {}
+        self._written: dict[ObjectID, RawObject] = {}
         self._packs: list[Pack] | None = None  # the store's packs when first needed
         self._recent = recent_objects(store)
 
@@ -72,12 +72,12 @@ class LooseFirst:
         hexsha = ObjectID(sha) if len(sha) == 40 else sha_to_hex(RawObjectID(sha))
         written = self._written.get(hexsha)
         if written is not None:
-            # A copy: the caller may change what it reads (commit_tree_changes edits trees in place).
-            return written.copy()
+            # A new object: the caller may change what it reads (commit_tree_changes edits trees in place).
+            return ShaFile.from_raw_string(written[0], written[1], hexsha)
         found = self._recent.get(hexsha)
         if found is None:
             found = self._read(hexsha)
-            self._recent.keep(found)
+            self._recent.keep(hexsha, (found.type_num, found.as_raw_string()))
         return found
 
     def _read(self, hexsha: ObjectID) -> ShaFile:
@@ -95,11 +95,11 @@ class LooseFirst:
             return self.store[hexsha]
 
     def add_object(self, obj: ShaFile) -> None:
-        """Keep ``obj`` for ``write_pack`` (a copy: the caller may go on changing it)."""
-        self._written[obj.id] = obj.copy()
+        """Keep ``obj`` for ``write_pack``, raw (the caller may go on changing the object)."""
+        self._written[obj.id] = (obj.type_num, obj.as_raw_string())
 
     def write_pack(self) -> None:
         """Write what was added as one pack: before anything (a ref) points at it."""
-        write_objects(self.store, list(self._written.values()))
-        for obj in self._written.values():
-            self._recent.keep(obj)
+        write_objects(self.store, self._written)
+        for sha, raw in self._written.items():
+            self._recent.keep(sha, raw)

@@ -23,12 +23,12 @@ import contextlib
 import mmap
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import BinaryIO
 
 from dulwich.file import GitFile
 from dulwich.object_store import PACK_MODE, DiskObjectStore
-from dulwich.objects import ShaFile
+from dulwich.objects import ObjectID, hex_to_sha
 from dulwich.pack import (
     OFS_DELTA,
     REF_DELTA,
@@ -46,11 +46,18 @@ PACK_LIMIT = 16  # packs before the smallest are rolled up
 GEOMETRIC_FACTOR = 2
 
 
-def write_objects(store: DiskObjectStore, objects: Sequence[ShaFile]) -> str | None:
-    """Write ``objects`` into the store as one new pack; returns its base path (None when empty)."""
+#: An object as a commit writes it: its type number and its raw (uncompressed) content.
+RawObject = tuple[int, bytes]
+
+
+def write_objects(store: DiskObjectStore, objects: Mapping[ObjectID, RawObject]) -> str | None:
+    """Write ``objects`` (by name) into the store as one new pack; returns its base path (None when empty)."""
     if not objects:
         return None
-    records = (full_unpacked_object(o) for o in objects)
+    records = (
+        UnpackedObject(type_num, decomp_chunks=[raw], sha=hex_to_sha(sha))
+        for sha, (type_num, raw) in objects.items()
+    )
     return _new_pack(store, lambda handle: _encode(store, handle, records, len(objects)))
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from paved_kit.db import insert_on_conflict
-from sqlalchemy import Table, bindparam, case, func, or_, text, update
+from sqlalchemy import Integer, Table, bindparam, case, func, or_, text, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -231,18 +231,22 @@ async def steps_of(*, session: AsyncSession, operation_id: str) -> list[Operatio
     return list((await session.exec(stmt)).all())
 
 
+# Built once, as the step-boundary statements below: every load and claim runs them.
+_STEPS_OF = (
+    select(OperationStep)
+    .where(col(OperationStep.operation_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(OperationStep.operation_id), col(OperationStep.position))
+)
+_OPERATIONS_OF = select(Operation).where(col(Operation.id).in_(bindparam("ids", expanding=True)))
+
+
 async def steps_of_many(
     *, session: AsyncSession, operation_ids: Sequence[str]
 ) -> dict[str, list[OperationStep]]:
     if not operation_ids:
         return {}
-    stmt = (
-        select(OperationStep)
-        .where(col(OperationStep.operation_id).in_(operation_ids))
-        .order_by(col(OperationStep.operation_id), col(OperationStep.position))
-    )
     out: dict[str, list[OperationStep]] = {op: [] for op in operation_ids}
-    for step in (await session.exec(stmt)).all():
+    for step in (await session.exec(_STEPS_OF, params={"ids": list(operation_ids)})).all():
         out[step.operation_id].append(step)
     return out
 
@@ -466,14 +470,18 @@ async def start_steps(*, session: AsyncSession, starts: Sequence[StepStart]) -> 
     return refused
 
 
+_MARK_RUNNING = (
+    update(_OPERATIONS)
+    .where(_OPERATIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(state="running", update_time=_param("p_now", _OPERATIONS.c.update_time))
+)
+
+
 async def mark_running(*, session: AsyncSession, operation_ids: Sequence[str]) -> None:
     """Pending operations whose first step started: running (one statement)."""
     if operation_ids:
-        await _core(
-            session,
-            update(_OPERATIONS)
-            .where(_OPERATIONS.c.id.in_(operation_ids))
-            .values(state="running", update_time=utcnow()),
+        await (await session.connection()).execute(
+            _MARK_RUNNING, {"ids": list(operation_ids), "p_now": utcnow()}
         )
 
 
@@ -483,7 +491,7 @@ async def operations_with_steps(
     """The operations among ``operation_ids`` that exist, each with its steps in order (two statements)."""
     if not operation_ids:
         return {}
-    found = (await session.exec(select(Operation).where(col(Operation.id).in_(operation_ids)))).all()
+    found = (await session.exec(_OPERATIONS_OF, params={"ids": list(operation_ids)})).all()
     steps = await steps_of_many(session=session, operation_ids=[o.id for o in found])
     return {o.id: (o, steps[o.id]) for o in found}
 
@@ -540,31 +548,44 @@ async def lock_operation(*, session: AsyncSession, operation_id: str) -> Operati
     return await session.get(Operation, operation_id, populate_existing=True)
 
 
+# PostgreSQL: one statement; the rows another worker is claiming right now are skipped, not waited for. A
+# CTE, not IN (subquery): PostgreSQL evaluates it once, so the LIMIT holds. Built once.
+_CLAIMABLE = (
+    select(_OPERATIONS.c.id)
+    .where(
+        _OPERATIONS.c.done.is_(False),
+        or_(
+            _OPERATIONS.c.lease_expires_at.is_(None),
+            _OPERATIONS.c.lease_expires_at < _param("p_now", _OPERATIONS.c.lease_expires_at),
+        ),
+    )
+    .order_by(_OPERATIONS.c.create_time)
+    .limit(bindparam("p_limit", type_=Integer))
+    .with_for_update(skip_locked=True)
+    .cte("claimable")
+)
+_CLAIM_PG = (
+    update(_OPERATIONS)
+    .where(_OPERATIONS.c.id == _CLAIMABLE.c.id)
+    .values(
+        lease_owner=_param("p_owner", _OPERATIONS.c.lease_owner),
+        lease_expires_at=_param("p_lease_until", _OPERATIONS.c.lease_expires_at),
+    )
+    .returning(_OPERATIONS.c.id, _OPERATIONS.c.create_time)
+)
+
+
 async def claim_operations(
     *, session: AsyncSession, owner: str, now: datetime, lease_until: datetime, limit: int
 ) -> list[str]:
     """Lease up to ``limit`` unfinished operations nobody holds (or whose lease expired); their ids."""
-    free = or_(col(Operation.lease_expires_at).is_(None), col(Operation.lease_expires_at) < now)
     if _is_postgres(session):
-        # One statement; the rows another worker is claiming right now are skipped, not waited for. A CTE,
-        # not IN (subquery): PostgreSQL evaluates it once, so the LIMIT holds.
-        claimable = (
-            select(_OPERATIONS.c.id)
-            .where(_OPERATIONS.c.done.is_(False), free)
-            .order_by(_OPERATIONS.c.create_time)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("claimable")
-        )
-        claimed = await _core(
-            session,
-            update(_OPERATIONS)
-            .where(_OPERATIONS.c.id == claimable.c.id)
-            .values(lease_owner=owner, lease_expires_at=lease_until)
-            .returning(_OPERATIONS.c.id, _OPERATIONS.c.create_time),
+        claimed = await (await session.connection()).execute(
+            _CLAIM_PG, {"p_now": now, "p_limit": limit, "p_owner": owner, "p_lease_until": lease_until}
         )
         return [str(row[0]) for row in sorted(claimed.all(), key=lambda row: row[1])]
     # SQLite: one statement, so the write lock is taken before anything is read.
+    free = or_(col(Operation.lease_expires_at).is_(None), col(Operation.lease_expires_at) < now)
     candidates = (
         select(col(Operation.id))
         .where(col(Operation.done).is_(False), free)
