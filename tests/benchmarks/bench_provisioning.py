@@ -10,12 +10,14 @@ commit per operation, one catalog entry, the default alert rules.
     uv run python tests/benchmarks/bench_provisioning.py            # 200 operations
     uv run python tests/benchmarks/bench_provisioning.py --quick    # 40 operations
     uv run python tests/benchmarks/bench_provisioning.py --repeat 1 # one run of each kind (default 3)
-    uv run python tests/benchmarks/bench_provisioning.py --worker-cpu-cap 0.15  # workers the bottleneck
+    uv run python tests/benchmarks/bench_provisioning.py --worker-cpu-cap 0.10  # workers the bottleneck
 
 With two cores, one worker, the peers and PostgreSQL already fill the machine, so a second worker has
 nothing left to use. ``--worker-cpu-cap`` (a Linux cgroup per worker process; needs root) holds each
 worker to a share of a CPU, which makes the workers the bottleneck: the second worker's gain is then
-measured where the peers are not, which is the condition the scaling goal names.
+measured where the peers are not, which is the condition the scaling goal names. Pick a cap at which two
+capped workers leave the machine well short of busy (each run prints how busy it was): at 0.15 CPU two
+workers already kept this 2-vCPU machine 85 % busy, and the peers were the bottleneck again.
 
 PostgreSQL comes from --database-url or PAVED_TEST_DATABASE_URL (a server where new databases may be created).
 
