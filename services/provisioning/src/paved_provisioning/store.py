@@ -292,8 +292,8 @@ def _row_update(table: Table, key: tuple[str, ...], names: tuple[str, ...]) -> A
 
 
 async def update_rows(*, session: AsyncSession, updates: Sequence[RowUpdate]) -> None:
-    """Write ``updates`` in their order's effect: one statement (executemany) per table and set of columns.
-    When a row is set more than once, the updates are written one by one, in order."""
+    """Write ``updates`` as if one by one in order, in one statement (executemany) per table and set of
+    columns; when a row is set more than once, they are written one by one, in order."""
     if not updates:
         return
     connection = await session.connection()
