@@ -16,6 +16,7 @@ of its content, so a kept object can never be out of date.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 
 from dulwich.object_store import DiskObjectStore
@@ -27,36 +28,41 @@ from paved_provisioning.gitops_packs import RawObject, write_objects
 
 class RecentObjects:
     """The raw form of the objects of one repository read or written lately, by name (least recently used
-    dropped first)."""
+    dropped first). Safe to share between threads (a commit that waits for the lock runs in one)."""
 
     def __init__(self, capacity: int = 4096) -> None:
         self.capacity = capacity
         self._raw: OrderedDict[ObjectID, RawObject] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, sha: ObjectID) -> ShaFile | None:
-        raw = self._raw.get(sha)
-        if raw is None:
-            return None
-        self._raw.move_to_end(sha)
+        with self._lock:
+            raw = self._raw.get(sha)
+            if raw is None:
+                return None
+            self._raw.move_to_end(sha)
         return ShaFile.from_raw_string(raw[0], raw[1], sha)  # a new object: the caller may change it
 
     def keep(self, sha: ObjectID, raw: RawObject) -> None:
-        self._raw[sha] = raw
-        self._raw.move_to_end(sha)
-        while len(self._raw) > self.capacity:
-            self._raw.popitem(last=False)
+        with self._lock:
+            self._raw[sha] = raw
+            self._raw.move_to_end(sha)
+            while len(self._raw) > self.capacity:
+                self._raw.popitem(last=False)
 
 
 _RECENT: dict[str, RecentObjects] = {}
+_RECENT_LOCK = threading.Lock()
 
 
 def recent_objects(store: DiskObjectStore) -> RecentObjects:
     """The kept objects of the repository whose object store is ``store`` (one per path in a process)."""
     path = os.fspath(store.path)
-    recent = _RECENT.get(path)
-    if recent is None:
-        recent = _RECENT[path] = RecentObjects()
-    return recent
+    with _RECENT_LOCK:
+        recent = _RECENT.get(path)
+        if recent is None:
+            recent = _RECENT[path] = RecentObjects()
+        return recent
 
 
 class LooseFirst:
