@@ -164,12 +164,7 @@ async def save_service(*, session: AsyncSession, service: ProvisionedService) ->
 
 
 async def set_service_fields(*, session: AsyncSession, name: str, environment: str, **values: Any) -> None:
-    await _core(
-        session,
-        update(ProvisionedService)
-        .where(col(ProvisionedService.name) == name, col(ProvisionedService.environment) == environment)
-        .values(update_time=utcnow(), **values),
-    )
+    await update_row(session=session, row=service_update(name, environment, **values))
 
 
 # Operations ----------------------------------------------------------------------------------------------
@@ -291,25 +286,33 @@ def _row_update(table: Table, key: tuple[str, ...], names: tuple[str, ...]) -> A
     )
 
 
+def _params(u: RowUpdate) -> dict[str, Any]:
+    return {**{f"k_{k}": v for k, v in u.key.items()}, **{f"v_{n}": v for n, v in u.values.items()}}
+
+
+async def update_row(*, session: AsyncSession, row: RowUpdate) -> int:
+    """Write one row update; how many rows it changed (0 when there is no such row)."""
+    connection = await session.connection()
+    statement = _row_update(row.table, tuple(row.key), tuple(row.values))
+    return int((await connection.execute(statement, _params(row))).rowcount)
+
+
 async def update_rows(*, session: AsyncSession, updates: Sequence[RowUpdate]) -> None:
     """Write ``updates`` as if one by one in order, in one statement (executemany) per table and set of
     columns; when a row is set more than once, they are written one by one, in order."""
     if not updates:
         return
-    connection = await session.connection()
     rows = [(u.table.name, *sorted(u.key.items())) for u in updates]
-    batches: dict[tuple[Table, tuple[str, ...], tuple[str, ...]], list[RowUpdate]] = {}
-    if len(set(rows)) == len(rows):
+    if len(set(rows)) < len(rows):
         for u in updates:
-            batches.setdefault((u.table, tuple(u.key), tuple(u.values)), []).append(u)
-        pieces = list(batches.items())
-    else:
-        pieces = [((u.table, tuple(u.key), tuple(u.values)), [u]) for u in updates]
-    for (table, key, names), batch in pieces:
-        await connection.execute(
-            _row_update(table, key, names),
-            [{**{f"k_{k}": u.key[k] for k in key}, **{f"v_{n}": u.values[n] for n in names}} for u in batch],
-        )
+            await update_row(session=session, row=u)
+        return
+    batches: dict[tuple[Table, tuple[str, ...], tuple[str, ...]], list[RowUpdate]] = {}
+    for u in updates:
+        batches.setdefault((u.table, tuple(u.key), tuple(u.values)), []).append(u)
+    connection = await session.connection()
+    for (table, key, names), batch in batches.items():
+        await connection.execute(_row_update(table, key, names), [_params(u) for u in batch])
 
 
 async def update_step(*, session: AsyncSession, operation_id: str, position: int, **values: Any) -> None:
@@ -497,11 +500,7 @@ async def operations_with_steps(
 
 
 async def update_operation(*, session: AsyncSession, operation_id: str, **values: Any) -> int:
-    result = await _core(
-        session,
-        update(_OPERATIONS).where(_OPERATIONS.c.id == operation_id).values(update_time=utcnow(), **values),
-    )
-    return int(result.rowcount)
+    return await update_row(session=session, row=operation_update(operation_id, **values))
 
 
 #: The lease owner of an operation that waits parked (no worker holds it until it is woken or due).
@@ -660,10 +659,7 @@ async def add_deployment(*, session: AsyncSession, deployment: Deployment) -> No
 
 
 async def update_deployment(*, session: AsyncSession, deployment_id: str, **values: Any) -> None:
-    await _core(
-        session,
-        update(Deployment).where(col(Deployment.id) == deployment_id).values(**values),
-    )
+    await update_row(session=session, row=deployment_update(deployment_id, **values))
 
 
 async def get_deployment(*, session: AsyncSession, deployment_id: str) -> Deployment | None:
