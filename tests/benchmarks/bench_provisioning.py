@@ -120,6 +120,43 @@ def reference_cpu_seconds() -> float:
     return time.thread_time() - started
 
 
+#: A fixed pure-Python loop, timed in CPU milliseconds four times a second until stopped (a process of its
+#: own, so that it neither waits for nor holds up the benchmark's event loop).
+_SPEED_PROBE = """
+import time
+while True:
+    started = time.thread_time()
+    total = 0
+    for i in range(200_000):
+        total += i
+    print((time.thread_time() - started) * 1000, flush=True)
+    time.sleep(0.25)
+"""
+
+
+class SpeedProbe:
+    """How fast a core is while something runs: the CPU time of the same small loop, again and again. On a
+    VM whose cores share a host (or hyperthreads), the same work costs more CPU time the busier the machine
+    is; comparing the probe's figure in two runs tells that apart from work the code added."""
+
+    def __init__(self) -> None:
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _SPEED_PROBE, stdout=asyncio.subprocess.PIPE
+        )
+
+    async def stop(self) -> float:
+        """The median milliseconds of one loop since ``start`` (NaN when it finished none)."""
+        assert self._process is not None and self._process.stdout is not None
+        self._process.terminate()
+        output = await self._process.stdout.read()
+        await self._process.wait()
+        times = [float(line) for line in output.decode().split()]
+        return statistics.median(times) if times else float("nan")
+
+
 def file_create_seconds(directory: Path, subdirectories: int = 64, files: int = 8) -> float:
     """CPU time to create one empty file in ``directory`` (in new subdirectories, kept), spread over
     subdirectories as git spreads loose objects: new directories land in different block groups. A GitOps
@@ -187,6 +224,8 @@ class Result:
     file_create_seconds: float = 0.0  # CPU to create one file where the GitOps repository is, before the run
     throttled_seconds: float = 0.0  # time the workers' CPU caps held them back (capped runs only)
     reference_seconds: float = 0.0  # CPU for reference_cpu_seconds' loop just before the run
+    probe_ms: float = float("nan")  # the speed probe's loop during the burst, median CPU milliseconds
+    warmed: int = 0  # operations run to warm the workers up before the burst (not measured)
 
     @property
     def worker_cpu_ms_per_operation(self) -> float:
@@ -321,12 +360,14 @@ async def run_once(
     *,
     fake: bool = False,
     alone: int = 0,
+    warm_up: int = 0,
     cpu_cap: float | None = None,
 ) -> Result:
     """One burst. ``directory`` (the GitOps repository, the logs) is left for the caller to delete once
     every run is over: deleting thousands of files just before the next run would be charged to that
     run's worker (ext4 without a journal skips inodes freed in the last minutes, one by one, on every
-    file it creates). With ``cpu_cap``, each worker process is held to that many CPUs."""
+    file it creates). With ``cpu_cap``, each worker process is held to that many CPUs; each worker runs
+    ``warm_up`` operations before the next one starts, and before anything is measured."""
     directory.mkdir()  # noqa: ASYNC240 - one directory, before the run starts
     create_cost = file_create_seconds(directory)
     reference = reference_cpu_seconds()
@@ -366,11 +407,8 @@ async def run_once(
         "PAVED_PROVISIONING_LOG_FORMAT": "json",
         "PAVED_PROVISIONING_LOG_LEVEL": "INFO",
     }
-    processes = [await start_worker(env, directory / f"worker-{i}.log") for i in range(workers)]
+    processes: list[asyncio.subprocess.Process] = []
     caps = CpuCaps(cpu_cap) if cpu_cap else None
-    if caps is not None:
-        for process in processes:
-            caps.cap(process.pid)
     channel = create_channel(server.address, default_timeout=60)
     stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
     ops = operations_pb2_grpc.OperationsStub(channel)
@@ -406,22 +444,38 @@ async def run_once(
         activate = next(s for s in meta.steps if s.name == "activate")
         return activate.end_time.seconds + activate.end_time.nanos / 1e9 - submitted[name]
 
+    async def run_to_end(names: list[str]) -> None:
+        for name in names:
+            while True:
+                if (await ops.GetOperation(operations_pb2.GetOperationRequest(name=name))).done:
+                    break
+                await asyncio.sleep(0.005)
+
     try:
+        # Each worker is started, capped, and warmed on its own (no other worker can take its warm-up
+        # operations): a worker's first operations pay once for what it keeps afterwards (connections,
+        # compiled statements and templates, the repository's pack indexes), which a long-running worker
+        # does not pay again. The burst then measures the workers as they run in steady state.
+        for i in range(workers):
+            process = await start_worker(env, directory / f"worker-{i}.log")
+            processes.append(process)
+            if caps is not None:
+                caps.cap(process.pid)
+            await run_to_end(list(await asyncio.gather(*(submit(n, f"warm{i}") for n in range(warm_up)))))
         # One operation alone, again and again: the latency a user sees on a quiet platform.
         alone_latencies: list[float] = []
         alone_cpu = sum(cpu_seconds(p.pid) for p in processes)
         for i in range(alone):
             name = await submit(i, "alone")
-            while True:
-                if (await ops.GetOperation(operations_pb2.GetOperationRequest(name=name))).done:
-                    break
-                await asyncio.sleep(0.005)
+            await run_to_end([name])
             alone_latencies.append(await activated(name))
         alone_cpu = sum(cpu_seconds(p.pid) for p in processes) - alone_cpu
         cpu_before = sum(cpu_seconds(p.pid) for p in processes)
         throttled_before = caps.throttled_seconds() if caps is not None else 0.0
         system_before = sum(cpu_seconds(p.pid, system_only=True) for p in processes)
         ticks_before = machine_ticks()
+        probe = SpeedProbe()
+        await probe.start()
         start = time.time()
         names = await asyncio.gather(*(submit(i) for i in range(operations)))
         while True:
@@ -432,6 +486,7 @@ async def run_once(
                 break
             await asyncio.sleep(0.05)
         worker_cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
+        probe_ms = await probe.stop()
         worker_system = sum(cpu_seconds(p.pid, system_only=True) for p in processes) - system_before
         throttled = caps.throttled_seconds() - throttled_before if caps is not None else 0.0
         ticks_after = machine_ticks()
@@ -515,6 +570,8 @@ async def run_once(
             create_cost,
             throttled,
             reference,
+            warmed=warm_up * workers,
+            probe_ms=probe_ms,
         )
     finally:
         for process in processes:
@@ -533,7 +590,8 @@ async def run_once(
 
 
 def report(result: Result) -> None:
-    provisioned = result.operations + len(result.alone)  # the catalog and alerting hold both phases' services
+    # The catalog and alerting hold every phase's services.
+    provisioned = result.operations + len(result.alone) + result.warmed
     ok = (
         result.failed == 0
         and result.commits == result.operations
@@ -553,7 +611,8 @@ def report(result: Result) -> None:
     print(
         f"  worker CPU per operation: {result.worker_cpu_ms_per_operation:.1f} ms (CPU time, not wall time; "
         f"{result.worker_system_seconds * 1000 / result.operations:.1f} ms of it in the kernel); "
-        f"machine busy during the burst: {result.machine_busy:.0%} of {os.cpu_count()} CPUs"
+        f"machine busy during the burst: {result.machine_busy:.0%} of {os.cpu_count()} CPUs; "
+        f"meanwhile the speed probe's fixed loop took {result.probe_ms:.1f} ms of CPU (median)"
     )
     print(
         f"  creating a file where the GitOps repository is cost {result.file_create_seconds * 1e6:.0f} us "
@@ -583,6 +642,15 @@ async def main() -> int:
     parser.add_argument("--operations", type=int, default=None)
     parser.add_argument(
         "--alone", type=int, default=None, help="operations run one at a time first (default 10, quick 5)"
+    )
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=WORKER_CONCURRENCY,
+        metavar="N",
+        help=f"operations each worker runs before anything is measured (default {WORKER_CONCURRENCY}, one "
+        "worker's concurrency; 0 measures cold workers, whose first operations also pay for what a "
+        "long-running worker keeps)",
     )
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each kind; the verdicts take the median (default 3)"
@@ -622,6 +690,11 @@ async def main() -> int:
     )
     if args.worker_cpu_cap:
         print(f"each worker process capped at {args.worker_cpu_cap:g} CPU (cgroup)")
+    print(
+        f"each worker runs {args.warm_up} operations before the burst (not measured)"
+        if args.warm_up
+        else "cold workers: the burst is each worker's first work"
+    )
     databases = Databases(args.database_url)
     baselines: list[Result] = []
     scaled_runs: list[Result] = []
@@ -638,6 +711,7 @@ async def main() -> int:
                     Path(tmp) / f"{run}-one",
                     fake=args.fake_peers,
                     alone=args.alone,
+                    warm_up=args.warm_up,
                     cpu_cap=args.worker_cpu_cap,
                 )
                 report(baseline)
@@ -647,6 +721,7 @@ async def main() -> int:
                     databases,
                     Path(tmp) / f"{run}-two",
                     fake=args.fake_peers,
+                    warm_up=args.warm_up,
                     cpu_cap=args.worker_cpu_cap,
                 )
                 report(scaled)
@@ -666,6 +741,13 @@ async def main() -> int:
     cpu_one = statistics.median(r.worker_cpu_ms_per_operation for r in baselines)
     cpu_two = statistics.median(r.worker_cpu_ms_per_operation for r in scaled_runs)
     cpu = max(cpu_one, cpu_two)
+    probe_one = statistics.median(r.probe_ms for r in baselines)
+    probe_two = statistics.median(r.probe_ms for r in scaled_runs)
+    print(
+        f"worker CPU per operation, two workers / one: x{cpu_two / cpu_one:.2f}; the speed probe's loop, "
+        f"during the two-worker bursts / the one-worker ones: x{probe_two / probe_one:.2f} "
+        f"({probe_two:.1f} / {probe_one:.1f} ms, medians): how much of that a busier machine explains"
+    )
     alone = [latency for r in baselines for latency in r.alone]
     alone_p50 = statistics.median(alone) * 1000 if alone else float("nan")
     busy = statistics.median(r.machine_busy for r in baselines)
