@@ -155,11 +155,14 @@ class SpeedProbe:
         )
 
     async def stop(self) -> float:
-        """The median milliseconds of one loop since ``start`` (NaN when it finished none)."""
-        assert self._process is not None and self._process.stdout is not None
-        self._process.terminate()
-        output = await self._process.stdout.read()
-        await self._process.wait()
+        """The median milliseconds of one loop since ``start`` (NaN when it finished none); stopping a
+        probe that is not running does nothing."""
+        process, self._process = self._process, None
+        if process is None or process.stdout is None:
+            return float("nan")
+        process.terminate()
+        output = await process.stdout.read()
+        await process.wait()
         times = [float(line) for line in output.decode().split()]
         return statistics.median(times) if times else float("nan")
 
@@ -427,6 +430,7 @@ async def run_once(
     }
     processes: list[asyncio.subprocess.Process] = []
     caps = CpuCaps(cpu_cap) if cpu_cap else None
+    probe = SpeedProbe()
     channel = create_channel(server.address, default_timeout=60)
     stub = provisioning_pb2_grpc.ProvisioningServiceStub(channel)
     ops = operations_pb2_grpc.OperationsStub(channel)
@@ -492,7 +496,6 @@ async def run_once(
         throttled_before = caps.throttled_seconds() if caps is not None else 0.0
         system_before = sum(cpu_seconds(p.pid, system_only=True) for p in processes)
         ticks_before = machine_ticks()
-        probe = SpeedProbe()
         await probe.start()
         start = time.time()
         names = await asyncio.gather(*(submit(i) for i in range(operations)))
@@ -595,6 +598,7 @@ async def run_once(
             active_times=active_times,
         )
     finally:
+        await probe.stop()
         for process in processes:
             process.terminate()
         for process in processes:
