@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 
 METHOD = "weekday-weighted-run-rate"
 
@@ -56,16 +57,17 @@ class Month:
             raise ValueError(f"year must be {MIN_YEAR}-{MAX_YEAR}")
         return cls(int(year), int(month))
 
-    @property
+    # Computed once per month: reports compare every day of every team's history with these.
+    @cached_property
     def first_day(self) -> date:
         return date(self.year, self.month, 1)
 
-    @property
+    @cached_property
     def end(self) -> date:
         """First day of the next month (exclusive end)."""
         return self.next().first_day
 
-    @property
+    @cached_property
     def days(self) -> int:
         return calendar.monthrange(self.year, self.month)[1]
 
