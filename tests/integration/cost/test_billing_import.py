@@ -176,6 +176,28 @@ async def test_attribution_by_tags_registration_and_unallocated(cost) -> None:
     assert [t.team for t in one.teams] == ["payments"]
 
 
+async def test_a_team_counts_each_service_once_whether_tags_or_a_registration_name_it(cost) -> None:
+    # "search" is tagged with its team on one day and names only itself on another (its registration then
+    # names the same team): one service. "feed" has only untagged rows and its registration: one more.
+    # "web" is tagged "payments" but registered to "discovery": it counts once for each team it cost.
+    for service, team in (("search", "discovery"), ("feed", "discovery"), ("web", "discovery")):
+        await cost.stub.RegisterResources(
+            cost_pb2.RegisterResourcesRequest(service=service, team=team, environment="production")
+        )
+    rows = [
+        row("1", 1, {"service": "search", "team": "discovery"}),
+        row("2", 2, {"service": "search"}),
+        row("4", 3, {"service": "feed"}),
+        row("8", 4, {"service": "web", "team": "payments"}),
+        row("16", 5, {"service": "web"}),
+        row("32", 6, {"service": "old", "team": "payments"}, month=9),
+    ]
+    await cost.stub.ImportBilling(rows_stream("overlap", rows))
+    teams = await cost.stub.GetTeamCosts(cost_pb2.GetTeamCostsRequest(month="2024-10"))
+    got = {t.team: (from_money(t.current_month), t.services) for t in teams.teams}
+    assert got == {"discovery": (Decimal(23), 3), "payments": (Decimal(8), 1)}
+
+
 async def test_configured_tag_keys_change_attribution(start_cost) -> None:
     harness = await start_cost(service_tag_keys=["app"], team_tag_keys=["squad"])
     await harness.stub.ImportBilling(

@@ -170,7 +170,7 @@ class CostAnalysis:
         start, end = self._window(month, today)
         month_end = min(month.end, today + timedelta(days=1))
         async with self._sessions() as session:
-            amounts, pairs = await store.team_report_rows(
+            rows = await store.team_report_rows(
                 session=session,
                 start=start,
                 end=end,
@@ -179,15 +179,14 @@ class CostAnalysis:
             )
             registrations = (
                 {r.service: r.team for r in await store.list_registrations(session=session)}
-                if any(a.team is None and a.service for a in amounts)
+                if any(a.team is None and a.service for a in rows.amounts)
                 else {}
             )
         per_team: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        services: dict[str, set[str]] = defaultdict(set)
-        for pair_team, service in pairs:
-            services[pair_team].add(service)
+        # Services a registration attributes to a team, beyond those its tags name (counted by the store).
+        registered: dict[str, set[str]] = defaultdict(set)
         unallocated = Decimal(0)
-        for amount in amounts:
+        for amount in rows.amounts:
             team = amount.team or (registrations.get(amount.service) if amount.service else None)
             in_month = month.first_day <= amount.day < month_end
             if team is None:
@@ -195,8 +194,9 @@ class CostAnalysis:
                     unallocated += amount.cost
                 continue
             per_team[team][amount.day] += amount.cost
-            if in_month and amount.service:
-                services[team].add(amount.service)
+            service = amount.service
+            if in_month and amount.team is None and service and (team, service) not in rows.tagged_pairs:
+                registered[team].add(service)
         reports = []
         for team in sorted(per_team):
             if team_filter and team != team_filter:
@@ -204,7 +204,8 @@ class CostAnalysis:
             report = self._report(team, dict(per_team[team]), month, today)
             if not (report.current or report.projected or report.previous) and team != team_filter:
                 continue  # its cost lies only in the look-back days: nothing to say about this month
-            reports.append(replace(report, services=len(services[team]), daily=[]))
+            services = rows.tagged_services.get(team, 0) + len(registered[team])
+            reports.append(replace(report, services=services, daily=[]))
         if team_filter:
             unallocated = Decimal(0)
         total = sum((r.current for r in reports), Decimal(0)) + unallocated

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Numeric,
     String,
     and_,
+    cast,
     delete,
     func,
     insert,
@@ -215,33 +216,51 @@ async def has_costs(*, session: AsyncSession, service: str) -> bool:
     return result.first() is not None
 
 
+@dataclass(frozen=True)
+class TeamReportRows:
+    """What the team report reads: daily amounts, how many services each team's tags name in the month, and
+    the (team, service) pairs tagged in the month among the services that also have untagged costs there
+    (whose registration may name the same team: counted once)."""
+
+    amounts: list[DailyAmount]
+    tagged_services: dict[str, int]
+    tagged_pairs: set[tuple[str, str]]
+
+
 async def team_report_rows(
     *, session: AsyncSession, start: date, end: date, month: tuple[date, date], currency: str
-) -> tuple[list[DailyAmount], set[tuple[str, str]]]:
+) -> TeamReportRows:
     """What the team report reads, in one round trip on PostgreSQL.
 
     Daily EffectiveCost in [start, end) per tagged team and, where no team tag exists, per service (so a
-    registration can still name the team): far fewer groups than per (service, team). And the
-    (team, service) pairs tagged together on some day of ``month`` ([first, end)).
+    registration can still name the team): far fewer groups than per (service, team). The services are
+    counted per team by the database, not listed: at 50,000 services the list was most of the rows read.
     """
     table = _DAILY_TABLE
+    in_month = [table.c.day >= month[0], table.c.day < month[1], table.c.currency == currency]
+    tagged_in_month = [*in_month, table.c.team.is_not(None), table.c.service.is_not(None)]
+    untagged_services = select(table.c.service).where(
+        *in_month, table.c.team.is_(None), table.c.service.is_not(None)
+    )
+    counts_query = (
+        select(table.c.team, func.count(table.c.service.distinct()).label("services"))
+        .where(*tagged_in_month)
+        .group_by(table.c.team)
+    )
     pairs_query = (
         select(table.c.team, table.c.service)
-        .where(
-            table.c.day >= month[0],
-            table.c.day < month[1],
-            table.c.currency == currency,
-            table.c.team.is_not(None),
-            table.c.service.is_not(None),
-        )
+        .where(*tagged_in_month, table.c.service.in_(untagged_services))
         .distinct()
     )
     if _dialect(session) != "postgresql":
         amounts = await daily_costs(session=session, start=start, end=end, currency=currency)
-        return amounts, {(team, service) for team, service in await _execute(session, pairs_query)}
+        counts = {team: count for team, count in await _execute(session, counts_query)}
+        pairs = {(team, service) for team, service in await _execute(session, pairs_query)}
+        return TeamReportRows(amounts, counts, pairs)
     window = [table.c.day >= start, table.c.day < end, table.c.currency == currency]
     cost = func.sum(table.c.effective_cost)
     no_text = literal(None, String)
+    no_day = literal(None, Date)
     tagged = (
         select(table.c.day, no_text.label("service"), table.c.team, cost)
         .where(*window, table.c.team.is_not(None))
@@ -252,18 +271,21 @@ async def team_report_rows(
         .where(*window, table.c.team.is_(None))
         .group_by(table.c.day, table.c.service)
     )
-    # Pair rows are the ones without a day.
-    distinct_pairs = pairs_query.subquery()
-    pairs = select(
-        literal(None, Date), distinct_pairs.c.service, distinct_pairs.c.team, literal(None, Numeric)
-    )
-    amounts, pair_set = [], set()
-    for day, service, team, total in await _execute(session, union_all(tagged, untagged, pairs)):
-        if day is None:
-            pair_set.add((team, service))
+    # Rows without a day: a team's count (no service), or a tagged pair (no count).
+    counted = counts_query.subquery()
+    paired = pairs_query.subquery()
+    counts_rows = select(no_day, no_text, counted.c.team, cast(counted.c.services, Numeric))
+    pair_rows = select(no_day, paired.c.service, paired.c.team, literal(None, Numeric))
+    result = TeamReportRows([], {}, set())
+    rows = await _execute(session, union_all(tagged, untagged, counts_rows, pair_rows))
+    for day, service, team, total in rows:
+        if day is not None:
+            result.amounts.append(DailyAmount(day, service, team, Decimal(total)))
+        elif service is None:
+            result.tagged_services[team] = int(total)
         else:
-            amounts.append(DailyAmount(day, service, team, Decimal(total)))
-    return amounts, pair_set
+            result.tagged_pairs.add((team, service))
+    return result
 
 
 # ---- services and resources ----------------------------------------------------------------------
