@@ -242,11 +242,10 @@ async def team_report_rows(
     untagged_services = select(table.c.service).where(
         *in_month, table.c.team.is_(None), table.c.service.is_not(None)
     )
-    counts_query = (
-        select(table.c.team, func.count(table.c.service.distinct()).label("services"))
-        .where(*tagged_in_month)
-        .group_by(table.c.team)
-    )
+    # Distinct pairs first, then a count per team: PostgreSQL hashes the pairs once, where
+    # count(DISTINCT service) sorts each team's rows.
+    tagged_pairs = select(table.c.team, table.c.service).where(*tagged_in_month).distinct().subquery()
+    counts_query = select(tagged_pairs.c.team, func.count().label("services")).group_by(tagged_pairs.c.team)
     pairs_query = (
         select(table.c.team, table.c.service)
         .where(*tagged_in_month, table.c.service.in_(untagged_services))
