@@ -188,12 +188,18 @@ class DailyAmount:
     cost: Decimal
 
 
+def _days(start: date, end: date, currency: str) -> list[Any]:
+    """The daily rows of [start, end) in ``currency``."""
+    table = _DAILY_TABLE
+    return [table.c.day >= start, table.c.day < end, table.c.currency == currency]
+
+
 async def daily_costs(
     *, session: AsyncSession, start: date, end: date, currency: str, service: str | None = None
 ) -> list[DailyAmount]:
     """Daily EffectiveCost in [start, end) grouped by day, service and team."""
     table = _DAILY_TABLE
-    conditions = [table.c.day >= start, table.c.day < end, table.c.currency == currency]
+    conditions = _days(start, end, currency)
     if service is not None:
         conditions.append(table.c.service == service)
     keys = (table.c.day, table.c.service, table.c.team)
@@ -237,7 +243,7 @@ async def team_report_rows(
     counted per team by the database, not listed: at 50,000 services the list was most of the rows read.
     """
     table = _DAILY_TABLE
-    in_month = [table.c.day >= month[0], table.c.day < month[1], table.c.currency == currency]
+    in_month = _days(*month, currency)
     tagged_in_month = [*in_month, table.c.team.is_not(None), table.c.service.is_not(None)]
     untagged_services = select(table.c.service).where(
         *in_month, table.c.team.is_(None), table.c.service.is_not(None)
@@ -256,7 +262,7 @@ async def team_report_rows(
         counts = {team: count for team, count in await _execute(session, counts_query)}
         pairs = {(team, service) for team, service in await _execute(session, pairs_query)}
         return TeamReportRows(amounts, counts, pairs)
-    window = [table.c.day >= start, table.c.day < end, table.c.currency == currency]
+    window = _days(start, end, currency)
     cost = func.sum(table.c.effective_cost)
     no_text = literal(None, String)
     no_day = literal(None, Date)

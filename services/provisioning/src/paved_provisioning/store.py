@@ -218,12 +218,8 @@ async def list_operations(
 
 
 async def steps_of(*, session: AsyncSession, operation_id: str) -> list[OperationStep]:
-    stmt = (
-        select(OperationStep)
-        .where(col(OperationStep.operation_id) == operation_id)
-        .order_by(col(OperationStep.position))
-    )
-    return list((await session.exec(stmt)).all())
+    """The operation's steps in order (none when there is no such operation)."""
+    return (await steps_of_many(session=session, operation_ids=[operation_id]))[operation_id]
 
 
 # Built once, as the step-boundary statements below: every load and claim runs them.
